@@ -1,0 +1,157 @@
+# ShopDesk — `make run` starts everything, `make test` tests everything. `make help` lists the rest.
+# Setup is idempotent: environments are installed from the lock files once, the Rasa model is retrained
+# only when the domain, training data or config changed, indexes and the responder only when their inputs did.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-print-directory
+
+PYENV_ROOT ?= $(shell pyenv root 2>/dev/null || echo $(HOME)/.pyenv)
+PY310 ?= $(firstword $(wildcard $(PYENV_ROOT)/versions/3.10.13/bin/python3.10) $(shell command -v python3.10 2>/dev/null))
+PY311 ?= $(firstword $(shell command -v python3.11 2>/dev/null) $(wildcard $(PYENV_ROOT)/versions/3.11*/bin/python3.11))
+
+RASA_VENV := .venv/rasa
+APP_VENV := .venv/app
+RASA := $(RASA_VENV)/bin/rasa
+PY := $(APP_VENV)/bin/python
+DATA_DIR ?= ../shared/data
+
+# Embedded defaults for every process (documented in .env.example); the environment overrides them.
+export SHOPDESK_ENV ?= development
+export SHOP_DB_PATH ?= var/shop.db
+export INDEX_DIR ?= var/index
+export RESPONDER_DIR ?= var/responder
+export RESPONDER_DATA_DIR ?= var/responder-data
+export RESPONDER_CONFIG ?= cpu_small
+export ACTION_SERVER_URL ?= http://127.0.0.1:5055/webhook
+export TRACKER_URL ?= sqlite:///var/tracker.db
+export RASA_URL ?= http://127.0.0.1:5005
+export RASA_TOKEN ?= dev-rasa-token
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+export PYTHONUNBUFFERED := 1
+export RASA_TELEMETRY_ENABLED := false
+
+DIALOGUE_DATA := training_data/nlu training_data/rules training_data/stories
+DIALOGUE_INPUTS := config.yml $(shell find domain $(DIALOGUE_DATA) -name '*.yml' 2>/dev/null)
+
+.PHONY: help setup run shell test test-unit test-conversations test-live validate lint typecheck \
+        data index responder model browser-deps clean verify-orders import-catalog \
+        bench-nlu bench-load bench-startup bench-retrieval bench-recs bench-responder bench-ledger bench-handoff
+
+help: ## list the targets
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-20s\033[0m %s\n", $$1, $$2}'
+
+# ---------------------------------------------------------------------------------------------- setup
+setup: $(RASA_VENV)/.installed $(APP_VENV)/.installed node_modules/.installed ## install both environments and the npm parts
+
+$(RASA_VENV)/.installed: requirements/rasa.lock
+	@test -n "$(PY310)" || { echo "error: Python 3.10 not found: Rasa 3.6 needs it. Looked for $(PYENV_ROOT)/versions/3.10.13/bin/python3.10 and python3.10 on PATH; install it with 'pyenv install 3.10.13' or set PY310=/path/to/python3.10" >&2; exit 1; }
+	@echo "==> Rasa environment (Python 3.10: $(PY310))"
+	$(PY310) -m venv $(RASA_VENV)
+	$(RASA_VENV)/bin/pip install --quiet --disable-pip-version-check --prefer-binary --no-deps -r requirements/rasa.lock
+	@touch $@
+
+$(APP_VENV)/.installed: requirements/app.lock
+	@test -n "$(PY311)" || { echo "error: Python 3.11 not found: the action server needs it. Install it with 'pyenv install 3.11.7' or set PY311=/path/to/python3.11" >&2; exit 1; }
+	@echo "==> application environment (Python 3.11: $(PY311))"
+	$(PY311) -m venv $(APP_VENV)
+	$(APP_VENV)/bin/pip install --quiet --disable-pip-version-check --prefer-binary --no-deps -r requirements/app.lock
+	@touch $@
+
+node_modules/.installed: package.json package-lock.json
+	@command -v npm >/dev/null || { echo "error: npm not found: install Node.js 20 (apt-get install -y nodejs npm)" >&2; exit 1; }
+	@echo "==> npm parts (rasa-webchat, anvil)"
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+browser-deps: ## install Debian's Chromium for the browser tests (needs root)
+	@command -v chromium >/dev/null || { echo "==> installing chromium"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; }
+
+# ----------------------------------------------------------------------------------- build artifacts
+data: setup ## seed the demo shop's order store (once)
+	$(PY) -m actions.store.seed --db $(SHOP_DB_PATH)
+
+index: setup ## build the FAISS indexes for the catalog and knowledge base (when their inputs changed)
+	$(PY) -m retrieval.build --index-dir $(INDEX_DIR)
+
+responder: setup index ## fine-tune the BERT responder (when its inputs changed; RESPONDER_CONFIG=cpu_small|gpu_full)
+	$(PY) -m retrieval.responder.build_data --out $(RESPONDER_DATA_DIR) --index-dir $(INDEX_DIR)
+	$(PY) -m retrieval.responder.train --config $(RESPONDER_CONFIG) --data $(RESPONDER_DATA_DIR) --out $(RESPONDER_DIR)
+
+model: setup models/.trained ## train the Rasa model (only when domain, training data or config changed)
+
+models/.trained: $(DIALOGUE_INPUTS) | $(RASA_VENV)/.installed
+	@echo "==> training the Rasa model"
+	$(RASA) train --domain domain --data $(DIALOGUE_DATA) --config config.yml --out models --fixed-model-name shopdesk
+	@touch $@
+
+# --------------------------------------------------------------------------------------------- run
+run: setup data index responder model ## set up, train if needed and start the whole platform (Ctrl-C stops it)
+	$(PY) -m scripts.run
+
+shell: ## chat with the running assistant in this terminal (start it with `make run` first)
+	$(PY) -m scripts.chat --url $(RASA_URL)
+
+verify-orders: setup ## compare every order with its ledger record (ORDER=SD-100042 for one)
+	$(PY) -m actions.verify_orders $(if $(ORDER),--order $(ORDER),)
+
+import-catalog: setup ## import a catalog: make import-catalog FILE=catalog.csv [FORMAT=csv] [PRESET=myntra]
+	$(PY) -m retrieval.import_catalog $(FILE) $(if $(FORMAT),--format $(FORMAT),) $(if $(PRESET),--preset $(PRESET),) --index-dir $(INDEX_DIR)
+
+# -------------------------------------------------------------------------------------------- tests
+test: setup browser-deps index responder model ## set up and run every test: validation, conversations, unit, live, browser
+	$(MAKE) validate
+	$(MAKE) test-conversations
+	$(PY) -m pytest
+
+test-unit: setup ## the fast tests (no live servers, no browser)
+	$(PY) -m pytest -m "not integration and not browser and not slow"
+
+test-live: setup model ## the tests against the real servers
+	$(PY) -m pytest -m "integration or browser"
+
+validate: setup ## rasa data validate on the domain and training data
+	$(RASA) data validate --domain domain --data $(DIALOGUE_DATA) --config config.yml
+
+test-conversations: model ## the conversation tests (rasa test --fail-on-prediction-errors)
+	$(RASA) test core --stories tests/conversations -m models/shopdesk.tar.gz --fail-on-prediction-errors --out results/conversations
+
+lint: setup ## ruff (lint + format check)
+	$(APP_VENV)/bin/ruff check .
+	$(APP_VENV)/bin/ruff format --check .
+
+typecheck: setup ## mypy on the packages
+	$(APP_VENV)/bin/mypy actions retrieval ledger bot scripts
+
+# ---------------------------------------------------------------------------------------- benchmarks
+bench-nlu: setup ## NLU accuracy/macro-F1 on Bitext validation, our data alone vs + Bitext train
+	$(RASA_VENV)/bin/python bench/nlu_eval.py --data-dir $(DATA_DIR)
+
+bench-load: setup model ## concurrent shoppers over REST vs one shopper
+	$(PY) -m bench.load_rest
+
+bench-startup: setup model ## training time of the assistant and cold-start time of the stack
+	$(PY) -m bench.startup
+
+bench-retrieval: setup index ## BM25 vs bi-encoder quality; Flat/HNSW/IVF speed and recall
+	$(PY) -m bench.retrieval_quality --data-dir $(DATA_DIR)
+	$(PY) -m bench.retrieval_speed --data-dir $(DATA_DIR)
+
+bench-recs: setup ## recommendations on real purchases (Online Retail II, temporal split)
+	$(PY) -m bench.recs_eval --data-dir $(DATA_DIR)
+
+bench-responder: setup responder ## BM25 vs bi-encoder vs + responder; re-rank latency fp32 vs int8
+	$(PY) -m bench.responder_eval --data-dir $(DATA_DIR)
+
+bench-ledger: setup ## records/s to eth-tester and anvil, verification and catch-up times
+	$(PY) -m bench.ledger_throughput
+
+bench-handoff: setup model ## handoff latency with 10 conversations at once
+	$(PY) -m bench.handoff_latency
+
+clean: ## remove runtime state and trained artifacts (keeps the environments)
+	rm -rf var models results artifacts

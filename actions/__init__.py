@@ -1,0 +1,1 @@
+"""ShopDesk actions package."""

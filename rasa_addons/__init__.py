@@ -1,0 +1,5 @@
+"""Code the Rasa server loads by module path (credentials.yml, config.yml).
+
+It runs in Rasa's own environment (Python 3.10, pydantic 1) and imports only Rasa, Sanic and the standard
+library — never our other packages, which live in the Python 3.11 environment.
+"""

@@ -1,0 +1,1 @@
+"""ShopDesk retrieval package."""

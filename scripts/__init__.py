@@ -1,0 +1,1 @@
+"""Developer scripts: the stack launcher, the terminal chat."""

@@ -1,0 +1,92 @@
+"""`make run`: start the whole platform on the embedded defaults and keep it running until Ctrl-C."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+from scripts.stack import ROOT, Stack, StackConfig, StackError
+
+logger = logging.getLogger("shopdesk.run")
+
+
+def config_from_env() -> StackConfig:
+    """The stack's configuration: the environment over the embedded defaults."""
+    return StackConfig(
+        var_dir=ROOT / "var",
+        index_dir=Path(os.environ.get("INDEX_DIR", ROOT / "var" / "index")),
+        responder_dir=Path(os.environ.get("RESPONDER_DIR", ROOT / "var" / "responder")),
+        rasa_port=int(os.environ.get("RASA_PORT", "5005")),
+        action_port=int(os.environ.get("ACTION_SERVER_PORT", "5055")),
+        bot_port=int(os.environ.get("BOT_PORT", "8080")),
+        chain_port=int(os.environ.get("LEDGER_RPC_PORT", "8545")),
+        rasa_token=os.environ.get("RASA_TOKEN", "dev-rasa-token"),
+        handoff_token=os.environ.get("HANDOFF_TOKEN", "dev-handoff-token"),
+        with_bot=(ROOT / "bot" / "__main__.py").exists(),
+        with_chain=(ROOT / "ledger" / "node.py").exists(),
+    )
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    config = config_from_env()
+    stack = Stack(config)
+    began = time.monotonic()
+
+    def report(name: str, seconds: float) -> None:
+        print(f"  ✔ {name:<14} ready ({seconds:.1f} s)", flush=True)
+
+    def stop(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    print("Starting ShopDesk (logs in var/logs/) ...", flush=True)
+    try:
+        stack.start(on_ready=report)
+    except StackError as error:
+        print(f"ShopDesk did not start: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        stack.stop()
+        return 130
+    print(
+        f"""
+ShopDesk is up after {time.monotonic() - began:.1f} s.
+
+  Chat in this terminal:   make shell            (in a second terminal)
+  REST channel:            POST {config.rest_url}
+                           {{"sender": "me", "message": "where is my order SD-100003?"}}
+  Rasa HTTP API:           {config.rasa_url}  (token: RASA_TOKEN)
+  Action server:           {config.action_url}/health""",
+        flush=True,
+    )
+    if config.with_bot:
+        print(
+            f"""  Shop with the widget:    {config.bot_url}/
+  Agent console:           {config.bot_url}/console   (demo agent: see README, "Demo logins")""",
+            flush=True,
+        )
+    if config.with_chain:
+        print(f"  Chain node (JSON-RPC):   {config.chain_url}", flush=True)
+    print("\nPress Ctrl-C to stop everything.", flush=True)
+    try:
+        while True:
+            time.sleep(1.0)
+            dead = [name for name, alive in stack.alive().items() if not alive]
+            if dead:
+                for name in dead:
+                    print(f"{name} stopped unexpectedly:\n{stack.log_tail(name)}", file=sys.stderr)
+                return 1
+    except KeyboardInterrupt:
+        print("\nStopping ShopDesk ...", flush=True)
+        return 0
+    finally:
+        stack.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,13 @@
+"""Open the live stack's order store from a test, read-only in spirit."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from actions.store.interface import OrderStore
+
+
+def open_store(path: Path) -> OrderStore:
+    from actions.store.sqlite import SQLiteOrderStore
+
+    return SQLiteOrderStore(path)

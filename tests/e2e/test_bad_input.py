@@ -1,0 +1,140 @@
+"""Bad input through the REST channel: each gets a clear reply or HTTP error, the servers stay up, and
+nothing in the order store changes that should not. One test per rejection."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+
+import aiohttp
+import pytest
+
+from scripts.stack import Stack
+from tests.e2e.shopper import Shopper, all_text
+from tests.e2e.stores import open_store
+
+pytestmark = pytest.mark.integration
+
+HOSTILE_ORDER_IDS = [
+    "1' OR '1'='1",
+    "SD-100001; DROP TABLE orders;--",
+    "../../etc/passwd",
+    "<script>alert(1)</script>",
+]
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session:
+        yield session
+
+
+def sender() -> str:
+    return f"bad-{uuid.uuid4().hex[:10]}"
+
+
+async def post_raw(http: aiohttp.ClientSession, stack: Stack, body: bytes) -> tuple[int, object]:
+    async with http.post(
+        stack.config.rest_url, data=body, headers={"Content-Type": "application/json"}
+    ) as response:
+        try:
+            payload: object = await response.json(content_type=None)
+        except ValueError:
+            payload = await response.text()
+        return response.status, payload
+
+
+async def assert_still_serving(http: aiohttp.ClientSession, stack: Stack) -> None:
+    chat = Shopper(http, stack.config.rest_url, sender())
+    replies = await chat.say("hello")
+    assert replies, "the assistant stopped answering after bad input"
+    assert all(stack.alive().values()), stack.alive()
+
+
+def order_states(stack: Stack) -> dict[str, str]:
+    store = open_store(stack.config.shop_db)
+    return {number: store.get_order(number).status for number in (f"SD-10000{i}" for i in range(1, 9))}
+
+
+async def test_empty_message_gets_a_clear_reply(http: aiohttp.ClientSession, live_stack: Stack) -> None:
+    status, payload = await post_raw(http, live_stack, b'{"sender": "empty-1", "message": "   "}')
+    assert status == 200
+    assert isinstance(payload, list) and "empty" in payload[0]["text"].lower()
+    await assert_still_serving(http, live_stack)
+
+
+async def test_100kb_message_is_refused_with_413(http: aiohttp.ClientSession, live_stack: Stack) -> None:
+    message = "where is my order " * 6000  # ~108 KB
+    status, payload = await post_raw(
+        http, live_stack, f'{{"sender": "{sender()}", "message": "{message}"}}'.encode()
+    )
+    assert status == 413
+    assert isinstance(payload, dict) and "limit" in payload["error"]
+    await assert_still_serving(http, live_stack)
+
+
+async def test_invalid_json_is_refused_with_400(http: aiohttp.ClientSession, live_stack: Stack) -> None:
+    status, payload = await post_raw(http, live_stack, b'{"sender": "x", "message": "hi"')
+    assert status == 400
+    assert isinstance(payload, dict) and payload["field"] == "body" and "JSON" in payload["error"]
+    await assert_still_serving(http, live_stack)
+
+
+async def test_invalid_utf8_is_refused_with_400(http: aiohttp.ClientSession, live_stack: Stack) -> None:
+    status, payload = await post_raw(http, live_stack, b'{"sender": "x", "message": "caf\xe9 \xff\xfe"}')
+    assert status == 400
+    assert isinstance(payload, dict) and "UTF-8" in payload["error"]
+    await assert_still_serving(http, live_stack)
+
+
+async def test_missing_sender_is_refused(http: aiohttp.ClientSession, live_stack: Stack) -> None:
+    status, payload = await post_raw(http, live_stack, b'{"message": "hello"}')
+    assert status == 400
+    assert isinstance(payload, dict) and payload["field"] == "sender"
+
+
+async def test_message_that_is_not_a_string_is_refused(
+    http: aiohttp.ClientSession, live_stack: Stack
+) -> None:
+    status, payload = await post_raw(http, live_stack, b'{"sender": "x", "message": {"$gt": ""}}')
+    assert status == 400
+    assert isinstance(payload, dict) and payload["field"] == "message"
+
+
+async def test_emoji_only_message_gets_a_reply(http: aiohttp.ClientSession, live_stack: Stack) -> None:
+    chat = Shopper(http, live_stack.config.rest_url, sender())
+    replies = await chat.say("😀😀🎉")
+    assert all_text(replies).strip(), "an emoji-only message must get an answer"
+
+
+async def test_non_english_message_gets_a_clear_reply(http: aiohttp.ClientSession, live_stack: Stack) -> None:
+    chat = Shopper(http, live_stack.config.rest_url, sender())
+    replies = await chat.say("我的订单在哪里？")
+    assert "english" in all_text(replies).lower()
+
+
+@pytest.mark.parametrize("hostile", HOSTILE_ORDER_IDS)
+async def test_hostile_order_id_is_rejected(
+    http: aiohttp.ClientSession, live_stack: Stack, hostile: str
+) -> None:
+    before = order_states(live_stack)
+    chat = Shopper(http, live_stack.config.rest_url, sender())
+    replies = await chat.converse(f"cancel my order {hostile}", email="anna.berg@example.com")
+    told = all_text(replies)
+    assert told.strip()
+    assert "<script" not in told.lower(), "hostile input must not be echoed back as markup"
+    assert order_states(live_stack) == before
+    await assert_still_serving(http, live_stack)
+
+
+async def test_email_for_someone_elses_order_reveals_nothing(
+    http: aiohttp.ClientSession, live_stack: Stack
+) -> None:
+    before = order_states(live_stack)
+    store = open_store(live_stack.config.shop_db)
+    order = store.get_order("SD-100008")
+    chat = Shopper(http, live_stack.config.rest_url, sender())
+    replies = await chat.converse("cancel order SD-100008", email="anna.berg@example.com")
+    told = all_text(replies)
+    assert "david" not in told.lower() and order.customer.email not in told
+    assert order_states(live_stack) == before

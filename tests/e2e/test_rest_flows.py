@@ -1,0 +1,105 @@
+"""Multi-turn conversations with the real Rasa server and the real action server, over REST.
+
+Each test asserts on what the shopper is told and on the resulting state of the order store.
+The demo orders are documented in docs/demo-shop.md.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+
+import aiohttp
+import pytest
+
+from scripts.stack import Stack
+from tests.e2e.shopper import Shopper, all_text
+from tests.e2e.stores import open_store
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session:
+        yield session
+
+
+def shopper(http: aiohttp.ClientSession, live_stack: Stack) -> Shopper:
+    return Shopper(http, live_stack.config.rest_url, sender=f"e2e-{uuid.uuid4().hex[:10]}")
+
+
+async def test_track_order_after_verification(http: aiohttp.ClientSession, live_stack: Stack) -> None:
+    store = open_store(live_stack.config.shop_db)
+    order = store.get_order("SD-100003")
+    assert order.tracking_number, "the demo order SD-100003 is shipped with a tracking number"
+
+    chat = shopper(http, live_stack)
+    first = await chat.say("hi, where is my order SD-100003?")
+    assert order.tracking_number not in all_text(first), "nothing is revealed before verification"
+
+    replies = await chat.converse("ben.okafor@example.com")
+    told = all_text(replies)
+    assert order.tracking_number in told
+    assert (order.carrier or "") in told
+
+
+async def test_wrong_email_reveals_nothing(http: aiohttp.ClientSession, live_stack: Stack) -> None:
+    store = open_store(live_stack.config.shop_db)
+    order = store.get_order("SD-100003")
+
+    chat = shopper(http, live_stack)
+    replies = await chat.converse("track order SD-100003 please", email="anna.berg@example.com")
+    told = all_text(replies)
+    assert order.tracking_number not in told
+    assert "ben.okafor" not in told.lower()
+    assert "match" in told.lower()
+
+
+async def test_cancel_pending_order(http: aiohttp.ClientSession, live_stack: Stack) -> None:
+    store = open_store(live_stack.config.shop_db)
+    assert store.get_order("SD-100001").status == "pending"
+
+    chat = shopper(http, live_stack)
+    replies = await chat.converse(
+        "I want to cancel my order SD-100001", email="anna.berg@example.com", confirm=True
+    )
+    assert store.get_order("SD-100001").status == "cancelled", chat.transcript
+    assert "cancel" in all_text(replies).lower()
+
+
+async def test_cancel_after_shipping_is_refused(http: aiohttp.ClientSession, live_stack: Stack) -> None:
+    store = open_store(live_stack.config.shop_db)
+    before = store.get_order("SD-100003").status
+
+    chat = shopper(http, live_stack)
+    await chat.converse("please cancel order SD-100003", email="ben.okafor@example.com", confirm=True)
+    assert store.get_order("SD-100003").status == before == "shipped", chat.transcript
+
+
+async def test_start_a_return(http: aiohttp.ClientSession, live_stack: Stack) -> None:
+    store = open_store(live_stack.config.shop_db)
+    assert store.returns_for_order("SD-100004") == []
+
+    chat = shopper(http, live_stack)
+    replies = await chat.converse(
+        "I'd like to return order SD-100004 and get my money back",
+        email="ben.okafor@example.com",
+        extra={r"why|reason": "it doesn't fit"},
+    )
+    returns = store.returns_for_order("SD-100004")
+    assert len(returns) == 1, chat.transcript
+    assert returns[0].id in all_text(replies)
+
+
+async def test_return_outside_window_is_refused(http: aiohttp.ClientSession, live_stack: Stack) -> None:
+    store = open_store(live_stack.config.shop_db)
+
+    chat = shopper(http, live_stack)
+    replies = await chat.converse(
+        "i want to return my order SD-100005",
+        email="chloe.martin@example.com",
+        extra={r"why|reason": "changed my mind"},
+    )
+    assert store.returns_for_order("SD-100005") == [], chat.transcript
+    assert "30 days" in all_text(replies) or "window" in all_text(replies).lower()
