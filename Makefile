@@ -38,7 +38,7 @@ DIALOGUE_DATA := training_data/nlu training_data/rules training_data/stories
 DIALOGUE_INPUTS := config.yml $(shell find domain $(DIALOGUE_DATA) -name '*.yml' 2>/dev/null)
 
 .PHONY: help setup run shell test test-unit test-conversations test-live validate lint typecheck \
-        data index responder model browser-deps clean verify-orders import-catalog \
+        data reseed catalog index responder model browser-deps clean verify-orders import-catalog \
         bench-nlu bench-load bench-startup bench-retrieval bench-recs bench-responder bench-ledger bench-handoff
 
 help: ## list the targets
@@ -72,8 +72,14 @@ browser-deps: ## install Debian's Chromium for the browser tests (needs root)
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; }
 
 # ----------------------------------------------------------------------------------- build artifacts
-data: setup ## seed the demo shop's order store (once)
+data: setup ## seed the demo shop's order store (once; `make reseed` starts it afresh)
 	$(PY) -m actions.store.seed --db $(SHOP_DB_PATH)
+
+reseed: setup ## rebuild the demo shop's order store from the seed
+	$(PY) -m actions.store.seed --db $(SHOP_DB_PATH) --force
+
+catalog: setup ## regenerate the demo catalog (training_data/catalog/demo_products.csv)
+	$(PY) -m actions.store.catalog_gen
 
 index: setup ## build the FAISS indexes for the catalog and knowledge base (when their inputs changed)
 	$(PY) -m retrieval.build --index-dir $(INDEX_DIR)

@@ -1,0 +1,97 @@
+"""Small helpers shared by the order actions: the verified order in a tracker, money and date wording."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime
+from typing import Any
+
+from rasa_sdk import Tracker
+
+from actions.store import get_store
+from actions.store.errors import StoreError
+from actions.store.interface import Order, OrderStore
+from actions.store.policy import format_money
+
+logger = logging.getLogger(__name__)
+
+# Slot names (declared in domain/orders.yml).
+ORDER_ID = "order_id"
+EMAIL = "email"
+VERIFIED_ORDER_ID = "verified_order_id"
+CUSTOMER_ID = "customer_id"
+CUSTOMER_NAME = "customer_name"
+VERIFICATION_ATTEMPTS = "verification_attempts"
+ORDER_TASK = "order_task"
+ORDER_STEP = "order_step"
+
+# order_step values (featurized; the rules in training_data/rules/orders.yml act on them)
+STEP_CONFIRM_CANCEL = "confirm_cancel"
+STEP_CHOOSE_CHANGE = "choose_change"
+STEP_COLLECT_ADDRESS = "collect_address"
+STEP_OFFER_HUMAN = "offer_human"
+
+
+def store() -> OrderStore:
+    """The process-wide store (tests replace it with ``actions.store.set_store``)."""
+    return get_store()
+
+
+def verified_order_number(tracker: Tracker) -> str | None:
+    value = tracker.get_slot(VERIFIED_ORDER_ID)
+    return value if isinstance(value, str) and value else None
+
+
+def verified_customer_id(tracker: Tracker) -> str | None:
+    """The customer whose order email matched in this conversation, if any (handoff, ordering)."""
+    value = tracker.get_slot(CUSTOMER_ID)
+    return value if isinstance(value, str) and value else None
+
+
+def verified_order(tracker: Tracker) -> Order | None:
+    """The verified order, freshly loaded; None when nothing is verified (or it vanished)."""
+    number = verified_order_number(tracker)
+    if number is None:
+        return None
+    try:
+        return store().get_order(number)
+    except StoreError:
+        logger.exception("verified order %s could not be loaded", number)
+        return None
+
+
+def attempts(tracker: Tracker) -> int:
+    value = tracker.get_slot(VERIFICATION_ATTEMPTS)
+    try:
+        return int(value or 0)
+    except (TypeError, ValueError):
+        return 0
+
+
+def money(amount_minor: int, currency: str) -> str:
+    return format_money(amount_minor, currency)
+
+
+def day(value: date | datetime) -> str:
+    """``Tuesday 24 November``."""
+    d = value.date() if isinstance(value, datetime) else value
+    return f"{d.strftime('%A')} {d.day} {d.strftime('%B')}"
+
+
+def short_day(value: date | datetime) -> str:
+    """``24 Nov 2025``."""
+    d = value.date() if isinstance(value, datetime) else value
+    return f"{d.day} {d.strftime('%b %Y')}"
+
+
+def items_text(order: Order, product_ids: tuple[str, ...] | list[str] | None = None) -> str:
+    """``2 × Merino T-Shirt and Packable Rain Jacket``."""
+    lines = [line for line in order.lines if product_ids is None or line.product_id in product_ids]
+    parts = [f"{line.quantity} × {line.title}" if line.quantity > 1 else line.title for line in lines]
+    if len(parts) <= 1:
+        return "".join(parts)
+    return ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def button(title: str, payload: str) -> dict[str, Any]:
+    return {"title": title, "payload": payload}

@@ -1,0 +1,162 @@
+"""Returns and refunds: start a return inside the window, explain politely outside it, report refunds.
+
+``start_return`` and ``report_refunds`` are task handlers called by ``action_order_task`` once the order is
+verified; ``action_track_refund`` looks a refund (or return) up by its id alone.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.common import (
+    ORDER_STEP,
+    STEP_OFFER_HUMAN,
+    day,
+    items_text,
+    money,
+    short_day,
+    store,
+)
+from actions.store.errors import (
+    InvalidIdentifierError,
+    RefundNotFoundError,
+    ReturnNotAllowedError,
+    ReturnNotFoundError,
+    StoreError,
+)
+from actions.store.interface import Order, Refund
+from actions.store.policy import RETURN_WINDOW_DAYS
+
+logger = logging.getLogger(__name__)
+
+ORIGINAL_METHOD = "your original payment method"
+
+
+def utter_refund(dispatcher: CollectingDispatcher, refund: Refund, *, method: str | None = None) -> None:
+    """One refund's status, in the shopper's words."""
+    common = {
+        "refund_id": refund.id,
+        "order_id": refund.order_number,
+        "amount": money(refund.amount_minor, refund.currency),
+        "method": method or refund.method or ORIGINAL_METHOD,
+        "expected_by": day(refund.expected_by),
+    }
+    if refund.status == "completed" and refund.completed_at is not None:
+        dispatcher.utter_message(
+            response="utter_refund_completed", completed_day=short_day(refund.completed_at), **common
+        )
+    elif refund.status == "rejected":
+        dispatcher.utter_message(response="utter_refund_rejected", **common)
+    else:  # pending / processing
+        dispatcher.utter_message(response="utter_refund_in_progress", **common)
+
+
+def report_refunds(dispatcher: CollectingDispatcher, order: Order) -> list[EventType]:
+    """Every refund on the order; or why there is none yet."""
+    refunds = store().refunds_for_order(order.number)
+    if refunds:
+        for refund in refunds:
+            utter_refund(dispatcher, refund)
+        return []
+    open_returns = [
+        r for r in store().returns_for_order(order.number) if r.status in ("requested", "received")
+    ]
+    if open_returns:
+        dispatcher.utter_message(
+            response="utter_refund_after_return", order_id=order.number, return_id=open_returns[-1].id
+        )
+    elif order.status in ("pending", "paid", "packed"):
+        dispatcher.utter_message(response="utter_refund_none_unshipped", order_id=order.number)
+    else:
+        dispatcher.utter_message(response="utter_refund_none", order_id=order.number)
+    return []
+
+
+def start_return(dispatcher: CollectingDispatcher, order: Order) -> list[EventType]:
+    """Open a return for the whole order if the policy allows; otherwise say why and what else can be done."""
+    if order.status in ("cancelled", "returned"):
+        return report_refunds(dispatcher, order)
+    if order.status in ("pending", "paid", "packed"):
+        dispatcher.utter_message(response="utter_return_not_shipped", order_id=order.number)
+        return []
+    if order.status == "shipped":
+        dispatcher.utter_message(
+            response="utter_return_not_delivered", order_id=order.number, window_days=RETURN_WINDOW_DAYS
+        )
+        return []
+    eligibility = store().return_eligibility(order.number)
+    if not eligibility.eligible:
+        existing = [
+            r for r in store().returns_for_order(order.number) if r.status in ("requested", "received")
+        ]
+        if existing:
+            dispatcher.utter_message(
+                response="utter_return_already_open", order_id=order.number, return_id=existing[-1].id
+            )
+            return []
+        assert order.delivered_at is not None and eligibility.deadline is not None
+        dispatcher.utter_message(
+            response="utter_return_outside_window",
+            order_id=order.number,
+            delivered_day=short_day(order.delivered_at),
+            deadline_day=short_day(eligibility.deadline),
+            window_days=RETURN_WINDOW_DAYS,
+        )
+        return [SlotSet(ORDER_STEP, STEP_OFFER_HUMAN)]
+    try:
+        request = store().create_return(order.number, "requested in chat")
+    except ReturnNotAllowedError as error:
+        logger.info("return refused for %s: %s", order.number, error)
+        dispatcher.utter_message(response="utter_return_not_possible", order_id=order.number)
+        return []
+    amount = sum(line.total_minor for line in order.lines if line.product_id in request.product_ids)
+    dispatcher.utter_message(
+        response="utter_return_created",
+        order_id=order.number,
+        return_id=request.id,
+        items=items_text(order, list(request.product_ids)),
+        amount=money(amount, order.currency),
+        method=order.payment_method or ORIGINAL_METHOD,
+        deadline_day=short_day(eligibility.deadline) if eligibility.deadline else "",
+    )
+    return []
+
+
+class ActionTrackRefund(Action):
+    """A refund or return looked up by its id alone (no order verification: the id is the shopper's)."""
+
+    def name(self) -> str:
+        return "action_track_refund"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        refund_id = tracker.get_slot("refund_id")
+        return_id = tracker.get_slot("return_id")
+        reset: list[EventType] = [SlotSet("refund_id", None), SlotSet("return_id", None)]
+        try:
+            if refund_id:
+                utter_refund(dispatcher, store().get_refund(str(refund_id)), method=ORIGINAL_METHOD)
+            elif return_id:
+                request = store().get_return(str(return_id))
+                if request.refund_id:
+                    utter_refund(dispatcher, store().get_refund(request.refund_id), method=ORIGINAL_METHOD)
+                else:
+                    dispatcher.utter_message(
+                        response="utter_return_status", return_id=request.id, return_status=request.status
+                    )
+            else:
+                dispatcher.utter_message(response="utter_ask_refund_reference")
+        except (InvalidIdentifierError, RefundNotFoundError, ReturnNotFoundError):
+            dispatcher.utter_message(
+                response="utter_refund_not_found", reference=str(refund_id or return_id)[:40]
+            )
+        except StoreError:
+            logger.exception("refund lookup failed")
+            dispatcher.utter_message(response="utter_order_system_down")
+        return reset

@@ -1,0 +1,119 @@
+"""Action-server settings: the one place the action server reads ``os.environ``.
+
+Every value has a development default so ``make run`` needs no configuration; with
+``SHOPDESK_ENV=production`` placeholder secrets are refused at startup.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+DEV_HANDOFF_TOKEN = "dev-handoff-token"
+# anvil's well-known first development account; never valid outside a local dev chain.
+DEV_LEDGER_PRIVATE_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
+DEV_LEDGER_HMAC_KEY = "dev-ledger-hmac-key"
+_PLACEHOLDERS = {DEV_HANDOFF_TOKEN, DEV_LEDGER_PRIVATE_KEY, DEV_LEDGER_HMAC_KEY, "", "changeme"}
+ENVIRONMENTS = ("development", "test", "production")
+
+
+class SettingsError(ValueError):
+    """A setting is missing or invalid; the message names the variable."""
+
+
+def _path(value: str) -> Path:
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else REPO_ROOT / path
+
+
+@dataclass(frozen=True)
+class Settings:
+    environment: str = "development"
+    shop_db_path: Path = REPO_ROOT / "var" / "shop.db"
+    seed_if_missing: bool = True
+    handoff_url: str = "http://127.0.0.1:8080"
+    handoff_token: str = DEV_HANDOFF_TOKEN
+    index_dir: Path = REPO_ROOT / "var" / "index"
+    responder_dir: Path = REPO_ROOT / "var" / "responder"
+    ledger_rpc_url: str = "http://127.0.0.1:8545"
+    ledger_private_key: str = DEV_LEDGER_PRIVATE_KEY
+    ledger_contract_address: str = ""
+    ledger_hmac_key: str = DEV_LEDGER_HMAC_KEY
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        d = cls()
+        settings = cls(
+            environment=env.get("SHOPDESK_ENV", d.environment),
+            shop_db_path=_path(env["SHOP_DB_PATH"]) if env.get("SHOP_DB_PATH") else d.shop_db_path,
+            seed_if_missing=env.get("SHOP_DB_SEED", "1").strip().lower() not in {"0", "false", "no"},
+            handoff_url=env.get("HANDOFF_URL", d.handoff_url).rstrip("/"),
+            handoff_token=env.get("HANDOFF_TOKEN", d.handoff_token),
+            index_dir=_path(env["INDEX_DIR"]) if env.get("INDEX_DIR") else d.index_dir,
+            responder_dir=_path(env["RESPONDER_DIR"]) if env.get("RESPONDER_DIR") else d.responder_dir,
+            ledger_rpc_url=env.get("LEDGER_RPC_URL", d.ledger_rpc_url),
+            ledger_private_key=env.get("LEDGER_PRIVATE_KEY", d.ledger_private_key),
+            ledger_contract_address=env.get("LEDGER_CONTRACT_ADDRESS", d.ledger_contract_address),
+            ledger_hmac_key=env.get("LEDGER_HMAC_KEY", d.ledger_hmac_key),
+        )
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        if self.environment not in ENVIRONMENTS:
+            raise SettingsError(
+                f"SHOPDESK_ENV={self.environment!r}: expected one of {', '.join(ENVIRONMENTS)}"
+            )
+        if self.environment == "production":
+            for name, value in (
+                ("HANDOFF_TOKEN", self.handoff_token),
+                ("LEDGER_PRIVATE_KEY", self.ledger_private_key),
+                ("LEDGER_HMAC_KEY", self.ledger_hmac_key),
+            ):
+                if value in _PLACEHOLDERS:
+                    raise SettingsError(f"{name} is unset or a development placeholder; set a real secret")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings.from_env()
+
+
+# --- ledger (issue 5; appended by the ledger part) ------------------------------------------------------------
+@dataclass(frozen=True)
+class LedgerActionSettings:
+    """What the ordering / ledger actions need beyond ``Settings``' ledger fields."""
+
+    chain_id: int | None = None  # LEDGER_CHAIN_ID; None: accept the node's
+    state_dir: Path = (
+        REPO_ROOT / "var" / "chain"
+    )  # LEDGER_STATE_DIR: deployment.json of `python -m ledger.node`
+    receipt_timeout_s: float = (
+        3.0  # LEDGER_RECEIPT_TIMEOUT_S: how long a confirmation waits for an instant receipt
+    )
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> LedgerActionSettings:
+        env = os.environ if env is None else env
+        d = cls()
+        try:
+            chain_id = int(env["LEDGER_CHAIN_ID"], 0) if env.get("LEDGER_CHAIN_ID") else d.chain_id
+            timeout = float(env.get("LEDGER_RECEIPT_TIMEOUT_S") or d.receipt_timeout_s)
+        except ValueError as exc:
+            raise SettingsError(f"LEDGER_CHAIN_ID / LEDGER_RECEIPT_TIMEOUT_S: not a number ({exc})") from None
+        return cls(
+            chain_id=chain_id,
+            state_dir=_path(env["LEDGER_STATE_DIR"]) if env.get("LEDGER_STATE_DIR") else d.state_dir,
+            receipt_timeout_s=timeout,
+        )
+
+
+@lru_cache(maxsize=1)
+def get_ledger_settings() -> LedgerActionSettings:
+    return LedgerActionSettings.from_env()

@@ -1,0 +1,65 @@
+"""Action-server settings and the lazily built store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from rasa_sdk.executor import ActionExecutor
+
+from actions import store as store_package
+from actions.settings import REPO_ROOT, Settings, SettingsError, get_settings
+from actions.store.sqlite import SqliteOrderStore
+
+
+def test_defaults_need_no_configuration() -> None:
+    settings = Settings.from_env({})
+    assert settings.shop_db_path == REPO_ROOT / "var" / "shop.db"
+    assert settings.environment == "development" and settings.seed_if_missing
+
+
+def test_relative_paths_are_resolved_from_the_repo_root() -> None:
+    assert Settings.from_env({"SHOP_DB_PATH": "var/other.db"}).shop_db_path == REPO_ROOT / "var" / "other.db"
+
+
+def test_production_refuses_placeholder_secrets() -> None:
+    with pytest.raises(SettingsError, match="HANDOFF_TOKEN"):
+        Settings.from_env({"SHOPDESK_ENV": "production"})
+    ok = Settings.from_env(
+        {
+            "SHOPDESK_ENV": "production",
+            "HANDOFF_TOKEN": "s3cret-token",
+            "LEDGER_PRIVATE_KEY": "0x" + "1" * 64,
+            "LEDGER_HMAC_KEY": "another-secret",
+        }
+    )
+    assert ok.environment == "production"
+
+
+def test_unknown_environment_names_the_valid_ones() -> None:
+    with pytest.raises(SettingsError, match="development, test, production"):
+        Settings.from_env({"SHOPDESK_ENV": "prod"})
+
+
+def test_get_store_seeds_the_configured_db_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    db = tmp_path / "shop.db"
+    monkeypatch.setenv("SHOP_DB_PATH", str(db))
+    get_settings.cache_clear()
+    store_package.set_store(None)
+    try:
+        store = store_package.get_store()
+        assert isinstance(store, SqliteOrderStore) and store.path == db
+        assert store.get_order("SD-100004").status == "delivered"
+        assert store_package.get_store() is store
+    finally:
+        store_package.set_store(None)
+        get_settings.cache_clear()
+
+
+def test_domain_and_action_server_agree() -> None:
+    executor = ActionExecutor()
+    executor.register_package("actions")
+    domain = yaml.safe_load((REPO_ROOT / "domain" / "orders.yml").read_text())
+    declared = {a for a in domain["actions"]}
+    assert declared <= set(executor.actions), declared - set(executor.actions)
