@@ -120,8 +120,9 @@ test-unit: setup ## the fast tests (no live servers, no browser)
 test-live: setup model ## the tests against the real servers
 	$(PY) -m pytest -m "integration or browser"
 
-validate: setup ## rasa data validate on the domain and training data
+validate: setup ## rasa data validate on the domain and training data; the contract artifact matches its source
 	$(RASA) data validate --domain domain --data $(DIALOGUE_DATA) --config config.yml
+	$(PY) -m ledger.compile --check
 
 test-conversations: model ## the conversation tests (rasa test --fail-on-prediction-errors)
 	$(RASA) test core --stories tests/conversations -m models/shopdesk.tar.gz --fail-on-prediction-errors --out results/conversations
@@ -154,7 +155,9 @@ bench-responder: setup responder ## BM25 vs bi-encoder vs + responder; re-rank l
 	$(PY) -m bench.responder_eval --data-dir $(DATA_DIR)
 
 bench-ledger: setup ## records/s to eth-tester and anvil, verification and catch-up times
-	$(PY) -m bench.ledger_throughput
+	$(PY) bench/ledger_throughput.py --n 500
+	$(PY) bench/ledger_verify.py --n 10000
+	$(PY) bench/ledger_catchup.py --n 1000
 
 bench-handoff: setup model ## handoff latency with 10 conversations at once
 	$(PY) -m bench.handoff_latency

@@ -1,0 +1,209 @@
+"""Canonical order form and the keyed hashes that go on chain.
+
+On chain there are only two 32-byte values per order:
+
+    record_id = HMAC-SHA256(K,       "shopdesk/order-id/v1\\0"  + order number)
+    digest    = HMAC-SHA256(K_order, canonical order JSON)
+    K_order   = HMAC-SHA256(K,       "shopdesk/order-key/v1\\0" + order number)
+
+K is the shop's secret (LEDGER_HMAC_KEY). Handing out K_order and the canonical JSON of one order lets an
+auditor or the shopper recompute that order's digest without learning K or anything about other orders.
+
+Canonical form v1 (UTF-8 JSON, sorted keys, no whitespace): order number, UTC creation time
+("YYYY-MM-DDTHH:MM:SSZ"), currency, lines (product id, quantity, unit price in integer minor units; sorted by
+product id), shipping and total in minor units. Names, emails, addresses and free text are refused, not dropped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, TypedDict
+
+from ledger.errors import CanonicalFormError, LedgerConfigError
+
+CANONICAL_VERSION = 1
+ORDER_FIELDS = frozenset({"order_number", "created_at", "currency", "lines", "shipping_minor", "total_minor"})
+LINE_FIELDS = frozenset({"product_id", "quantity", "unit_price_minor"})
+_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
+_CURRENCY_PATTERN = re.compile(r"^[A-Z]{3}$")
+_UTC_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
+_ID_DOMAIN = b"shopdesk/order-id/v1\x00"
+_KEY_DOMAIN = b"shopdesk/order-key/v1\x00"
+MIN_KEY_BYTES = 16
+
+
+class CanonicalLine(TypedDict):
+    product_id: str
+    quantity: int
+    unit_price_minor: int
+
+
+class CanonicalOrder(TypedDict):
+    v: int
+    order_number: str
+    created_at: str
+    currency: str
+    lines: list[CanonicalLine]
+    shipping_minor: int
+    total_minor: int
+
+
+@dataclass(frozen=True)
+class OrderRecord:
+    """What the outbox stores and the chain receives for one order (hex strings, 0x-prefixed)."""
+
+    order_number: str
+    record_id: str
+    digest: str
+    version: int = CANONICAL_VERSION
+
+
+def utc_timestamp(value: datetime | str) -> str:
+    """Normalise a datetime (aware, or naive meaning UTC) or ISO string to ``YYYY-MM-DDTHH:MM:SSZ``."""
+    if isinstance(value, str):
+        text = value.strip()
+        if _UTC_PATTERN.match(text):
+            return text
+        try:
+            value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError as exc:
+            raise CanonicalFormError("created_at", f"{text!r} is not an ISO-8601 time") from exc
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _int_field(field: str, value: Any, *, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise CanonicalFormError(
+            field, f"{value!r} must be an integer (minor units / count), not {type(value).__name__}"
+        )
+    if value < minimum:
+        raise CanonicalFormError(field, f"{value!r} is below {minimum}")
+    return value
+
+
+def _id_field(field: str, value: Any) -> str:
+    if not isinstance(value, str) or not _ID_PATTERN.match(value):
+        raise CanonicalFormError(
+            field, f"{value!r} must be a short identifier matching {_ID_PATTERN.pattern}"
+        )
+    return value
+
+
+def canonical_order(order: Mapping[str, Any]) -> CanonicalOrder:
+    """Validate a plain order dict and return canonical form v1. Unknown keys are refused."""
+    extra = set(order) - ORDER_FIELDS - {"v"}
+    if extra:
+        raise CanonicalFormError(
+            sorted(extra)[0], f"not allowed in the canonical form; allowed: {sorted(ORDER_FIELDS)}"
+        )
+    missing = ORDER_FIELDS - set(order)
+    if missing:
+        raise CanonicalFormError(sorted(missing)[0], "missing")
+    if order.get("v", CANONICAL_VERSION) != CANONICAL_VERSION:
+        raise CanonicalFormError("v", f"{order['v']!r} unsupported; known versions: [{CANONICAL_VERSION}]")
+    currency = order["currency"]
+    if not isinstance(currency, str) or not _CURRENCY_PATTERN.match(currency):
+        raise CanonicalFormError("currency", f"{currency!r} must be an ISO-4217 code such as 'EUR'")
+    raw_lines = order["lines"]
+    if not isinstance(raw_lines, list) or not raw_lines:
+        raise CanonicalFormError("lines", "must be a non-empty list")
+    lines: list[CanonicalLine] = []
+    for index, line in enumerate(raw_lines):
+        if not isinstance(line, dict):
+            raise CanonicalFormError(f"lines[{index}]", "must be an object")
+        extra_line = set(line) - LINE_FIELDS
+        if extra_line or LINE_FIELDS - set(line):
+            raise CanonicalFormError(f"lines[{index}]", f"must have exactly the keys {sorted(LINE_FIELDS)}")
+        lines.append(
+            {
+                "product_id": _id_field(f"lines[{index}].product_id", line["product_id"]),
+                "quantity": _int_field(f"lines[{index}].quantity", line["quantity"], minimum=1),
+                "unit_price_minor": _int_field(
+                    f"lines[{index}].unit_price_minor", line["unit_price_minor"], minimum=0
+                ),
+            }
+        )
+    lines.sort(key=lambda item: (item["product_id"], item["unit_price_minor"], item["quantity"]))
+    return {
+        "v": CANONICAL_VERSION,
+        "order_number": _id_field("order_number", order["order_number"]),
+        "created_at": utc_timestamp(order["created_at"]),
+        "currency": currency,
+        "lines": lines,
+        "shipping_minor": _int_field("shipping_minor", order["shipping_minor"], minimum=0),
+        "total_minor": _int_field("total_minor", order["total_minor"], minimum=0),
+    }
+
+
+def canonical_json(order: Mapping[str, Any]) -> bytes:
+    return json.dumps(
+        canonical_order(order), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    ).encode("utf-8")
+
+
+class KeyRing:
+    """Derives record ids, per-order keys and digests from the shop's secret K."""
+
+    def __init__(self, secret: bytes) -> None:
+        if len(secret) < MIN_KEY_BYTES:
+            raise LedgerConfigError(
+                "LEDGER_HMAC_KEY", f"{len(secret)} bytes is too short; use at least {MIN_KEY_BYTES}"
+            )
+        self._secret = secret
+
+    def __repr__(self) -> str:  # never print the key
+        return "KeyRing(<secret>)"
+
+    def keyed(self, domain: bytes, value: str) -> bytes:
+        """HMAC(K, domain || value): record ids for other record kinds (recommendation batches)."""
+        return hmac.new(self._secret, domain + value.encode("utf-8"), hashlib.sha256).digest()
+
+    def record_id(self, order_number: str) -> bytes:
+        return hmac.new(self._secret, _ID_DOMAIN + order_number.encode("utf-8"), hashlib.sha256).digest()
+
+    def order_key(self, order_number: str) -> bytes:
+        return hmac.new(self._secret, _KEY_DOMAIN + order_number.encode("utf-8"), hashlib.sha256).digest()
+
+    def digest(self, order: Mapping[str, Any]) -> bytes:
+        canonical = canonical_order(order)
+        return order_digest(self.order_key(canonical["order_number"]), canonical_json(canonical))
+
+    def order_record(self, order: Mapping[str, Any]) -> OrderRecord:
+        number = canonical_order(order)["order_number"]
+        return OrderRecord(
+            order_number=number,
+            record_id="0x" + self.record_id(number).hex(),
+            digest="0x" + self.digest(order).hex(),
+        )
+
+    def disclosure(self, order: Mapping[str, Any]) -> dict[str, Any]:
+        """What an auditor or the shopper needs to check one order, without K."""
+        canonical = canonical_order(order)
+        number = canonical["order_number"]
+        return {
+            "order_number": number,
+            "record_id": "0x" + self.record_id(number).hex(),
+            "order_key": "0x" + self.order_key(number).hex(),
+            "canonical_json": canonical_json(canonical).decode("utf-8"),
+            "digest": "0x" + self.digest(canonical).hex(),
+            "algorithm": "HMAC-SHA256(order_key, canonical_json)",
+        }
+
+
+def order_digest(order_key: bytes, canonical: bytes) -> bytes:
+    return hmac.new(order_key, canonical, hashlib.sha256).digest()
+
+
+def check_disclosure(disclosure: dict[str, Any], stored_digest: bytes) -> bool:
+    """Auditor side: recompute the digest from a disclosure and compare with the chain's value."""
+    key = bytes.fromhex(str(disclosure["order_key"]).removeprefix("0x"))
+    recomputed = order_digest(key, str(disclosure["canonical_json"]).encode("utf-8"))
+    return hmac.compare_digest(recomputed, stored_digest)

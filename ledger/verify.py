@@ -1,0 +1,143 @@
+"""Compare orders (recomputed digests) with the chain and the outbox.
+
+Statuses per order:
+    intact    the chain stores exactly the recomputed digest
+    tampered  the chain (or the pending outbox row) holds another digest, or the row no longer has a valid
+              canonical form (e.g. quantity edited to 0)
+    pending   not on chain yet; the queued digest still matches the order
+    missing   neither on chain nor queued (or marked recorded but absent from the chain)
+    orphaned  on chain, but no order in the store has that record id (an order row was deleted)
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from ledger.canonical import KeyRing
+from ledger.errors import CanonicalFormError
+from ledger.outbox import OutboxRow
+
+logger = logging.getLogger(__name__)
+
+Status = Literal["intact", "tampered", "pending", "missing", "orphaned"]
+PROBLEMS: frozenset[str] = frozenset({"tampered", "orphaned"})
+
+
+class ChainReader(Protocol):
+    def recorded_digests(self, from_block: int = 0) -> dict[bytes, tuple[bytes, str]]: ...
+
+    def digest_of(self, record_id: bytes | str) -> bytes | None: ...
+
+    def find_record_tx(self, record_id: bytes | str) -> tuple[str | None, int | None]: ...
+
+
+@dataclass(frozen=True)
+class OrderCheck:
+    order_number: str
+    status: Status
+    record_id: str
+    detail: str = ""
+    tx_hash: str | None = None
+
+
+@dataclass
+class VerificationReport:
+    checks: list[OrderCheck] = field(default_factory=list)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        counts = Counter(c.status for c in self.checks)
+        return {
+            status: counts.get(status, 0)
+            for status in ("intact", "tampered", "pending", "missing", "orphaned")
+        }
+
+    @property
+    def tampered(self) -> bool:
+        return any(c.status in PROBLEMS for c in self.checks)
+
+    @property
+    def missing(self) -> bool:
+        return any(c.status == "missing" for c in self.checks)
+
+
+def check_order(
+    order: Mapping[str, Any],
+    keyring: KeyRing,
+    stored: bytes | None,
+    outbox_row: OutboxRow | None,
+    tx_hash: str | None = None,
+) -> OrderCheck:
+    """Classify one order given what the chain stores for it (``stored``) and its outbox row."""
+    number = str(order.get("order_number", "?"))
+    record_id = "0x" + keyring.record_id(number).hex()
+    try:
+        expected = keyring.digest(dict(order))
+    except CanonicalFormError as exc:
+        return OrderCheck(number, "tampered", record_id, f"order row is no longer valid: {exc}", tx_hash)
+    if stored is not None:
+        if hmac.compare_digest(stored, expected):
+            return OrderCheck(number, "intact", record_id, "", tx_hash)
+        return OrderCheck(
+            number, "tampered", record_id, "the order differs from the digest on chain", tx_hash
+        )
+    if outbox_row is None:
+        return OrderCheck(number, "missing", record_id, "no ledger record was ever queued")
+    if outbox_row.status == "pending":
+        if outbox_row.digest.lower() == "0x" + expected.hex():
+            return OrderCheck(number, "pending", record_id, f"queued, {outbox_row.attempts} attempts so far")
+        return OrderCheck(number, "tampered", record_id, "the order differs from its queued digest")
+    return OrderCheck(
+        number,
+        "missing",
+        record_id,
+        f"outbox says {outbox_row.status} but the chain has no record (chain reset?)",
+    )
+
+
+def verify_orders(
+    orders: Iterable[Mapping[str, Any]],
+    keyring: KeyRing,
+    chain: ChainReader,
+    outbox_rows: Mapping[str, OutboxRow],
+    *,
+    report_orphans: bool = True,
+    other_record_ids: Iterable[bytes] = (),
+) -> VerificationReport:
+    """Check every order; the chain is read once through its events, with a direct read as fallback.
+
+    ``other_record_ids``: ids on chain that are not orders (recommendation batches), never reported orphaned.
+    """
+    on_chain = chain.recorded_digests()
+    report = VerificationReport()
+    seen: set[bytes] = set()
+    for order in orders:
+        number = str(order.get("order_number", "?"))
+        rid = keyring.record_id(number)
+        seen.add(rid)
+        entry = on_chain.get(rid)
+        stored, tx_hash = (entry[0], entry[1]) if entry else (None, None)
+        row = outbox_rows.get(number)
+        if stored is None and row is not None and row.status != "pending":
+            stored = chain.digest_of(rid)  # a node may prune old events; storage is authoritative
+        report.checks.append(check_order(order, keyring, stored, row, tx_hash))
+    if report_orphans:
+        known_other = set(other_record_ids)
+        for rid, (_, tx_hash) in on_chain.items():
+            if rid not in seen and rid not in known_other:
+                report.checks.append(
+                    OrderCheck(
+                        "?",
+                        "orphaned",
+                        "0x" + rid.hex(),
+                        "on chain but no order in the store has it",
+                        tx_hash,
+                    )
+                )
+    logger.info("verified %s orders: %s", len(report.checks), report.counts)
+    return report
