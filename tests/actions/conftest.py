@@ -11,7 +11,7 @@ import pytest
 import yaml
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
-from shop_fixtures import NOW, ROOT, FixedClock, make_tracker, render
+from tests.actions.shop_fixtures import NOW, ROOT, FixedClock, make_tracker, render
 
 from actions.store import set_store
 from actions.store.seed import open_seeded_store

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from rasa_sdk.executor import CollectingDispatcher
-from shop_fixtures import make_tracker, slot_events
+from tests.actions.shop_fixtures import make_tracker, slot_events
 
 from actions import ledger_check
 from actions.ledger_check import ActionCheckOrderRecord, canonical_order_dict, set_ledger

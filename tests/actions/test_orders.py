@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from rasa_sdk.executor import CollectingDispatcher
-from shop_fixtures import make_tracker, responses, slot_events
+from tests.actions.shop_fixtures import make_tracker, responses, slot_events
 
 from actions import common, orders
 from actions.orders import (

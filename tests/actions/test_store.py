@@ -8,7 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from shop_fixtures import NOW, FixedClock
+from tests.actions.shop_fixtures import NOW, FixedClock
 
 from actions.store import policy
 from actions.store.catalog_gen import build_rows, bundle_product_ids

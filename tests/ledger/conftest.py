@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from ledger_helpers import ANVIL_BIN, TESTER_KEY
+from tests.ledger.ledger_helpers import ANVIL_BIN, TESTER_KEY
 
 from ledger.canonical import KeyRing
 from ledger.client import LedgerClient

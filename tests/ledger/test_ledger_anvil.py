@@ -6,7 +6,7 @@ import random
 from pathlib import Path
 
 import pytest
-from ledger_helpers import ANVIL_KEY, sample_order
+from tests.ledger.ledger_helpers import ANVIL_KEY, sample_order
 
 from ledger.canonical import KeyRing
 from ledger.client import ChainConfig, LedgerClient

@@ -4,7 +4,7 @@ import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from ledger_helpers import sample_order
+from tests.ledger.ledger_helpers import sample_order
 
 from ledger.canonical import CANONICAL_VERSION, KeyRing, canonical_json, check_disclosure, utc_timestamp
 from ledger.errors import CanonicalFormError, LedgerConfigError

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from ledger_helpers import TESTER_KEY_2
+from tests.ledger.ledger_helpers import TESTER_KEY_2
 
 from ledger.client import LedgerClient
 from ledger.errors import NotOwnerError, TransactionFailedError

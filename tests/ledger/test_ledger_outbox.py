@@ -7,7 +7,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from ledger_helpers import sample_order
+from tests.ledger.ledger_helpers import sample_order
 
 from ledger.canonical import KeyRing
 from ledger.client import LedgerClient
