@@ -67,7 +67,8 @@ ShopDesk is up after {time.monotonic() - began:.1f} s.
     if config.with_bot:
         print(
             f"""  Shop with the widget:    {config.bot_url}/
-  Agent console:           {config.bot_url}/console   (demo agent: see README, "Demo logins")""",
+  Agent console:           {config.bot_url}/console
+  Demo agent login:        agent@shopdesk.test / shopdesk-demo   (refused when SHOPDESK_ENV=production)""",
             flush=True,
         )
     if config.with_chain:

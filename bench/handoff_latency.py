@@ -1,0 +1,296 @@
+"""Handoff latency: shopper message → agent console, and agent reply → shopper widget.
+
+Starts the real stack (Rasa with ShopDesk's socket.io channel, the action server, the bot web service) on
+free ports, logs the demo agent in, and hands conversations off through the real path: simulated shoppers
+are socket.io clients of Rasa (what the widget is), the agent is the console's HTTP API plus its live
+websocket (what the console page is). Latencies are measured at those clients, i.e. when the message
+reaches the page, before the browser paints it.
+
+Two runs in one process: a baseline with 1 conversation handed off, then N (default 10) at once.
+
+    .venv/app/bin/python -m bench.handoff_latency [--conversations 10] [--messages 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import re
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from scripts.stack import ROOT, Stack, StackConfig
+
+QUEUED = re.compile(r"connecting you with a person", re.IGNORECASE)
+PASSWORD = "bench-agent-password"
+
+
+@dataclass
+class Samples:
+    to_agent_ms: list[float] = field(default_factory=list)
+    to_shopper_ms: list[float] = field(default_factory=list)
+    lost: int = 0
+
+    @staticmethod
+    def pct(values: list[float], q: float) -> float:
+        if not values:
+            return float("nan")
+        ordered = sorted(values)
+        return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+    def row(self, label: str) -> str:
+        a, s = self.to_agent_ms, self.to_shopper_ms
+        return (
+            f"{label:<22} shopper→agent p50 {self.pct(a, 50):7.0f} ms  p95 {self.pct(a, 95):7.0f} ms (n={len(a)})   "
+            f"agent→shopper p50 {self.pct(s, 50):7.0f} ms  p95 {self.pct(s, 95):7.0f} ms (n={len(s)})   lost {self.lost}"
+        )
+
+
+class Shopper:
+    """A widget stand-in: Rasa's socket.io channel with a persistent session."""
+
+    def __init__(self, rasa_url: str) -> None:
+        import socketio
+
+        self.rasa_url = rasa_url
+        self.session_id = uuid.uuid4().hex
+        self.client = socketio.AsyncClient(reconnection=False)
+        self.inbox: list[tuple[float, dict[str, Any]]] = []
+        self.arrived = asyncio.Event()
+        self.client.on("bot_uttered", self._on_bot)
+
+    async def _on_bot(self, data: dict[str, Any]) -> None:
+        self.inbox.append((time.perf_counter(), data))
+        self.arrived.set()
+
+    async def connect(self) -> None:
+        confirmed = asyncio.Event()
+        self.client.on("session_confirm", lambda *_: confirmed.set())
+        await self.client.connect(self.rasa_url, transports=["websocket"], socketio_path="/socket.io")
+        await self.client.emit("session_request", {"session_id": self.session_id})
+        await asyncio.wait_for(confirmed.wait(), 30)
+
+    async def say(self, text: str) -> None:
+        await self.client.emit("user_uttered", {"message": text, "session_id": self.session_id})
+
+    async def wait_for(self, pattern: str | re.Pattern[str], timeout: float = 60.0) -> float:
+        """perf_counter time at which a bot message matching ``pattern`` arrived."""
+        deadline = time.perf_counter() + timeout
+        while True:
+            for arrived, data in self.inbox:
+                if re.search(pattern, str(data.get("text") or "")):
+                    return arrived
+            remaining = deadline - time.perf_counter()
+            if remaining <= 0:
+                raise TimeoutError(f"no bot message matching {pattern!r}")
+            self.arrived.clear()
+            try:
+                await asyncio.wait_for(self.arrived.wait(), remaining)
+            except TimeoutError:
+                pass
+
+
+class Agent:
+    """The console stand-in: login form, JSON API with the CSRF token, live websocket."""
+
+    def __init__(self, bot_url: str) -> None:
+        self.bot_url = bot_url
+        self.http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+        self.csrf = ""
+        self.seen: dict[str, float] = {}  # message text → arrival on the websocket
+        self.seen_event = asyncio.Event()
+        self._reader: asyncio.Task[None] | None = None
+
+    async def login(self, email: str, password: str) -> None:
+        async with self.http.get(f"{self.bot_url}/console/login") as page:
+            token = re.search(r'name="csrf" value="([^"]+)"', await page.text()).group(1)  # type: ignore[union-attr]
+        async with self.http.post(
+            f"{self.bot_url}/console/login", data={"email": email, "password": password, "csrf": token}
+        ) as console:
+            self.csrf = re.search(r'name="csrf-token" content="([^"]+)"', await console.text()).group(1)  # type: ignore[union-attr]
+        socket = await self.http.ws_connect(
+            f"{self.bot_url}/api/console/ws", headers={"Origin": self.bot_url}
+        )
+        self._reader = asyncio.create_task(self._read(socket))
+
+    async def _read(self, socket: aiohttp.ClientWebSocketResponse) -> None:
+        async for frame in socket:
+            if frame.type != aiohttp.WSMsgType.TEXT:
+                continue
+            event = json.loads(frame.data)
+            if event.get("type") == "message" and event["message"]["role"] == "shopper":
+                self.seen.setdefault(event["message"]["text"], time.perf_counter())
+                self.seen_event.set()
+
+    async def wait_seen(self, text: str, timeout: float = 60.0) -> float:
+        deadline = time.perf_counter() + timeout
+        while text not in self.seen:
+            remaining = deadline - time.perf_counter()
+            if remaining <= 0:
+                raise TimeoutError(f"agent never saw {text!r}")
+            self.seen_event.clear()
+            try:
+                await asyncio.wait_for(self.seen_event.wait(), remaining)
+            except TimeoutError:
+                pass
+        return self.seen[text]
+
+    async def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        async with self.http.request(
+            method, f"{self.bot_url}{path}", json=body, headers={"X-CSRF-Token": self.csrf}
+        ) as response:
+            data = await response.json()
+            if response.status != 200:
+                raise RuntimeError(f"{method} {path}: HTTP {response.status} {data}")
+            return data
+
+    async def close(self) -> None:
+        if self._reader:
+            self._reader.cancel()
+        await self.http.close()
+
+
+async def hand_off(agents: list[Agent], shoppers: list[Shopper]) -> dict[str, str]:
+    """All shoppers ask for a person at once; agent i claims conversation i. session → handoff id."""
+    await asyncio.gather(*(s.say("I want to talk to a human") for s in shoppers))
+    await asyncio.gather(*(s.wait_for(QUEUED, timeout=120) for s in shoppers))
+    queue = await agents[0].call("GET", "/api/console/queue")
+    ids = {item["conversation_id"]: item["id"] for item in queue["queued"]}
+    missing = [s.session_id for s in shoppers if s.session_id not in ids]
+    if missing:
+        raise RuntimeError(f"{len(missing)} conversations were not queued")
+    await asyncio.gather(
+        *(
+            a.call("POST", f"/api/console/conversations/{ids[s.session_id]}/claim")
+            for a, s in zip(agents, shoppers, strict=False)
+        )
+    )
+    await asyncio.gather(*(s.wait_for("has joined") for s in shoppers))
+    return {s.session_id: ids[s.session_id] for s in shoppers}
+
+
+async def exchange(agent: Agent, shopper: Shopper, handoff_id: str, messages: int, samples: Samples) -> None:
+    for index in range(messages):
+        text = f"shopper message {index} {uuid.uuid4().hex[:8]}"
+        sent = time.perf_counter()
+        await shopper.say(text)
+        try:
+            samples.to_agent_ms.append((await agent.wait_seen(text) - sent) * 1000)
+        except TimeoutError:
+            samples.lost += 1
+        reply = f"agent reply {index} {uuid.uuid4().hex[:8]}"
+        sent = time.perf_counter()
+        await agent.call("POST", f"/api/console/conversations/{handoff_id}/reply", {"text": reply})
+        try:
+            samples.to_shopper_ms.append((await shopper.wait_for(re.escape(reply)) - sent) * 1000)
+        except TimeoutError:
+            samples.lost += 1
+        await asyncio.sleep(0.2)
+
+
+async def run(config: StackConfig, conversations: int, messages: int) -> list[tuple[str, Samples]]:
+    agents = [Agent(config.bot_url) for _ in range(conversations)]
+    await asyncio.gather(*(a.login(f"agent{i}@bench.test", PASSWORD) for i, a in enumerate(agents)))
+    results = []
+    try:
+        for label, count in (
+            ("baseline: 1 conversation", 1),
+            (f"{conversations} conversations at once", conversations),
+        ):
+            shoppers = [Shopper(config.rasa_url) for _ in range(count)]
+            await asyncio.gather(*(s.connect() for s in shoppers))
+            ids = await hand_off(agents, shoppers)
+            samples = Samples()
+            await asyncio.gather(
+                *(
+                    exchange(a, s, ids[s.session_id], messages, samples)
+                    for a, s in zip(agents, shoppers, strict=False)
+                )
+            )
+            await asyncio.gather(
+                *(
+                    a.call("POST", f"/api/console/conversations/{ids[s.session_id]}/close")
+                    for a, s in zip(agents, shoppers, strict=False)
+                )
+            )
+            await asyncio.gather(*(s.client.disconnect() for s in shoppers))
+            results.append((label, samples))
+            print(samples.row(label), flush=True)
+    finally:
+        await asyncio.gather(*(a.close() for a in agents))
+    return results
+
+
+def write_agents(path: Path, count: int) -> None:
+    """One console agent per conversation, as in a real team (and within the 20 replies / 10 s per agent)."""
+    from bot.passwords import hash_password
+
+    digest = hash_password(PASSWORD)
+    rows = [
+        {"email": f"agent{i}@bench.test", "name": f"Agent {i}", "password_hash": digest} for i in range(count)
+    ]
+    path.write_text(json.dumps(rows))
+
+
+def plot(results: list[tuple[str, Samples]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 4))
+    data, labels = [], []
+    for label, samples in results:
+        data += [samples.to_agent_ms, samples.to_shopper_ms]
+        labels += [f"{label}\nshopper→agent", f"{label}\nagent→shopper"]
+    ax.boxplot(data)
+    ax.set_xticks(range(1, len(labels) + 1), labels, fontsize=7)
+    ax.set_ylabel("latency (ms)")
+    ax.set_title("ShopDesk handoff latency")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--conversations", type=int, default=10)
+    parser.add_argument("--messages", type=int, default=5, help="shopper/agent exchanges per conversation")
+    parser.add_argument(
+        "--poll-interval", type=float, default=0.25, help="HANDOFF_POLL_INTERVAL_S for the bot service"
+    )
+    parser.add_argument("--out", type=Path, default=ROOT / "results" / "handoff_latency.png")
+    args = parser.parse_args(argv)
+
+    with tempfile.TemporaryDirectory(prefix="shopdesk-handoff-") as tmp:
+        config = StackConfig.on_free_ports(Path(tmp), with_bot=True)
+        config.extra_env["HANDOFF_POLL_INTERVAL_S"] = str(args.poll_interval)
+        write_agents(Path(tmp) / "agents.json", args.conversations)
+        config.extra_env["AGENTS_FILE"] = str(Path(tmp) / "agents.json")
+        stack = Stack(config, log_dir=ROOT / "artifacts" / "logs" / "bench-handoff")
+        print("starting the stack (Rasa, actions, bot service)…", flush=True)
+        stack.start()
+        try:
+            print(
+                f"tracker polling every {args.poll_interval:.2f} s; {args.messages} exchanges per conversation",
+                flush=True,
+            )
+            results = asyncio.run(run(config, args.conversations, args.messages))
+        finally:
+            stack.stop()
+    plot(results, args.out)
+    print(f"plot: {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,49 @@
+"""Pushes console events (queue changes, new transcript lines) to every connected agent websocket."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any, Protocol
+
+logger = logging.getLogger(__name__)
+
+
+class Socket(Protocol):
+    @property
+    def closed(self) -> bool: ...
+
+    async def send_str(self, data: str) -> None: ...
+
+
+class Hub:
+    def __init__(self) -> None:
+        self._sockets: dict[Socket, str] = {}
+
+    def add(self, socket: Socket, agent_email: str) -> None:
+        self._sockets[socket] = agent_email
+
+    def remove(self, socket: Socket) -> None:
+        self._sockets.pop(socket, None)
+
+    def online_agents(self) -> set[str]:
+        return {email for socket, email in self._sockets.items() if not socket.closed}
+
+    async def publish(self, event: dict[str, Any]) -> None:
+        data = json.dumps(event)
+        for socket in list(self._sockets):
+            if socket.closed:
+                self.remove(socket)
+                continue
+            try:
+                await socket.send_str(data)
+            except (ConnectionError, RuntimeError) as error:
+                logger.debug("dropping console socket: %s", error)
+                self.remove(socket)
+
+    async def close_all(self) -> None:
+        for socket in list(self._sockets):
+            close = getattr(socket, "close", None)
+            if close is not None:
+                await close()
+        self._sockets.clear()

@@ -1,0 +1,142 @@
+"""Configuration of the bot web service, read once from the environment (see .env.example)."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.errors import ConfigError
+from bot.hours import BusinessHours, parse_business_hours
+from bot.passwords import hash_password
+
+ROOT = Path(__file__).resolve().parent.parent
+
+DEMO_AGENT_EMAIL = "agent@shopdesk.test"
+DEMO_AGENT_PASSWORD = "shopdesk-demo"  # documented dev login, refused in production
+DEV_SECRETS = {"dev-rasa-token", "dev-handoff-token", "dev-session-secret", ""}
+
+
+@dataclass(frozen=True)
+class Agent:
+    email: str
+    name: str
+    password_hash: str
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    public_url: str = ""  # how browsers reach this service; default http://host:port
+    rasa_url: str = "http://127.0.0.1:5005"
+    rasa_public_url: str = ""  # how browsers reach Rasa's socket.io; default rasa_url
+    rasa_token: str = "dev-rasa-token"
+    rasa_output_channel: str = "latest"
+    handoff_token: str = "dev-handoff-token"
+    session_secret: str = "dev-session-secret"
+    db_path: Path = ROOT / "var" / "handoff.db"
+    shop_db_path: Path = ROOT / "var" / "shop.db"
+    agents: tuple[Agent, ...] = ()
+    business_hours: BusinessHours = field(default_factory=lambda: parse_business_hours("always"))
+    production: bool = False
+    session_ttl_s: int = 8 * 3600
+    poll_interval_s: float = 0.25
+    max_message_chars: int = 2000
+    agent_rate: tuple[int, float] = (20, 10.0)  # at most 20 replies per 10 s per agent
+    avg_handle_s: int = 180  # expected minutes per conversation for the wait estimate
+    allowed_origins: tuple[str, ...] = ()  # extra websocket Origins besides public_url
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def socket_url(self) -> str:
+        return (self.rasa_public_url or self.rasa_url).rstrip("/")
+
+    @property
+    def origins(self) -> frozenset[str]:
+        origins = {self.base_url, *self.allowed_origins}
+        if not self.production:
+            origins |= {f"http://127.0.0.1:{self.port}", f"http://localhost:{self.port}"}
+        return frozenset(origins)
+
+    @property
+    def cookie_secure(self) -> bool:
+        return self.production or self.base_url.startswith("https://")
+
+
+def demo_agents() -> tuple[Agent, ...]:
+    return (Agent(DEMO_AGENT_EMAIL, "Alex (demo agent)", hash_password(DEMO_AGENT_PASSWORD)),)
+
+
+def load_agents(path: Path) -> tuple[Agent, ...]:
+    """A JSON list of ``{"email", "name", "password_hash"}`` (hash from ``python -m bot hash-password``)."""
+    try:
+        rows = json.loads(path.read_text())
+        agents = tuple(Agent(r["email"].strip().lower(), r["name"], r["password_hash"]) for r in rows)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
+        raise ConfigError(
+            "AGENTS_FILE", str(path), f"a JSON list of {{email, name, password_hash}} ({error})"
+        ) from None
+    if not agents:
+        raise ConfigError("AGENTS_FILE", str(path), "at least one agent")
+    return agents
+
+
+def from_env(environ: Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if environ is None else environ
+    production = env.get("SHOPDESK_ENV", "development") == "production"
+
+    def number(name: str, default: str) -> float:
+        raw = env.get(name, default)
+        try:
+            return float(raw)
+        except ValueError:
+            raise ConfigError(name, raw, "a number") from None
+
+    agents_file = env.get("AGENTS_FILE", "")
+    agents = load_agents(Path(agents_file)) if agents_file else demo_agents()
+    settings = Settings(
+        host=env.get("BOT_HOST", "127.0.0.1"),
+        port=int(number("BOT_PORT", "8080")),
+        public_url=env.get("BOT_PUBLIC_URL", ""),
+        rasa_url=env.get("RASA_URL", "http://127.0.0.1:5005"),
+        rasa_public_url=env.get("RASA_PUBLIC_URL", ""),
+        rasa_token=env.get("RASA_TOKEN", "dev-rasa-token"),
+        rasa_output_channel=env.get("RASA_OUTPUT_CHANNEL", "latest"),
+        handoff_token=env.get("HANDOFF_TOKEN", "dev-handoff-token"),
+        session_secret=env.get("SESSION_SECRET", "dev-session-secret"),
+        db_path=Path(env.get("HANDOFF_DB_PATH", str(ROOT / "var" / "handoff.db"))),
+        shop_db_path=Path(env.get("SHOP_DB_PATH", str(ROOT / "var" / "shop.db"))),
+        agents=agents,
+        business_hours=parse_business_hours(env.get("BUSINESS_HOURS", "always")),
+        production=production,
+        session_ttl_s=int(number("AGENT_SESSION_TTL_S", str(8 * 3600))),
+        poll_interval_s=number("HANDOFF_POLL_INTERVAL_S", "0.25"),
+        allowed_origins=tuple(
+            o.strip().rstrip("/") for o in env.get("BOT_ALLOWED_ORIGINS", "").split(",") if o.strip()
+        ),
+    )
+    validate(settings)
+    return settings
+
+
+def validate(settings: Settings) -> None:
+    """Fail fast on placeholder secrets and the demo agent in production."""
+    if not settings.production:
+        return
+    for name, value in (
+        ("RASA_TOKEN", settings.rasa_token),
+        ("HANDOFF_TOKEN", settings.handoff_token),
+        ("SESSION_SECRET", settings.session_secret),
+    ):
+        if value in DEV_SECRETS or len(value) < 16:
+            raise ConfigError(name, "<hidden>", "a real secret of 16+ characters in production")
+    if any(agent.email == DEMO_AGENT_EMAIL for agent in settings.agents):
+        raise ConfigError(
+            "AGENTS_FILE", DEMO_AGENT_EMAIL, "real agents (the demo agent is refused in production)"
+        )

@@ -1,0 +1,301 @@
+/* ShopDesk chat widget: Rasa's socket.io channel (bot/rasa_channel.py), no framework, no CDN.
+ *
+ * - the conversation survives reloads: the session id lives in localStorage and the transcript is redrawn
+ *   from /api/widget/history/<session id> (Rasa's tracker, read by our server);
+ * - renders text, quick replies / buttons, images, product cards (carousel) and agent / notice messages;
+ * - every text goes through textContent, never innerHTML;
+ * - Enter sends, except while an IME composition is in progress (Chinese, Japanese, Korean input);
+ * - keyboard and screen-reader friendly (labelled controls, a live log, Escape closes).
+ */
+(function () {
+  "use strict";
+
+  var config = JSON.parse(document.getElementById("shopdesk-widget-config").textContent);
+  var STORAGE_KEY = "shopdesk.session_id";
+  var OPEN_KEY = "shopdesk.open";
+  var TYPING_TIMEOUT_MS = 20000;
+
+  function newSessionId() {
+    var bytes = new Uint8Array(16);
+    window.crypto.getRandomValues(bytes);
+    return Array.prototype.map.call(bytes, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
+  }
+
+  var sessionId = window.localStorage.getItem(STORAGE_KEY);
+  if (!sessionId || !/^[A-Za-z0-9_-]{8,64}$/.test(sessionId)) {
+    sessionId = newSessionId();
+    window.localStorage.setItem(STORAGE_KEY, sessionId);
+  }
+
+  function el(tag, attrs, text) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (key) { node.setAttribute(key, attrs[key]); });
+    if (text !== undefined && text !== null) { node.textContent = String(text); }
+    return node;
+  }
+
+  // ---- DOM ------------------------------------------------------------------------------------------
+  var root = el("div", { "class": "sd-widget", id: "shopdesk-widget" });
+  var launcher = el("button", {
+    "class": "sd-launcher", type: "button", "aria-label": "Open chat with ShopDesk support",
+    "aria-expanded": "false", "aria-controls": "sd-panel"
+  }, "Chat");
+  var panel = el("section", { "class": "sd-panel", id: "sd-panel", role: "dialog", "aria-label": "ShopDesk chat", hidden: "" });
+  var header = el("header", { "class": "sd-header" });
+  header.appendChild(el("h2", { "class": "sd-title" }, "ShopDesk support"));
+  var closeButton = el("button", { "class": "sd-close", type: "button", "aria-label": "Close chat" }, "×");
+  header.appendChild(closeButton);
+  var banner = el("p", { "class": "sd-banner", role: "status", "aria-live": "polite", hidden: "" });
+  var connection = el("p", { "class": "sd-connection", role: "status", "aria-live": "polite", hidden: "" });
+  var log = el("ol", { "class": "sd-log", role: "log", "aria-live": "polite", "aria-label": "Conversation" });
+  var typing = el("li", { "class": "sd-typing", "aria-label": "The assistant is typing", hidden: "" });
+  typing.appendChild(el("span", { "aria-hidden": "true" }, "•••"));
+  var form = el("form", { "class": "sd-form" });
+  var input = el("textarea", {
+    "class": "sd-input", rows: "1", maxlength: String(config.maxChars || 2000),
+    "aria-label": "Type your message", placeholder: "Type your message…"
+  });
+  var send = el("button", { "class": "sd-send", type: "submit", "aria-label": "Send message" }, "Send");
+  form.appendChild(input);
+  form.appendChild(send);
+  panel.appendChild(header);
+  panel.appendChild(banner);
+  panel.appendChild(connection);
+  panel.appendChild(log);
+  panel.appendChild(form);
+  root.appendChild(panel);
+  root.appendChild(launcher);
+  document.body.appendChild(root);
+
+  // ---- open / close ---------------------------------------------------------------------------------
+  function setOpen(open, focus) {
+    if (open) { panel.removeAttribute("hidden"); } else { panel.setAttribute("hidden", ""); }
+    launcher.setAttribute("aria-expanded", open ? "true" : "false");
+    launcher.hidden = open;
+    window.sessionStorage.setItem(OPEN_KEY, open ? "1" : "0");
+    if (focus) { (open ? input : launcher).focus(); }
+    if (open) { scrollDown(); }
+  }
+  launcher.addEventListener("click", function () { setOpen(true, true); });
+  closeButton.addEventListener("click", function () { setOpen(false, true); });
+  panel.addEventListener("keydown", function (event) {
+    if (event.key === "Escape") { setOpen(false, true); }
+  });
+
+  function scrollDown() { log.scrollTop = log.scrollHeight; }
+
+  // ---- mode: bot / queued / agent -------------------------------------------------------------------
+  var mode = "bot";
+  function setMode(next, agentName) {
+    mode = next;
+    if (next === "agent") {
+      banner.textContent = "You are chatting with " + (agentName || "our support team") + " (a person).";
+      banner.removeAttribute("hidden");
+    } else if (next === "queued") {
+      banner.textContent = "Waiting for a person from our support team…";
+      banner.removeAttribute("hidden");
+    } else {
+      banner.textContent = "";
+      banner.setAttribute("hidden", "");
+    }
+    root.setAttribute("data-mode", next);
+  }
+
+  // ---- typing indicator -----------------------------------------------------------------------------
+  var typingTimer = null;
+  function showTyping() {
+    if (mode !== "bot") { return; }
+    log.appendChild(typing);
+    typing.removeAttribute("hidden");
+    scrollDown();
+    clearTimeout(typingTimer);
+    typingTimer = setTimeout(hideTyping, TYPING_TIMEOUT_MS);
+  }
+  function hideTyping() {
+    clearTimeout(typingTimer);
+    typing.setAttribute("hidden", "");
+  }
+
+  // ---- rendering ------------------------------------------------------------------------------------
+  function bubble(role, agentName) {
+    var item = el("li", { "class": "sd-msg sd-" + role });
+    if (role === "agent") {
+      item.appendChild(el("span", { "class": "sd-who" }, (agentName || "Agent") + " · support team"));
+    }
+    if (typing.parentNode === log) { log.insertBefore(item, typing); } else { log.appendChild(item); }
+    return item;
+  }
+
+  function safeUrl(url) {
+    if (typeof url !== "string") { return null; }
+    if (/^(https?:)?\/\//i.test(url) || url.charAt(0) === "/") { return url; }
+    return null;
+  }
+
+  function renderButtons(item, buttons) {
+    var group = el("div", { "class": "sd-replies", role: "group", "aria-label": "Suggested replies" });
+    buttons.forEach(function (button) {
+      var b = el("button", { type: "button", "class": "sd-reply" }, button.title);
+      b.addEventListener("click", function () {
+        sendMessage(button.payload, button.title);
+        group.querySelectorAll("button").forEach(function (x) { x.disabled = true; });
+      });
+      group.appendChild(b);
+    });
+    item.appendChild(group);
+  }
+
+  function renderCards(item, payload) {
+    var cards = Array.isArray(payload.cards) ? payload.cards : [];
+    if (payload.text) { item.appendChild(el("p", {}, payload.text)); }
+    var wrap = el("div", { "class": "sd-carousel" });
+    var list = el("ul", { "class": "sd-cards", "aria-label": "Product suggestions", tabindex: "0" });
+    cards.forEach(function (card, index) {
+      var li = el("li", { "class": "sd-card", "aria-label": (index + 1) + " of " + cards.length + ": " + (card.title || "") });
+      var image = safeUrl(card.image_url);
+      if (image) { li.appendChild(el("img", { src: image, alt: card.title || "", loading: "lazy" })); }
+      var link = safeUrl(card.url);
+      var title = el(link ? "a" : "span", link ? { href: link, "class": "sd-card-title" } : { "class": "sd-card-title" }, card.title || "");
+      li.appendChild(title);
+      li.appendChild(el("span", { "class": "sd-card-price" }, card.price_text || ((card.price || "") + " " + (card.currency || ""))));
+      if (card.reason) { li.appendChild(el("span", { "class": "sd-card-reason" }, card.reason)); }
+      list.appendChild(li);
+    });
+    var prev = el("button", { type: "button", "class": "sd-prev", "aria-label": "Previous products" }, "‹");
+    var next = el("button", { type: "button", "class": "sd-next", "aria-label": "Next products" }, "›");
+    prev.addEventListener("click", function () { list.scrollBy({ left: -list.clientWidth * 0.8, behavior: "smooth" }); });
+    next.addEventListener("click", function () { list.scrollBy({ left: list.clientWidth * 0.8, behavior: "smooth" }); });
+    wrap.appendChild(prev);
+    wrap.appendChild(list);
+    wrap.appendChild(next);
+    item.appendChild(wrap);
+  }
+
+  function renderAttachment(item, attachment) {
+    if (!attachment || typeof attachment !== "object") { return; }
+    var payload = attachment.payload || {};
+    if (attachment.type === "image" && safeUrl(payload.src)) {
+      item.appendChild(el("img", { src: payload.src, alt: payload.alt || "Image from the assistant", "class": "sd-image" }));
+    } else if (attachment.type === "template" && Array.isArray(payload.elements)) {
+      renderCards(item, {
+        cards: payload.elements.map(function (e) {
+          return { title: e.title, image_url: e.image_url, price_text: e.subtitle, url: (e.default_action || {}).url };
+        })
+      });
+    }
+  }
+
+  /* One message from the server (live bot_uttered or history). Returns the list item. */
+  function render(message) {
+    var role = message.role === "agent" || message.role === "notice" || message.role === "shopper" ? message.role : "bot";
+    if (role === "notice" && message.event === "joined") { setMode("agent", message.agent_name); }
+    if (role === "notice" && message.event === "left") { setMode("bot"); }
+    if (message.event === "queued" && mode === "bot") { setMode("queued"); }
+    if (role === "agent" && mode !== "agent") { setMode("agent", message.agent_name); }
+    var item = bubble(role, message.agent_name);
+    var custom = message.custom;
+    if (message.text) { item.appendChild(el("p", {}, message.text)); }
+    if (message.image && safeUrl(message.image)) {
+      item.appendChild(el("img", { src: message.image, alt: "Image from the assistant", "class": "sd-image" }));
+    }
+    renderAttachment(item, message.attachment);
+    if (custom && typeof custom === "object") {
+      if (custom.type === "product_cards") { renderCards(item, custom); }
+      else if (custom.text && !message.text) { item.appendChild(el("p", {}, custom.text)); }
+    }
+    var buttons = message.quick_replies || message.buttons;
+    if (Array.isArray(buttons) && buttons.length) { renderButtons(item, buttons); }
+    if (!item.childNodes.length) { item.remove(); return null; }
+    scrollDown();
+    return item;
+  }
+
+  // ---- socket ---------------------------------------------------------------------------------------
+  var socket = window.io(config.socketUrl, {
+    path: config.socketPath || "/socket.io/",
+    transports: ["websocket"],
+    reconnectionDelayMax: 5000
+  });
+  var confirmed = false;
+  var outbox = [];
+
+  function showConnection(text) {
+    if (text) { connection.textContent = text; connection.removeAttribute("hidden"); }
+    else { connection.textContent = ""; connection.setAttribute("hidden", ""); }
+  }
+
+  socket.on("connect", function () {
+    socket.emit("session_request", { session_id: sessionId });
+  });
+  socket.on("session_confirm", function (confirmedId) {
+    if (typeof confirmedId === "string" && confirmedId !== sessionId) {
+      sessionId = confirmedId;
+      window.localStorage.setItem(STORAGE_KEY, sessionId);
+    }
+    confirmed = true;
+    showConnection("");
+    root.setAttribute("data-connected", "true");
+    while (outbox.length) { socket.emit("user_uttered", outbox.shift()); }
+  });
+  socket.on("disconnect", function () {
+    confirmed = false;
+    root.setAttribute("data-connected", "false");
+    showConnection("Connection lost — reconnecting…");
+  });
+  socket.on("connect_error", function () {
+    showConnection("Cannot reach the assistant — retrying…");
+  });
+  socket.on("bot_uttered", function (message) {
+    if (!message || typeof message !== "object") { return; }
+    if (message.role !== "notice") { hideTyping(); }
+    render(message);
+  });
+
+  function sendMessage(payload, title) {
+    var text = String(payload || "").trim();
+    if (!text) { return; }
+    render({ role: "shopper", text: title || text });
+    var frame = { message: text, session_id: sessionId };
+    if (title) { frame.metadata = { title: title }; }
+    if (confirmed) { socket.emit("user_uttered", frame); } else { outbox.push(frame); }
+    showTyping();
+  }
+
+  // ---- input: Enter sends, but never while an IME composition is open --------------------------------
+  var composing = false;
+  var compositionEndedAt = 0;
+  input.addEventListener("compositionstart", function () { composing = true; });
+  input.addEventListener("compositionend", function () { composing = false; compositionEndedAt = Date.now(); });
+  input.addEventListener("keydown", function (event) {
+    if (event.key !== "Enter" || event.shiftKey) { return; }
+    // keyCode 229: the IME owns this key press; Safari ends the composition just before the Enter keydown.
+    if (event.isComposing || composing || event.keyCode === 229 || Date.now() - compositionEndedAt < 30) { return; }
+    event.preventDefault();
+    form.requestSubmit ? form.requestSubmit() : form.dispatchEvent(new Event("submit", { cancelable: true }));
+  });
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    var text = input.value;
+    if (!text.trim()) { return; }
+    input.value = "";
+    sendMessage(text);
+  });
+
+  // ---- history after a reload -----------------------------------------------------------------------
+  fetch("/api/widget/history/" + encodeURIComponent(sessionId), { credentials: "same-origin" })
+    .then(function (response) { return response.ok ? response.json() : { messages: [], mode: "bot" }; })
+    .then(function (history) {
+      var pending = Array.prototype.slice.call(log.children);  // anything that arrived meanwhile stays last
+      pending.forEach(function (node) { node.remove(); });
+      (history.messages || []).forEach(render);
+      pending.forEach(function (node) { log.appendChild(node); });
+      var agent = (history.messages || []).filter(function (m) { return m.agent_name; }).pop();
+      setMode(history.mode || "bot", agent && agent.agent_name);
+      root.setAttribute("data-history", "loaded");
+    })
+    .catch(function () { root.setAttribute("data-history", "failed"); });
+
+  setMode("bot");
+  setOpen(window.sessionStorage.getItem(OPEN_KEY) === "1", false);
+  window.ShopDeskWidget = { sessionId: function () { return sessionId; }, open: function () { setOpen(true, true); } };
+})();

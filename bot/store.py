@@ -1,0 +1,322 @@
+"""The handoff service's own state in SQLite: handoffs (queue, claims), their transcripts, tickets, sessions.
+
+Everything survives a restart of the service; the transcript is re-synchronised from Rasa's tracker from
+``last_event_ts`` on (see ``bot.sync``), so nothing a shopper wrote while the console was down is lost.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sqlite3
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from bot.errors import HandoffNotFoundError, HandoffStateError, TicketNotFoundError
+from bot.types import Handoff, Message, Ticket, TranscriptLine
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS handoffs (
+    id TEXT PRIMARY KEY,
+    conversation_id TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('queued', 'active', 'closed')),
+    reason TEXT NOT NULL DEFAULT '',
+    agent_email TEXT,
+    agent_name TEXT,
+    created_at REAL NOT NULL,
+    claimed_at REAL,
+    closed_at REAL,
+    context TEXT NOT NULL DEFAULT '{}',
+    last_event_ts REAL NOT NULL DEFAULT 0
+);
+CREATE UNIQUE INDEX IF NOT EXISTS one_open_handoff ON handoffs(conversation_id) WHERE status != 'closed';
+CREATE TABLE IF NOT EXISTS messages (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    handoff_id TEXT NOT NULL REFERENCES handoffs(id),
+    role TEXT NOT NULL,
+    text TEXT NOT NULL,
+    ts REAL NOT NULL,
+    key TEXT NOT NULL,
+    meta TEXT NOT NULL DEFAULT '{}',
+    UNIQUE (handoff_id, key)
+);
+CREATE TABLE IF NOT EXISTS tickets (
+    id TEXT PRIMARY KEY,
+    conversation_id TEXT NOT NULL,
+    email TEXT NOT NULL,
+    message TEXT NOT NULL,
+    transcript TEXT NOT NULL DEFAULT '[]',
+    created_at REAL NOT NULL,
+    status TEXT NOT NULL DEFAULT 'open',
+    resolved_by TEXT,
+    resolved_at REAL
+);
+CREATE TABLE IF NOT EXISTS sessions (
+    token_hash TEXT PRIMARY KEY,
+    agent_email TEXT NOT NULL,
+    csrf TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    last_seen REAL NOT NULL,
+    expires_at REAL NOT NULL
+);
+"""
+
+Clock = Callable[[], float]
+
+
+def _handoff(row: sqlite3.Row) -> Handoff:
+    return Handoff(
+        id=row["id"],
+        conversation_id=row["conversation_id"],
+        status=row["status"],
+        reason=row["reason"],
+        agent_email=row["agent_email"],
+        agent_name=row["agent_name"],
+        created_at=row["created_at"],
+        claimed_at=row["claimed_at"],
+        closed_at=row["closed_at"],
+        context=json.loads(row["context"]),
+        last_event_ts=row["last_event_ts"],
+    )
+
+
+def _message(row: sqlite3.Row) -> Message:
+    return Message(
+        id=row["id"],
+        handoff_id=row["handoff_id"],
+        role=row["role"],
+        text=row["text"],
+        ts=row["ts"],
+        meta=json.loads(row["meta"]),
+    )
+
+
+def _ticket(row: sqlite3.Row) -> Ticket:
+    return Ticket(
+        id=row["id"],
+        conversation_id=row["conversation_id"],
+        email=row["email"],
+        message=row["message"],
+        created_at=row["created_at"],
+        status=row["status"],
+        resolved_by=row["resolved_by"],
+    )
+
+
+class HandoffStore:
+    def __init__(self, path: Path | str, clock: Clock = time.time) -> None:
+        if str(path) != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA busy_timeout=5000")
+        self._db.executescript(SCHEMA)
+        self.clock = clock
+
+    def shutdown(self) -> None:
+        self._db.close()
+
+    # --- handoffs ---------------------------------------------------------------------------------
+    def open_handoff(
+        self,
+        conversation_id: str,
+        reason: str,
+        transcript: Iterable[TranscriptLine],
+        context: dict[str, object],
+    ) -> tuple[Handoff, bool]:
+        """Queues a conversation; returns (handoff, created). An already open one is returned as is."""
+        existing = self.open_handoff_for(conversation_id)
+        if existing is not None:
+            return existing, False
+        handoff_id = "H-" + secrets.token_hex(6)
+        now = self.clock()
+        lines = list(transcript)
+        last_ts = max((float(line["ts"]) for line in lines), default=now - 1.0)
+        with self._db:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.execute(
+                "INSERT INTO handoffs (id, conversation_id, status, reason, created_at, context, last_event_ts)"
+                " VALUES (?, ?, 'queued', ?, ?, ?, ?)",
+                (handoff_id, conversation_id, reason, now, json.dumps(context), last_ts),
+            )
+            for line in lines:
+                role = line["role"] if line["role"] in ("shopper", "bot", "agent", "notice") else "bot"
+                # the same key as bot.sync gives the tracker event, so the poller does not store it twice
+                key = f"{'user' if role == 'shopper' else 'bot'}:{float(line['ts'])!r}"
+                self._db.execute(
+                    "INSERT OR IGNORE INTO messages (handoff_id, role, text, ts, key) VALUES (?, ?, ?, ?, ?)",
+                    (handoff_id, role, line["text"], float(line["ts"]), key),
+                )
+        return self.get(handoff_id), True
+
+    def get(self, handoff_id: str) -> Handoff:
+        row = self._db.execute("SELECT * FROM handoffs WHERE id = ?", (handoff_id,)).fetchone()
+        if row is None:
+            raise HandoffNotFoundError(handoff_id)
+        return _handoff(row)
+
+    def open_handoff_for(self, conversation_id: str) -> Handoff | None:
+        row = self._db.execute(
+            "SELECT * FROM handoffs WHERE conversation_id = ? AND status != 'closed'", (conversation_id,)
+        ).fetchone()
+        return _handoff(row) if row else None
+
+    def list_handoffs(self, statuses: tuple[str, ...], limit: int = 200) -> list[Handoff]:
+        marks = ",".join("?" * len(statuses))
+        order = "created_at" if "closed" not in statuses else "closed_at DESC"
+        rows = self._db.execute(
+            f"SELECT * FROM handoffs WHERE status IN ({marks}) ORDER BY {order} LIMIT ?",
+            (*statuses, limit),
+        ).fetchall()
+        return [_handoff(row) for row in rows]
+
+    def queue_position(self, handoff_id: str) -> int:
+        handoff = self.get(handoff_id)
+        if handoff["status"] != "queued":
+            return 0
+        row = self._db.execute(
+            "SELECT COUNT(*) FROM handoffs WHERE status = 'queued' AND created_at <= ?",
+            (handoff["created_at"],),
+        ).fetchone()
+        return int(row[0])
+
+    def claim(self, handoff_id: str, agent_email: str, agent_name: str) -> Handoff:
+        """One agent per conversation: the first claim wins, a second one raises HandoffStateError."""
+        cursor = self._db.execute(
+            "UPDATE handoffs SET status = 'active', agent_email = ?, agent_name = ?, claimed_at = ?"
+            " WHERE id = ? AND status = 'queued'",
+            (agent_email, agent_name, self.clock(), handoff_id),
+        )
+        handoff = self.get(handoff_id)
+        if cursor.rowcount == 0:
+            by = f"claimed by {handoff['agent_name']}" if handoff["agent_name"] else ""
+            raise HandoffStateError(handoff_id, handoff["status"], ("queued",), by)
+        return handoff
+
+    def require_owner(self, handoff_id: str, agent_email: str) -> Handoff:
+        handoff = self.get(handoff_id)
+        if handoff["status"] != "active":
+            raise HandoffStateError(handoff_id, handoff["status"], ("active",))
+        if handoff["agent_email"] != agent_email:
+            raise HandoffStateError(handoff_id, "claimed by another agent", ("claimed by you",))
+        return handoff
+
+    def close(self, handoff_id: str, agent_email: str) -> Handoff:
+        cursor = self._db.execute(
+            "UPDATE handoffs SET status = 'closed', closed_at = ? WHERE id = ? AND status = 'active'"
+            " AND agent_email = ?",
+            (self.clock(), handoff_id, agent_email),
+        )
+        if cursor.rowcount == 0:
+            self.require_owner(handoff_id, agent_email)  # raises the precise error
+        return self.get(handoff_id)
+
+    def set_last_event_ts(self, handoff_id: str, ts: float) -> None:
+        self._db.execute(
+            "UPDATE handoffs SET last_event_ts = MAX(last_event_ts, ?) WHERE id = ?", (ts, handoff_id)
+        )
+
+    # --- messages ---------------------------------------------------------------------------------
+    def add_message(
+        self,
+        handoff_id: str,
+        role: str,
+        text: str,
+        ts: float,
+        key: str,
+        meta: dict[str, object] | None = None,
+    ) -> Message | None:
+        """Stores a transcript line once (``key`` deduplicates); returns it, or None if it was known."""
+        cursor = self._db.execute(
+            "INSERT OR IGNORE INTO messages (handoff_id, role, text, ts, key, meta) VALUES (?, ?, ?, ?, ?, ?)",
+            (handoff_id, role, text, ts, key, json.dumps(meta or {})),
+        )
+        if cursor.rowcount == 0:
+            return None
+        row = self._db.execute("SELECT * FROM messages WHERE id = ?", (cursor.lastrowid,)).fetchone()
+        return _message(row)
+
+    def messages(self, handoff_id: str, after_id: int = 0) -> list[Message]:
+        self.get(handoff_id)
+        rows = self._db.execute(
+            "SELECT * FROM messages WHERE handoff_id = ? AND id > ? ORDER BY ts, id", (handoff_id, after_id)
+        ).fetchall()
+        return [_message(row) for row in rows]
+
+    # --- tickets ----------------------------------------------------------------------------------
+    def create_ticket(
+        self, conversation_id: str, email: str, message: str, transcript: list[TranscriptLine]
+    ) -> Ticket:
+        ticket_id = "T-" + secrets.token_hex(5)
+        self._db.execute(
+            "INSERT INTO tickets (id, conversation_id, email, message, transcript, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (ticket_id, conversation_id, email, message, json.dumps(transcript), self.clock()),
+        )
+        return self.get_ticket(ticket_id)
+
+    def get_ticket(self, ticket_id: str) -> Ticket:
+        row = self._db.execute("SELECT * FROM tickets WHERE id = ?", (ticket_id,)).fetchone()
+        if row is None:
+            raise TicketNotFoundError(ticket_id)
+        return _ticket(row)
+
+    def ticket_transcript(self, ticket_id: str) -> list[TranscriptLine]:
+        row = self._db.execute("SELECT transcript FROM tickets WHERE id = ?", (ticket_id,)).fetchone()
+        if row is None:
+            raise TicketNotFoundError(ticket_id)
+        return json.loads(row[0])
+
+    def list_tickets(self, status: str | None = None, limit: int = 200) -> list[Ticket]:
+        if status:
+            rows = self._db.execute(
+                "SELECT * FROM tickets WHERE status = ? ORDER BY created_at DESC LIMIT ?", (status, limit)
+            ).fetchall()
+        else:
+            rows = self._db.execute(
+                "SELECT * FROM tickets ORDER BY created_at DESC LIMIT ?", (limit,)
+            ).fetchall()
+        return [_ticket(row) for row in rows]
+
+    def resolve_ticket(self, ticket_id: str, agent_email: str) -> Ticket:
+        self.get_ticket(ticket_id)
+        self._db.execute(
+            "UPDATE tickets SET status = 'resolved', resolved_by = ?, resolved_at = ? WHERE id = ?",
+            (agent_email, self.clock(), ticket_id),
+        )
+        return self.get_ticket(ticket_id)
+
+    # --- agent sessions ---------------------------------------------------------------------------
+    def create_session(self, token_hash: str, agent_email: str, csrf: str, ttl_s: float) -> None:
+        now = self.clock()
+        self._db.execute(
+            "INSERT INTO sessions (token_hash, agent_email, csrf, created_at, last_seen, expires_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (token_hash, agent_email, csrf, now, now, now + ttl_s),
+        )
+
+    def session(self, token_hash: str) -> tuple[str, str] | None:
+        """(agent_email, csrf) of a live session, touching it; None when unknown or expired."""
+        now = self.clock()
+        row = self._db.execute(
+            "SELECT agent_email, csrf, expires_at FROM sessions WHERE token_hash = ?", (token_hash,)
+        ).fetchone()
+        if row is None:
+            return None
+        if row["expires_at"] <= now:
+            self.delete_session(token_hash)
+            return None
+        self._db.execute("UPDATE sessions SET last_seen = ? WHERE token_hash = ?", (now, token_hash))
+        return row["agent_email"], row["csrf"]
+
+    def delete_session(self, token_hash: str) -> None:
+        self._db.execute("DELETE FROM sessions WHERE token_hash = ?", (token_hash,))
+
+    def agents_seen_since(self, since: float) -> set[str]:
+        rows = self._db.execute(
+            "SELECT DISTINCT agent_email FROM sessions WHERE last_seen >= ? AND expires_at > ?",
+            (since, self.clock()),
+        ).fetchall()
+        return {row[0] for row in rows}

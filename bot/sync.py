@@ -1,0 +1,118 @@
+"""Keeps each open handoff's transcript in step with Rasa's tracker (tracker polling).
+
+Every ``poll_interval_s`` the service reads the tracker of every queued or active handoff, stores the user
+and bot events newer than the handoff's ``last_event_ts`` and pushes them to the agents' consoles. Because
+the position is persisted, a restart of the service picks up everything the shopper wrote meanwhile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from bot.errors import RasaError
+from bot.hub import Hub
+from bot.rasa_client import RasaApi
+from bot.store import HandoffStore
+from bot.types import Handoff
+
+logger = logging.getLogger(__name__)
+
+RESCAN_S = 5.0
+
+
+def describe_bot_event(event: dict[str, Any]) -> str:
+    """A bot event as one line of text for the agent (cards and buttons summarised)."""
+    text = str(event.get("text") or "")
+    data = event.get("data") or {}
+    custom = data.get("custom") if isinstance(data, dict) else None
+    if isinstance(custom, dict) and custom.get("type") == "product_cards":
+        titles = ", ".join(str(c.get("title", "")) for c in custom.get("cards") or [] if isinstance(c, dict))
+        text = f"{text or custom.get('text', '')} [product cards: {titles}]".strip()
+    buttons = data.get("buttons") if isinstance(data, dict) else None
+    if buttons:
+        text += (
+            " [buttons: " + " | ".join(str(b.get("title", "")) for b in buttons if isinstance(b, dict)) + "]"
+        )
+    if isinstance(data, dict) and data.get("image"):
+        text += f" [image: {data['image']}]"
+    return text.strip()
+
+
+def new_lines(
+    events: list[dict[str, Any]], after_ts: float
+) -> list[tuple[str, str, float, str, dict[str, Any]]]:
+    """(role, text, ts, key, meta) for the user/bot events strictly after ``after_ts``."""
+    lines = []
+    for event in events:
+        kind = event.get("event")
+        ts = float(event.get("timestamp") or 0.0)
+        if kind not in ("user", "bot") or ts <= after_ts:
+            continue
+        metadata = event.get("metadata") or {}
+        if kind == "user":
+            text = str(event.get("text") or "")
+            role = "shopper"
+        else:
+            text = describe_bot_event(event)
+            role = (
+                str(metadata["shopdesk_role"])
+                if metadata.get("shopdesk_role") in ("agent", "notice")
+                else "bot"
+            )
+        if not text:
+            continue
+        key = str(metadata.get("shopdesk_msg_id") or f"{kind}:{ts!r}")
+        meta = {"agent_name": metadata["agent_name"]} if metadata.get("agent_name") else {}
+        lines.append((role, text, ts, key, meta))
+    return lines
+
+
+class TrackerSync:
+    def __init__(self, store: HandoffStore, rasa: RasaApi, hub: Hub, poll_interval_s: float = 0.25) -> None:
+        self.store = store
+        self.rasa = rasa
+        self.hub = hub
+        self.poll_interval_s = poll_interval_s
+        self._failures: dict[str, int] = {}
+
+    async def sync_handoff(self, handoff: Handoff) -> int:
+        """Stores and publishes the new lines of one handoff; returns how many were new."""
+        try:
+            events = await self.rasa.tracker_events(handoff["conversation_id"])
+        except RasaError as error:
+            count = self._failures[handoff["id"]] = self._failures.get(handoff["id"], 0) + 1
+            if count in (1, 20) or count % 200 == 0:
+                logger.warning("cannot read the tracker of %s: %s", handoff["id"], error)
+            return 0
+        self._failures.pop(handoff["id"], None)
+        added = 0
+        last_ts = handoff["last_event_ts"]
+        # Re-read a few seconds before the cursor: events appended concurrently may carry slightly older
+        # timestamps; the per-event key makes re-reading harmless.
+        for role, text, ts, key, meta in new_lines(events, handoff["last_event_ts"] - RESCAN_S):
+            message = self.store.add_message(handoff["id"], role, text, ts, key, meta)
+            last_ts = max(last_ts, ts)
+            if message is not None:
+                added += 1
+                await self.hub.publish({"type": "message", "handoff_id": handoff["id"], "message": message})
+        if last_ts > handoff["last_event_ts"]:
+            self.store.set_last_event_ts(handoff["id"], last_ts)
+        return added
+
+    async def sync_once(self) -> int:
+        handoffs = self.store.list_handoffs(("queued", "active"))
+        results = await asyncio.gather(*(self.sync_handoff(h) for h in handoffs))
+        return sum(results)
+
+    async def run(self) -> None:
+        logger.info("tracker sync every %.2f s", self.poll_interval_s)
+        while True:
+            try:
+                await self.sync_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # keep polling whatever one round did
+                logger.exception("tracker sync round failed")
+            await asyncio.sleep(self.poll_interval_s)

@@ -1,0 +1,127 @@
+"""The demo shop page with the chat widget, the widget's history endpoint and product images."""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import re
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from bot.keys import HISTORY_LIMITER, RASA, SETTINGS, STORE
+from bot.pages import json_for_script, render
+from bot.sync import describe_bot_event
+
+routes = web.RouteTableDef()
+
+ROOT = Path(__file__).resolve().parent.parent
+SOCKET_IO_JS = ROOT / "node_modules" / "socket.io-client" / "dist" / "socket.io.min.js"
+SESSION_RE = re.compile(r"[A-Za-z0-9_-]{8,64}")
+PRODUCT_RE = re.compile(r"P-\d{4}")
+
+
+@routes.get("/")
+async def shop(request: web.Request) -> web.Response:
+    settings = request.app[SETTINGS]
+    config = {
+        "socketUrl": settings.socket_url,
+        "socketPath": "/socket.io/",
+        "maxChars": settings.max_message_chars,
+    }
+    return render("shop.html", raw={"widget_config": json_for_script(config)})
+
+
+@routes.get("/healthz")
+async def healthz(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+@routes.get("/static/vendor/socket.io.min.js")
+async def socket_io_client(request: web.Request) -> web.StreamResponse:
+    """socket.io-client 3.1.3 (the version rasa-webchat 1.0.1 pins), served from node_modules: no CDN."""
+    if not SOCKET_IO_JS.exists():
+        raise web.HTTPNotFound(text="socket.io-client is not installed: run `npm ci`")
+    return web.FileResponse(SOCKET_IO_JS, headers={"Content-Type": "application/javascript"})
+
+
+@routes.get("/static/products/{product_id}.svg")
+async def product_image(request: web.Request) -> web.Response:
+    """A generated placeholder picture per product (the demo catalog has no photos)."""
+    product_id = request.match_info["product_id"]
+    if not PRODUCT_RE.fullmatch(product_id):
+        raise web.HTTPNotFound()
+    hue = int(hashlib.sha256(product_id.encode()).hexdigest()[:4], 16) % 360
+    svg = (
+        '<svg xmlns="http://www.w3.org/2000/svg" width="320" height="200" viewBox="0 0 320 200">'
+        f'<rect width="320" height="200" fill="hsl({hue},55%,82%)"/>'
+        f'<circle cx="160" cy="90" r="46" fill="hsl({hue},45%,55%)"/>'
+        f'<text x="160" y="175" font-family="sans-serif" font-size="22" text-anchor="middle" fill="#333">'
+        f"{html.escape(product_id)}</text></svg>"
+    )
+    return web.Response(text=svg, content_type="image/svg+xml", headers={"Cache-Control": "max-age=86400"})
+
+
+@routes.get("/products/{product_id}")
+async def product_page(request: web.Request) -> web.Response:
+    product_id = request.match_info["product_id"]
+    if not PRODUCT_RE.fullmatch(product_id):
+        raise web.HTTPNotFound()
+    return render("product.html", product_id=product_id)
+
+
+def widget_message(event: dict[str, Any]) -> dict[str, Any] | None:
+    """A user/bot tracker event as the widget renders it."""
+    if event.get("event") == "user":
+        text = str(event.get("text") or "")
+        if text.startswith("/"):  # a button payload: the widget showed the button title already
+            title = (event.get("metadata") or {}).get("title")
+            return {"role": "shopper", "text": str(title)} if title else None
+        return {"role": "shopper", "text": text} if text else None
+    if event.get("event") != "bot":
+        return None
+    metadata = event.get("metadata") or {}
+    data = event.get("data") or {}
+    message: dict[str, Any] = {
+        "role": metadata.get("shopdesk_role")
+        if metadata.get("shopdesk_role") in ("agent", "notice")
+        else "bot"
+    }
+    message["text"] = str(event.get("text") or "")
+    if metadata.get("agent_name"):
+        message["agent_name"] = str(metadata["agent_name"])
+    if metadata.get("shopdesk_event") in ("queued", "joined", "left"):
+        message["event"] = metadata["shopdesk_event"]
+    for key in ("buttons", "quick_replies"):
+        if data.get(key):
+            message["buttons"] = [
+                {"title": b.get("title", ""), "payload": b.get("payload", "")}
+                for b in data[key]
+                if isinstance(b, dict)
+            ]
+    if data.get("image"):
+        message["image"] = data["image"]
+    if isinstance(data.get("custom"), dict):
+        message["custom"] = data["custom"]
+    if not message["text"] and len(message) == 1:
+        message["text"] = describe_bot_event(event)
+    return message
+
+
+@routes.get("/api/widget/history/{session_id}")
+async def history(request: web.Request) -> web.Response:
+    """The conversation so far (the widget redraws it after a reload) and whether a person is on it.
+
+    The session id is the widget's own 128-bit random secret, the same one that joins its socket.io room.
+    """
+    session_id = request.match_info["session_id"]
+    if not SESSION_RE.fullmatch(session_id):
+        raise web.HTTPBadRequest(text='{"error": "malformed session id"}', content_type="application/json")
+    if not request.app[HISTORY_LIMITER].allow(request.remote or "?"):
+        raise web.HTTPTooManyRequests(text='{"error": "too many requests"}', content_type="application/json")
+    events = await request.app[RASA].tracker_events(session_id)
+    messages = [m for m in (widget_message(e) for e in events) if m is not None]
+    handoff = request.app[STORE].open_handoff_for(session_id)
+    mode = "bot" if handoff is None else ("agent" if handoff["status"] == "active" else "queued")
+    return web.json_response({"messages": messages[-200:], "mode": mode})
