@@ -1,0 +1,123 @@
+"""``action_recommend_items``: similar items, bought together, personal picks or the popular fallback.
+
+Which strategy: a product in the message (button payload) or the product just shown → similar items plus what
+is often bought with it; otherwise a verified shopper (``customer_id`` slot) → personal picks from their purchase
+history, excluding what they already bought; otherwise (cold start) → popular items. Order history comes from
+the order store as plain baskets of product ids; the recommender is rebuilt at most every few minutes.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import defaultdict
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.products import (
+    HUMAN_BUTTON,
+    PRODUCT,
+    SHOWN_PRODUCT,
+    entity_values,
+    in_executor,
+    retrieval_service,
+    send_cards,
+)
+from actions.store import StoreError, get_store
+from retrieval.errors import RetrievalError, UnknownItemError
+from retrieval.recommend import Recommendation, Recommender
+
+logger = logging.getLogger(__name__)
+
+CUSTOMER_ID = "customer_id"  # declared in domain/orders.yml
+CACHE_SECONDS = 300.0
+K = 4
+
+_cache: dict[str, Any] = {"at": 0.0, "recommender": None}
+_cache_lock = threading.Lock()
+
+
+def reset_cache() -> None:
+    with _cache_lock:
+        _cache.update(at=0.0, recommender=None)
+
+
+def _baskets() -> list[list[str]]:
+    by_order: dict[str, list[str]] = defaultdict(list)
+    for line in get_store().all_order_lines():
+        by_order[line.order_number].append(line.product_id)
+    return list(by_order.values())
+
+
+def recommender() -> Recommender:
+    with _cache_lock:
+        if _cache["recommender"] is None or time.monotonic() - _cache["at"] > CACHE_SECONDS:
+            try:
+                baskets = _baskets()
+            except StoreError:
+                logger.exception("order history unavailable; recommending without it")
+                baskets = []
+            _cache.update(at=time.monotonic(), recommender=retrieval_service().recommender(baskets))
+        return _cache["recommender"]
+
+
+def _history(customer_id: str) -> list[str]:
+    lines = sorted(get_store().purchase_history(customer_id), key=lambda line: line.ordered_at)
+    return [line.product_id for line in lines]
+
+
+def pick(tracker: Tracker) -> tuple[str, list[Recommendation]]:
+    """(intro text, recommendations) for this conversation."""
+    recs = recommender()
+    product_ids = entity_values(tracker, [PRODUCT]).get(PRODUCT, [])
+    shown = tracker.get_slot(SHOWN_PRODUCT)
+    anchor = next((p for p in [*product_ids, shown] if p), None)
+    if anchor:
+        try:
+            together = recs.together([anchor], k=2)
+            similar = recs.similar(anchor, k=K, exclude=[r.id for r in together])
+            return "You might also like:", [*together, *similar][:K]
+        except UnknownItemError:
+            logger.info("recommendation anchor %s is not in the catalog", anchor)
+    customer = tracker.get_slot(CUSTOMER_ID)
+    if customer:
+        try:
+            history = _history(customer)
+        except StoreError:
+            logger.exception("purchase history of %s unavailable", customer)
+            history = []
+        if history:
+            return "Picked for you, based on what you've bought before:", recs.personal(history, k=K)
+    return "Popular with other shoppers right now:", recs.popular(k=K)
+
+
+class ActionRecommendItems(Action):
+    def name(self) -> str:
+        return "action_recommend_items"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        service = retrieval_service()
+        try:
+            intro, chosen = await in_executor(pick, tracker)
+            records = [service.product(r.id) for r in chosen]
+        except RetrievalError:
+            logger.exception("recommendations failed")
+            dispatcher.utter_message(
+                text="Sorry, I can't suggest products right now.", buttons=[HUMAN_BUTTON]
+            )
+            return []
+        if not records:
+            dispatcher.utter_message(
+                text="I don't have suggestions for you yet — try searching, e.g. "
+                '"show me backpacks under €100".'
+            )
+            return []
+        send_cards(dispatcher, intro, records, reasons={r.id: r.reason for r in chosen})
+        return []

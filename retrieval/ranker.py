@@ -1,0 +1,102 @@
+"""The ranking seam: given a query and retrieved candidates, decide to answer, ask "did you mean…", or hand off.
+
+Two implementations: :class:`BiEncoderRanker` (the retrieval scores and fixed thresholds) and
+:class:`ResponderRanker` (the fine-tuned cross-encoder in :mod:`retrieval.responder`, when one is trained).
+:func:`load_ranker` picks the responder when it loads and falls back to the bi-encoder otherwise.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+from retrieval.config import RankConfig
+from retrieval.index import Hit
+
+logger = logging.getLogger(__name__)
+
+Kind = Literal["answer", "clarify", "handoff"]
+
+
+@dataclass(frozen=True)
+class Ranked:
+    kind: Kind
+    hits: list[Hit]  # best first: one for answer, the choices for clarify, none for handoff
+    confidence: float
+    source: str  # "bi-encoder" | "responder"
+    scores: list[float] = field(default_factory=list)
+
+
+class Ranker(Protocol):
+    name: str
+
+    def rank(self, query: str, hits: Sequence[Hit], passages: Sequence[str]) -> Ranked: ...
+
+
+class BiEncoderRanker:
+    name = "bi-encoder"
+
+    def __init__(self, config: RankConfig | None = None) -> None:
+        self.config = config or RankConfig()
+
+    def rank(self, query: str, hits: Sequence[Hit], passages: Sequence[str]) -> Ranked:
+        cfg = self.config
+        ordered = sorted(hits, key=lambda h: -h.score)
+        if not ordered:
+            return Ranked("handoff", [], 0.0, self.name)
+        best = ordered[0].score
+        second = ordered[1].score if len(ordered) > 1 else -1.0
+        scores = [h.score for h in ordered]
+        if best >= cfg.answer and best - second >= cfg.margin:
+            return Ranked("answer", ordered[:1], best, self.name, scores[:1])
+        if best >= cfg.clarify:
+            shown = [h for h in ordered[: cfg.max_choices] if h.score >= cfg.clarify - 0.1]
+            return Ranked("clarify", shown, best, self.name, [h.score for h in shown])
+        return Ranked("handoff", [], best, self.name)
+
+
+class ResponderRanker:
+    """Adapter over ``retrieval.responder``'s ``Responder`` (``score`` → calibrated probabilities, ``decide``)."""
+
+    name = "responder"
+
+    def __init__(self, responder: Any) -> None:
+        self.responder = responder
+
+    def rank(self, query: str, hits: Sequence[Hit], passages: Sequence[str]) -> Ranked:
+        if not hits:
+            return Ranked("handoff", [], 0.0, self.name)
+        prior = [h.score for h in hits]  # the bi-encoder cosine, which the calibration may fuse in
+        if hasattr(self.responder, "respond"):
+            probs, decision = self.responder.respond(query, list(passages), prior=prior)
+        else:
+            probs = self.responder.score(query, list(passages))
+            decision = self.responder.decide(probs)
+        chosen = [hits[i] for i in decision.indices]
+        return Ranked(
+            decision.kind,
+            chosen,
+            float(getattr(decision, "confidence", max(probs))),
+            self.name,
+            [float(probs[i]) for i in decision.indices],
+        )
+
+
+def load_ranker(responder_dir: str | Path | None, config: RankConfig | None = None) -> Ranker:
+    """The responder when ``load_responder(responder_dir)`` succeeds, else the bi-encoder thresholds."""
+    fallback = BiEncoderRanker(config)
+    if responder_dir is None:
+        logger.info("responder: off, bi-encoder only (no responder directory configured)")
+        return fallback
+    try:
+        from retrieval.responder import load_responder  # type: ignore[attr-defined]
+
+        responder = load_responder(Path(responder_dir))
+    except Exception as exc:  # not trained yet, missing files, import problems: all mean "bi-encoder only"
+        logger.info("responder: off, bi-encoder only (%s: %s)", type(exc).__name__, exc)
+        return fallback
+    logger.info("responder: on (%s)", responder_dir)
+    return ResponderRanker(responder)

@@ -1,0 +1,289 @@
+"""What the action server uses: product search, product lookup, knowledge-base answers and recommendations.
+
+One :class:`RetrievalService` per process; the encoder, the indexes and the ranker load lazily on first use
+(thread-safe, so actions can call it from ``loop.run_in_executor``) and stay loaded.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from retrieval.config import RetrievalConfig
+from retrieval.encoder import Encoder, shared_encoder
+from retrieval.filters import FilterVocabulary, ProductFilters, parse_filters
+from retrieval.index import Hit, VectorIndex
+from retrieval.kb import fold_entries
+from retrieval.query import clean_query
+from retrieval.ranker import BiEncoderRanker, Ranked, Ranker, load_ranker
+from retrieval.recommend import RecConfig, Recommendation, Recommender
+
+logger = logging.getLogger(__name__)
+
+CATALOG = "catalog"
+KB = "kb"
+
+
+@dataclass(frozen=True)
+class ProductSearchResult:
+    query: str
+    filters: ProductFilters
+    ranked: Ranked
+    total_matching: int | None = None  # items passing the filters (None: no filters)
+
+
+@dataclass(frozen=True)
+class ProductFact:
+    product: Mapping[str, Any]
+    answer: str | None  # None: the product text does not say
+    field: str  # "price" | "stock" | "sizes" | "color" | "material" | "text"
+    score: float = 1.0
+
+
+@dataclass
+class _State:
+    indexes: dict[str, VectorIndex] = field(default_factory=dict)
+    vocabulary: FilterVocabulary | None = None
+    ranker: Ranker | None = None
+
+
+class RetrievalService:
+    def __init__(
+        self,
+        config: RetrievalConfig,
+        *,
+        encoder: Encoder | None = None,
+        ranker: Ranker | None = None,
+        responder_dir: str | Path | None = None,
+    ) -> None:
+        self.config = config
+        self._encoder = encoder
+        self._responder_dir = responder_dir
+        self._state = _State(ranker=ranker)
+        self._lock = threading.RLock()
+
+    # ------------------------------------------------------------------ lazy resources
+    @property
+    def encoder(self) -> Encoder:
+        if self._encoder is None:
+            self._encoder = shared_encoder(self.config.encoder)
+        return self._encoder
+
+    def index(self, name: str) -> VectorIndex:
+        with self._lock:
+            if name not in self._state.indexes:
+                cfg = self.config.catalog_index if name == CATALOG else self.config.kb_index
+                self._state.indexes[name] = VectorIndex.load(
+                    Path(self.config.index_dir) / name,
+                    expect_model=self.encoder.name,
+                    expect_dim=self.encoder.dim,
+                    config=cfg,
+                )
+            return self._state.indexes[name]
+
+    def reload(self) -> None:
+        """Drop loaded indexes (the next call loads the current version on disk)."""
+        with self._lock:
+            self._state.indexes.clear()
+            self._state.vocabulary = None
+
+    @property
+    def ranker(self) -> Ranker:
+        with self._lock:
+            if self._state.ranker is None:
+                self._state.ranker = load_ranker(self._responder_dir, self.config.kb_rank)
+            return self._state.ranker
+
+    @property
+    def vocabulary(self) -> FilterVocabulary:
+        with self._lock:
+            if self._state.vocabulary is None:
+                self._state.vocabulary = FilterVocabulary.from_records(self.index(CATALOG).items())
+            return self._state.vocabulary
+
+    def warm_up(self) -> None:
+        self.encoder.encode(["warm up"])
+        for name in (CATALOG, KB):
+            self.index(name)
+
+    def _embed(self, text: str):  # type: ignore[no-untyped-def]
+        return self.encoder.encode([text])
+
+    # ------------------------------------------------------------------ products
+    def product(self, product_id: str) -> Mapping[str, Any]:
+        return self.index(CATALOG).get(product_id)
+
+    def search_products(
+        self, text: str, entities: Mapping[str, Iterable[str]] | None = None, k: int = 3
+    ) -> ProductSearchResult:
+        """Filters from the message applied inside the search; the bi-encoder score decides the move."""
+        query = clean_query(text, self.config.max_query_chars)
+        filters, rest = parse_filters(query, self.vocabulary, entities)
+        index = self.index(CATALOG)
+        allowed = None if filters.empty else index.labels_where(filters.matches)
+        embed_text = rest if len(re.findall(r"[^\W\d_]{2,}", rest)) >= 1 else query
+        hits = index.search(self._embed(embed_text), k=max(k, 5), allowed_labels=allowed)[0]
+        if hits:  # drop the tail that is far below the best match
+            floor = max(self.config.product_rank.clarify - 0.1, hits[0].score - 0.2)
+            hits = [h for h in hits if h.score >= floor]
+        ranked = BiEncoderRanker(self.config.product_rank).rank(query, hits, [h.item["text"] for h in hits])
+        if ranked.kind == "answer" or (ranked.kind == "clarify" and not filters.empty):
+            # a confident search (or one the shopper's own filters narrowed down) shows a few cards, best first
+            ranked = Ranked("answer", hits[:k], ranked.confidence, ranked.source, [h.score for h in hits[:k]])
+        elif ranked.kind == "handoff" and not filters.empty and hits:
+            # filters matched, the wording did not: show what matches the filters rather than nothing
+            ranked = Ranked(
+                "clarify", hits[:k], ranked.confidence, ranked.source, [h.score for h in hits[:k]]
+            )
+        return ProductSearchResult(query, filters, ranked, None if allowed is None else len(allowed))
+
+    def identify_product(self, text: str, k: int = 5) -> Ranked:
+        """Which product a question is about ("is the Aurora desk lamp dimmable?")."""
+        query = clean_query(text, self.config.max_query_chars)
+        index = self.index(CATALOG)
+        hits = index.search(self._embed(query), k=k)[0]
+        named = _named_in(query, hits)
+        if named is not None:  # the shopper typed (most of) one product's name: that one
+            return Ranked("answer", [named], max(named.score, self.config.product_rank.answer), "title-match")
+        return BiEncoderRanker(self.config.product_rank).rank(query, hits, [h.item["text"] for h in hits])
+
+    def product_fact(self, product_id: str, question: str) -> ProductFact:
+        """Answer a question about one product from its own text (fields first, then its best sentence)."""
+        record = self.product(product_id)
+        q = clean_query(question, self.config.max_query_chars).lower()
+        attrs = record.get("attributes", {}) or {}
+        if re.search(r"\b(price|cost|how much|expensive|cheap)\b", q):
+            return ProductFact(record, f"{record['title']} costs {record['price_text']}.", "price")
+        if re.search(r"\b(in stock|stock|available|availability|sold out|left)\b", q):
+            stock = record.get("stock")
+            if stock is None:
+                answer = None
+            elif stock > 0:
+                answer = (
+                    f"Yes, {record['title']} is in stock ({stock} available)."
+                    if stock <= 10
+                    else f"Yes, {record['title']} is in stock."
+                )
+            else:
+                answer = f"{record['title']} is out of stock at the moment."
+            return ProductFact(record, answer, "stock")
+        for field_name, pattern in (
+            ("sizes", r"\bsizes?\b|\bfit\b"),
+            ("colors", r"\bcolou?rs?\b"),
+            ("material", r"\b(material|made of|fabric|cotton|leather|wool)\b"),
+        ):
+            if re.search(pattern, q):
+                value = attrs.get(field_name) or (attrs.get("color") if field_name == "colors" else None)
+                if value:
+                    text = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+                    label = {"sizes": "comes in sizes", "colors": "comes in", "material": "is made of"}[
+                        field_name
+                    ]
+                    return ProductFact(record, f"{record['title']} {label} {text}.", field_name)
+        return self._fact_from_text(record, q)
+
+    def _fact_from_text(self, record: Mapping[str, Any], question: str) -> ProductFact:
+        import numpy as np
+
+        sentences = _sentences(record)
+        if not sentences:
+            return ProductFact(record, None, "text", 0.0)
+        vectors = self.encoder.encode(sentences)
+        sims = vectors @ self._embed(question)[0]
+        best = int(np.argmax(sims))
+        score = float(sims[best])
+        if score < self.config.product_rank.clarify:
+            return ProductFact(record, None, "text", score)
+        return ProductFact(
+            record, f'From the product details of {record["title"]}: "{sentences[best]}"', "text", score
+        )
+
+    # ------------------------------------------------------------------ knowledge base
+    def answer_question(self, text: str, k: int = 10) -> Ranked:
+        query = clean_query(text, self.config.max_query_chars)
+        hits = fold_entries(self.index(KB).search(self._embed(query), k=k * 3)[0])[:k]
+        return self.ranker.rank(
+            query, hits, [f"{str(h.item['title']).rstrip('.')}. {h.item['answer']}" for h in hits]
+        )
+
+    def kb_entry(self, entry_id: str) -> Mapping[str, Any]:
+        return self.index(KB).get(f"{entry_id}#a")
+
+    # ------------------------------------------------------------------ recommendations
+    def recommender(self, baskets: Iterable[Sequence[str]], config: RecConfig | None = None) -> Recommender:
+        index = self.index(CATALOG)
+        ids = index.ids
+        records = [index.get(i) for i in ids]
+        available = [r["id"] for r in records if r.get("stock") is None or r["stock"] > 0]
+        return Recommender(
+            ids,
+            index.vectors_for(ids),
+            {r["id"]: r.get("category", "") for r in records},
+            baskets,
+            config,
+            titles={r["id"]: r["title"] for r in records},
+            available=available,
+        )
+
+
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+def _named_in(query: str, hits: Sequence[Hit]) -> Hit | None:
+    """The one hit whose title words (at least two, 60 % or more) appear in the query, if exactly one does."""
+    words = set(_WORD.findall(query.lower()))
+    scored = []
+    for hit in hits:
+        title = [w for w in _WORD.findall(str(hit.item.get("title", "")).lower()) if len(w) > 1]
+        overlap = sum(w in words for w in title)
+        if title and overlap >= 2 and overlap / len(title) >= 0.6:
+            scored.append((overlap / len(title), hit))
+    scored.sort(key=lambda pair: -pair[0])
+    if len(scored) == 1 or (len(scored) > 1 and scored[0][0] > scored[1][0]):
+        return scored[0][1]
+    return None
+
+
+def _sentences(record: Mapping[str, Any]) -> list[str]:
+    text = str(record.get("description", ""))
+    parts = [p.strip() for p in re.split(r"(?<=[.!?])\s+|(?<=[a-z0-9])(?=[A-Z][a-z])|\n", text) if p.strip()]
+    for key, value in (record.get("attributes") or {}).items():
+        shown = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+        parts.append(f"{key.replace('_', ' ').capitalize()}: {shown}")
+    return [p for p in parts if len(p) > 3][:40]
+
+
+def cards(
+    records: Sequence[Mapping[str, Any]], reasons: Mapping[str, str] | None = None
+) -> list[dict[str, Any]]:
+    """Product cards in the channel-neutral payload shape (docs/architecture.md)."""
+    out = []
+    for r in records:
+        card = {
+            "id": r["id"],
+            "title": r["title"],
+            "price": f"{float(r['price']):.2f}",
+            "currency": r["currency"],
+            "price_text": r["price_text"],
+            "image_url": r.get("image_url") or "",
+            "url": r.get("url") or "",
+        }
+        if reasons and reasons.get(r["id"]):
+            card["reason"] = reasons[r["id"]]
+        out.append(card)
+    return out
+
+
+def hits_to_records(hits: Sequence[Hit]) -> list[Mapping[str, Any]]:
+    return [h.item for h in hits]
+
+
+def recommendation_records(
+    service: RetrievalService, recs: Sequence[Recommendation]
+) -> list[Mapping[str, Any]]:
+    return [service.product(r.id) for r in recs]
