@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+import subprocess
 from collections.abc import Iterator
 
 import pytest
 
-from scripts.stack import ROOT, Stack, StackConfig, StackError
+from scripts.stack import APP_PYTHON, ROOT, Stack, StackConfig, StackError
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -35,6 +36,9 @@ def live_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         var_dir,
         with_bot=(ROOT / "bot" / "__main__.py").exists(),
         with_chain=(ROOT / "ledger" / "node.py").exists(),
+    )
+    subprocess.run(  # the documented demo shop, before any process or test opens the database
+        [str(APP_PYTHON), "-m", "actions.store.seed", "--db", str(config.shop_db)], cwd=ROOT, check=True
     )
     log_dir = ARTIFACTS / "logs"
     stack = Stack(config, log_dir=log_dir)

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.integration
 
 HOSTILE_ORDER_IDS = [
     "1' OR '1'='1",
-    "SD-100001; DROP TABLE orders;--",
+    "x'; DROP TABLE orders;--",
     "../../etc/passwd",
     "<script>alert(1)</script>",
 ]

@@ -103,3 +103,20 @@ async def test_return_outside_window_is_refused(http: aiohttp.ClientSession, liv
     )
     assert store.returns_for_order("SD-100005") == [], chat.transcript
     assert "30 days" in all_text(replies) or "window" in all_text(replies).lower()
+
+
+async def test_product_question_is_answered_from_the_catalog(
+    http: aiohttp.ClientSession, live_stack: Stack
+) -> None:
+    store = open_store(live_stack.config.shop_db)
+    lamp = store.get_product("P-1031")
+    assert lamp.attributes.get("dimmable") is True, "the demo lamp P-1031 is dimmable"
+
+    chat = shopper(http, live_stack)
+    replies = await chat.say("is the Arc LED desk lamp dimmable?")
+    told = all_text(replies)
+    assert "dimmable" in told.lower()
+    cards = [r["custom"] for r in replies if isinstance(r.get("custom"), dict)]
+    assert cards and cards[0]["type"] == "product_cards"
+    assert cards[0]["cards"][0]["id"] == lamp.id
+    assert cards[0]["cards"][0]["title"] == lamp.title

@@ -1,0 +1,65 @@
+"""Fine-tuning on a tiny real subset (slow: real training on the CPU, about a minute on 2 cores)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.retrieval.responder.conftest import TinyRun, tiny_config
+
+pytestmark = pytest.mark.slow
+
+
+def test_training_lowers_dev_loss_and_raises_dev_mrr_over_the_base_model(tiny_run: TinyRun) -> None:
+    dev = tiny_run.meta["dev"]  # the tiny run trains the cross-encoder alone (prior_weight 0)
+    assert dev["best"]["epoch"] > 0
+    assert dev["best"]["loss"] < dev["base"]["loss"]
+    assert dev["best"]["mrr10"] > dev["base"]["mrr10"]
+
+
+def test_the_checkpoint_explains_itself(tiny_run: TinyRun) -> None:
+    meta = json.loads((tiny_run.out / "meta.json").read_text(encoding="utf-8"))
+    for key in (
+        "base_model",
+        "data_checksum",
+        "inputs_checksum",
+        "config",
+        "device",
+        "trained_at",
+        "train_seconds",
+        "calibration",
+        "thresholds",
+        "base_fingerprint",
+    ):
+        assert key in meta, key
+    assert meta["device"] == "cpu"
+    assert meta["config"]["lr"] == tiny_config().lr
+    assert meta["dev"]["history"][0]["epoch"] == 0
+    assert (tiny_run.out / "model" / "config.json").is_file()
+
+
+def test_training_is_skipped_when_inputs_are_unchanged_and_redone_when_they_change(tiny_run: TinyRun) -> None:
+    from retrieval.responder.train import train
+
+    kept = train(tiny_config(), tiny_run.data, tiny_run.out, show_progress=False)
+    assert kept["trained_at"] == tiny_run.meta["trained_at"]
+    from retrieval.responder.dataset import read_dataset
+    from retrieval.responder.train import inputs_checksum
+
+    changed = inputs_checksum(read_dataset(tiny_run.data), tiny_config(lr=2e-4))
+    assert changed != tiny_run.meta["inputs_checksum"]
+
+
+def test_a_time_budget_stops_training_and_still_saves(tiny_data: Path, tmp_path: Path) -> None:
+    from retrieval.responder.train import train
+
+    meta = train(
+        tiny_config(max_minutes=0.001, epochs=5, max_train_queries=32, max_dev_queries=8),
+        tiny_data,
+        tmp_path / "m",
+        show_progress=False,
+    )
+    assert meta["stopped"] == "time_budget"
+    assert (tmp_path / "m" / "meta.json").is_file()
