@@ -1,0 +1,55 @@
+"""The responder: a fine-tuned BERT cross-encoder that re-ranks retrieval candidates and decides whether to
+answer, ask a clarifying question or hand over to a person.
+
+    from retrieval.responder import load_responder, Responder, Decision
+
+Importing this package is cheap: torch and transformers load when a model does.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from retrieval.responder.config import ResponderConfig, Thresholds, TrainConfig, load_train_config
+from retrieval.responder.decision import Decision, decide
+from retrieval.responder.errors import (
+    BaseModelMismatchError,
+    CheckpointCorruptError,
+    CheckpointMissingError,
+    ResponderConfigError,
+    ResponderError,
+    ResponderInputError,
+    TrainingDataError,
+)
+from retrieval.responder.sources import kb_passage, product_passage
+
+if TYPE_CHECKING:
+    from retrieval.responder.serving import Responder, load_responder
+
+__all__ = [
+    "BaseModelMismatchError",
+    "CheckpointCorruptError",
+    "CheckpointMissingError",
+    "Decision",
+    "Responder",
+    "ResponderConfig",
+    "ResponderConfigError",
+    "ResponderError",
+    "ResponderInputError",
+    "Thresholds",
+    "TrainConfig",
+    "TrainingDataError",
+    "decide",
+    "kb_passage",
+    "load_responder",
+    "load_train_config",
+    "product_passage",
+]
+
+
+def __getattr__(name: str) -> Any:  # serving imports numpy at module level; keep package import light
+    if name in {"Responder", "load_responder"}:
+        from retrieval.responder import serving
+
+        return getattr(serving, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
