@@ -63,7 +63,7 @@ $(APP_VENV)/.installed: requirements/app.lock
 
 node_modules/.installed: package.json package-lock.json
 	@command -v npm >/dev/null || { echo "error: npm not found: install Node.js 20 (apt-get install -y nodejs npm)" >&2; exit 1; }
-	@echo "==> npm parts (rasa-webchat, anvil)"
+	@echo "==> npm parts (socket.io client for the widget, anvil)"
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 

@@ -1,0 +1,286 @@
+"""NLU benchmark: our hand-written training data vs. the same plus Bitext train, on Bitext validation.
+
+    .venv/rasa/bin/python bench/nlu_eval.py                       # both models
+    .venv/rasa/bin/python bench/nlu_eval.py --only ours           # quick iteration on our data
+    .venv/rasa/bin/python bench/nlu_eval.py --data-dir ../shared/data --out results/nlu
+
+Trains NLU-only models in temporary folders with config.yml, parses every validation utterance and prints
+intent accuracy (DIET's top intent, and with the FallbackClassifier applied: a fallback counts as wrong),
+macro-F1, the fallback rate, entity recall on the mapped Bitext entities, and a per-intent report, side by
+side. Writes confusion matrices (PNG) and a JSON summary to --out. The Bitext data is converted in a temp
+folder and never written into the repository.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+# custom pipeline components in config.yml (e.g. rasa_addons.*) are imported from the repository root
+sys.path.insert(1, str(Path(__file__).resolve().parent.parent))
+
+from nlu_bitext import BitextError, Example, default_data_dir, read_split, write_yaml
+
+logger = logging.getLogger(__name__)
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+FALLBACK = "nlu_fallback"
+
+
+@dataclass
+class Prediction:
+    text: str
+    gold: str
+    top: str  # DIET's best intent, ignoring the fallback
+    final: str  # after FallbackClassifier (may be nlu_fallback)
+    confidence: float
+    entities: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class Scores:
+    name: str
+    n_train: int
+    train_seconds: float
+    accuracy: float
+    accuracy_with_fallback: float
+    macro_f1: float
+    fallback_rate: float
+    entity_recall: float
+    entity_total: int
+    n_eval: int
+    per_intent: dict[str, dict[str, float]]
+
+
+def _progress(iterable, total: int, desc: str):  # type: ignore[no-untyped-def]
+    try:
+        from tqdm import tqdm
+    except ImportError:  # plain progress lines
+
+        def plain():  # type: ignore[no-untyped-def]
+            for i, item in enumerate(iterable, 1):
+                if i % 100 == 0 or i == total:
+                    print(f"{desc}: {i}/{total}", flush=True)
+                yield item
+
+        return plain()
+    return tqdm(iterable, total=total, desc=desc, unit="msg")
+
+
+def count_examples(nlu_dir: Path) -> int:
+    from rasa.shared.nlu.training_data.loading import load_data
+
+    return len(load_data(str(nlu_dir)).intent_examples)
+
+
+def train(config: Path, nlu_dir: Path, out_dir: Path, name: str) -> tuple[Path, float]:
+    from rasa.model_training import train_nlu
+
+    print(f"[{name}] training NLU on {nlu_dir} ...", flush=True)
+    start = time.perf_counter()
+    model = train_nlu(str(config), str(nlu_dir), str(out_dir), fixed_model_name=name)
+    took = time.perf_counter() - start
+    if not model:
+        raise RuntimeError(f"training {name} produced no model (see Rasa's log above)")
+    print(f"[{name}] trained in {took:.0f} s -> {model}", flush=True)
+    return Path(model), took
+
+
+async def _parse_all(model: Path, examples: list[Example], name: str) -> list[Prediction]:
+    from rasa.core.agent import Agent
+
+    agent = Agent.load(str(model))
+    preds: list[Prediction] = []
+    for ex in _progress(examples, len(examples), f"[{name}] parsing"):
+        result = await agent.parse_message(ex.text)
+        final = result["intent"]["name"]
+        ranking = [r for r in result.get("intent_ranking", []) if r["name"] != FALLBACK]
+        top = ranking[0]["name"] if ranking else final
+        conf = float(ranking[0]["confidence"]) if ranking else 0.0
+        ents = [(e["entity"], str(e.get("value", ""))) for e in result.get("entities", [])]
+        preds.append(Prediction(ex.text, ex.intent, top, final, conf, ents))
+    return preds
+
+
+def score(name: str, preds: list[Prediction], examples: list[Example], n_train: int, took: float) -> Scores:
+    from sklearn.metrics import accuracy_score, classification_report, f1_score
+
+    gold = [p.gold for p in preds]
+    top = [p.top for p in preds]
+    final = [p.final for p in preds]
+    labels = sorted(set(gold))  # macro averages over the gold intents only
+    report = classification_report(gold, top, labels=labels, output_dict=True, zero_division=0)
+    per_intent = {
+        k: {m: round(float(v[m]), 4) for m in ("precision", "recall", "f1-score", "support")}
+        for k, v in report.items()
+        if isinstance(v, dict) and k not in ("macro avg", "weighted avg", "micro avg")
+    }
+    found = total = 0
+    for pred, ex in zip(preds, examples, strict=True):
+        for start, end, ent in ex.entities:
+            total += 1
+            value = ex.text[start:end].strip().lower()
+            if any(e == ent and (v.lower() in value or value in v.lower()) and v for e, v in pred.entities):
+                found += 1
+    return Scores(
+        name=name,
+        n_train=n_train,
+        train_seconds=round(took, 1),
+        accuracy=round(accuracy_score(gold, top), 4),
+        accuracy_with_fallback=round(accuracy_score(gold, final), 4),
+        macro_f1=round(f1_score(gold, top, labels=labels, average="macro", zero_division=0), 4),
+        fallback_rate=round(sum(f == FALLBACK for f in final) / max(len(final), 1), 4),
+        entity_recall=round(found / total, 4) if total else 0.0,
+        entity_total=total,
+        n_eval=len(preds),
+        per_intent=per_intent,
+    )
+
+
+def plot_confusion(name: str, preds: list[Prediction], out_dir: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from sklearn.metrics import confusion_matrix
+
+    labels = sorted({p.gold for p in preds} | {p.top for p in preds})
+    cm = confusion_matrix([p.gold for p in preds], [p.top for p in preds], labels=labels)
+    fig, ax = plt.subplots(figsize=(14, 12))
+    ax.imshow(cm, cmap="Blues")
+    ax.set_xticks(range(len(labels)), labels, rotation=90, fontsize=7)
+    ax.set_yticks(range(len(labels)), labels, fontsize=7)
+    for i in range(len(labels)):
+        for j in range(len(labels)):
+            if cm[i, j]:
+                ax.text(
+                    j,
+                    i,
+                    str(cm[i, j]),
+                    ha="center",
+                    va="center",
+                    fontsize=6,
+                    color="white" if cm[i, j] > cm.max() / 2 else "black",
+                )
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("gold (Bitext validation)")
+    ax.set_title(f"NLU intent confusion — {name}")
+    fig.tight_layout()
+    path = out_dir / f"confusion_{name}.png"
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def print_side_by_side(results: list[Scores]) -> None:
+    names = [r.name for r in results]
+    rows = [
+        ("training examples", [str(r.n_train) for r in results]),
+        ("train time (s)", [f"{r.train_seconds:.0f}" for r in results]),
+        ("intent accuracy (top-1)", [f"{r.accuracy:.4f}" for r in results]),
+        ("accuracy incl. fallback", [f"{r.accuracy_with_fallback:.4f}" for r in results]),
+        ("macro-F1", [f"{r.macro_f1:.4f}" for r in results]),
+        ("fallback rate", [f"{r.fallback_rate:.4f}" for r in results]),
+        ("entity recall", [f"{r.entity_recall:.4f}" for r in results]),
+        ("entities scored", [str(r.entity_total) for r in results]),
+        ("utterances scored", [str(r.n_eval) for r in results]),
+    ]
+    width = max(len(n) for n in names) + 2
+    print()
+    print("metric".ljust(30) + "".join(n.rjust(max(width, 12)) for n in names))
+    for label, vals in rows:
+        print(label.ljust(30) + "".join(v.rjust(max(width, 12)) for v in vals))
+    print()
+    intents = sorted({k for r in results for k in r.per_intent if k != "accuracy"})
+    print("per-intent F1".ljust(30) + "".join(n.rjust(max(width, 12)) for n in names))
+    for intent in intents:
+        vals = [f"{r.per_intent.get(intent, {}).get('f1-score', 0.0):.3f}" for r in results]
+        print(intent.ljust(30) + "".join(v.rjust(max(width, 12)) for v in vals))
+
+
+def prepare_nlu_dirs(nlu_dir: Path, data_dir: Path, tmp: Path, only: str) -> dict[str, Path]:
+    dirs: dict[str, Path] = {}
+    if only in ("both", "ours"):
+        dirs["ours"] = nlu_dir
+    if only in ("both", "bitext"):
+        combined = tmp / "nlu_ours_plus_bitext"
+        shutil.copytree(nlu_dir, combined)
+        write_yaml(data_dir, "train", combined)
+        dirs["ours+bitext"] = combined
+    return dirs
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--data-dir", type=Path, default=None, help="folder holding bitext/ (default ../shared/data)"
+    )
+    parser.add_argument(
+        "--out", type=Path, default=REPO_ROOT / "results" / "nlu", help="PNG/JSON output folder"
+    )
+    parser.add_argument("--config", type=Path, default=REPO_ROOT / "config.yml")
+    parser.add_argument("--nlu-dir", type=Path, default=REPO_ROOT / "training_data" / "nlu")
+    parser.add_argument("--only", choices=["both", "ours", "bitext"], default="both")
+    parser.add_argument(
+        "--limit", type=int, default=0, help="evaluate on the first N validation rows (0 = all)"
+    )
+    parser.add_argument(
+        "--skip-train-split",
+        action="store_true",
+        help="don't also score the 'ours' model on Bitext train.csv (data it never saw, not even for tuning)",
+    )
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+    data_dir = args.data_dir or default_data_dir()
+    try:
+        validation = read_split(data_dir, "validation")
+    except BitextError as exc:
+        print(f"skipping NLU benchmark: {exc}", file=sys.stderr)
+        return 2
+    if args.limit:
+        validation = validation[: args.limit]
+    args.out.mkdir(parents=True, exist_ok=True)
+    print(f"validation: {len(validation)} utterances from {data_dir / 'bitext' / 'validation.csv'}")
+
+    results: list[Scores] = []
+    with tempfile.TemporaryDirectory(prefix="shopdesk-nlu-") as tmpname:
+        tmp = Path(tmpname)
+        for name, nlu_dir in prepare_nlu_dirs(args.nlu_dir, data_dir, tmp, args.only).items():
+            model, took = train(args.config, nlu_dir, tmp / "models", name.replace("+", "_plus_"))
+            preds = asyncio.run(_parse_all(model, validation, name))
+            scores = score(name, preds, validation, count_examples(nlu_dir), took)
+            png = plot_confusion(name.replace("+", "_plus_"), preds, args.out)
+            print(
+                f"[{name}] accuracy {scores.accuracy:.4f}, macro-F1 {scores.macro_f1:.4f}; confusion -> {png}"
+            )
+            errors = [asdict(p) for p in preds if p.top != p.gold]
+            (args.out / f"errors_{name.replace('+', '_plus_')}.json").write_text(json.dumps(errors, indent=1))
+            results.append(scores)
+            if name == "ours" and not args.skip_train_split:
+                untouched = read_split(data_dir, "train")
+                preds = asyncio.run(_parse_all(model, untouched, "ours@train"))
+                results.append(score("ours@bitext-train", preds, untouched, scores.n_train, took))
+
+    print_side_by_side(results)
+    summary = args.out / "summary.json"
+    summary.write_text(json.dumps([asdict(r) for r in results], indent=1))
+    print(f"\nsummary -> {summary}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
