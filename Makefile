@@ -109,7 +109,8 @@ import-catalog: setup ## import a catalog: make import-catalog FILE=catalog.csv 
 	$(PY) -m retrieval.import_catalog $(FILE) $(if $(FORMAT),--format $(FORMAT),) $(if $(PRESET),--preset $(PRESET),) --index-dir $(INDEX_DIR)
 
 # -------------------------------------------------------------------------------------------- tests
-test: setup browser-deps index responder model ## set up and run every test: validation, conversations, unit, live, browser
+test: setup browser-deps index responder model ## set up and run every test: lint, validation, conversations, unit, live, browser
+	$(MAKE) lint
 	$(MAKE) validate
 	$(MAKE) test-conversations
 	$(PY) -m pytest

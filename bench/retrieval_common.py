@@ -26,7 +26,9 @@ def require(path: Path) -> Path:
 
 def cached_embeddings(name: str, texts: Sequence[str], encoder, chunk: int = 1024) -> np.ndarray:  # type: ignore[no-untyped-def]
     """Encode once per (texts, model); chunks are saved as they finish, so an interrupted run resumes."""
-    digest = hashlib.sha256(("\n".join(texts) + encoder.name + str(getattr(encoder, "config", ""))).encode()).hexdigest()
+    digest = hashlib.sha256(
+        ("\n".join(texts) + encoder.name + str(getattr(encoder, "config", ""))).encode()
+    ).hexdigest()
     path = RESULTS / "cache" / f"{name}-{digest[:12]}.npy"
     if path.exists():
         return np.load(path)

@@ -143,7 +143,9 @@ def main() -> None:
         from retrieval.catalog import load_catalog, preset
 
         fmt, mapping = preset("online_retail")
-        products = load_catalog(require(data_dir(args.data_dir) / "online_retail" / "year_2009_2010.parquet"), fmt, mapping)
+        products = load_catalog(
+            require(data_dir(args.data_dir) / "online_retail" / "year_2009_2010.parquet"), fmt, mapping
+        )
         real = cached_embeddings("online_retail_titles", [p.title for p in products], encoder)
     print(f"real catalog embeddings: {args.corpus}, {len(real)} items", flush=True)
     rng = np.random.default_rng(0)

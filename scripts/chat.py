@@ -23,7 +23,8 @@ def render(message: dict[str, object]) -> str:
     lines = []
     if message.get("text"):
         lines.append(str(message["text"]))
-    for button in message.get("buttons") or []:  # type: ignore[union-attr]
+    buttons = message.get("buttons")
+    for button in buttons if isinstance(buttons, list) else []:
         lines.append(f"   [{button.get('title')}]  → type: {button.get('payload')}")
     custom = message.get("custom")
     if isinstance(custom, dict) and custom.get("type") == "product_cards":

@@ -11,11 +11,11 @@ import pytest
 import yaml
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
-from tests.actions.shop_fixtures import NOW, ROOT, FixedClock, make_tracker, render
 
 from actions.store import set_store
 from actions.store.seed import open_seeded_store
 from actions.store.sqlite import SqliteOrderStore
+from tests.actions.shop_fixtures import NOW, ROOT, FixedClock, make_tracker, render
 
 
 @pytest.fixture(scope="session")

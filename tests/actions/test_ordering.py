@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 from rasa_sdk.executor import CollectingDispatcher
-from tests.actions.shop_fixtures import make_tracker, slot_events
 
 from actions import ledger_check
 from actions.ledger_check import ActionCheckOrderRecord, canonical_order_dict, set_ledger
@@ -29,6 +28,7 @@ from ledger.canonical import KeyRing
 from ledger.client import LedgerClient
 from ledger.errors import NodeUnavailableError
 from ledger.outbox import Outbox
+from tests.actions.shop_fixtures import make_tracker, slot_events
 
 TESTER_KEY = "0x" + "00" * 31 + "01"
 CUSTOMER = "C-0001"  # Anna Berg, anna.berg@example.com, Lindenstraße 12, 10969 Berlin (seed)

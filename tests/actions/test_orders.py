@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 from rasa_sdk.executor import CollectingDispatcher
-from tests.actions.shop_fixtures import make_tracker, responses, slot_events
 
 from actions import common, orders
 from actions.orders import (
@@ -24,6 +23,7 @@ from actions.returns import ActionTrackRefund
 from actions.store.errors import StoreError
 from actions.store.sqlite import SqliteOrderStore
 from actions.verification import ValidateOrderVerificationForm
+from tests.actions.shop_fixtures import make_tracker, responses, slot_events
 
 DEMO_EMAIL = {
     "SD-100001": "anna.berg@example.com",

@@ -8,7 +8,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from tests.actions.shop_fixtures import NOW, FixedClock
 
 from actions.store import policy
 from actions.store.catalog_gen import build_rows, bundle_product_ids
@@ -34,6 +33,7 @@ from actions.store.ids import normalize_order_number
 from actions.store.interface import Address, Order, OrderStore
 from actions.store.seed import DEMO_REFUND_ID, DEMO_RETURN_ID, open_seeded_store
 from actions.store.sqlite import SqliteOrderStore
+from tests.actions.shop_fixtures import NOW, FixedClock
 
 HOSTILE = [
     "SD-100001' OR '1'='1",

@@ -6,11 +6,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.ledger.ledger_helpers import ANVIL_BIN, TESTER_KEY
 
 from ledger.canonical import KeyRing
 from ledger.client import LedgerClient
 from ledger.node import AnvilNode, free_port
+from tests.ledger.ledger_helpers import ANVIL_BIN, TESTER_KEY
 
 
 @pytest.fixture

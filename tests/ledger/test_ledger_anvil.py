@@ -6,7 +6,6 @@ import random
 from pathlib import Path
 
 import pytest
-from tests.ledger.ledger_helpers import ANVIL_KEY, sample_order
 
 from ledger.canonical import KeyRing
 from ledger.client import ChainConfig, LedgerClient
@@ -15,6 +14,7 @@ from ledger.errors import ContractMismatchError, NodeUnavailableError, WrongChai
 from ledger.node import AnvilNode, free_port
 from ledger.outbox import Outbox, connect, enqueue
 from ledger.sender import Sender
+from tests.ledger.ledger_helpers import ANVIL_KEY, sample_order
 
 pytestmark = pytest.mark.integration
 

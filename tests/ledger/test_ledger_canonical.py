@@ -4,10 +4,10 @@ import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from tests.ledger.ledger_helpers import sample_order
 
 from ledger.canonical import CANONICAL_VERSION, KeyRing, canonical_json, check_disclosure, utc_timestamp
 from ledger.errors import CanonicalFormError, LedgerConfigError
+from tests.ledger.ledger_helpers import sample_order
 
 
 def test_canonical_json_is_sorted_compact_and_versioned() -> None:

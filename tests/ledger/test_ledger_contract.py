@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from tests.ledger.ledger_helpers import TESTER_KEY_2
 
 from ledger.client import LedgerClient
 from ledger.errors import NotOwnerError, TransactionFailedError
+from tests.ledger.ledger_helpers import TESTER_KEY_2
 
 A, B, C = b"\x0a" * 32, b"\x0b" * 32, b"\x0c" * 32
 D1, D2 = b"\xd1" * 32, b"\xd2" * 32

@@ -7,13 +7,13 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from tests.ledger.ledger_helpers import sample_order
 
 from ledger.canonical import KeyRing
 from ledger.client import LedgerClient
 from ledger.errors import LedgerConfigError, NodeUnavailableError, OutboxError, WrongChainError
 from ledger.outbox import Outbox, connect, enqueue
 from ledger.sender import RetryPolicy, Sender
+from tests.ledger.ledger_helpers import sample_order
 
 
 def queue_orders(db: Path, keyring: KeyRing, count: int, start: int = 100001) -> list[str]:
