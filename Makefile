@@ -64,7 +64,8 @@ $(APP_VENV)/.installed: requirements/app.lock
 node_modules/.installed: package.json package-lock.json
 	@command -v npm >/dev/null || { echo "error: npm not found: install Node.js 20 (apt-get install -y nodejs npm)" >&2; exit 1; }
 	@echo "==> npm parts (socket.io client for the widget, anvil)"
-	npm ci --no-audit --no-fund --loglevel=error
+	@# `npm ci` refuses this lock: npm records only this platform's optional anvil binaries in it.
+	npm install --no-audit --no-fund --no-save --loglevel=error
 	@touch $@
 
 browser-deps: ## install Debian's Chromium for the browser tests (needs root)
