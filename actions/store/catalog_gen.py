@@ -20,23 +20,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from actions.store.policy import CURRENCY
+from retrieval.catalog import FIELDS as CATALOG_FIELDS
 
 logger = logging.getLogger(__name__)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_OUT = REPO_ROOT / "training_data" / "catalog" / "demo_products.csv"
-COLUMNS = (
-    "id",
-    "title",
-    "description",
-    "brand",
-    "category",
-    "price",
-    "currency",
-    "stock",
-    "attributes",
-    "image_url",
-)
+COLUMNS = CATALOG_FIELDS  # the catalog format retrieval imports
 FIRST_ID = 1001
 SEED = 20240601
 
