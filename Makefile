@@ -87,7 +87,7 @@ index: setup ## build the FAISS indexes for the catalog and knowledge base (when
 
 responder: setup index ## fine-tune the BERT responder (when its inputs changed; RESPONDER_CONFIG=cpu_small|gpu_full)
 	$(PY) -m retrieval.responder.build_data --out $(RESPONDER_DATA_DIR) --index-dir $(INDEX_DIR)
-	$(PY) -m retrieval.responder.train --config $(RESPONDER_CONFIG) --data $(RESPONDER_DATA_DIR) --out $(RESPONDER_DIR)
+	$(PY) -m retrieval.responder.train --config $(RESPONDER_CONFIG) --data $(RESPONDER_DATA_DIR) --out $(RESPONDER_DIR) $(if $(CI),--no-progress,)
 
 model: setup models/.trained ## train the Rasa model (only when domain, training data or config changed)
 

@@ -212,8 +212,11 @@ class ActionAnswerProductQuestion(Action):
                     'first, e.g. "show me waterproof backpacks".'
                 )
                 return [SlotSet(PENDING_QUESTION, text)]
-            question = pending if chosen and pending else text
-            if chosen and not pending:
+            # A product picked by id (a button) answers the question asked before, or describes it;
+            # a product named in the question itself is answered from its details.
+            picked = product_id in chosen
+            question = pending if picked and pending else text
+            if picked and not pending:
                 return self._describe(dispatcher, service.product(product_id))
             fact = await in_executor(service.product_fact, product_id, question)
         except QueryError as exc:

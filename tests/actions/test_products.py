@@ -176,6 +176,19 @@ async def test_product_question_naming_the_product(service: RetrievalService) ->
     )
 
 
+async def test_product_question_with_a_named_product_entity_answers_the_question(
+    service: RetrievalService,
+) -> None:
+    """NLU tags part of the name as `product` (not an id): the question is still answered, not summarised."""
+    dispatcher, _ = await run(
+        products.ActionAnswerProductQuestion(),
+        tracker(
+            "is the aurora desk lamp dimmable", "product_question", [{"entity": "product", "value": "aurora"}]
+        ),
+    )
+    assert "dimmable" in dispatcher.messages[0]["text"].lower()
+
+
 async def test_product_question_via_button_answers_the_pending_question(service: RetrievalService) -> None:
     t = tracker(
         '/product_question{"product":"P-2"}',
