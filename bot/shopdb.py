@@ -52,3 +52,20 @@ class ShopReader:
         order["total"] = f"{row['total_minor'] / 100:.2f} {row['currency']}"
         order["lines"] = [dict(line) for line in lines]
         return order
+
+    def featured_products(self, limit: int = 6) -> list[dict[str, Any]]:
+        """In-stock products for the shop page, one per category first; raises sqlite3.Error when the DB is missing."""
+        db = self._connect()
+        try:
+            rows = db.execute(
+                "SELECT id, title, category, price_minor, currency FROM products WHERE stock > 0 ORDER BY id"
+            ).fetchall()
+        finally:
+            db.close()
+        picked: list[dict[str, Any]] = []
+        seen: set[str] = set()
+        for row in rows:
+            if row["category"] not in seen:
+                seen.add(row["category"])
+                picked.append(dict(row))
+        return picked[:limit]

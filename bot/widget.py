@@ -5,13 +5,15 @@ from __future__ import annotations
 import hashlib
 import html
 import re
+import sqlite3
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
-from bot.keys import HISTORY_LIMITER, RASA, SETTINGS, STORE
+from bot.keys import HISTORY_LIMITER, RASA, SETTINGS, SHOP, STORE
 from bot.pages import json_for_script, render
+from bot.shopdb import ShopReader
 from bot.sync import describe_bot_event
 
 routes = web.RouteTableDef()
@@ -30,7 +32,28 @@ async def shop(request: web.Request) -> web.Response:
         "socketPath": "/socket.io/",
         "maxChars": settings.max_message_chars,
     }
-    return render("shop.html", raw={"widget_config": json_for_script(config)})
+    return render(
+        "shop.html",
+        raw={"widget_config": json_for_script(config), "featured": featured_html(request.app[SHOP])},
+    )
+
+
+def featured_html(shop: ShopReader) -> str:
+    """The shop page's product tiles, from the order store; every value HTML-escaped."""
+    try:
+        products = shop.featured_products()
+    except sqlite3.Error:
+        return "<li>The catalogue is being prepared.</li>"
+    tiles = []
+    for product in products:
+        pid = html.escape(str(product["id"]), quote=True)
+        title = html.escape(str(product["title"]))
+        price = f"{product['price_minor'] / 100:.2f} {html.escape(str(product['currency']))}"
+        tiles.append(
+            f'<li><a href="/products/{pid}"><img src="/static/products/{pid}.svg" alt="">'
+            f'<span>{title}</span><span class="price">{price}</span></a></li>'
+        )
+    return "\n      ".join(tiles)
 
 
 @routes.get("/healthz")
