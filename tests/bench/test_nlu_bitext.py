@@ -23,10 +23,11 @@ def _load():  # bench/ is scripts, not a package
 nb = _load()
 
 CSV = (
+    # Rows in Bitext's format, written by us (the real data is never copied into the repo).
     "utterance,intent,entity_type,entity_value,start_offset,end_offset,category,tags\n"
-    "how can I cancel purchase 113542617735902?,cancel_order,order_id,113542617735902,26,41,ORDER,BIL\n"
-    "refund $299 [now],get_refund,refund_amount,$299,7,11,REFUND,B\n"
-    "bill from Anna Freeman,get_invoice,person_name,Anna Freeman,10,22,INVOICE,B\n"
+    "how can I cancel purchase 4455667788?,cancel_order,order_id,4455667788,26,36,ORDER,BIL\n"
+    "refund $120 [now],get_refund,refund_amount,$120,7,11,REFUND,B\n"
+    "bill from Ola Nordmann,get_invoice,person_name,Ola Nordmann,10,22,INVOICE,B\n"
     "do you ship to Spain,delivery_options,delivery_country,Spain,15,20,DELIVERY,B\n"
     "hello there,greet_x,,,,,X,B\n"
 )
@@ -41,16 +42,16 @@ def data_dir(tmp_path: Path) -> Path:
 
 def test_entities_are_mapped_to_our_names(data_dir: Path) -> None:
     examples = {e.text: e for e in nb.read_split(data_dir, "train")}
-    assert examples["how can I cancel purchase 113542617735902?"].entities == ((26, 41, "order_id"),)
-    assert examples["refund $299 [now]"].entities == ((7, 11, "amount"),)
+    assert examples["how can I cancel purchase 4455667788?"].entities == ((26, 36, "order_id"),)
+    assert examples["refund $120 [now]"].entities == ((7, 11, "amount"),)
     assert examples["do you ship to Spain"].entities == ((15, 20, "country"),)
-    assert examples["bill from Anna Freeman"].entities == ()  # person_name has no ShopDesk entity
+    assert examples["bill from Ola Nordmann"].entities == ()  # person_name has no ShopDesk entity
 
 
 def test_yaml_annotates_spans_and_neutralises_brackets(data_dir: Path) -> None:
     text = nb.to_rasa_yaml(nb.read_split(data_dir, "train"), "test")
-    assert "- how can I cancel purchase [113542617735902](order_id)?" in text
-    assert "- refund [$299](amount) now" in text  # stray [ ] replaced so Rasa can't misread them
+    assert "- how can I cancel purchase [4455667788](order_id)?" in text
+    assert "- refund [$120](amount) now" in text  # stray [ ] replaced so Rasa can't misread them
     assert "  - intent: delivery_options" in text
     assert "- do you ship to [Spain](country)" in text
 
