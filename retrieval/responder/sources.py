@@ -84,74 +84,21 @@ def product_passage(product: Product) -> str:
 
 
 # -------------------------------------------------------------------------------------- knowledge base
-def _as_list(value: Any) -> list[str]:
-    if value is None:
-        return []
-    if isinstance(value, str):
-        return [value]
-    return [str(v) for v in value if str(v).strip()]
-
-
-def _kb_entry(raw: Mapping[str, Any], where: str, n: int) -> KbEntry:
-    paraphrases = [
-        *_as_list(raw.get("paraphrases")),
-        *_as_list(raw.get("questions")),
-        *_as_list(raw.get("examples")),
-    ]
-    title = str(raw.get("title") or "").strip()
-    question = raw.get("question") or (paraphrases[0] if paraphrases else title)
-    answer = raw.get("answer") or raw.get("text") or raw.get("body")
-    if not question or not answer:
-        raise TrainingDataError(where, f"entry {n} needs a question (a title or questions) and an answer")
-    entry_id = str(raw.get("id") or f"{Path(where).stem}-{n}")
-    return KbEntry(
-        entry_id,
-        str(question).strip(),
-        str(answer).strip(),
-        tuple(p.strip() for p in paraphrases if p.strip() != str(question).strip()),
-        title=title,
-    )
-
-
-def _kb_records(path: Path) -> list[Mapping[str, Any]]:
-    text = path.read_text(encoding="utf-8")
-    if path.suffix == ".jsonl":
-        return [json.loads(line) for line in text.splitlines() if line.strip()]
-    if path.suffix == ".json":
-        data = json.loads(text)
-    else:
-        import yaml
-
-        data = yaml.safe_load(text)
-    if isinstance(data, Mapping):
-        for key in ("entries", "articles", "faq", "questions", "items"):
-            if isinstance(data.get(key), list):
-                return data[key]
-        return [data]
-    if isinstance(data, list):
-        return data
-    raise TrainingDataError(path, "expected a list of entries (or a mapping with an 'entries' list)")
-
-
 def load_kb(kb_dir: Path) -> list[KbEntry]:
-    """Every ``*.yml``/``*.yaml``/``*.json``/``*.jsonl`` file under ``kb_dir``, in sorted path order."""
-    if not kb_dir.is_dir():
-        raise TrainingDataError(kb_dir, "knowledge-base folder not found")
-    entries: list[KbEntry] = []
-    for path in sorted(kb_dir.rglob("*")):
-        if path.suffix not in {".yml", ".yaml", ".json", ".jsonl"} or not path.is_file():
-            continue
-        try:
-            records = _kb_records(path)
-        except (ValueError, OSError) as exc:
-            raise TrainingDataError(path, f"cannot parse ({exc})") from exc
-        entries.extend(
-            _kb_entry(raw, str(path), n) for n, raw in enumerate(records) if isinstance(raw, Mapping)
-        )
-    ids = [e.id for e in entries]
-    if len(set(ids)) != len(ids):
-        dup = next(i for i in ids if ids.count(i) > 1)
-        raise TrainingDataError(kb_dir, f"duplicate knowledge-base id {dup!r}")
+    """The shop's knowledge base, read by retrieval's own loader (the same entries the kb index embeds):
+    an entry's first question is its question, the other questions its paraphrases."""
+    from retrieval import kb
+    from retrieval.errors import CatalogError
+
+    try:
+        loaded = kb.load_kb(kb_dir)
+    except CatalogError as exc:
+        raise TrainingDataError(kb_dir, str(exc)) from exc
+    entries = []
+    for entry in loaded:
+        question = entry.questions[0] if entry.questions else entry.title
+        paraphrases = tuple(q for q in entry.questions if q != question)
+        entries.append(KbEntry(entry.id, question, entry.answer, paraphrases, title=entry.title))
     return entries
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from retrieval.catalog import FIELDS
 from retrieval.config import IndexConfig
 from retrieval.index import VectorIndex
 
@@ -112,20 +113,7 @@ def write_demo_csv(path: Path, rows: list[tuple] | None = None) -> Path:
 
     with path.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
-        writer.writerow(
-            [
-                "id",
-                "title",
-                "description",
-                "brand",
-                "category",
-                "price",
-                "currency",
-                "stock",
-                "attributes",
-                "image_url",
-            ]
-        )
+        writer.writerow(FIELDS)
         for r in rows or DEMO_ROWS:
             writer.writerow(
                 [
