@@ -39,7 +39,8 @@ DIALOGUE_INPUTS := config.yml $(shell find domain $(DIALOGUE_DATA) -name '*.yml'
 
 .PHONY: help setup run shell test test-unit test-conversations test-live validate lint typecheck \
         data reseed catalog index responder model browser-deps clean verify-orders import-catalog \
-        bench-nlu bench-load bench-startup bench-retrieval bench-recs bench-responder bench-ledger bench-handoff
+        bench-nlu bench-load bench-startup bench-retrieval bench-recs bench-responder bench-responder-train \
+        bench-ledger bench-handoff
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-20s\033[0m %s\n", $$1, $$2}'
@@ -153,8 +154,11 @@ bench-retrieval: setup index ## BM25 vs bi-encoder quality; Flat/HNSW/IVF speed 
 bench-recs: setup ## recommendations on real purchases (Online Retail II, temporal split)
 	$(PY) -m bench.recs_eval --data-dir $(DATA_DIR)
 
-bench-responder: setup responder ## BM25 vs bi-encoder vs + responder; re-rank latency fp32 vs int8
+bench-responder: setup responder ## BM25 vs bi-encoder vs + responder; re-rank latency fp32 vs bf16 vs int8
 	$(PY) -m bench.responder_eval --data-dir $(DATA_DIR)
+
+bench-responder-train: setup responder ## responder training pairs/s: CPU fp32 vs CPU bf16 vs CUDA (RESPONDER_CONFIG=gpu_full)
+	$(PY) -m bench.responder_train_speed --config $(if $(filter command line,$(origin RESPONDER_CONFIG)),$(RESPONDER_CONFIG),gpu_full)
 
 bench-ledger: setup ## records/s to eth-tester and anvil, verification and catch-up times
 	$(PY) bench/ledger_throughput.py --n 500

@@ -1,11 +1,12 @@
-"""Responder benchmark: BM25 vs bi-encoder vs bi-encoder + responder, and re-rank latency fp32 vs int8.
+"""Responder benchmark: BM25 vs bi-encoder vs bi-encoder + responder, and re-rank latency fp32 vs bf16 vs int8.
 
     .venv/app/bin/python -m bench.responder_eval [--data-dir ../shared/data] [--checkpoint var/responder]
         [--responder-data var/responder-data] [--myntra-products 1000] [--myntra-questions 150]
 
 Dev sets, all in one run:
   kb_paraphrases   hand-written shopper questions for the demo KB (bench.retrieval_quality.KB_PARAPHRASES)
-                   against every KB entry; also reported on the entries in the responder's dev split only
+                   against every KB entry, each found by its passage or any of its example questions (as the
+                   kb index serves them); also reported on the entries in the responder's dev split only
                    (answers it never saw in training);
   ecommerce_faq    the 79 questions of ../shared/data/ecommerce_faq against its 79 answers;
   myntra           known-item product questions written by code (another seed than training) about a sample
@@ -13,8 +14,10 @@ Dev sets, all in one run:
 Methods: BM25 over the pool; the bi-encoder (all-MiniLM-L6-v2, flat FAISS); the responder re-ranking the
 bi-encoder's top-k (k=20). Metrics: top-1, MRR@10, and the answered / clarified / handed-off shares with the
 accuracy of each (responder: its fitted thresholds; bi-encoder: retrieval.config's cosine thresholds).
-Latency: Responder.score for k = 10/20/50 candidates, p50/p95 over real questions, fp32 vs dynamic int8,
-torch on 2 threads. Writes results/responder_eval.json and results/responder_latency.png.
+Latency: Responder.score for k = 10/20/50 candidates, p50/p95 over real questions, fp32 vs bf16 weights vs
+dynamic int8, and what the action server serves (the ``auto`` precision through torch.compile at the fixed
+shape [k=20, max_length]: k=10 is padded to 20 rows, k=50 runs as three chunks), torch on 2 threads (bf16 is only
+fast on a CPU with AMX-BF16; the report says which precision ``auto`` serves here). Writes results/responder_eval.json and results/responder_latency.png.
 """
 
 from __future__ import annotations
@@ -47,6 +50,17 @@ class DevSet:
     pool_ids: list[str]
     pool_texts: list[str]
     product: bool
+    pool_keys: list[tuple[str, ...]] | None = None  # more texts each pool item is found by (KB questions)
+
+
+def pool_similarity(encoder: Any, ds: DevSet) -> np.ndarray:
+    """[queries, pool] cosine; an item with ``pool_keys`` scores by its best text, as the kb index folds."""
+    qv = encoder.encode(ds.queries)
+    sims = qv @ encoder.encode(ds.pool_texts).T
+    for j, keys in enumerate(ds.pool_keys or []):
+        if keys:
+            sims[:, j] = np.maximum(sims[:, j], (qv @ encoder.encode(list(keys)).T).max(axis=1))
+    return sims
 
 
 def bm25_ranks(ds: DevSet) -> list[int | None]:
@@ -97,8 +111,11 @@ def load_sets(args: argparse.Namespace) -> list[DevSet]:
     kb_ids = [f"kb:{e.id}" for e in kb]
     kb_texts = [kb_passage(e) for e in kb]
     pairs = [(q, f"kb:{a}") for q, a in KB_PARAPHRASES if f"kb:{a}" in kb_ids]
+    kb_keys = [tuple(dict.fromkeys([e.question, *e.paraphrases])) for e in kb]  # as the kb index holds them
     sets.append(
-        DevSet("kb_paraphrases", [q for q, _ in pairs], [a for _, a in pairs], kb_ids, kb_texts, False)
+        DevSet(
+            "kb_paraphrases", [q for q, _ in pairs], [a for _, a in pairs], kb_ids, kb_texts, False, kb_keys
+        )
     )
     dev_split = _dev_split(args.responder_data)
     if dev_split:
@@ -112,6 +129,7 @@ def load_sets(args: argparse.Namespace) -> list[DevSet]:
                     kb_ids,
                     kb_texts,
                     False,
+                    kb_keys,
                 )
             )
     faq_path = args.data_dir / "ecommerce_faq" / "faq.json"
@@ -161,9 +179,7 @@ def evaluate(ds: DevSet, responders: dict[str, Responder], k: int, encoder: Any)
     from retrieval.config import RetrievalConfig
     from retrieval.responder.config import Thresholds
 
-    doc = encoder.encode(ds.pool_texts)
-    qv = encoder.encode(ds.queries)
-    sims = qv @ doc.T
+    sims = pool_similarity(encoder, ds)
     orders = np.argsort(-sims, axis=1, kind="stable")
     text_of = dict(zip(ds.pool_ids, ds.pool_texts, strict=True))
     bi_ranks, top_ids, top_scores = [], [], []
@@ -197,7 +213,8 @@ def evaluate(ds: DevSet, responders: dict[str, Responder], k: int, encoder: Any)
             )  # one forward pass; score() would be the same plus calibration
             probs = np.zeros(len(logits), dtype="float32")
             finite = np.isfinite(logits)
-            probs[finite] = responder.calibration(logits[finite], scores[finite])
+            fusion = responder.calibration.for_kind("product" if ds.product else "kb")
+            probs[finite] = fusion(logits[finite], scores[finite])
             probs_list.append(probs)
             fused_ranks.append(rank_in([ids[j] for j in np.argsort(-probs, kind="stable")], answer))
             ce_ranks.append(rank_in([ids[j] for j in np.argsort(-logits, kind="stable")], answer))
@@ -265,7 +282,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--myntra-products", type=int, default=1000)
     parser.add_argument("--myntra-questions", type=int, default=150)
     parser.add_argument("--k", type=int, default=20)
-    parser.add_argument("--latency-runs", type=int, default=30)
+    parser.add_argument("--latency-runs", type=int, default=60)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--latency-only", action="store_true", help="skip the quality part")
@@ -275,14 +292,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     import torch
 
     from retrieval.encoder import shared_encoder
-    from retrieval.responder import ResponderError, load_responder
+    from retrieval.responder import ResponderConfig, ResponderError, load_responder
+    from retrieval.responder.model import PRECISIONS, cpu_has_amx_bf16
 
     torch.set_num_threads(args.threads)
     try:
-        responders = {
-            "fp32": load_responder(args.checkpoint, quantize=False),
-            "int8": load_responder(args.checkpoint, quantize=True),
-        }
+        responders = {p: load_responder(args.checkpoint, precision=p) for p in PRECISIONS}
+        # what the action server serves: the auto precision, compiled at the shape [k, max_length]
+        served = load_responder(args.checkpoint, config=ResponderConfig(compile=True, top_k=args.k))
+        auto = served.precision
     except ResponderError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -292,6 +310,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "k": args.k,
         "threads": args.threads,
         "thresholds": responders["fp32"].thresholds.__dict__,
+        "auto_precision": auto,
+        "cpu_amx_bf16": cpu_has_amx_bf16(),
+        "precisions_kept_on_dev": responders["fp32"].meta["serving"].get("precisions_kept"),
         "sets": {},
     }
     sets = load_sets(args)
@@ -304,7 +325,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"bi-encoder recall@{args.k} {result[f'recall@{args.k}']} ({time.time() - started:.0f}s)"
         )
         print(f"{'method':28} {'top1':>6} {'MRR@10':>7}   answer (acc)   clarify (acc)   handoff (acc)")
-        for method in ("bm25", "bi_encoder", "responder_fp32", "responder_int8"):
+        for method in ("bm25", "bi_encoder", *(f"responder_{p}" for p in PRECISIONS)):
             row = result[method]
             line = f"{method:28} {row['top1']:6.3f} {row['mrr10']:7.3f}"
             if "routing" in row:
@@ -318,13 +339,23 @@ def main(argv: Sequence[str] | None = None) -> int:
                     f"{'  (cross-encoder alone)':28} {row['ce_only']['top1']:6.3f} {row['ce_only']['mrr10']:7.3f}"
                 )
     lat_set = next((s for s in sets if s.product), sets[0])
-    lat = latency(responders, lat_set, (10, 20, 50), args.latency_runs)
+    compiled = served.model.fixed_rows is not None
+    lat = latency(
+        {**responders, f"{auto}+compile" if compiled else f"{auto}(compile failed)": served},
+        lat_set,
+        (10, 20, 50),
+        args.latency_runs,
+    )
     report["latency_ms"] = lat
     print(
         f"\n== re-rank latency on {lat_set.name} passages, {args.threads} threads ({args.latency_runs} runs)"
     )
     for name, row in lat.items():
-        print(f"{name:12} p50 {row['p50_ms']:7.1f} ms   p95 {row['p95_ms']:7.1f} ms")
+        print(f"{name:24} p50 {row['p50_ms']:7.1f} ms   p95 {row['p95_ms']:7.1f} ms")
+    print(
+        f"auto serves {auto} here (AMX-BF16: {cpu_has_amx_bf16()}; kept dev quality: "
+        f"{', '.join(report['precisions_kept_on_dev'] or ['fp32'])})"
+    )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     plot(lat, args.out.with_name("responder_latency.png"))

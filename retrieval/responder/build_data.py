@@ -65,9 +65,9 @@ class BuildSpec:
     seed: int = 13
     dev_fraction: float = 0.2
     kb_train_questions: int = 12
-    kb_dev_questions: int = 4
+    kb_dev_questions: int = 8
     product_train_questions: int = 4
-    product_dev_questions: int = 2
+    product_dev_questions: int = 6
     mine_k: int = 20  # candidates kept per training question (hard negatives come from these)
     dev_k: int = 50  # candidates kept per dev question (evaluation re-ranks the first eval_k)
     limit_kb: int | None = None  # tiny subsets for tests
@@ -181,14 +181,18 @@ def _mine(
     passages: dict[str, Passage],
     questions: list[tuple[str, str, str]],
     search_factory: Callable[[Sequence[str], Sequence[str]], CandidateSearch],
+    keys: dict[str, tuple[str, ...]],
 ) -> tuple[list[Group], list[Group]]:
+    """Candidates and their bi-encoder scores as serving gets them: a passage is also found by its ``keys``
+    (a knowledge-base entry by its example questions, as the kb index holds them), scored by the best text."""
     train: list[Group] = []
     dev: list[Group] = []
     for kind in ("kb", "product"):
         pool = [p for p in passages.values() if p.kind == kind]
         if not pool:
             continue
-        search = search_factory([p.id for p in pool], [p.text for p in pool])
+        indexed = [(p.id, text) for p in pool for text in (p.text, *keys.get(p.id, ()))]
+        search = search_factory([i for i, _ in indexed], [t for _, t in indexed])
         train_ids = {p.id for p in pool if p.split == "train"}
         for split, out in (("train", train), ("dev", dev)):
             qs = [q for q in questions if passages[q[1]].kind == kind and passages[q[1]].split == split]
@@ -251,7 +255,8 @@ def build(
     passages = {p.id: p for p in passage_list}
     questions = _questions(spec, sources, passages)
     factory = search_factory or default_search_factory(spec.encoder_model)
-    train, dev = _mine(spec, passages, questions, factory)
+    keys = {f"kb:{e.id}": tuple(dict.fromkeys([e.question, *e.paraphrases])) for e in sources.kb}
+    train, dev = _mine(spec, passages, questions, factory, keys)
     dev_answers = {p.id for p in passage_list if p.split == "dev"}
     leaked = {c for g in train for c in [g.answer_id, *g.candidates]} & dev_answers
     if leaked:  # guarded by construction; checked because the split is what makes dev numbers honest

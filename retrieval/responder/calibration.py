@@ -149,14 +149,80 @@ def _logistic(features: np.ndarray, y: np.ndarray, *, iterations: int = 100, l2:
 
 
 def fit_fusion(logits: np.ndarray, prior: np.ndarray | None, labels: np.ndarray) -> Fusion:
-    """Fit ``a, c, b``; when the prior would get a negative weight (or there is none) it is left out."""
+    """Fit ``a, c, b``. When the prior would get a negative weight (or there is none) it is left out; when the
+    logit would (the prior alone ranks better), the logit keeps the smallest positive weight, so the map stays
+    monotone in it without overriding the prior."""
     x = np.asarray(logits, dtype="float64").ravel()
     y = np.asarray(labels, dtype="float64").ravel()
     if x.size == 0 or y.min() == y.max():
         return Fusion()
     if prior is not None:
         w = _logistic(np.stack([x, np.asarray(prior, dtype="float64").ravel()], axis=1), y)
-        if np.all(np.isfinite(w)) and w[0] > MIN_SLOPE and w[1] >= 0:
-            return Fusion(float(w[0]), float(w[1]), float(w[2]))
+        if np.all(np.isfinite(w)) and w[1] >= 0:
+            return Fusion(max(float(w[0]), MIN_SLOPE), float(w[1]), float(w[2]))
     single = fit_platt(x, y)
     return Fusion(single.slope, 0.0, single.bias)
+
+
+MIN_GROUPS_PER_KIND = (
+    10  # dev questions (with the right answer among the candidates) a kind needs for its own fit
+)
+
+
+@dataclass(frozen=True)
+class FusionByKind:
+    """One :class:`Fusion` per candidate pool (``kb``, ``product``) and one over all of dev (``all``).
+
+    The pools' retrieval scores differ: a knowledge-base entry is found by its example questions too, so its
+    cosine is a strong signal; a product only by its description. Each pool gets the weights fitted on its own
+    dev questions (when it has at least ``MIN_GROUPS_PER_KIND``); an unknown kind gets ``all``.
+    """
+
+    default: Fusion
+    by_kind: tuple[tuple[str, Fusion], ...] = ()
+
+    def for_kind(self, kind: str | None) -> Fusion:
+        return dict(self.by_kind).get(kind or "", self.default)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"all": self.default.to_dict(), **{k: f.to_dict() for k, f in self.by_kind}}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FusionByKind:
+        if "w_logit" in data:  # a checkpoint from before per-kind fits: one fusion for everything
+            return cls(Fusion.from_dict(data))
+        return cls(
+            Fusion.from_dict(data["all"]),
+            tuple((k, Fusion.from_dict(v)) for k, v in sorted(data.items()) if k != "all"),
+        )
+
+
+def fit_fusion_by_kind(
+    logits: list[np.ndarray],
+    priors: list[np.ndarray] | None,
+    positives: list[int],
+    kinds: list[str],
+) -> FusionByKind:
+    """Per-group score arrays (``positives[i]``: the right candidate's index, -1 when it is missing) → a fit over
+    everything plus one per kind with enough dev questions."""
+
+    def fit(rows: list[int]) -> Fusion:
+        scores = [logits[i] for i in rows]
+        labels = np.concatenate(
+            [
+                np.eye(len(logits[i]))[positives[i]] if positives[i] >= 0 else np.zeros(len(logits[i]))
+                for i in rows
+            ]
+        )
+        prior = None if priors is None else np.concatenate([priors[i] for i in rows])
+        return fit_fusion(np.concatenate(scores), prior, labels)
+
+    everything = list(range(len(logits)))
+    if not everything:
+        return FusionByKind(Fusion())
+    by_kind = []
+    for kind in sorted(set(kinds)):
+        rows = [i for i in everything if kinds[i] == kind]
+        if sum(positives[i] >= 0 for i in rows) >= MIN_GROUPS_PER_KIND:
+            by_kind.append((kind, fit(rows)))
+    return FusionByKind(fit(everything), tuple(by_kind))

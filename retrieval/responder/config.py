@@ -16,6 +16,8 @@ from retrieval.responder.errors import ResponderConfigError
 DEFAULT_BASE_MODEL = "all-MiniLM-L6-v2"
 CONFIG_DIR = Path(__file__).parent / "configs"
 DEVICES = ("auto", "cpu", "cuda")
+PRECISION_CHOICES = ("auto", "fp32", "bf16", "int8")
+BF16_TRAINING = ("auto", "on", "off")
 
 
 def preset_names() -> list[str]:
@@ -68,6 +70,7 @@ class TrainConfig:
 
     name: str = "custom"
     base_model: str = DEFAULT_BASE_MODEL
+    layers: int | None = None  # keep the base model's first N transformer layers (None: all)
     max_length: int = 128
     negatives: int = 7  # hard negatives per query in each training group
     groups_per_batch: int = 8
@@ -85,18 +88,23 @@ class TrainConfig:
     eval_batch_size: int = 64
     max_minutes: float | None = None  # stop training (and keep the best epoch) when this budget is spent
     device: str = "auto"
+    bf16: str = "auto"  # bf16 autocast in training: auto = on CUDA, and on a CPU with AMX-BF16; on; off
     num_threads: int | None = None
     prior_weight: float = (
         10.0  # train the cross-encoder on top of prior_weight * bi-encoder cosine (0: alone)
     )
     fusion: bool = True  # calibrate on (cross-encoder logit, bi-encoder cosine) rather than the logit alone
     target_precision: float = 0.9  # answer threshold: lowest one whose answered share is this accurate on dev
-    quantize_max_drop: float = 0.01  # int8 is recommended on CPU when dev top-1 and MRR@10 drop at most this
+    precision_max_drop: float = (
+        0.01  # bf16/int8 serving is allowed when dev top-1 and MRR@10 drop at most this
+    )
     default_thresholds: Thresholds = field(default_factory=Thresholds)
 
     def __post_init__(self) -> None:
         if self.device not in DEVICES:
             raise ResponderConfigError("device", self.device, DEVICES)
+        if self.bf16 not in BF16_TRAINING:
+            raise ResponderConfigError("bf16", self.bf16, BF16_TRAINING)
         for name in ("max_length", "negatives", "groups_per_batch", "epochs", "eval_k", "eval_batch_size"):
             if int(getattr(self, name)) < 1:
                 raise ResponderConfigError(name, getattr(self, name), "an integer >= 1")
@@ -142,13 +150,19 @@ def load_train_config(name_or_path: str | Path) -> TrainConfig:
 class ResponderConfig:
     """How the action server runs a trained responder.
 
-    ``quantize``/``thresholds`` left as None take the checkpoint's recommendation (``meta.json``).
-    ``expected_base_model`` set: a checkpoint fine-tuned from another base model is refused.
+    ``precision``: ``auto`` takes the fastest one the checkpoint says kept dev quality on this hardware (bf16
+    on a CPU with AMX-BF16, else int8, else fp32; fp32 on CUDA). ``compile``: run the model through
+    ``torch.compile`` at one fixed shape (``[top_k, max_length]``); when compiling fails it serves eagerly.
+    ``thresholds`` left as None take the ones fitted on dev (``meta.json``); ``threshold_overrides`` then
+    replace single fields (``(("answer", 0.5),)``). ``expected_base_model`` set: a checkpoint fine-tuned from
+    another base model is refused.
     """
 
     top_k: int = 20
-    quantize: bool | None = None
+    precision: str = "auto"
+    compile: bool = False  # torch.compile at load (CPU, fp32/bf16): faster re-ranks, seconds more to load
     thresholds: Thresholds | None = None
+    threshold_overrides: tuple[tuple[str, float], ...] = ()  # (field, value) pairs over the chosen thresholds
     expected_base_model: str | None = None
     device: str = "auto"
     num_threads: int | None = None
@@ -160,5 +174,11 @@ class ResponderConfig:
     def __post_init__(self) -> None:
         if self.device not in DEVICES:
             raise ResponderConfigError("device", self.device, DEVICES)
+        if self.precision not in PRECISION_CHOICES:
+            raise ResponderConfigError("precision", self.precision, PRECISION_CHOICES)
         if self.top_k < 1:
             raise ResponderConfigError("top_k", self.top_k, "an integer >= 1")
+        known = {f.name for f in fields(Thresholds)}
+        for name, _ in self.threshold_overrides:
+            if name not in known:
+                raise ResponderConfigError("threshold override", name, sorted(known))

@@ -2,7 +2,7 @@
 trained responder.
 
     python -m retrieval.responder.evaluate --data var/responder-data --checkpoint var/responder [--k 20]
-        [--base] [--quantize]
+        [--base] [--precision auto|fp32|bf16|int8]
 
 Prints top-1, MRR@10, dev loss, and the answered / clarified / handed-off shares with their accuracy.
 """
@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from retrieval.responder.config import Thresholds
+from retrieval.responder.config import PRECISION_CHOICES, Thresholds
 from retrieval.responder.dataset import Dataset, Group, read_dataset
 from retrieval.responder.errors import ResponderError
 from retrieval.responder.metrics import mrr, rank_of, routing, top1
@@ -88,7 +88,7 @@ def routing_report(probs: Sequence[np.ndarray], pos: Sequence[int], thresholds: 
 
 
 def evaluate_checkpoint(
-    checkpoint: Path, data: Path, *, k: int = 20, quantize: bool | None = None, with_base: bool = False
+    checkpoint: Path, data: Path, *, k: int = 20, precision: str = "auto", with_base: bool = False
 ) -> dict[str, Any]:
     from retrieval.responder.serving import load_responder
 
@@ -103,25 +103,29 @@ def evaluate_checkpoint(
     if with_base:
         from retrieval.responder.model import CrossEncoder
 
-        responder = load_responder(checkpoint, quantize=False)
+        responder = load_responder(checkpoint, precision="fp32")
         base = CrossEncoder.from_base(
-            responder.meta["base_model"], max_length=responder.model.max_length, device="cpu"
+            responder.meta["base_model"],
+            max_length=responder.model.max_length,
+            device="cpu",
+            layers=responder.meta["config"].get("layers"),
         )
         base_scores = group_logits(base, dataset, groups, k)
         report["base_cross_encoder"] = {
             **ranking_report(base_scores, pos),
             "loss": round(listwise_loss(base_scores, pos), 4),
         }
-    responder = load_responder(checkpoint, quantize=quantize)
+    responder = load_responder(checkpoint, precision=precision)
     logits = group_logits(responder.model, dataset, groups, k)
     priors = bi_encoder_scores(groups, k)
-    probs = [responder.calibration(s, p) for s, p in zip(logits, priors, strict=True)]
-    fused = [responder.calibration.logit(s, p) for s, p in zip(logits, priors, strict=True)]
+    fusions = [responder.calibration.for_kind(g.kind) for g in groups]
+    probs = [f(s, p) for f, s, p in zip(fusions, logits, priors, strict=True)]
+    fused = [f.logit(s, p) for f, s, p in zip(fusions, logits, priors, strict=True)]
     report["responder_ce_only"] = ranking_report(logits, pos)
     report["responder"] = {
         **ranking_report(fused, pos),
         "loss": round(listwise_loss(logits, pos), 4),
-        "quantized": responder.quantized,
+        "precision": responder.precision,
         "thresholds": asdict(responder.thresholds),
         "routing": routing_report(probs, pos, responder.thresholds),
     }
@@ -138,17 +142,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--checkpoint", type=Path, default=Path("var/responder"))
     parser.add_argument("--k", type=int, default=20)
     parser.add_argument(
-        "--quantize",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="int8 on or off (default: the checkpoint's recommendation)",
+        "--precision",
+        choices=PRECISION_CHOICES,
+        default="auto",
+        help="serving precision (default auto: the fastest the checkpoint says kept dev quality here)",
     )
     parser.add_argument("--base", action="store_true", help="also score the un-fine-tuned base cross-encoder")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
         report = evaluate_checkpoint(
-            args.checkpoint, args.data, k=args.k, quantize=args.quantize, with_base=args.base
+            args.checkpoint, args.data, k=args.k, precision=args.precision, with_base=args.base
         )
     except ResponderError as exc:
         sys.stderr.write(f"error: {exc}\n")

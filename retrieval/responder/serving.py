@@ -2,12 +2,14 @@
 
     responder = load_responder(Path("var/responder"))          # raises ResponderError subclasses
     probs = responder.score(message, [c.text for c in hits],   # calibrated, input order; empty text -> 0
-                            prior=[c.score for c in hits])      # optional: the bi-encoder cosines
+                            prior=[c.score for c in hits],      # optional: the bi-encoder cosines
+                            kind="kb")                          # optional: the pool ("kb" | "product")
     decision = responder.decide(probs)                          # answer / clarify / handoff + indices
 
 The probability fuses the cross-encoder logit with the bi-encoder cosine the candidate was retrieved with
-(weights fitted on dev, see :class:`retrieval.responder.calibration.Fusion`). Pass ``prior`` when you have
-the retrieval scores; without it the responder computes them with the same bi-encoder (slower).
+(weights fitted on dev for each candidate pool, see :class:`retrieval.responder.calibration.FusionByKind`).
+Pass ``prior`` when you have the retrieval scores; without it the responder computes them with the same
+bi-encoder against the passage text (slower).
 
 ``score`` is blocking CPU/GPU work: call it from an executor (``loop.run_in_executor``); it is thread-safe.
 """
@@ -19,21 +21,29 @@ import logging
 import threading
 import unicodedata
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from retrieval.responder.calibration import Fusion
-from retrieval.responder.config import ResponderConfig, Thresholds
+from retrieval.responder.calibration import FusionByKind
+from retrieval.responder.config import PRECISION_CHOICES, ResponderConfig, Thresholds
 from retrieval.responder.decision import Decision, decide
 from retrieval.responder.errors import (
     BaseModelMismatchError,
     CheckpointCorruptError,
     CheckpointMissingError,
+    ResponderConfigError,
     ResponderInputError,
 )
-from retrieval.responder.model import FINGERPRINT_FIELDS, CrossEncoder, fingerprint, resolve_device
+from retrieval.responder.model import (
+    FINGERPRINT_FIELDS,
+    CrossEncoder,
+    cpu_has_amx_bf16,
+    fingerprint,
+    resolve_device,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -63,13 +73,13 @@ class Responder:
     def __init__(
         self,
         model: CrossEncoder,
-        calibration: Fusion,
+        calibration: FusionByKind,
         thresholds: Thresholds,
         *,
         config: ResponderConfig,
         meta: dict[str, Any],
         path: Path,
-        quantized: bool,
+        precision: str,
     ) -> None:
         self.model = model
         self.calibration = calibration
@@ -77,13 +87,14 @@ class Responder:
         self.config = config
         self.meta = meta
         self.path = path
-        self.quantized = quantized
+        self.precision = precision
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
         return (
             f"Responder(path={str(self.path)!r}, base_model={self.meta.get('base_model')!r}, "
-            f"device={self.model.device!r}, quantized={self.quantized})"
+            f"device={self.model.device!r}, precision={self.precision!r}, "
+            f"compiled={self.model.fixed_rows is not None})"
         )
 
     def with_thresholds(self, thresholds: Thresholds) -> Responder:
@@ -95,7 +106,7 @@ class Responder:
             config=self.config,
             meta=self.meta,
             path=self.path,
-            quantized=self.quantized,
+            precision=self.precision,
         )
         clone._lock = self._lock
         return clone
@@ -126,14 +137,21 @@ class Responder:
         return out
 
     def score(
-        self, query: str, passages: Sequence[str], *, prior: Sequence[float] | np.ndarray | None = None
+        self,
+        query: str,
+        passages: Sequence[str],
+        *,
+        prior: Sequence[float] | np.ndarray | None = None,
+        kind: str | None = None,
     ) -> np.ndarray:
         """Calibrated probabilities that each passage is the right answer, in input order, one batch;
         passages with empty text get 0. ``prior``: the bi-encoder cosine of each passage (computed when
-        the calibration uses it and it is not given)."""
+        the calibration uses it and it is not given). ``kind``: the candidates' pool (``kb``, ``product``),
+        whose own calibration is used when dev had enough of its questions."""
         raw = self.logits(query, passages)
+        calibration = self.calibration.for_kind(kind)
         prior_arr = None
-        if self.calibration.uses_prior:
+        if calibration.uses_prior:
             if prior is None:
                 prior_arr = self._prior(query, passages)
             else:
@@ -145,7 +163,7 @@ class Responder:
                     )
         probs = np.zeros(len(raw), dtype="float32")
         finite = np.isfinite(raw)
-        probs[finite] = self.calibration(raw[finite], None if prior_arr is None else prior_arr[finite])
+        probs[finite] = calibration(raw[finite], None if prior_arr is None else prior_arr[finite])
         return probs
 
     def _prior(self, query: str, passages: Sequence[str]) -> np.ndarray:
@@ -161,11 +179,16 @@ class Responder:
         return decide(probs, self.thresholds)
 
     def respond(
-        self, query: str, passages: Sequence[str], *, prior: Sequence[float] | np.ndarray | None = None
+        self,
+        query: str,
+        passages: Sequence[str],
+        *,
+        prior: Sequence[float] | np.ndarray | None = None,
+        kind: str | None = None,
     ) -> tuple[np.ndarray, Decision]:
         """``score`` then ``decide``; messages mostly in a non-Latin script (the model reads English) are
         handed off instead of being guessed at."""
-        probs = self.score(query, passages, prior=prior)
+        probs = self.score(query, passages, prior=prior, kind=kind)
         if latin_share(query) < 0.5:
             return probs, Decision("handoff", (), float(probs.max(initial=0.0)), "unsupported_language")
         return probs, self.decide(probs)
@@ -191,16 +214,34 @@ def read_meta(path: Path) -> dict[str, Any]:
     return meta
 
 
+def choose_precision(requested: str, device: str, meta: dict[str, Any]) -> str:
+    """The precision to serve in. An explicit one is honoured (int8 and bf16 only on the CPU: elsewhere fp32,
+    with a warning); ``auto`` takes the fastest that kept dev quality (``meta.json``) on this hardware: bf16 on
+    a CPU with AMX-BF16, else int8, else fp32; fp32 on CUDA."""
+    if requested not in PRECISION_CHOICES:
+        raise ResponderConfigError("precision", requested, PRECISION_CHOICES)
+    if device != "cpu":
+        if requested not in ("auto", "fp32"):
+            logger.warning("%s serving is CPU-only here; serving fp32 on %s", requested, device)
+        return "fp32"
+    if requested != "auto":
+        return requested
+    kept = meta.get("serving", {}).get("precisions_kept", ["fp32"])
+    if "bf16" in kept and cpu_has_amx_bf16():
+        return "bf16"
+    return "int8" if "int8" in kept else "fp32"
+
+
 def load_responder(
     path: Path,
     *,
-    quantize: bool | None = None,
+    precision: str | None = None,
     config: ResponderConfig | None = None,
     thresholds: Thresholds | None = None,
 ) -> Responder:
     """Load a trained responder; every failure is a :class:`ResponderError` (callers fall back to the bi-encoder).
 
-    ``quantize``: None takes ``config.quantize``, then the checkpoint's recommendation (int8 only on CPU).
+    ``precision``: None takes ``config.precision`` (default ``auto``, see :func:`choose_precision`).
     ``thresholds``: None takes ``config.thresholds``, then the thresholds fitted on dev (meta.json).
     """
     config = config or ResponderConfig()
@@ -222,25 +263,24 @@ def load_responder(
             raise BaseModelMismatchError(path, name, meta["base_fingerprint"].get(name), found.get(name))
     if len(model.tokenizer) != found["vocab_size"]:
         raise BaseModelMismatchError(path, "tokenizer vocab_size", found["vocab_size"], len(model.tokenizer))
-    if quantize is None:
-        quantize = config.quantize
-    if quantize is None:
-        quantize = bool(meta.get("serving", {}).get("quantize_recommended", False)) and device == "cpu"
-    if quantize and device != "cpu":
-        logger.warning("int8 quantization is CPU-only; serving fp32 on %s", device)
-        quantize = False
-    if quantize:
-        model = model.quantized()
+    chosen_precision = choose_precision(precision or config.precision, device, meta)
     try:
-        calibration = Fusion.from_dict(meta["calibration"]["int8" if quantize else "fp32"])
+        calibration = FusionByKind.from_dict(meta["calibration"][chosen_precision])
         chosen = thresholds or config.thresholds or Thresholds.from_dict(meta["thresholds"])
     except (KeyError, TypeError, ValueError) as exc:
         raise CheckpointCorruptError(path, f"bad calibration or thresholds in meta.json ({exc})") from exc
+    if config.threshold_overrides:
+        chosen = replace(chosen, **dict(config.threshold_overrides))  # validated again by Thresholds
+    model = model.converted(chosen_precision)
+    if config.compile:
+        try:
+            model = model.compiled(config.top_k)
+        except ResponderConfigError as exc:
+            logger.warning("responder: serving without torch.compile (%s)", exc)
     responder = Responder(
-        model, calibration, chosen, config=config, meta=meta, path=path, quantized=bool(quantize)
+        model, calibration, chosen, config=config, meta=meta, path=path, precision=chosen_precision
     )
-    responder.score(
-        "warm up", ["warm up"], prior=[0.0]
-    )  # first call pays for lazy initialisation, not a shopper
+    # the warm-up call below pays for lazy initialisation, not a shopper
+    responder.score("warm up", ["warm up"], prior=[0.0])
     logger.info("responder loaded: %r, thresholds %s", responder, chosen)
     return responder

@@ -15,6 +15,7 @@ import pytest
 from retrieval.responder.build_data import BuildSpec, build
 from retrieval.responder.dataset import read_dataset
 from retrieval.responder.errors import TrainingDataError
+from retrieval.responder.mining import fold_best
 from retrieval.responder.questions import kb_questions, paraphrase, product_questions
 from retrieval.responder.sources import (
     KbEntry,
@@ -41,8 +42,7 @@ class WordOverlapSearch:
                 for i, w in self.items
                 if allowed_ids is None or i in allowed_ids
             ]
-            scored.sort(key=lambda x: -x[1])
-            out.append(scored[:k])
+            out.append(fold_best(scored, k))  # an id indexed under several texts counts once, at its best
         return out
 
 
@@ -191,3 +191,19 @@ def test_no_sources_is_a_clear_error(tmp_path: Path) -> None:
             BuildSpec(out=tmp_path / "d", kb_dir=tmp_path / "none", catalog=tmp_path / "none.csv"),
             search_factory=WordOverlapSearch,
         )
+
+
+def test_an_answer_indexed_under_several_texts_is_found_once_by_its_best_text() -> None:
+    from retrieval.responder.mining import BiEncoderSearch
+    from tests.retrieval.retrieval_fakes import FakeEncoder
+
+    search = BiEncoderSearch(
+        ["kb:refund", "kb:refund", "kb:ship"],
+        ["Refunds. We refund within 14 days.", "how do i get my money back", "Shipping. We ship to Spain."],
+        encoder=FakeEncoder(),
+    )
+    (row,) = search.search(["how do i get my money back"], k=2)
+    assert [answer for answer, _ in row] == ["kb:refund", "kb:ship"]  # once each, the refund entry first
+    assert row[0][1] > 0.99  # scored by its example question, not by its passage
+    (only,) = search.search(["how do i get my money back"], k=2, allowed_ids={"kb:ship"})
+    assert [answer for answer, _ in only] == ["kb:ship"]

@@ -24,6 +24,8 @@ def test_training_on_cuda_records_the_device_and_serves_on_it(tiny_data: Path, t
     assert meta["device"] == "cuda"
     assert meta["dev"]["best"]["loss"] == meta["dev"]["best"]["loss"]  # not NaN under bf16 autocast
     responder = load_responder(tmp_path / "gpu", config=ResponderConfig(device="cuda"))
-    assert responder.model.device == "cuda" and not responder.quantized  # int8 is CPU-only
+    assert (
+        responder.model.device == "cuda" and responder.precision == "fp32"
+    )  # bf16/int8 weights are CPU-only
     probs = responder.score("do you ship to Norway?", ["Shipping countries. We ship to Norway.", ""])
     assert probs[1] == 0.0 and 0.0 <= probs[0] <= 1.0

@@ -35,7 +35,7 @@ PASSAGES = [
 
 @pytest.fixture(scope="module")
 def responder(tiny_run: TinyRun):  # type: ignore[no-untyped-def]
-    return load_responder(tiny_run.out, quantize=False)
+    return load_responder(tiny_run.out, precision="fp32")
 
 
 def test_scores_are_probabilities_in_input_order_and_empty_passages_get_zero(responder) -> None:  # type: ignore[no-untyped-def]
@@ -52,18 +52,22 @@ def test_scores_are_probabilities_in_input_order_and_empty_passages_get_zero(res
 def test_save_load_round_trip_gives_identical_scores(responder, tiny_run: TinyRun, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     copy = tmp_path / "copy"
     shutil.copytree(tiny_run.out, copy)
-    again = load_responder(copy, quantize=False)
+    again = load_responder(copy, precision="fp32")
     np.testing.assert_allclose(
         again.score(QUERY, PASSAGES), responder.score(QUERY, PASSAGES), rtol=0, atol=1e-6
     )
 
 
-def test_int8_is_close_to_fp32(responder, tiny_run: TinyRun) -> None:  # type: ignore[no-untyped-def]
-    int8 = load_responder(tiny_run.out, quantize=True)
-    assert int8.quantized
-    raw32, raw8 = responder.logits(QUERY, PASSAGES), int8.logits(QUERY, PASSAGES)
+@pytest.mark.parametrize("precision", ["int8", "bf16"])
+def test_int8_and_bf16_are_close_to_fp32(responder, tiny_run: TinyRun, precision: str) -> None:  # type: ignore[no-untyped-def]
+    low = load_responder(tiny_run.out, precision=precision)
+    assert low.precision == precision and low.model.precision == precision
+    raw32, raw_low = responder.logits(QUERY, PASSAGES), low.logits(QUERY, PASSAGES)
     finite = np.isfinite(raw32)
-    assert np.corrcoef(raw32[finite], raw8[finite])[0, 1] > 0.9
+    assert np.corrcoef(raw32[finite], raw_low[finite])[0, 1] > 0.9
+    assert not np.array_equal(
+        raw32[finite], raw_low[finite]
+    )  # really another precision, not the fp32 weights
 
 
 @pytest.mark.parametrize("query", ["", "   \n\t "])
@@ -85,7 +89,7 @@ def test_no_candidates_and_non_text_candidates(responder) -> None:  # type: igno
 
 
 def test_too_many_passages_is_refused(tiny_run: TinyRun) -> None:
-    small = load_responder(tiny_run.out, quantize=False, config=ResponderConfig(max_passages=2))
+    small = load_responder(tiny_run.out, precision="fp32", config=ResponderConfig(max_passages=2))
     with pytest.raises(ResponderInputError, match="at most 2"):
         small.score(QUERY, PASSAGES)
 
@@ -100,7 +104,7 @@ def test_thresholds_come_from_meta_and_can_be_overridden(responder, tiny_run: Ti
     assert responder.thresholds == Thresholds.from_dict(tiny_run.meta["thresholds"])
     always = responder.with_thresholds(Thresholds(answer=0.0, clarify=0.0, margin=0.0))
     assert always.decide(always.score(QUERY, PASSAGES)).kind == "answer"
-    never = load_responder(tiny_run.out, quantize=False, thresholds=Thresholds(answer=1.0, clarify=1.0))
+    never = load_responder(tiny_run.out, precision="fp32", thresholds=Thresholds(answer=1.0, clarify=1.0))
     assert never.decide(never.score(QUERY, PASSAGES)).kind == "handoff"
 
 
@@ -110,6 +114,35 @@ def test_concurrent_scoring_from_threads_matches_sequential(responder) -> None: 
         results = list(pool.map(lambda _: responder.score(QUERY, PASSAGES), range(8)))
     for r in results:
         np.testing.assert_allclose(r, expected, atol=1e-6)
+
+
+@pytest.mark.skipif(
+    not any(shutil.which(c) for c in ("g++", "c++", "clang++")), reason="torch.compile needs a C++ compiler"
+)
+def test_a_compiled_responder_scores_like_the_eager_one(responder, tiny_run: TinyRun) -> None:  # type: ignore[no-untyped-def]
+    compiled = load_responder(tiny_run.out, precision="fp32", config=ResponderConfig(compile=True, top_k=3))
+    assert compiled.model.fixed_rows == 3  # one shape, [3, max_length]: fewer rows padded, more in chunks
+    for passages in (PASSAGES, PASSAGES[:1], PASSAGES * 2):
+        np.testing.assert_allclose(
+            compiled.score(QUERY, passages), responder.score(QUERY, passages), rtol=0, atol=1e-4
+        )
+
+
+def test_int8_is_not_compiled_and_serves_eagerly(tiny_run: TinyRun, caplog: pytest.LogCaptureFixture) -> None:
+    int8 = load_responder(tiny_run.out, precision="int8", config=ResponderConfig(compile=True))
+    assert int8.model.fixed_rows is None and int8.precision == "int8"
+    assert "serving without torch.compile" in caplog.text
+    assert int8.score(QUERY, PASSAGES).shape == (4,)
+
+
+def test_threshold_overrides_replace_single_fitted_fields(tiny_run: TinyRun) -> None:
+    fitted = Thresholds.from_dict(tiny_run.meta["thresholds"])
+    strict = load_responder(
+        tiny_run.out, precision="fp32", config=ResponderConfig(threshold_overrides=(("answer", 0.99),))
+    )
+    assert strict.thresholds.answer == 0.99 and strict.thresholds.clarify == fitted.clarify
+    with pytest.raises(ResponderError, match="confidence"):
+        ResponderConfig(threshold_overrides=(("confidence", 0.5),))
 
 
 # ------------------------------------------------------------------------------------------ bad checkpoints

@@ -38,6 +38,22 @@ def test_the_checkpoint_explains_itself(tiny_run: TinyRun) -> None:
     assert meta["config"]["lr"] == tiny_config().lr
     assert meta["dev"]["history"][0]["epoch"] == 0
     assert (tiny_run.out / "model" / "config.json").is_file()
+    # every serving precision was scored on dev and calibrated; fp32 is the reference, so it is always kept
+    assert set(meta["calibration"]) == set(meta["dev"]["precisions"]) == {"fp32", "bf16", "int8"}
+    assert "fp32" in meta["serving"]["precisions_kept"]
+    assert set(meta["serving"]["precisions_kept"]) <= {"fp32", "bf16", "int8"}
+    assert isinstance(meta["bf16_autocast"], bool)
+
+
+def test_the_base_model_can_be_cut_to_its_first_layers() -> None:
+    from retrieval.responder.errors import ResponderConfigError
+    from retrieval.responder.model import CrossEncoder
+
+    small = CrossEncoder.from_base("all-MiniLM-L6-v2", max_length=32, device="cpu", layers=2)
+    assert len(small.model.bert.encoder.layer) == 2 and small.model.config.num_hidden_layers == 2
+    assert small.logits(["do you ship to spain"], ["Shipping. We ship to Spain."]).shape == (1,)
+    with pytest.raises(ResponderConfigError, match="1 to 6"):
+        CrossEncoder.from_base("all-MiniLM-L6-v2", max_length=32, device="cpu", layers=7)
 
 
 def test_training_is_skipped_when_inputs_are_unchanged_and_redone_when_they_change(tiny_run: TinyRun) -> None:
