@@ -23,6 +23,7 @@ from rasa_sdk.types import DomainDict
 
 from retrieval.config import RetrievalConfig
 from retrieval.errors import FilterError, QueryError, RetrievalError, UnknownItemError
+from retrieval.responder.config import ResponderConfig
 from retrieval.service import RetrievalService, cards
 
 logger = logging.getLogger(__name__)
@@ -51,7 +52,14 @@ def retrieval_service() -> RetrievalService:
 
             settings = get_settings()
             _service = RetrievalService(
-                RetrievalConfig(index_dir=settings.index_dir), responder_dir=settings.responder_dir
+                RetrievalConfig(index_dir=settings.index_dir),
+                responder_dir=settings.responder_dir,
+                responder_config=ResponderConfig(
+                    top_k=settings.responder_top_k,
+                    precision=settings.responder_precision,
+                    compile=settings.responder_compile,
+                    threshold_overrides=settings.responder_thresholds,
+                ),
             )
         return _service
 

@@ -20,6 +20,9 @@ DEV_LEDGER_PRIVATE_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae78
 DEV_LEDGER_HMAC_KEY = "dev-ledger-hmac-key"
 _PLACEHOLDERS = {DEV_HANDOFF_TOKEN, DEV_LEDGER_PRIVATE_KEY, DEV_LEDGER_HMAC_KEY, "", "changeme"}
 ENVIRONMENTS = ("development", "test", "production")
+RESPONDER_PRECISIONS = ("auto", "fp32", "bf16", "int8")
+RESPONDER_THRESHOLD_FIELDS = ("answer", "clarify", "margin", "choice_floor")
+_FALSE = {"0", "false", "no", "off"}
 
 
 class SettingsError(ValueError):
@@ -40,6 +43,11 @@ class Settings:
     handoff_token: str = DEV_HANDOFF_TOKEN
     index_dir: Path = REPO_ROOT / "var" / "index"
     responder_dir: Path = REPO_ROOT / "var" / "responder"
+    responder_top_k: int = 20  # RESPONDER_TOP_K: candidates the responder re-ranks
+    responder_precision: str = "auto"  # RESPONDER_PRECISION: auto | fp32 | bf16 | int8
+    responder_compile: bool = True  # RESPONDER_COMPILE: torch.compile at startup (0 to serve eagerly)
+    # RESPONDER_THRESHOLDS="answer=0.5,clarify=0.1": replace the thresholds fitted on dev, field by field
+    responder_thresholds: tuple[tuple[str, float], ...] = ()
     ledger_rpc_url: str = "http://127.0.0.1:8545"
     ledger_private_key: str = DEV_LEDGER_PRIVATE_KEY
     ledger_contract_address: str = ""
@@ -52,11 +60,15 @@ class Settings:
         settings = cls(
             environment=env.get("SHOPDESK_ENV", d.environment),
             shop_db_path=_path(env["SHOP_DB_PATH"]) if env.get("SHOP_DB_PATH") else d.shop_db_path,
-            seed_if_missing=env.get("SHOP_DB_SEED", "1").strip().lower() not in {"0", "false", "no"},
+            seed_if_missing=env.get("SHOP_DB_SEED", "1").strip().lower() not in _FALSE,
             handoff_url=env.get("HANDOFF_URL", d.handoff_url).rstrip("/"),
             handoff_token=env.get("HANDOFF_TOKEN", d.handoff_token),
             index_dir=_path(env["INDEX_DIR"]) if env.get("INDEX_DIR") else d.index_dir,
             responder_dir=_path(env["RESPONDER_DIR"]) if env.get("RESPONDER_DIR") else d.responder_dir,
+            responder_top_k=_int("RESPONDER_TOP_K", env.get("RESPONDER_TOP_K"), d.responder_top_k),
+            responder_precision=env.get("RESPONDER_PRECISION", d.responder_precision).strip().lower(),
+            responder_compile=env.get("RESPONDER_COMPILE", "1").strip().lower() not in _FALSE,
+            responder_thresholds=_thresholds(env.get("RESPONDER_THRESHOLDS", "")),
             ledger_rpc_url=env.get("LEDGER_RPC_URL", d.ledger_rpc_url),
             ledger_private_key=env.get("LEDGER_PRIVATE_KEY", d.ledger_private_key),
             ledger_contract_address=env.get("LEDGER_CONTRACT_ADDRESS", d.ledger_contract_address),
@@ -70,6 +82,12 @@ class Settings:
             raise SettingsError(
                 f"SHOPDESK_ENV={self.environment!r}: expected one of {', '.join(ENVIRONMENTS)}"
             )
+        if self.responder_precision not in RESPONDER_PRECISIONS:
+            raise SettingsError(
+                f"RESPONDER_PRECISION={self.responder_precision!r}: expected one of {', '.join(RESPONDER_PRECISIONS)}"
+            )
+        if self.responder_top_k < 1 or self.responder_top_k > 200:
+            raise SettingsError(f"RESPONDER_TOP_K={self.responder_top_k}: expected 1 to 200")
         if self.environment == "production":
             for name, value in (
                 ("HANDOFF_TOKEN", self.handoff_token),
@@ -78,6 +96,35 @@ class Settings:
             ):
                 if value in _PLACEHOLDERS:
                     raise SettingsError(f"{name} is unset or a development placeholder; set a real secret")
+
+
+def _int(name: str, value: str | None, default: int) -> int:
+    if value is None or not value.strip():
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise SettingsError(f"{name}={value!r}: expected an integer") from None
+
+
+def _thresholds(value: str) -> tuple[tuple[str, float], ...]:
+    """``answer=0.5,clarify=0.1`` → ``(("answer", 0.5), ("clarify", 0.1))``; each a probability."""
+    pairs = []
+    for item in filter(None, (part.strip() for part in value.split(","))):
+        name, sep, number = (x.strip() for x in item.partition("="))
+        if not sep or name not in RESPONDER_THRESHOLD_FIELDS:
+            raise SettingsError(
+                f"RESPONDER_THRESHOLDS: {item!r} is not <field>=<value> with a field among "
+                f"{', '.join(RESPONDER_THRESHOLD_FIELDS)}"
+            )
+        try:
+            probability = float(number)
+        except ValueError:
+            raise SettingsError(f"RESPONDER_THRESHOLDS: {name}={number!r} is not a number") from None
+        if not 0.0 <= probability <= 1.0:
+            raise SettingsError(f"RESPONDER_THRESHOLDS: {name}={probability} is not a probability in [0, 1]")
+        pairs.append((name, probability))
+    return tuple(pairs)
 
 
 @lru_cache(maxsize=1)

@@ -11,10 +11,13 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from retrieval.config import RankConfig
 from retrieval.index import Hit
+
+if TYPE_CHECKING:
+    from retrieval.responder.config import ResponderConfig
 
 logger = logging.getLogger(__name__)
 
@@ -32,17 +35,23 @@ class Ranked:
 
 class Ranker(Protocol):
     name: str
+    top_k: int | None  # candidates it wants to see (None: the caller's default)
 
-    def rank(self, query: str, hits: Sequence[Hit], passages: Sequence[str]) -> Ranked: ...
+    def rank(
+        self, query: str, hits: Sequence[Hit], passages: Sequence[str], kind: str | None = None
+    ) -> Ranked: ...
 
 
 class BiEncoderRanker:
     name = "bi-encoder"
+    top_k = None
 
     def __init__(self, config: RankConfig | None = None) -> None:
         self.config = config or RankConfig()
 
-    def rank(self, query: str, hits: Sequence[Hit], passages: Sequence[str]) -> Ranked:
+    def rank(
+        self, query: str, hits: Sequence[Hit], passages: Sequence[str], kind: str | None = None
+    ) -> Ranked:
         cfg = self.config
         ordered = sorted(hits, key=lambda h: -h.score)
         if not ordered:
@@ -65,13 +74,18 @@ class ResponderRanker:
 
     def __init__(self, responder: Any) -> None:
         self.responder = responder
+        config = getattr(responder, "config", None)
+        self.top_k: int | None = int(config.top_k) if config is not None else None
 
-    def rank(self, query: str, hits: Sequence[Hit], passages: Sequence[str]) -> Ranked:
+    def rank(
+        self, query: str, hits: Sequence[Hit], passages: Sequence[str], kind: str | None = None
+    ) -> Ranked:
+        """``kind``: the candidates' pool (``kb``, ``product``), for its own calibration."""
         if not hits:
             return Ranked("handoff", [], 0.0, self.name)
         prior = [h.score for h in hits]  # the bi-encoder cosine, which the calibration may fuse in
         if hasattr(self.responder, "respond"):
-            probs, decision = self.responder.respond(query, list(passages), prior=prior)
+            probs, decision = self.responder.respond(query, list(passages), prior=prior, kind=kind)
         else:
             probs = self.responder.score(query, list(passages))
             decision = self.responder.decide(probs)
@@ -85,8 +99,13 @@ class ResponderRanker:
         )
 
 
-def load_ranker(responder_dir: str | Path | None, config: RankConfig | None = None) -> Ranker:
-    """The responder when ``load_responder(responder_dir)`` succeeds, else the bi-encoder thresholds."""
+def load_ranker(
+    responder_dir: str | Path | None,
+    config: RankConfig | None = None,
+    responder_config: ResponderConfig | None = None,
+) -> Ranker:
+    """The responder when ``load_responder(responder_dir, config=responder_config)`` succeeds (a
+    :class:`retrieval.responder.ResponderConfig`; None: its defaults), else the bi-encoder thresholds."""
     fallback = BiEncoderRanker(config)
     if responder_dir is None:
         logger.info("responder: off, bi-encoder only (no responder directory configured)")
@@ -94,7 +113,7 @@ def load_ranker(responder_dir: str | Path | None, config: RankConfig | None = No
     try:
         from retrieval.responder import load_responder  # type: ignore[attr-defined]
 
-        responder = load_responder(Path(responder_dir))
+        responder = load_responder(Path(responder_dir), config=responder_config)
     except Exception as exc:  # not trained yet, missing files, import problems: all mean "bi-encoder only"
         logger.info("responder: off, bi-encoder only (%s: %s)", type(exc).__name__, exc)
         return fallback

@@ -12,7 +12,7 @@ import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from retrieval.config import RetrievalConfig
 from retrieval.encoder import Encoder, shared_encoder
@@ -20,8 +20,11 @@ from retrieval.filters import FilterVocabulary, ProductFilters, parse_filters
 from retrieval.index import Hit, VectorIndex
 from retrieval.kb import fold_entries
 from retrieval.query import clean_query
-from retrieval.ranker import BiEncoderRanker, Ranked, Ranker, load_ranker
+from retrieval.ranker import BiEncoderRanker, Ranked, Ranker, ResponderRanker, load_ranker
 from retrieval.recommend import RecConfig, Recommendation, Recommender
+
+if TYPE_CHECKING:
+    from retrieval.responder.config import ResponderConfig
 
 logger = logging.getLogger(__name__)
 
@@ -60,10 +63,14 @@ class RetrievalService:
         encoder: Encoder | None = None,
         ranker: Ranker | None = None,
         responder_dir: str | Path | None = None,
+        responder_config: ResponderConfig | None = None,
     ) -> None:
+        """``responder_dir``/``responder_config``: the trained responder and how to serve it
+        (:class:`retrieval.responder.ResponderConfig`); the bi-encoder thresholds rank when it does not load."""
         self.config = config
         self._encoder = encoder
         self._responder_dir = responder_dir
+        self._responder_config = responder_config
         self._state = _State(ranker=ranker)
         self._lock = threading.RLock()
 
@@ -96,7 +103,9 @@ class RetrievalService:
     def ranker(self) -> Ranker:
         with self._lock:
             if self._state.ranker is None:
-                self._state.ranker = load_ranker(self._responder_dir, self.config.kb_rank)
+                self._state.ranker = load_ranker(
+                    self._responder_dir, self.config.kb_rank, self._responder_config
+                )
             return self._state.ranker
 
     @property
@@ -107,9 +116,11 @@ class RetrievalService:
             return self._state.vocabulary
 
     def warm_up(self) -> None:
+        """Load everything now (the encoder, both indexes, the ranker) rather than on the first question."""
         self.encoder.encode(["warm up"])
         for name in (CATALOG, KB):
             self.index(name)
+        _ = self.ranker
 
     def _embed(self, text: str):  # type: ignore[no-untyped-def]
         return self.encoder.encode([text])
@@ -142,15 +153,19 @@ class RetrievalService:
             )
         return ProductSearchResult(query, filters, ranked, None if allowed is None else len(allowed))
 
-    def identify_product(self, text: str, k: int = 5) -> Ranked:
-        """Which product a question is about ("is the Aurora desk lamp dimmable?")."""
+    def identify_product(self, text: str, k: int | None = None) -> Ranked:
+        """Which product a question is about ("is the Aurora desk lamp dimmable?"): a product named in the
+        question, else the responder re-ranking the bi-encoder's top-k (it is trained on known-item product
+        questions too), else the bi-encoder's own thresholds."""
         query = clean_query(text, self.config.max_query_chars)
-        index = self.index(CATALOG)
-        hits = index.search(self._embed(query), k=k)[0]
+        ranker = self.ranker
+        if ranker.name != ResponderRanker.name:
+            ranker = BiEncoderRanker(self.config.product_rank)
+        hits = self.index(CATALOG).search(self._embed(query), k=k or ranker.top_k or 5)[0]
         named = _named_in(query, hits)
         if named is not None:  # the shopper typed (most of) one product's name: that one
             return Ranked("answer", [named], max(named.score, self.config.product_rank.answer), "title-match")
-        return BiEncoderRanker(self.config.product_rank).rank(query, hits, [h.item["text"] for h in hits])
+        return ranker.rank(query, hits, [h.item["text"] for h in hits], kind="product")
 
     def product_fact(self, product_id: str, question: str) -> ProductFact:
         """Answer a question about one product from its own text (fields first, then its best sentence)."""
@@ -204,11 +219,15 @@ class RetrievalService:
         )
 
     # ------------------------------------------------------------------ knowledge base
-    def answer_question(self, text: str, k: int = 10) -> Ranked:
+    def answer_question(self, text: str, k: int | None = None) -> Ranked:
+        """A knowledge-base answer: the ranker (the responder when trained) over the bi-encoder's top-k
+        entries (k: the responder's ``top_k``, 10 for the bi-encoder alone)."""
         query = clean_query(text, self.config.max_query_chars)
+        ranker = self.ranker
+        k = k or ranker.top_k or 10
         hits = fold_entries(self.index(KB).search(self._embed(query), k=k * 3)[0])[:k]
-        return self.ranker.rank(
-            query, hits, [f"{str(h.item['title']).rstrip('.')}. {h.item['answer']}" for h in hits]
+        return ranker.rank(
+            query, hits, [f"{str(h.item['title']).rstrip('.')}. {h.item['answer']}" for h in hits], kind="kb"
         )
 
     def kb_entry(self, entry_id: str) -> Mapping[str, Any]:

@@ -179,7 +179,7 @@ def services(config: StackConfig) -> list[Service]:
     listed.append(
         Service(
             "actions",
-            [app, "-m", "rasa_sdk", "--actions", "actions", "-p", str(config.action_port)],
+            [app, "-m", "actions.server", "--actions", "actions", "-p", str(config.action_port)],
             lambda: http_ok(f"{config.action_url}/health"),
         )
     )

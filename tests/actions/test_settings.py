@@ -63,3 +63,48 @@ def test_domain_and_action_server_agree() -> None:
     domain = yaml.safe_load((REPO_ROOT / "domain" / "orders.yml").read_text())
     declared = {a for a in domain["actions"]}
     assert declared <= set(executor.actions), declared - set(executor.actions)
+
+
+def test_responder_serving_settings() -> None:
+    defaults = Settings.from_env({})
+    assert (defaults.responder_top_k, defaults.responder_precision, defaults.responder_compile) == (
+        20,
+        "auto",
+        True,
+    )
+    assert defaults.responder_thresholds == ()
+    custom = Settings.from_env(
+        {
+            "RESPONDER_TOP_K": "10",
+            "RESPONDER_PRECISION": "INT8",
+            "RESPONDER_COMPILE": "off",
+            "RESPONDER_THRESHOLDS": "answer=0.5, clarify=0.1",
+        }
+    )
+    assert (custom.responder_top_k, custom.responder_precision, custom.responder_compile) == (
+        10,
+        "int8",
+        False,
+    )
+    assert custom.responder_thresholds == (("answer", 0.5), ("clarify", 0.1))
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("RESPONDER_TOP_K", "twenty", r"RESPONDER_TOP_K='twenty': expected an integer"),
+        ("RESPONDER_TOP_K", "0", r"RESPONDER_TOP_K=0: expected 1 to 200"),
+        (
+            "RESPONDER_PRECISION",
+            "fp16",
+            r"RESPONDER_PRECISION='fp16': expected one of auto, fp32, bf16, int8",
+        ),
+        ("RESPONDER_THRESHOLDS", "answer", r"'answer' is not <field>=<value>"),
+        ("RESPONDER_THRESHOLDS", "confidence=0.5", r"'confidence=0.5' is not <field>=<value>"),
+        ("RESPONDER_THRESHOLDS", "answer=high", r"answer='high' is not a number"),
+        ("RESPONDER_THRESHOLDS", "answer=1.5", r"answer=1.5 is not a probability"),
+    ],
+)
+def test_bad_responder_settings_name_the_variable(name: str, value: str, message: str) -> None:
+    with pytest.raises(SettingsError, match=message):
+        Settings.from_env({name: value})

@@ -132,7 +132,7 @@ class FakeRespondingResponder(FakeResponder):
         super().__init__()
         self.priors: list[list[float]] = []
 
-    def respond(self, query: str, passages: list[str], *, prior: list[float] | None = None):  # type: ignore[no-untyped-def]
+    def respond(self, query: str, passages: list[str], *, prior: list[float] | None = None, kind=None):  # type: ignore[no-untyped-def]
         from types import SimpleNamespace
 
         self.priors.append(list(prior or []))
@@ -144,3 +144,50 @@ def test_responder_ranker_prefers_respond_and_passes_bi_encoder_prior() -> None:
     ranked = ResponderRanker(responder).rank("q", hits(0.9, 0.8, 0.7), ["a", "b", "c"])
     assert ranked.kind == "clarify" and [h.id for h in ranked.hits] == ["h0", "h1"]
     assert responder.priors == [[0.9, 0.8, 0.7]]
+
+
+class RecordingResponder:
+    """Picks the last candidate it is shown (the bi-encoder's worst), so a re-ranked answer is visible."""
+
+    def __init__(self, top_k: int) -> None:
+        from types import SimpleNamespace
+
+        self.config = SimpleNamespace(top_k=top_k)
+        self.calls: list[tuple[str, list[str], list[float]]] = []
+        self.kinds: list[str | None] = []
+
+    def respond(self, query: str, passages: list[str], *, prior: list[float], kind: str | None = None):  # type: ignore[no-untyped-def]
+        from types import SimpleNamespace
+
+        self.calls.append((query, list(passages), list(prior)))
+        self.kinds.append(kind)
+        last = len(passages) - 1
+        return np.linspace(0.1, 0.9, len(passages)), SimpleNamespace(
+            kind="answer", indices=(last,), confidence=0.9
+        )
+
+
+def test_the_responder_re_ranks_product_questions_with_its_top_k(
+    built_index_dir: Path, fake_encoder: FakeEncoder
+) -> None:
+    from retrieval.config import RetrievalConfig
+
+    responder = RecordingResponder(top_k=3)
+    service = RetrievalService(
+        RetrievalConfig(index_dir=built_index_dir), encoder=fake_encoder, ranker=ResponderRanker(responder)
+    )
+    ranked = service.identify_product("something to light a desk at night")
+    ((query, passages, prior),) = responder.calls
+    assert query == "something to light a desk at night"
+    assert len(passages) == 3 and prior == sorted(prior, reverse=True)  # the bi-encoder's top 3, best first
+    assert ranked.source == "responder" and ranked.hits[0].item["text"] == passages[-1]
+    named = service.identify_product("is the aurora desk lamp dimmable")  # a named product needs no model
+    assert named.source == "title-match" and len(responder.calls) == 1
+    service.answer_question("do you deliver to spain")
+    assert len(responder.calls[-1][1]) <= 3
+    assert responder.kinds == ["product", "kb"]  # each pool is scored with its own calibration
+
+
+def test_without_a_responder_product_questions_use_the_product_thresholds(service: RetrievalService) -> None:
+    ranked = service.identify_product("something to light a desk at night")
+    assert ranked.source == "bi-encoder"

@@ -1,0 +1,45 @@
+"""The action server's start-up warm-up: loads the retrieval models once, and a failure never stops the server."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from actions import server
+from actions.products import set_retrieval_service
+
+
+class FakeService:
+    def __init__(self, fail: bool = False) -> None:
+        self.fail = fail
+        self.warmed = 0
+        self.ranker = type("R", (), {"name": "responder"})()
+
+    def warm_up(self) -> None:
+        self.warmed += 1
+        if self.fail:
+            raise OSError("index directory var/index is missing")
+
+
+@pytest.fixture(autouse=True)
+def _reset() -> None:
+    yield
+    set_retrieval_service(None)
+
+
+def test_warm_up_loads_the_service_and_names_the_ranker(caplog: pytest.LogCaptureFixture) -> None:
+    service = FakeService()
+    set_retrieval_service(service)  # type: ignore[arg-type]
+    caplog.set_level(logging.INFO, logger="actions.server")
+    server.warm_up()
+    assert service.warmed == 1
+    assert "retrieval ready" in caplog.text and "ranker: responder" in caplog.text
+
+
+def test_a_failed_warm_up_is_logged_not_raised(caplog: pytest.LogCaptureFixture) -> None:
+    service = FakeService(fail=True)
+    set_retrieval_service(service)  # type: ignore[arg-type]
+    server.warm_up()
+    assert service.warmed == 1
+    assert "warm-up failed" in caplog.text and "var/index is missing" in caplog.text
