@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from retrieval.responder.config import PRECISION_CHOICES, THRESHOLD_PROBABILITIES
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 DEV_HANDOFF_TOKEN = "dev-handoff-token"
@@ -20,8 +22,6 @@ DEV_LEDGER_PRIVATE_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae78
 DEV_LEDGER_HMAC_KEY = "dev-ledger-hmac-key"
 _PLACEHOLDERS = {DEV_HANDOFF_TOKEN, DEV_LEDGER_PRIVATE_KEY, DEV_LEDGER_HMAC_KEY, "", "changeme"}
 ENVIRONMENTS = ("development", "test", "production")
-RESPONDER_PRECISIONS = ("auto", "fp32", "bf16", "int8")
-RESPONDER_THRESHOLD_FIELDS = ("answer", "clarify", "margin", "choice_floor")
 _FALSE = {"0", "false", "no", "off"}
 
 
@@ -82,9 +82,9 @@ class Settings:
             raise SettingsError(
                 f"SHOPDESK_ENV={self.environment!r}: expected one of {', '.join(ENVIRONMENTS)}"
             )
-        if self.responder_precision not in RESPONDER_PRECISIONS:
+        if self.responder_precision not in PRECISION_CHOICES:
             raise SettingsError(
-                f"RESPONDER_PRECISION={self.responder_precision!r}: expected one of {', '.join(RESPONDER_PRECISIONS)}"
+                f"RESPONDER_PRECISION={self.responder_precision!r}: expected one of {', '.join(PRECISION_CHOICES)}"
             )
         if self.responder_top_k < 1 or self.responder_top_k > 200:
             raise SettingsError(f"RESPONDER_TOP_K={self.responder_top_k}: expected 1 to 200")
@@ -112,10 +112,10 @@ def _thresholds(value: str) -> tuple[tuple[str, float], ...]:
     pairs = []
     for item in filter(None, (part.strip() for part in value.split(","))):
         name, sep, number = (x.strip() for x in item.partition("="))
-        if not sep or name not in RESPONDER_THRESHOLD_FIELDS:
+        if not sep or name not in THRESHOLD_PROBABILITIES:
             raise SettingsError(
                 f"RESPONDER_THRESHOLDS: {item!r} is not <field>=<value> with a field among "
-                f"{', '.join(RESPONDER_THRESHOLD_FIELDS)}"
+                f"{', '.join(THRESHOLD_PROBABILITIES)}"
             )
         try:
             probability = float(number)

@@ -18,6 +18,7 @@ CONFIG_DIR = Path(__file__).parent / "configs"
 DEVICES = ("auto", "cpu", "cuda")
 PRECISION_CHOICES = ("auto", "fp32", "bf16", "int8")
 BF16_TRAINING = ("auto", "on", "off")
+THRESHOLD_PROBABILITIES = ("answer", "clarify", "margin", "choice_floor")  # the Thresholds fields in [0, 1]
 
 
 def preset_names() -> list[str]:
@@ -41,7 +42,7 @@ class Thresholds:
     max_choices: int = 3
 
     def __post_init__(self) -> None:
-        for name in ("answer", "clarify", "margin", "choice_floor"):
+        for name in THRESHOLD_PROBABILITIES:
             value = getattr(self, name)
             if not 0.0 <= float(value) <= 1.0:
                 raise ResponderConfigError(f"thresholds.{name}", value, "a probability in [0, 1]")
