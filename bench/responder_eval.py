@@ -57,9 +57,11 @@ def pool_similarity(encoder: Any, ds: DevSet) -> np.ndarray:
     """[queries, pool] cosine; an item with ``pool_keys`` scores by its best text, as the kb index folds."""
     qv = encoder.encode(ds.queries)
     sims = qv @ encoder.encode(ds.pool_texts).T
-    for j, keys in enumerate(ds.pool_keys or []):
-        if keys:
-            sims[:, j] = np.maximum(sims[:, j], (qv @ encoder.encode(list(keys)).T).max(axis=1))
+    owners = [j for j, keys in enumerate(ds.pool_keys or []) for _ in keys]
+    if owners:  # every key encoded in one batch, then each folded into its item's column
+        key_sims = qv @ encoder.encode([k for keys in ds.pool_keys or [] for k in keys]).T
+        for column, j in enumerate(owners):
+            sims[:, j] = np.maximum(sims[:, j], key_sims[:, column])
     return sims
 
 

@@ -32,18 +32,17 @@ ROOT = Path(__file__).resolve().parents[1]
 def measure(config: Any, dataset: Any, device: str, autocast: bool, steps: int) -> dict[str, float]:
     import torch
 
-    from retrieval.responder.model import CrossEncoder
-    from retrieval.responder.train import make_optimizer, train_step, training_batch, training_lists
+    from retrieval.responder.train import (
+        initial_model,
+        make_optimizer,
+        train_step,
+        training_batch,
+        training_lists,
+    )
 
     torch.manual_seed(config.seed)
     rng = random.Random(config.seed)
-    model = CrossEncoder.from_base(
-        config.base_model,
-        max_length=config.max_length,
-        device=device,
-        autocast=autocast,
-        layers=config.layers,
-    )
+    model = initial_model(config, device, autocast=autocast)
     model.model.train()
     optimizer, scheduler = make_optimizer(model, config, steps + 2)
     groups = [rng.choice(dataset.train) for _ in range((steps + 2) * config.groups_per_batch)]

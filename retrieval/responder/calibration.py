@@ -164,6 +164,15 @@ def fit_fusion(logits: np.ndarray, prior: np.ndarray | None, labels: np.ndarray)
     return Fusion(single.slope, 0.0, single.bias)
 
 
+def one_hot_labels(scores: list[np.ndarray], positives: list[int]) -> np.ndarray:
+    """All groups' candidates flattened: 1 for each group's right candidate (``positives[i]``, -1: none), else 0."""
+    if not scores:
+        return np.zeros(0)
+    return np.concatenate(
+        [np.eye(len(s))[p] if p >= 0 else np.zeros(len(s)) for s, p in zip(scores, positives, strict=True)]
+    )
+
+
 MIN_GROUPS_PER_KIND = (
     10  # dev questions (with the right answer among the candidates) a kind needs for its own fit
 )
@@ -208,14 +217,8 @@ def fit_fusion_by_kind(
 
     def fit(rows: list[int]) -> Fusion:
         scores = [logits[i] for i in rows]
-        labels = np.concatenate(
-            [
-                np.eye(len(logits[i]))[positives[i]] if positives[i] >= 0 else np.zeros(len(logits[i]))
-                for i in rows
-            ]
-        )
         prior = None if priors is None else np.concatenate([priors[i] for i in rows])
-        return fit_fusion(np.concatenate(scores), prior, labels)
+        return fit_fusion(np.concatenate(scores), prior, one_hot_labels(scores, [positives[i] for i in rows]))
 
     everything = list(range(len(logits)))
     if not everything:

@@ -90,7 +90,7 @@ def routing_report(probs: Sequence[np.ndarray], pos: Sequence[int], thresholds: 
 def evaluate_checkpoint(
     checkpoint: Path, data: Path, *, k: int = 20, precision: str = "auto", with_base: bool = False
 ) -> dict[str, Any]:
-    from retrieval.responder.serving import load_responder
+    from retrieval.responder.serving import load_responder, read_meta
 
     dataset = read_dataset(data)
     groups = dataset.dev
@@ -101,15 +101,10 @@ def evaluate_checkpoint(
         "bi_encoder": ranking_report(bi_encoder_scores(groups, k), pos),
     }
     if with_base:
-        from retrieval.responder.model import CrossEncoder
+        from retrieval.responder.config import TrainConfig
+        from retrieval.responder.train import initial_model
 
-        responder = load_responder(checkpoint, precision="fp32")
-        base = CrossEncoder.from_base(
-            responder.meta["base_model"],
-            max_length=responder.model.max_length,
-            device="cpu",
-            layers=responder.meta["config"].get("layers"),
-        )
+        base = initial_model(TrainConfig.from_dict(read_meta(checkpoint)["config"]), "cpu")
         base_scores = group_logits(base, dataset, groups, k)
         report["base_cross_encoder"] = {
             **ranking_report(base_scores, pos),

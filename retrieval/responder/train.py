@@ -34,6 +34,7 @@ from retrieval.responder.calibration import (
     FusionByKind,
     expected_calibration_error,
     fit_fusion_by_kind,
+    one_hot_labels,
 )
 from retrieval.responder.config import TrainConfig, load_train_config
 from retrieval.responder.dataset import Dataset, Group, read_dataset
@@ -148,7 +149,7 @@ def evaluate_dev(
     config: TrainConfig,
     epoch: int,
     started: float,
-) -> tuple[EpochResult, list[np.ndarray]]:
+) -> EpochResult:
     scores = group_logits(model, dataset, dev, config.eval_k, batch_size=config.eval_batch_size)
     pos = positives(dev, config.eval_k)
     priors = [np.asarray(g.scores[: config.eval_k], dtype="float32") for g in dev]
@@ -167,7 +168,7 @@ def evaluate_dev(
     logger.info(
         "dev after epoch %d: top1=%.4f mrr@10=%.4f loss=%.4f", epoch, result.top1, result.mrr10, result.loss
     )
-    return result, scores
+    return result
 
 
 def train(
@@ -201,15 +202,9 @@ def train(
     )
 
     started = time.time()
-    model = CrossEncoder.from_base(
-        config.base_model,
-        max_length=config.max_length,
-        device=device,
-        autocast=autocast,
-        layers=config.layers,
-    )
+    model = initial_model(config, device, autocast=autocast)
     bi_encoder = ranking_report([np.asarray(g.scores[: config.eval_k]) for g in dev], dev_pos)
-    base_result, _ = evaluate_dev(model, dataset, dev, config, 0, started)
+    base_result = evaluate_dev(model, dataset, dev, config, 0, started)
     history = [base_result.as_dict()]
 
     steps_per_epoch = max(1, -(-len(train_groups) // config.groups_per_batch))
@@ -254,7 +249,7 @@ def train(
                 break
         bar.close()
         train_seconds += time.time() - epoch_start
-        result, _ = evaluate_dev(model, dataset, dev, config, epoch, started)
+        result = evaluate_dev(model, dataset, dev, config, epoch, started)
         history.append(result.as_dict())
         if result.loss < best.loss:  # dev loss: smoother than top-1/MRR on a small dev set
             best, stale = result, 0
@@ -273,7 +268,11 @@ def train(
     # fitted on fp32
     priors = [np.asarray(g.scores[: config.eval_k], dtype="float32") for g in dev]
     cpu_model = CrossEncoder(
-        _cpu_copy(model.model), model.tokenizer, max_length=model.max_length, device="cpu", autocast=False
+        model.model if device == "cpu" else _cpu_copy(model.model),
+        model.tokenizer,
+        max_length=model.max_length,
+        device="cpu",
+        autocast=False,
     )
     variants = {p: _score_precision(cpu_model, p, dataset, dev, priors, dev_pos, config) for p in PRECISIONS}
     scores, fusion, fused_report = variants["fp32"]
@@ -287,7 +286,7 @@ def train(
         if fused_report["top1"] - report["top1"] <= config.precision_max_drop
         and fused_report["mrr10"] - report["mrr10"] <= config.precision_max_drop
     ]
-    labels_flat = _labels(scores, dev_pos)
+    labels_flat = one_hot_labels(scores, dev_pos)
 
     meta = {
         "format_version": META_FORMAT,
@@ -352,6 +351,17 @@ def train(
         ", ".join(kept),
     )
     return meta
+
+
+def initial_model(config: TrainConfig, device: str, *, autocast: bool | None = None) -> CrossEncoder:
+    """The un-fine-tuned cross-encoder a run of ``config`` starts from (its base model, layers, length)."""
+    return CrossEncoder.from_base(
+        config.base_model,
+        max_length=config.max_length,
+        device=device,
+        autocast=autocast,
+        layers=config.layers,
+    )
 
 
 def make_optimizer(model: CrossEncoder, config: TrainConfig, total_steps: int) -> tuple[Any, Any]:
@@ -448,14 +458,6 @@ def _score_precision(
     fusions = fit_fusion_by_kind(scores, priors if config.fusion else None, pos, kinds)
     fused = [fusions.for_kind(k).logit(s, p) for s, p, k in zip(scores, priors, kinds, strict=True)]
     return scores, fusions, ranking_report(fused, pos)
-
-
-def _labels(scores: list[np.ndarray], pos: list[int]) -> np.ndarray:
-    if not scores:
-        return np.zeros(0)
-    return np.concatenate(
-        [np.eye(len(s))[p] if p >= 0 else np.zeros(len(s)) for s, p in zip(scores, pos, strict=True)]
-    )
 
 
 def _cpu_copy(model: Any) -> Any:
