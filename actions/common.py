@@ -7,7 +7,10 @@ from datetime import date, datetime
 from typing import Any
 
 from rasa_sdk import Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
 
+from actions import authority
 from actions.store import get_store
 from actions.store.errors import StoreError
 from actions.store.interface import Order, OrderStore
@@ -22,6 +25,7 @@ VERIFIED_ORDER_ID = "verified_order_id"
 CUSTOMER_ID = "customer_id"
 CUSTOMER_NAME = "customer_name"
 VERIFICATION_ATTEMPTS = "verification_attempts"
+VERIFICATION_PROOF = authority.PROOF_SLOT
 ORDER_TASK = "order_task"
 ORDER_STEP = "order_step"
 
@@ -38,14 +42,26 @@ def store() -> OrderStore:
 
 
 def verified_order_number(tracker: Tracker) -> str | None:
-    value = tracker.get_slot(VERIFIED_ORDER_ID)
-    return value if isinstance(value, str) and value else None
+    """The order verified in *this* conversation: the slot only counts with a valid, fresh proof
+    (``actions.authority``); a forged or expired ``verified_order_id`` reads as "not verified"."""
+    return authority.verified_order_number(tracker)
 
 
 def verified_customer_id(tracker: Tracker) -> str | None:
     """The customer whose order email matched in this conversation, if any (handoff, ordering)."""
+    if verified_order_number(tracker) is None:
+        return None
     value = tracker.get_slot(CUSTOMER_ID)
     return value if isinstance(value, str) and value else None
+
+
+def ask_to_verify(dispatcher: CollectingDispatcher) -> list[EventType]:
+    """No valid verification in this conversation (never done, expired, or a forged slot): say so and
+    drop whatever verification slots were there."""
+    dispatcher.utter_message(response="utter_verify_first")
+    return [
+        SlotSet(slot, None) for slot in (VERIFIED_ORDER_ID, VERIFICATION_PROOF, CUSTOMER_ID, CUSTOMER_NAME)
+    ]
 
 
 def verified_order(tracker: Tracker) -> Order | None:

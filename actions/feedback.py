@@ -14,6 +14,7 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.common import verified_order_number
 from actions.store import StoreError, get_store
 from actions.store.errors import InvalidIdentifierError, NotFoundError
 
@@ -40,13 +41,9 @@ def parse_rating(text: str) -> int | None:
 
 
 def order_reference(tracker: Tracker) -> str | None:
-    """The verified order if there is one, else an order id the shopper mentioned."""
-    for slot in ("verified_order_id", "order_id"):
-        value = tracker.get_slot(slot)
-        if isinstance(value, str) and value.strip():
-            return value.strip()
-    mentioned = next(tracker.get_latest_entity_values("order_id"), None)
-    return str(mentioned).strip() if mentioned else None
+    """The order verified in this conversation, if any. An order number the shopper only mentioned is not
+    attached: anyone can type one, and the feedback would then sit on a stranger's order."""
+    return verified_order_number(tracker)
 
 
 class ActionRecordFeedback(Action):

@@ -20,6 +20,7 @@ from rasa_sdk.events import ConversationPaused, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.common import verified_customer_id, verified_order_number
 from actions.settings import Settings, get_settings
 from actions.store import get_store
 from actions.store.errors import StoreError
@@ -76,8 +77,8 @@ def handoff_reason(tracker: Tracker) -> str:
 
 def context(tracker: Tracker) -> dict[str, Any]:
     """Verified customer, their recent orders (or the verified order), and the cart, from the order store."""
-    customer_id = tracker.get_slot("customer_id")
-    order_number = tracker.get_slot("verified_order_id")
+    order_number = verified_order_number(tracker)  # only what was verified in this conversation
+    customer_id = verified_customer_id(tracker)
     found: dict[str, Any] = {"customer": None, "orders": [], "cart": []}
     try:
         store = get_store()
@@ -170,7 +171,8 @@ class ActionHandoff(Action):
             if status == 200:
                 offline_reason = str(reply.get("reason") or "no_agent")
             else:
-                logger.error("handoff service answered HTTP %s: %s", status, reply)
+                logger.error("handoff service answered HTTP %s", status)
+                logger.debug("handoff service reply: %s", reply)  # may echo the transcript: DEBUG only
         except (aiohttp.ClientError, TimeoutError) as error:
             logger.error("handoff service unreachable at %s: %s", self.settings.handoff_url, error)
         dispatcher.utter_message(
@@ -245,7 +247,8 @@ class ActionSubmitTicket(Action):
                 text=f"Thanks! I've passed your message to our team (ticket {reply['id']}). They will reply to {email}."
             )
         else:
-            logger.error("ticket not saved: HTTP %s %s", status, reply)
+            logger.error("ticket not saved: HTTP %s", status)
+            logger.debug("ticket service reply: %s", reply)  # may echo the shopper's email: DEBUG only
             dispatcher.utter_message(
                 text="Sorry, I couldn't save your message just now. Please try again in a few minutes."
             )

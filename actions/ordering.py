@@ -24,8 +24,8 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.authority import PROOF_SLOT, proof_for
 from actions.common import (
-    CUSTOMER_ID,
     ORDER_ID,
     VERIFIED_ORDER_ID,
     button,
@@ -475,7 +475,7 @@ class ValidateCheckoutAddressForm(FormValidationAction):
         return {CHECKOUT_ADDRESS: str(value).strip()}
 
 
-def clear_checkout(placed: str | None = None) -> list[EventType]:
+def clear_checkout(placed: str | None = None, proof: str | None = None) -> list[EventType]:
     events: list[EventType] = [
         SlotSet(CART, []),
         SlotSet(CART_STEP, None),
@@ -486,6 +486,7 @@ def clear_checkout(placed: str | None = None) -> list[EventType]:
         events += [
             SlotSet(PLACED_ORDER, placed),
             SlotSet(VERIFIED_ORDER_ID, placed),
+            SlotSet(PROOF_SLOT, proof),  # the new order is this verified customer's: proven like any other
             SlotSet(ORDER_ID, placed),
         ]
     return events
@@ -501,7 +502,7 @@ class ActionConfirmOrder(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         quote = tracker.get_slot(CART_QUOTE)
-        customer_id = tracker.get_slot(CUSTOMER_ID)
+        customer_id = verified_customer_id(tracker)  # a customer_id slot alone is only a claim
         if tracker.get_slot(CART_STEP) != STEP_CONFIRM or not isinstance(quote, dict) or not customer_id:
             placed = tracker.get_slot(PLACED_ORDER)
             if placed:
@@ -559,7 +560,7 @@ class ActionConfirmOrder(Action):
             dispatcher.utter_message(
                 response="utter_order_placed_pending", order_number=order.number, total=total
             )
-        return clear_checkout(order.number)
+        return clear_checkout(order.number, proof_for(tracker, order.number, customer_id))
 
 
 class ActionCancelCheckout(Action):

@@ -26,6 +26,7 @@ from actions.common import (
     STEP_COLLECT_ADDRESS,
     STEP_CONFIRM_CANCEL,
     STEP_OFFER_HUMAN,
+    ask_to_verify,
     button,
     day,
     items_text,
@@ -33,9 +34,10 @@ from actions.common import (
     short_day,
     store,
     verified_order,
+    verified_order_number,
 )
 from actions.invoices import send_invoices
-from actions.returns import ORIGINAL_METHOD, report_refunds, start_return
+from actions.returns import ORIGINAL_METHOD, report_reference, report_refunds, start_return
 from actions.store.errors import (
     InvalidInputError,
     OrderNotCancellableError,
@@ -44,7 +46,7 @@ from actions.store.errors import (
     StoreError,
 )
 from actions.store.interface import Address, Order
-from actions.store.policy import MODIFIABLE_STATUSES, RETURN_WINDOW_DAYS
+from actions.store.policy import MAX_QUANTITY_PER_LINE, MODIFIABLE_STATUSES, RETURN_WINDOW_DAYS
 from actions.verification import is_locked
 
 logger = logging.getLogger(__name__)
@@ -219,6 +221,24 @@ def offer_changes(dispatcher: CollectingDispatcher, tracker: Tracker, order: Ord
     return [SlotSet(ORDER_STEP, STEP_CHOOSE_CHANGE)]
 
 
+def parse_quantity(raw: Any) -> int | None:
+    """A button's ``line_quantity``: a whole number 0..MAX_QUANTITY_PER_LINE, else None (never raises:
+    "inf", "nan", "-1", "1e999", "2.5", a list... are all just not understood)."""
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, int):
+        value = raw
+    elif isinstance(raw, float):
+        if not raw.is_integer():  # also nan and inf
+            return None
+        value = int(raw)
+    elif isinstance(raw, str) and raw.strip().isascii() and raw.strip().isdigit() and len(raw.strip()) <= 3:
+        value = int(raw.strip())
+    else:
+        return None
+    return value if 0 <= value <= MAX_QUANTITY_PER_LINE else None
+
+
 def _line_payload(product_id: str, quantity: int) -> str:
     return f'/inform{{"{LINE_ITEM}": "{product_id}", "{LINE_QUANTITY}": "{quantity}"}}'
 
@@ -260,7 +280,7 @@ def _start_return(dispatcher: CollectingDispatcher, tracker: Tracker, order: Ord
 
 
 def _refund_status(dispatcher: CollectingDispatcher, tracker: Tracker, order: Order) -> list[EventType]:
-    return report_refunds(dispatcher, order)
+    return report_reference(dispatcher, tracker, order)
 
 
 TASKS: dict[str, Handler] = {
@@ -288,6 +308,8 @@ class ActionOrderTask(Action):
         if is_locked(tracker):
             dispatcher.utter_message(response="utter_verification_locked")
             return [SlotSet(ORDER_STEP, STEP_OFFER_HUMAN)]
+        if verified_order_number(tracker) is None:  # never verified here, expired, or a forged slot
+            return events + ask_to_verify(dispatcher)
         order = verified_order(tracker)
         if order is None:
             dispatcher.utter_message(response="utter_order_system_down")
@@ -311,6 +333,8 @@ class _VerifiedOrderAction(Action, ABC):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
+        if verified_order_number(tracker) is None:  # never verified here, expired, or a forged slot
+            return self.reset() + ask_to_verify(dispatcher)
         order = verified_order(tracker)
         if order is None:
             dispatcher.utter_message(response="utter_order_system_down")
@@ -383,13 +407,9 @@ class ActionChangeOrderLine(_VerifiedOrderAction):
 
     def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, order: Order) -> list[EventType]:
         product_id = tracker.get_slot(LINE_ITEM)
-        raw_quantity = tracker.get_slot(LINE_QUANTITY)
-        try:
-            quantity = int(float(str(raw_quantity)))
-        except (TypeError, ValueError):
-            quantity = -1
+        quantity = parse_quantity(tracker.get_slot(LINE_QUANTITY))
         line = next((ln for ln in order.lines if ln.product_id == product_id), None)
-        if line is None or quantity < 0:
+        if line is None or quantity is None:
             dispatcher.utter_message(response="utter_change_not_understood", order_id=order.number)
             return []
         before = {r.id for r in store().refunds_for_order(order.number)}

@@ -19,6 +19,7 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.common import verified_customer_id
 from actions.products import (
     HUMAN_BUTTON,
     PRODUCT,
@@ -34,7 +35,6 @@ from retrieval.recommend import Recommendation, Recommender
 
 logger = logging.getLogger(__name__)
 
-CUSTOMER_ID = "customer_id"  # declared in domain/orders.yml
 CACHE_SECONDS = 300.0
 K = 4
 
@@ -84,7 +84,7 @@ def pick(tracker: Tracker) -> tuple[str, list[Recommendation]]:
             return "You might also like:", [*together, *similar][:K]
         except UnknownItemError:
             logger.info("recommendation anchor %s is not in the catalog", anchor)
-    customer = tracker.get_slot(CUSTOMER_ID)
+    customer = verified_customer_id(tracker)  # purchase history only for a verified shopper
     if customer:
         try:
             history = _history(customer)

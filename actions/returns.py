@@ -1,7 +1,9 @@
 """Returns and refunds: start a return inside the window, explain politely outside it, report refunds.
 
-``start_return`` and ``report_refunds`` are task handlers called by ``action_order_task`` once the order is
-verified; ``action_track_refund`` looks a refund (or return) up by its id alone.
+``start_return``, ``report_refunds`` and ``report_reference`` are task handlers called by ``action_order_task``
+once the order is verified. A refund or return number alone proves nothing (they are sequential): asked about by
+its number, it is only reported once its order is verified in this conversation and only if it belongs to that
+order (``report_reference``); ``action_track_refund`` applies the same rule.
 """
 
 from __future__ import annotations
@@ -16,11 +18,14 @@ from rasa_sdk.types import DomainDict
 from actions.common import (
     ORDER_STEP,
     STEP_OFFER_HUMAN,
+    ask_to_verify,
     day,
     items_text,
     money,
     short_day,
     store,
+    verified_order,
+    verified_order_number,
 )
 from actions.store.errors import (
     InvalidIdentifierError,
@@ -127,8 +132,44 @@ def start_return(dispatcher: CollectingDispatcher, order: Order) -> list[EventTy
     return []
 
 
+REFERENCE_SLOTS = ("refund_id", "return_id")
+
+
+def report_reference(dispatcher: CollectingDispatcher, tracker: Tracker, order: Order) -> list[EventType]:
+    """The refund or return the shopper named, if it belongs to the verified ``order``; without a number,
+    every refund of the order. Never says whether a number of another order exists."""
+    refund_id, return_id = (tracker.get_slot(slot) for slot in REFERENCE_SLOTS)
+    if not (refund_id or return_id):
+        return report_refunds(dispatcher, order)
+    reset: list[EventType] = [SlotSet(slot, None) for slot in REFERENCE_SLOTS]
+    reference = str(refund_id or return_id)[:40]
+    try:
+        if refund_id:
+            refund = store().get_refund(str(refund_id))
+            if refund.order_number == order.number:
+                utter_refund(dispatcher, refund)
+                return reset
+        else:
+            request = store().get_return(str(return_id))
+            if request.order_number == order.number:
+                if request.refund_id:
+                    utter_refund(dispatcher, store().get_refund(request.refund_id))
+                else:
+                    dispatcher.utter_message(
+                        response="utter_return_status", return_id=request.id, return_status=request.status
+                    )
+                return reset
+    except (InvalidIdentifierError, RefundNotFoundError, ReturnNotFoundError):
+        pass
+    dispatcher.utter_message(response="utter_refund_not_on_order", reference=reference, order_id=order.number)
+    return reset
+
+
 class ActionTrackRefund(Action):
-    """A refund or return looked up by its id alone (no order verification: the id is the shopper's)."""
+    """A refund or return looked up by its number: only for the order verified in this conversation.
+
+    The rules send ``track_refund`` through ``order_verification_form`` (then ``action_order_task``); this
+    action stays for older models and applies the same authority check."""
 
     def name(self) -> str:
         return "action_track_refund"
@@ -136,27 +177,16 @@ class ActionTrackRefund(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        refund_id = tracker.get_slot("refund_id")
-        return_id = tracker.get_slot("return_id")
-        reset: list[EventType] = [SlotSet("refund_id", None), SlotSet("return_id", None)]
+        reset: list[EventType] = [SlotSet(slot, None) for slot in REFERENCE_SLOTS]
+        if verified_order_number(tracker) is None:
+            return reset + ask_to_verify(dispatcher)
+        order = verified_order(tracker)
+        if order is None:
+            dispatcher.utter_message(response="utter_order_system_down")
+            return reset
         try:
-            if refund_id:
-                utter_refund(dispatcher, store().get_refund(str(refund_id)), method=ORIGINAL_METHOD)
-            elif return_id:
-                request = store().get_return(str(return_id))
-                if request.refund_id:
-                    utter_refund(dispatcher, store().get_refund(request.refund_id), method=ORIGINAL_METHOD)
-                else:
-                    dispatcher.utter_message(
-                        response="utter_return_status", return_id=request.id, return_status=request.status
-                    )
-            else:
-                dispatcher.utter_message(response="utter_ask_refund_reference")
-        except (InvalidIdentifierError, RefundNotFoundError, ReturnNotFoundError):
-            dispatcher.utter_message(
-                response="utter_refund_not_found", reference=str(refund_id or return_id)[:40]
-            )
+            return reset + report_reference(dispatcher, tracker, order)
         except StoreError:
             logger.exception("refund lookup failed")
             dispatcher.utter_message(response="utter_order_system_down")
-        return reset
+            return reset

@@ -6,13 +6,18 @@ Without this the encoder, the indexes and the responder would load on the first 
 Here every Sanic worker starts loading them in a thread as soon as it serves; requests that arrive before it
 finishes wait for the same lock instead of loading a second copy. A failed warm-up is logged and the models load
 on first use as before.
+
+Only Rasa may run actions: ``/webhook`` and ``/actions`` answer 401 unless the request carries
+``Authorization: Bearer $ACTION_SERVER_TOKEN`` (constant-time compare, checked before any action runs);
+``/health`` stays open. The server binds to ``ACTION_SERVER_HOST`` (127.0.0.1 unless set). Settings are
+validated before serving, so a bad or (in production) placeholder secret stops the start with its name.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
-import os
 import time
 from functools import partial
 from typing import Any
@@ -21,8 +26,12 @@ from rasa_sdk import utils
 from rasa_sdk.constants import APPLICATION_ROOT_LOGGER_NAME
 from rasa_sdk.endpoint import create_app_for_serve, create_argument_parser, create_ssl_config
 from rasa_sdk.executor import ActionExecutor
-from sanic import Sanic
+from sanic import Request, Sanic
+from sanic.exceptions import SanicException
+from sanic.response import HTTPResponse, json
 from sanic.worker.loader import AppLoader
+
+from actions.settings import Settings, SettingsError
 
 logger = logging.getLogger("actions.server")  # not __name__: "__mp_main__" in a spawned worker
 
@@ -45,12 +54,55 @@ async def _start_warm_up(app: Sanic, loop: asyncio.AbstractEventLoop) -> None:
     app.ctx.warm_up = loop.run_in_executor(None, warm_up)  # not awaited: the server serves meanwhile
 
 
-def create_app(action_executor: ActionExecutor, *, loglevel: str | None = None, **kwargs: Any) -> Sanic:
-    """rasa-sdk's app with the warm-up listener (module level: Sanic pickles it for each worker, and a
-    spawned worker configures its own logging, so what the actions log is seen)."""
+PROTECTED_PATHS = frozenset({"/webhook", "/actions"})
+
+
+def bearer_ok(header: str | None, token: str) -> bool:
+    """``Authorization: Bearer <token>``, compared in constant time."""
+    scheme, _, given = (header or "").partition(" ")
+    if scheme.lower() != "bearer":
+        return False
+    return hmac.compare_digest(given.strip().encode(), token.encode())
+
+
+def require_token(app: Sanic, token: str) -> None:
+    """Answer 401 on the action endpoints unless the caller holds ``token``; ``/health`` stays open."""
+
+    async def check(request: Request) -> HTTPResponse | None:
+        path = request.path.rstrip("/") or "/"
+        if path in PROTECTED_PATHS and not bearer_ok(request.headers.get("authorization"), token):
+            logger.warning("refused %s %s from %s: missing or wrong token", request.method, path, request.ip)
+            return json(
+                {"error": "unauthorized: send Authorization: Bearer <ACTION_SERVER_TOKEN>"},
+                status=401,
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        return None
+
+    app.on_request(check, priority=100)
+
+
+async def _internal_error(request: Request, exception: Exception) -> HTTPResponse:
+    """Instead of rasa-sdk's handler, which echoes the whole tracker (shopper texts, slots) back."""
+    if isinstance(exception, SanicException):  # 404, 405, 413...: say what it is, nothing more
+        return json(
+            {"error": str(exception.message or type(exception).__name__)}, status=exception.status_code
+        )
+    logger.error("action server error on %s: %s", request.path, type(exception).__name__)
+    logger.debug("action server error details", exc_info=exception)
+    return json({"error": "internal error in the action server"}, status=500)
+
+
+def create_app(
+    action_executor: ActionExecutor, *, token: str, loglevel: str | None = None, **kwargs: Any
+) -> Sanic:
+    """rasa-sdk's app with the token check and the warm-up listener (module level: Sanic pickles it for each
+    worker, and a spawned worker configures its own logging, so what the actions log is seen)."""
     if not logging.getLogger().handlers:
         utils.configure_colored_logging(loglevel)
     app = create_app_for_serve(action_executor, **kwargs)
+    require_token(app, token)
+    app.error_handler.cached_handlers[(Exception, None)] = _internal_error  # replaces rasa-sdk's
     app.register_listener(_start_warm_up, "after_server_start")
     return app
 
@@ -60,6 +112,10 @@ def main() -> None:
     args = parser.parse_args()
     if args.grpc:
         parser.error("--grpc: run `python -m rasa_sdk --grpc` (this entry point serves HTTP)")
+    try:
+        settings = Settings.from_env()
+    except SettingsError as error:
+        parser.error(str(error))
     logging.getLogger("matplotlib").setLevel(logging.WARNING)
     utils.configure_colored_logging(args.loglevel)
     utils.configure_file_logging(
@@ -75,6 +131,7 @@ def main() -> None:
         factory=partial(
             create_app,
             executor,
+            token=settings.action_server_token,
             loglevel=args.loglevel,
             cors_origins=args.cors,
             auto_reload=args.auto_reload,
@@ -83,7 +140,7 @@ def main() -> None:
     )
     app = loader.load()
     app.prepare(
-        host=os.environ.get("SANIC_HOST", "0.0.0.0"),  # as rasa-sdk reads it
+        host=settings.action_server_host,
         port=args.port,
         ssl=create_ssl_config(args.ssl_certificate, args.ssl_keyfile, args.ssl_password),
         workers=utils.number_of_sanic_workers(),

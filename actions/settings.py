@@ -20,7 +20,17 @@ DEV_HANDOFF_TOKEN = "dev-handoff-token"
 # anvil's well-known first development account; never valid outside a local dev chain.
 DEV_LEDGER_PRIVATE_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
 DEV_LEDGER_HMAC_KEY = "dev-ledger-hmac-key"
-_PLACEHOLDERS = {DEV_HANDOFF_TOKEN, DEV_LEDGER_PRIVATE_KEY, DEV_LEDGER_HMAC_KEY, "", "changeme"}
+DEV_ACTION_SERVER_TOKEN = "dev-action-token"
+DEV_VERIFICATION_KEY = "dev-verification-key"
+_PLACEHOLDERS = {
+    DEV_HANDOFF_TOKEN,
+    DEV_LEDGER_PRIVATE_KEY,
+    DEV_LEDGER_HMAC_KEY,
+    DEV_ACTION_SERVER_TOKEN,
+    DEV_VERIFICATION_KEY,
+    "",
+    "changeme",
+}
 ENVIRONMENTS = ("development", "test", "production")
 _FALSE = {"0", "false", "no", "off"}
 
@@ -52,6 +62,15 @@ class Settings:
     ledger_private_key: str = DEV_LEDGER_PRIVATE_KEY
     ledger_contract_address: str = ""
     ledger_hmac_key: str = DEV_LEDGER_HMAC_KEY
+    # --- order authority (issue 10) ---
+    action_server_token: str = DEV_ACTION_SERVER_TOKEN  # ACTION_SERVER_TOKEN: Rasa's bearer token
+    action_server_host: str = "127.0.0.1"  # ACTION_SERVER_HOST: where the action server binds
+    verification_key: str = DEV_VERIFICATION_KEY  # VERIFICATION_KEY: signs the verification proof slot
+    verification_ttl_s: int = 1800  # VERIFICATION_TTL_S: how long a verified order stays verified
+    # VERIFICATION_MAX_FAILURES_PER_ORDER / _PER_CLIENT within VERIFICATION_THROTTLE_WINDOW_S
+    verification_max_failures_per_order: int = 5
+    verification_max_failures_per_client: int = 20
+    verification_throttle_window_s: int = 900
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -73,6 +92,27 @@ class Settings:
             ledger_private_key=env.get("LEDGER_PRIVATE_KEY", d.ledger_private_key),
             ledger_contract_address=env.get("LEDGER_CONTRACT_ADDRESS", d.ledger_contract_address),
             ledger_hmac_key=env.get("LEDGER_HMAC_KEY", d.ledger_hmac_key),
+            action_server_token=env.get("ACTION_SERVER_TOKEN") or d.action_server_token,  # empty: default
+            action_server_host=(env.get("ACTION_SERVER_HOST") or d.action_server_host).strip(),
+            verification_key=env.get("VERIFICATION_KEY") or d.verification_key,
+            verification_ttl_s=_int(
+                "VERIFICATION_TTL_S", env.get("VERIFICATION_TTL_S"), d.verification_ttl_s
+            ),
+            verification_max_failures_per_order=_int(
+                "VERIFICATION_MAX_FAILURES_PER_ORDER",
+                env.get("VERIFICATION_MAX_FAILURES_PER_ORDER"),
+                d.verification_max_failures_per_order,
+            ),
+            verification_max_failures_per_client=_int(
+                "VERIFICATION_MAX_FAILURES_PER_CLIENT",
+                env.get("VERIFICATION_MAX_FAILURES_PER_CLIENT"),
+                d.verification_max_failures_per_client,
+            ),
+            verification_throttle_window_s=_int(
+                "VERIFICATION_THROTTLE_WINDOW_S",
+                env.get("VERIFICATION_THROTTLE_WINDOW_S"),
+                d.verification_throttle_window_s,
+            ),
         )
         settings.validate()
         return settings
@@ -88,11 +128,29 @@ class Settings:
             )
         if self.responder_top_k < 1 or self.responder_top_k > 200:
             raise SettingsError(f"RESPONDER_TOP_K={self.responder_top_k}: expected 1 to 200")
+        if not self.action_server_host or any(c.isspace() for c in self.action_server_host):
+            raise SettingsError(
+                f"ACTION_SERVER_HOST={self.action_server_host!r}: expected an address such as 127.0.0.1"
+            )
+        if not 60 <= self.verification_ttl_s <= 86_400:
+            raise SettingsError(f"VERIFICATION_TTL_S={self.verification_ttl_s}: expected 60 to 86400 seconds")
+        for limit_name, limit in (
+            ("VERIFICATION_MAX_FAILURES_PER_ORDER", self.verification_max_failures_per_order),
+            ("VERIFICATION_MAX_FAILURES_PER_CLIENT", self.verification_max_failures_per_client),
+        ):
+            if not 1 <= limit <= 100_000:
+                raise SettingsError(f"{limit_name}={limit}: expected 1 to 100000")
+        if not 1 <= self.verification_throttle_window_s <= 7 * 86_400:
+            raise SettingsError(
+                f"VERIFICATION_THROTTLE_WINDOW_S={self.verification_throttle_window_s}: expected 1 to 604800"
+            )
         if self.environment == "production":
             for name, value in (
                 ("HANDOFF_TOKEN", self.handoff_token),
                 ("LEDGER_PRIVATE_KEY", self.ledger_private_key),
                 ("LEDGER_HMAC_KEY", self.ledger_hmac_key),
+                ("ACTION_SERVER_TOKEN", self.action_server_token),
+                ("VERIFICATION_KEY", self.verification_key),
             ):
                 if value in _PLACEHOLDERS:
                     raise SettingsError(f"{name} is unset or a development placeholder; set a real secret")

@@ -158,6 +158,15 @@ CREATE TABLE IF NOT EXISTS handoff_requests (
     reason TEXT NOT NULL,
     created_at TEXT NOT NULL
 );
+-- failed order verifications (issue 10): the throttle per order number and per client outlives conversations
+CREATE TABLE IF NOT EXISTS verification_failures (
+    id INTEGER PRIMARY KEY,
+    order_number TEXT NOT NULL,
+    client TEXT NOT NULL,
+    failed_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS verification_failures_order ON verification_failures(order_number, failed_at);
+CREATE INDEX IF NOT EXISTS verification_failures_client ON verification_failures(client, failed_at);
 """
 
 # name -> (prefix, first value, digits)
@@ -1002,6 +1011,36 @@ class SqliteOrderStore:
                 (handoff_id, conv, why, to_db(now)),
             )
         return HandoffRequest(handoff_id, conv, why, now)
+
+    # --- verification throttle -----------------------------------------------------------------
+    def record_verification_failure(self, order_number: str, client: str, window_s: int) -> None:
+        """One failed verification of ``order_number`` by ``client``; rows older than the window go."""
+        number = _clean_text("order number", order_number, max_len=40)
+        who = _clean_text("client", client, max_len=200)
+        now = self.now()
+        with self.transaction() as conn:
+            conn.execute(
+                "DELETE FROM verification_failures WHERE failed_at < ?",
+                (to_db(now - timedelta(seconds=window_s)),),
+            )
+            conn.execute(
+                "INSERT INTO verification_failures (order_number, client, failed_at) VALUES (?, ?, ?)",
+                (number, who, to_db(now)),
+            )
+
+    def verification_failures(self, order_number: str, client: str, window_s: int) -> tuple[int, int]:
+        """Failed verifications within the last ``window_s`` seconds: (of this order number, by this client)."""
+        since = to_db(self.now() - timedelta(seconds=window_s))
+        with self.read() as conn:
+            by_order = conn.execute(
+                "SELECT COUNT(*) FROM verification_failures WHERE order_number = ? AND failed_at >= ?",
+                (order_number, since),
+            ).fetchone()[0]
+            by_client = conn.execute(
+                "SELECT COUNT(*) FROM verification_failures WHERE client = ? AND failed_at >= ?",
+                (client, since),
+            ).fetchone()[0]
+        return int(by_order), int(by_client)
 
 
 SQLiteOrderStore = SqliteOrderStore  # alias: both spellings are used across the repo

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -9,9 +10,39 @@ from typing import Any
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.authority import PROOF_SLOT, issue_proof
+from actions.settings import get_settings
+
 ROOT = Path(__file__).resolve().parents[2]
+SENDER = "test-conversation"  # make_tracker's default sender id
+# The seeded demo customers of the documented orders (docs/demo-shop.md).
+DEMO_CUSTOMER = {
+    "SD-100001": "C-0001",
+    "SD-100002": "C-0001",
+    "SD-100003": "C-0002",
+    "SD-100004": "C-0002",
+    "SD-100005": "C-0003",
+    "SD-100006": "C-0003",
+    "SD-100007": "C-0004",
+    "SD-100008": "C-0004",
+    "SD-100009": "C-0005",
+}
 # A Wednesday; every seeded date is relative to it.
 NOW = datetime(2025, 3, 12, 10, 0, 0, tzinfo=UTC)
+
+
+def proven(
+    number: str, customer_id: str | None = None, *, sender_id: str = SENDER, age_s: float = 0.0
+) -> dict[str, Any]:
+    """The slots the verification form sets for ``number``, with a valid proof for ``sender_id`` issued
+    ``age_s`` seconds ago (the proof is checked against the real clock)."""
+    customer = customer_id or DEMO_CUSTOMER[number]
+    key = get_settings().verification_key
+    return {
+        "verified_order_id": number,
+        "customer_id": customer,
+        PROOF_SLOT: issue_proof(sender_id, number, customer, key=key, now=time.time() - age_s),
+    }
 
 
 class FixedClock:

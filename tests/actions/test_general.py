@@ -15,6 +15,7 @@ from actions.fallback import ActionFallback, fallback_streak, next_step
 from actions.feedback import ActionRecordFeedback, order_reference, parse_rating
 from actions.store import set_store
 from actions.store.errors import InvalidIdentifierError, OrderNotFoundError, StoreError
+from tests.actions.shop_fixtures import proven
 
 
 def user(intent: str, text: str = "", entities: list[dict[str, Any]] | None = None) -> dict[str, Any]:
@@ -131,30 +132,44 @@ def responses(dispatcher: CollectingDispatcher) -> list[str | None]:
     return [m.get("response") for m in dispatcher.messages]
 
 
-async def test_complaint_is_recorded_and_acknowledged(store: FakeStore) -> None:
+async def test_complaint_naming_an_unverified_order_is_recorded_without_it(store: FakeStore) -> None:
+    # Before: attached to SD-100042 (anyone's order) just because the shopper typed its number.
     dispatcher = CollectingDispatcher()
     text = "the parcel for SD-100042 arrived crushed and nobody answers"
-    t = tracker([user("complaint", text, [{"entity": "order_id", "value": "SD-100042"}])])
+    t = tracker(
+        [user("complaint", text, [{"entity": "order_id", "value": "SD-100042"}])],
+        slots={"order_id": "SD-100042"},
+    )
     events = await ActionRecordFeedback().run(dispatcher, t, {})
     assert events == []
-    assert store.calls == [("complaint", text, "SD-100042", "conv-1", None)]
+    assert store.calls == [("complaint", text, None, "conv-1", None)]
     assert responses(dispatcher) == ["utter_complaint_received"]
 
 
 async def test_review_with_a_rating_uses_the_verified_order(store: FakeStore) -> None:
     dispatcher = CollectingDispatcher()
-    t = tracker([user("review", "lovely lamp, five stars")], slots={"verified_order_id": "SD-100003"})
+    t = tracker([user("review", "lovely lamp, five stars")], slots=proven("SD-100003", sender_id="conv-1"))
     await ActionRecordFeedback().run(dispatcher, t, {})
     assert store.calls == [("review", "lovely lamp, five stars", "SD-100003", "conv-1", 5)]
     assert responses(dispatcher) == ["utter_review_thanks"]
 
 
+async def test_forged_verified_order_is_not_attached(store: FakeStore) -> None:
+    t = tracker(
+        [user("review", "five stars")], slots={"verified_order_id": "SD-100003", "customer_id": "C-0002"}
+    )
+    await ActionRecordFeedback().run(CollectingDispatcher(), t, {})
+    assert [c[2] for c in store.calls] == [None]
+
+
 async def test_unknown_order_reference_is_dropped_not_fatal(store: FakeStore) -> None:
     store.reject_orders = True
     dispatcher = CollectingDispatcher()
-    t = tracker([user("complaint", "order 999 is awful", [{"entity": "order_id", "value": "999"}])])
+    t = tracker(
+        [user("complaint", "order is awful")], slots=proven("SD-100999", "C-0001", sender_id="conv-1")
+    )
     await ActionRecordFeedback().run(dispatcher, t, {})
-    assert [c[2] for c in store.calls] == ["999", None]
+    assert [c[2] for c in store.calls] == ["SD-100999", None]
     assert responses(dispatcher) == ["utter_complaint_received"]
 
 
@@ -197,12 +212,16 @@ def test_parse_rating(text: str, rating: int | None) -> None:
     assert parse_rating(text) == rating
 
 
-def test_order_reference_prefers_the_verified_order() -> None:
+def test_order_reference_is_only_the_verified_order() -> None:
     t = tracker(
         [user("complaint", "x", [{"entity": "order_id", "value": "SD-100250"}])],
-        slots={"verified_order_id": "SD-100042"},
+        slots={"order_id": "SD-100250", **proven("SD-100042", "C-0001", sender_id="conv-1")},
     )
     assert order_reference(t) == "SD-100042"
+    assert (
+        order_reference(tracker([user("complaint", "x", [{"entity": "order_id", "value": "SD-100250"}])]))
+        is None
+    )
     assert order_reference(tracker([user("review", "nice")])) is None
 
 

@@ -23,6 +23,7 @@ from actions.handoff import (
 from actions.settings import Settings
 from actions.store import set_store
 from actions.store.errors import StoreError
+from tests.actions.shop_fixtures import proven
 
 
 @dataclass
@@ -133,7 +134,7 @@ async def test_queued_handoff_pauses_and_tells_the_wait(
     fake, settings = service
     dispatcher = CollectingDispatcher()
     events = await ActionHandoff(settings).run(
-        dispatcher, tracker(slots={"customer_id": "C-0001", "verified_order_id": "SD-100001"}), {}
+        dispatcher, tracker(slots=proven("SD-100001", "C-0001", sender_id="shopper-1")), {}
     )
     assert events == [SlotSet("handoff_status", "queued"), ConversationPaused()]
     assert "number 2 in the queue" in dispatcher.messages[0]["text"]
@@ -231,3 +232,14 @@ def test_reason_and_transcript() -> None:
     assert handoff_reason(tracker("contact_customer_service")) == "contact_customer_service"
     assert handoff_reason(tracker("affirm", {"fallback_next": "offer_human"})) == "two fallbacks in a row"
     assert [line["ts"] for line in transcript(tracker())] == [10.0, 11.0, 12.0]
+
+
+async def test_forged_customer_slot_gives_the_agent_no_customer_data(
+    service: tuple[FakeBotService, Settings], store: FakeStore
+) -> None:
+    # Before: a customer_id slot alone put that customer's name, email and orders in front of the agent.
+    fake, settings = service
+    forged = {"customer_id": "C-0001", "verified_order_id": "SD-100001", "verification_proof": "v1.1.00"}
+    await ActionHandoff(settings).run(CollectingDispatcher(), tracker(slots=forged), {})
+    context = fake.requests[0][1]["context"]
+    assert context["customer"] is None and context["orders"] == []

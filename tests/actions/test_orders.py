@@ -23,7 +23,7 @@ from actions.returns import ActionTrackRefund
 from actions.store.errors import StoreError
 from actions.store.sqlite import SqliteOrderStore
 from actions.verification import ValidateOrderVerificationForm
-from tests.actions.shop_fixtures import make_tracker, responses, slot_events
+from tests.actions.shop_fixtures import make_tracker, proven, responses, slot_events
 
 DEMO_EMAIL = {
     "SD-100001": "anna.berg@example.com",
@@ -39,13 +39,8 @@ DEMO_EMAIL = {
 
 
 def verified(number: str, task: str = "track", **extra: Any) -> dict[str, Any]:
-    return {
-        "order_id": number,
-        "email": DEMO_EMAIL[number],
-        "verified_order_id": number,
-        "order_task": task,
-        **extra,
-    }
+    """The slots after a successful verification of ``number`` (the email is not kept)."""
+    return {"order_id": number, **proven(number), "order_task": task, **extra}
 
 
 async def run_form(candidates: dict[str, Any], slots: dict[str, Any] | None = None, domain: Any = None):
@@ -72,7 +67,8 @@ async def test_correct_email_verifies(shop: SqliteOrderStore, domain: dict[str, 
         {"order_id": "sd100003", "email": "Ben.Okafor@example.com"}, domain=domain
     )
     assert slots["verified_order_id"] == "SD-100003"
-    assert slots["customer_id"] == "C-0002" and slots["customer_name"] == "Ben Okafor"
+    assert slots["customer_id"] == "C-0002"
+    assert slots["email"] is None and slots["customer_name"] is None  # no PII kept in the tracker
     assert slots["verification_attempts"] == 0
     assert say(dispatcher) == ["Thanks, Ben — that's all I need. Let me look at SD-100003."]
 
@@ -86,17 +82,40 @@ async def test_wrong_email_never_reveals_the_real_one(
     assert slots["email"] is None and slots.get("verified_order_id") is None
     assert slots["verification_attempts"] == 1
     (text,) = say(dispatcher)
-    assert "doesn't match" in text and "ben" not in text.lower() and "okafor" not in text.lower()
+    assert "couldn't match" in text and "ben" not in text.lower() and "okafor" not in text.lower()
 
 
-async def test_unknown_order_is_said_and_asked_again(
+async def test_unknown_order_alone_reveals_nothing_and_asks_for_the_email(
+    shop: SqliteOrderStore, domain: dict[str, Any]
+) -> None:
+    # Before: "I couldn't find an order SD-199999" at once, an oracle for which numbers exist.
+    dispatcher, slots = await run_form({"order_id": "SD-199999"}, domain=domain)
+    assert slots["order_id"] == "SD-199999" and slots["verified_order_id"] is None
+    assert dispatcher.messages == [] and "verification_attempts" not in slots
+
+
+async def test_unknown_order_and_wrong_email_get_the_same_reply(
     shop: SqliteOrderStore, domain: dict[str, Any], say: Any
 ) -> None:
-    dispatcher, slots = await run_form({"order_id": "SD-199999"}, domain=domain)
-    assert slots["order_id"] is None and slots["verification_attempts"] == 1
-    assert say(dispatcher) == [
-        "I couldn't find an order SD-199999. Could you double-check the number in your confirmation email?"
-    ]
+    unknown, unknown_slots = await run_form(
+        {"order_id": "SD-199999", "email": "anna.berg@example.com"}, domain=domain
+    )
+    mismatch, mismatch_slots = await run_form(
+        {"order_id": "SD-100003", "email": "anna.berg@example.com"}, domain=domain
+    )
+    assert responses(unknown) == responses(mismatch) == ["utter_verification_failed"]
+    assert say(unknown) == say(mismatch)
+    assert unknown_slots == mismatch_slots | {"order_id": "SD-199999"}
+
+
+async def test_email_given_before_the_number_is_checked_with_it(
+    shop: SqliteOrderStore, domain: dict[str, Any]
+) -> None:
+    dispatcher, slots = await run_form(
+        {"order_id": "SD-100003"}, slots={"email": "ben.okafor@example.com"}, domain=domain
+    )
+    assert slots["verified_order_id"] == "SD-100003" and slots["email"] is None
+    assert responses(dispatcher) == ["utter_order_verified"]
 
 
 @pytest.mark.parametrize("hostile", ["1; DROP TABLE orders", "../../etc/passwd", "<script>x</script>"])
@@ -125,7 +144,7 @@ async def test_third_failure_locks_and_ends_the_form(shop: SqliteOrderStore, dom
     )
     assert slots["verification_attempts"] == 3
     assert slots["requested_slot"] is None  # the form stops asking
-    assert responses(dispatcher) == ["utter_email_mismatch"]
+    assert responses(dispatcher) == ["utter_verification_failed"]
 
 
 async def test_locked_then_order_task_offers_a_person(
@@ -143,42 +162,46 @@ async def test_locked_then_order_task_offers_a_person(
 async def test_already_verified_order_is_not_asked_again(
     shop: SqliteOrderStore, domain: dict[str, Any]
 ) -> None:
+    dispatcher, slots = await run_form({"order_id": "SD-100004"}, slots=verified("SD-100004"), domain=domain)
+    assert slots["order_id"] == "SD-100004" and "verified_order_id" not in slots  # kept as it was
+    assert slots["requested_slot"] is None  # the form ends at once: no email asked
+    assert dispatcher.messages == []  # no "thanks" again, no question
+
+
+async def test_email_repeated_for_the_verified_order_is_dropped(
+    shop: SqliteOrderStore, domain: dict[str, Any]
+) -> None:
     dispatcher, slots = await run_form(
         {"order_id": "SD-100004", "email": "ben.okafor@example.com"},
         slots=verified("SD-100004"),
         domain=domain,
     )
-    assert slots["verified_order_id"] == "SD-100004"
-    assert dispatcher.messages == []  # no "thanks" again, no question
+    assert slots["email"] is None and slots["requested_slot"] is None
+    assert dispatcher.messages == []
 
 
-async def test_switching_to_another_customers_order_asks_for_its_email(
+async def test_switching_to_another_order_asks_for_its_email(
     shop: SqliteOrderStore, domain: dict[str, Any]
 ) -> None:
-    # Ben verified SD-100004; now asks about Anna's SD-100001: the old email must not count as a failure.
+    # Ben verified SD-100004; now asks about Anna's SD-100001: asked for its email, nothing counted.
     dispatcher, slots = await run_form({"order_id": "SD-100001"}, slots=verified("SD-100004"), domain=domain)
-    assert slots["order_id"] == "SD-100001" and slots["email"] is None
-    assert slots["verified_order_id"] is None
+    assert slots["order_id"] == "SD-100001" and slots.get("email") is None
+    assert slots["verified_order_id"] is None and slots["verification_proof"] is None
     assert "verification_attempts" not in slots and dispatcher.messages == []
-
-
-async def test_switching_to_another_order_of_the_same_customer_needs_nothing(
-    shop: SqliteOrderStore, domain: dict[str, Any]
-) -> None:
-    _, slots = await run_form({"order_id": "SD-100003"}, slots=verified("SD-100004"), domain=domain)
-    assert slots["verified_order_id"] == "SD-100003"
 
 
 async def test_store_outage_during_verification(
     shop: SqliteOrderStore, domain: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     class Broken:
-        def get_order(self, number: str) -> None:
+        def verification_failures(self, *args: Any) -> None:
             raise StoreError("disk I/O error")
 
     monkeypatch.setattr("actions.verification.store", lambda: Broken())
-    dispatcher, slots = await run_form({"order_id": "SD-100003"}, domain=domain)
-    assert responses(dispatcher) == ["utter_order_system_down"] and slots["order_id"] is None
+    dispatcher, slots = await run_form(
+        {"order_id": "SD-100003", "email": "ben.okafor@example.com"}, domain=domain
+    )
+    assert responses(dispatcher) == ["utter_order_system_down"] and slots["verified_order_id"] is None
 
 
 # --- tracking ---------------------------------------------------------------------------------------
@@ -439,17 +462,41 @@ async def test_refund_status_through_the_order(
     assert "RF-300001" in text and "€99.00" in text and "Visa ending 1881" in text
 
 
-async def test_track_refund_by_id_reveals_no_payment_details(
+async def test_track_refund_by_id_needs_a_verified_order(
     shop: SqliteOrderStore, domain: dict[str, Any], say: Any
 ) -> None:
+    # Before: the amount, the order and the date of any refund, to anyone who typed its number.
     dispatcher, slots, _ = await run_action(ActionTrackRefund(), {"refund_id": "rf300001"}, domain)
+    assert responses(dispatcher) == ["utter_verify_first"]
     text = say(dispatcher)[0]
-    assert "RF-300001" in text and "your original payment method" in text and "Visa" not in text
+    assert "RF-300001" not in text and "SD-100007" not in text and "€" not in text
     assert slots["refund_id"] is None
 
 
-async def test_track_return_by_id(shop: SqliteOrderStore, domain: dict[str, Any]) -> None:
-    dispatcher, _, _ = await run_action(ActionTrackRefund(), {"return_id": "RT-200001"}, domain)
+async def test_refund_number_of_the_verified_order_is_reported(
+    shop: SqliteOrderStore, domain: dict[str, Any], say: Any
+) -> None:
+    dispatcher, slots, _ = await run_action(
+        ActionOrderTask(), verified("SD-100007", "refund_status", refund_id="rf300001"), domain
+    )
+    assert responses(dispatcher) == ["utter_refund_in_progress"]
+    assert "RF-300001" in say(dispatcher)[0] and slots["refund_id"] is None
+
+
+async def test_refund_number_of_another_order_is_not_reported(
+    shop: SqliteOrderStore, domain: dict[str, Any], say: Any
+) -> None:
+    dispatcher, _, _ = await run_action(
+        ActionOrderTask(), verified("SD-100004", "refund_status", refund_id="RF-300001"), domain
+    )
+    assert responses(dispatcher) == ["utter_refund_not_on_order"]
+    assert "€" not in say(dispatcher)[0] and "SD-100007" not in say(dispatcher)[0]
+
+
+async def test_return_number_of_the_verified_order(shop: SqliteOrderStore, domain: dict[str, Any]) -> None:
+    dispatcher, _, _ = await run_action(
+        ActionTrackRefund(), verified("SD-100007", return_id="RT-200001"), domain
+    )
     assert responses(dispatcher) == ["utter_refund_in_progress"]
 
 
@@ -457,8 +504,10 @@ async def test_track_return_by_id(shop: SqliteOrderStore, domain: dict[str, Any]
 async def test_unknown_or_hostile_refund_ids(
     shop: SqliteOrderStore, domain: dict[str, Any], say: Any, reference: str
 ) -> None:
-    dispatcher, _, _ = await run_action(ActionTrackRefund(), {"refund_id": reference}, domain)
-    assert responses(dispatcher) == ["utter_refund_not_found"]
+    dispatcher, _, _ = await run_action(
+        ActionOrderTask(), verified("SD-100007", "refund_status", refund_id=reference), domain
+    )
+    assert responses(dispatcher) == ["utter_refund_not_on_order"]
     say(dispatcher)
 
 
@@ -513,7 +562,7 @@ def test_every_response_the_actions_use_is_declared(domain: dict[str, Any]) -> N
 
     source = "".join(
         (Path(orders.__file__).parent / name).read_text()
-        for name in ("orders.py", "returns.py", "invoices.py", "verification.py")
+        for name in ("orders.py", "returns.py", "invoices.py", "verification.py", "common.py")
     )
     used = set(re.findall(r'response="(utter_[a-z_]+)"', source))
     assert used and used <= set(domain["responses"])

@@ -22,6 +22,7 @@ from retrieval.catalog import preset
 from retrieval.config import IndexConfig, RankConfig, RetrievalConfig
 from retrieval.ranker import BiEncoderRanker
 from retrieval.service import RetrievalService
+from tests.actions.shop_fixtures import proven
 from tests.retrieval.retrieval_fakes import KB_YAML, FakeEncoder, write_demo_csv
 
 
@@ -256,12 +257,19 @@ async def test_recommend_similar_and_bought_together(service: RetrievalService, 
 
 
 async def test_recommend_personal_excludes_purchases(service: RetrievalService, store: StubStore) -> None:
-    t = tracker("any recommendations for me?", "recommend_items", slots={"customer_id": "C-1"})
+    t = tracker("any recommendations for me?", "recommend_items", slots=proven("SD-1", "C-1", sender_id="t1"))
     dispatcher, _ = await run(recommend.ActionRecommendItems(), t)
     assert dispatcher.messages[0]["text"].startswith("Picked for you")
     cards = card_messages(dispatcher)[0]["cards"]
     assert not {"P-3", "P-4"} & {c["id"] for c in cards}
     assert all(c.get("reason") for c in cards)
+
+
+async def test_recommend_ignores_a_forged_customer_slot(service: RetrievalService, store: StubStore) -> None:
+    # Before: a customer_id slot alone was enough to be shown recommendations built from C-1's purchases.
+    t = tracker("any recommendations for me?", "recommend_items", slots={"customer_id": "C-1"})
+    dispatcher, _ = await run(recommend.ActionRecommendItems(), t)
+    assert dispatcher.messages[0]["text"].startswith("Popular with other shoppers")
 
 
 async def test_recommend_cold_start_is_popular(service: RetrievalService, store: StubStore) -> None:

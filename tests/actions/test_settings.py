@@ -32,6 +32,8 @@ def test_production_refuses_placeholder_secrets() -> None:
             "HANDOFF_TOKEN": "s3cret-token",
             "LEDGER_PRIVATE_KEY": "0x" + "1" * 64,
             "LEDGER_HMAC_KEY": "another-secret",
+            "ACTION_SERVER_TOKEN": "a-real-action-token",
+            "VERIFICATION_KEY": "a-real-verification-key",
         }
     )
     assert ok.environment == "production"
