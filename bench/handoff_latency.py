@@ -72,7 +72,13 @@ class Shopper:
 
     async def connect(self) -> None:
         confirmed = asyncio.Event()
-        self.client.on("session_confirm", lambda *_: confirmed.set())
+
+        def on_confirm(session_id: object = None) -> None:
+            if isinstance(session_id, str):  # the server signs the id; a client-chosen one joins nothing
+                self.session_id = session_id
+            confirmed.set()
+
+        self.client.on("session_confirm", on_confirm)
         await self.client.connect(self.rasa_url, transports=["websocket"], socketio_path="/socket.io")
         await self.client.emit("session_request", {"session_id": self.session_id})
         await asyncio.wait_for(confirmed.wait(), 30)

@@ -8,13 +8,26 @@ import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import aiohttp
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
-from bot import console, handoff_api, widget
+from bot import console, handoff_api, proxy, widget
 from bot.errors import BotError, HandoffNotFoundError, HandoffStateError, RasaError, TicketNotFoundError
 from bot.hub import Hub
-from bot.keys import HISTORY_LIMITER, HUB, LOGIN_LIMITER, RASA, REPLY_LIMITER, SETTINGS, SHOP, STORE
+from bot.keys import (
+    HISTORY_LIMITER,
+    HUB,
+    LOGIN_GUARD,
+    RASA,
+    REPLY_LIMITER,
+    SESSION_LIMITER,
+    SETTINGS,
+    SHOP,
+    STORE,
+)
+from bot.loginguard import LoginGuard
+from bot.queue_timeout import QueueTimeout
 from bot.rasa_client import RasaApi, RasaHttpClient
 from bot.ratelimit import RateLimiter
 from bot.settings import Settings
@@ -42,7 +55,8 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
     except HandoffStateError as error:
         return _error(409, str(error), status=error.status)
     except RasaError as error:
-        logger.warning("%s", error)
+        logger.warning("Rasa call failed (HTTP %s)", error.status)
+        logger.debug("%s", error)
         return _error(502, f"the assistant is unreachable, nothing was sent ({error})")
     except BotError as error:
         logger.exception("bot error")
@@ -52,12 +66,14 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
 def security_middleware(
     settings: Settings,
 ) -> Middleware:
-    socket = settings.socket_url
-    ws_socket = socket.replace("http://", "ws://").replace("https://", "wss://")
     ws_self = settings.base_url.replace("http://", "ws://").replace("https://", "wss://")
+    connect = ["'self'", ws_self]
+    if settings.rasa_public_url:  # the widget talks to Rasa elsewhere (not through our proxy)
+        socket = settings.socket_url
+        connect += [socket, socket.replace("http://", "ws://").replace("https://", "wss://")]
     csp = (
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        f"connect-src 'self' {ws_self} {socket} {ws_socket}; frame-ancestors 'none'; base-uri 'none'; "
+        f"connect-src {' '.join(connect)}; frame-ancestors 'none'; base-uri 'none'; "
         "form-action 'self'"
     )
 
@@ -84,8 +100,9 @@ def create_app(settings: Settings, rasa: RasaApi | None = None, *, sync: bool = 
     app[HUB] = Hub()
     app[SHOP] = ShopReader(settings.shop_db_path)
     app[REPLY_LIMITER] = RateLimiter(*settings.agent_rate)
-    app[LOGIN_LIMITER] = RateLimiter(10, 60.0)
+    app[LOGIN_GUARD] = LoginGuard(frozenset(agent.email for agent in settings.agents))
     app[HISTORY_LIMITER] = RateLimiter(60, 60.0)
+    app[SESSION_LIMITER] = RateLimiter(20, 60.0)
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
         app[STORE] = HandoffStore(settings.db_path)
@@ -95,15 +112,24 @@ def create_app(settings: Settings, rasa: RasaApi | None = None, *, sync: bool = 
             app[RASA] = client
         else:
             app[RASA] = rasa
-        task = None
+        app[proxy.UPSTREAM] = aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=90),
+            auto_decompress=True,
+            cookie_jar=aiohttp.DummyCookieJar(),
+        )
+        tasks = []
         if sync:
             poller = TrackerSync(app[STORE], app[RASA], app[HUB], settings.poll_interval_s)
-            task = asyncio.create_task(poller.run())
+            tasks.append(asyncio.create_task(poller.run()))
+            if settings.handoff_queue_timeout_s > 0:
+                expiry = QueueTimeout(app[STORE], app[RASA], app[HUB], settings.handoff_queue_timeout_s)
+                tasks.append(asyncio.create_task(expiry.run()))
         yield
-        if task is not None:
+        for task in tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        await app[proxy.UPSTREAM].close()
         await app[HUB].close_all()
         if client is not None:
             await client.close()
@@ -113,5 +139,6 @@ def create_app(settings: Settings, rasa: RasaApi | None = None, *, sync: bool = 
     app.add_routes(handoff_api.routes)
     app.add_routes(console.routes)
     app.add_routes(widget.routes)
+    app.add_routes(proxy.routes)
     app.router.add_static("/static", STATIC, show_index=False)
     return app

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 import json
 import logging
+import math
 import secrets
 import time
 import uuid
@@ -23,8 +25,9 @@ from bot.auth import (
     require_agent,
     start_session,
 )
+from bot.clients import client_address
 from bot.handoff_api import online_agents
-from bot.keys import HUB, LOGIN_LIMITER, RASA, REPLY_LIMITER, SETTINGS, SHOP, STORE
+from bot.keys import HUB, LOGIN_GUARD, RASA, REPLY_LIMITER, SETTINGS, SHOP, STORE
 from bot.pages import render
 from bot.shopdb import normalize_order_number
 from bot.types import Handoff
@@ -94,22 +97,28 @@ def _login_form(request: web.Request, error: str, status: int = 200) -> web.Resp
 @routes.post("/console/login")
 async def login(request: web.Request) -> web.Response:
     form = await request.post()
-    peer = request.remote or "?"
-    limiter = request.app[LOGIN_LIMITER]  # counts failed attempts per client address
-    if limiter.exceeded(peer):
-        return _login_form(request, "Too many failed attempts; wait a minute and try again.", status=429)
+    peer = client_address(request)
+    email = str(form.get("email", ""))[:320].strip().lower()
+    guard = request.app[LOGIN_GUARD]  # failed attempts per client address and per agent account
+    wait_s = guard.retry_after(peer, email)
+    if wait_s > 0:
+        response = _login_form(
+            request, f"Too many failed attempts; wait {math.ceil(wait_s)} s and try again.", status=429
+        )
+        response.headers["Retry-After"] = str(math.ceil(wait_s))
+        return response
     if not check_login_csrf(request, str(form.get("csrf", ""))):
         return _login_form(request, "The form expired; please try again.", status=403)
-    agent = authenticate(
-        request.app[SETTINGS], str(form.get("email", ""))[:320], str(form.get("password", ""))[:200]
-    )
+    agent = authenticate(request.app[SETTINGS], email, str(form.get("password", ""))[:200])
     if agent is None:
-        limiter.hit(peer)
+        guard.failed(peer, email)
         return _login_form(request, "Wrong email or password.", status=401)
+    guard.succeeded(agent.email)
     response = web.HTTPSeeOther("/console")
     start_session(request, response, agent)
     response.del_cookie(LOGIN_COOKIE, path="/console")
-    logger.info("agent %s logged in", agent.email)
+    logger.info("an agent logged in")
+    logger.debug("agent %s logged in", agent.email)
     raise response
 
 
@@ -117,7 +126,9 @@ async def login(request: web.Request) -> web.Response:
 async def logout(request: web.Request) -> web.Response:
     session = current_session(request)
     form = await request.post()
-    if session is not None and str(form.get("csrf", "")) != session.csrf:
+    if session is not None and not hmac.compare_digest(
+        str(form.get("csrf", "")).encode(), session.csrf.encode()
+    ):
         raise web.HTTPForbidden(text="missing or wrong CSRF token")
     response = web.HTTPSeeOther("/console/login")
     end_session(request, response)
@@ -185,7 +196,7 @@ async def conversation(request: web.Request) -> web.Response:
 async def claim(request: web.Request) -> web.Response:
     store, agent = request.app[STORE], agent_of(request).agent
     handoff = store.claim(request.match_info["handoff_id"], agent.email, agent.name)
-    logger.info("%s claimed by %s", handoff["id"], agent.email)
+    logger.info("%s claimed", handoff["id"])
     notice = JOINED.format(name=_first_name(agent.name))
     delivered = await _send_bot_message(request, handoff, notice, role="notice", event="joined")
     await request.app[HUB].publish({"type": "queue"})
@@ -232,7 +243,7 @@ async def close(request: web.Request) -> web.Response:
     )
     store.add_message(handoff["id"], "notice", BACK, time.time(), msg_id)
     handoff = store.close(handoff["id"], agent.email)
-    logger.info("%s handed back to the bot by %s", handoff["id"], agent.email)
+    logger.info("%s handed back to the bot", handoff["id"])
     await request.app[HUB].publish({"type": "queue"})
     return web.json_response({"handoff": _summary(handoff, store.clock())})
 

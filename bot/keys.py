@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from bot.hub import Hub
+from bot.loginguard import LoginGuard
 from bot.rasa_client import RasaApi
 from bot.ratelimit import RateLimiter
 from bot.settings import Settings
@@ -17,5 +18,6 @@ RASA = web.AppKey("rasa", RasaApi)
 HUB = web.AppKey("hub", Hub)
 SHOP = web.AppKey("shop", ShopReader)
 REPLY_LIMITER = web.AppKey("reply_limiter", RateLimiter)
-LOGIN_LIMITER = web.AppKey("login_limiter", RateLimiter)
+LOGIN_GUARD = web.AppKey("login_guard", LoginGuard)
 HISTORY_LIMITER = web.AppKey("history_limiter", RateLimiter)
+SESSION_LIMITER = web.AppKey("session_limiter", RateLimiter)

@@ -1,6 +1,7 @@
 """ShopDesk's socket.io channel for the Rasa server (loaded from credentials.yml, runs in Rasa's Python 3.10).
 
-It imports only Rasa and python-socketio. Differences from ``rasa.core.channels.socketio``:
+It imports only Rasa, Sanic, python-socketio, the standard library, two standard-library-only modules of
+this package (``bot.ratelimit``, ``bot.widget_session``) and ``rasa_addons.payloads``. Differences from ``rasa.core.channels.socketio``:
 
 - **Origin check**: a browser connection whose ``Origin`` is not in ``allowed_origins`` (patterns such as
   ``http://127.0.0.1:*``; plus ``WIDGET_ALLOWED_ORIGINS``, comma-separated) is refused at connect.
@@ -11,8 +12,18 @@ It imports only Rasa and python-socketio. Differences from ``rasa.core.channels.
 - **Who is speaking**: bot events appended by the agent console carry ``metadata.shopdesk_role``
   (``agent`` / ``notice``) and ``agent_name``; they reach the widget as ``role`` / ``agent_name``.
 - **Limits**: malformed frames are dropped, messages over ``max_message_chars`` and more than
-  ``rate_limit`` messages per ``rate_window_s`` per session are refused with a notice to that socket, and
-  frames are capped at ``max_frame_bytes``.
+  ``rate_limit`` messages per ``rate_window_s`` per session (and ``client_rate_limit`` per client address)
+  are refused with a notice to that socket, and frames are capped at ``max_frame_bytes``. The limiters keep
+  bounded memory (``bot.ratelimit``).
+- **Server-issued sessions** (``bot.widget_session``): ``session_request`` accepts only a session id signed
+  with ``WIDGET_SESSION_SECRET`` and answers anything else with a fresh signed one; a socket may only write to
+  the session it was confirmed for (a ``session_id`` in a message frame is ignored).
+- **Who the client is**: every UserMessage carries ``metadata.shopdesk_client``, set here from the remote
+  address (or the address the bot service's proxy vouches for with a signed ``X-ShopDesk-Client`` header);
+  a client-sent value and any other ``shopdesk_*`` key are dropped; metadata is a small object of scalars.
+- **Command payloads**: ``/restart``, ``/session_start`` and any other payload shoppers may not send
+  (``rasa_addons.payloads.command_problem``) are refused with a notice and never reach the dialogue, so a
+  shopper cannot un-pause a conversation an agent holds.
 """
 
 from __future__ import annotations
@@ -22,10 +33,6 @@ import inspect
 import json
 import logging
 import os
-import re
-import time
-import uuid
-from collections import deque
 from typing import Any, Awaitable, Callable, Iterable  # noqa: UP035
 
 from rasa.core.channels.channel import UserMessage
@@ -35,13 +42,45 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
+from bot.ratelimit import RateLimiter
+from bot.widget_session import (
+    client_id,
+    new_session_id,
+    secret_from_env,
+    valid_session_id,
+    verified_client,
+)
+from rasa_addons.payloads import SHOPPER_ENTITIES, SHOPPER_INTENTS, command_problem
+
 logger = logging.getLogger(__name__)
 
 SPEAKER_EVENTS = ("queued", "joined", "left")  # the widget's banner: waiting / a person / the bot again
-SESSION_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+MAX_METADATA_KEYS = 16
+MAX_METADATA_VALUE_CHARS = 200
 DEFAULT_ORIGINS = ("http://127.0.0.1:*", "http://localhost:*")
 TOO_LONG = "That message is too long ({size} characters; the limit is {limit}). Please shorten it."
 TOO_FAST = "You are sending messages very quickly. Please wait a moment before sending more."
+NOT_ALLOWED = "I can't accept that message: {problem}."
+
+
+def clean_metadata(raw: Any, client: str) -> dict[str, Any]:
+    """Client metadata as a small object of scalars, without ``shopdesk_*`` keys, plus ``shopdesk_client``."""
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except ValueError:
+            raw = {}
+    metadata: dict[str, Any] = {}
+    if isinstance(raw, dict):
+        for key, value in list(raw.items())[:MAX_METADATA_KEYS]:
+            if not isinstance(key, str) or len(key) > 64 or key.startswith("shopdesk_"):
+                continue
+            if isinstance(value, str):
+                metadata[key] = value[:MAX_METADATA_VALUE_CHARS]
+            elif value is None or isinstance(value, (bool, int, float)):
+                metadata[key] = value
+    metadata["shopdesk_client"] = client
+    return metadata
 
 
 def origin_allowed(origin: str | None, patterns: Iterable[str]) -> bool:
@@ -114,6 +153,8 @@ class ShopDeskSocketIOInput(SocketIOInput):
         channel.max_frame_bytes = int(credentials.get("max_frame_bytes", 64 * 1024))
         channel.rate_limit = int(credentials.get("rate_limit", 10))
         channel.rate_window_s = float(credentials.get("rate_window_s", 10.0))
+        channel.client_rate_limit = int(credentials.get("client_rate_limit", 3 * channel.rate_limit))
+        channel.secret = secret_from_env()  # refuses the dev secret in production: Rasa does not start
         return channel
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -123,25 +164,38 @@ class ShopDeskSocketIOInput(SocketIOInput):
         self.max_frame_bytes = 64 * 1024
         self.rate_limit = 10
         self.rate_window_s = 10.0
-        self._hits: dict[str, deque[float]] = {}
+        self.client_rate_limit = 30
+        self.secret = secret_from_env()
+        self._session_limiter: RateLimiter | None = None
+        self._client_limiter: RateLimiter | None = None
+        self._sessions: dict[str, str] = {}  # socket id -> the session it was confirmed for
+        self._clients: dict[str, str] = {}  # socket id -> shopdesk_client
 
     def get_output_channel(self) -> SocketIOOutput | None:
         if self.sio is None:
             return None
         return ShopDeskSocketIOOutput(self.sio, self.bot_message_evt)
 
-    def _allow_rate(self, session_id: str) -> bool:
-        now = time.monotonic()
-        hits = self._hits.setdefault(session_id, deque())
-        while hits and hits[0] <= now - self.rate_window_s:
-            hits.popleft()
-        if len(hits) >= self.rate_limit:
+    def _allow_rate(self, session_id: str, client: str) -> bool:
+        """Counts one message against the session's and the client address's budgets."""
+        if self._session_limiter is None or self._client_limiter is None:
+            self._session_limiter = RateLimiter(self.rate_limit, self.rate_window_s)
+            self._client_limiter = RateLimiter(self.client_rate_limit, self.rate_window_s)
+        if self._client_limiter.exceeded(client):
             return False
-        hits.append(now)
-        if len(self._hits) > 10000:
-            for key in [k for k, v in self._hits.items() if not v]:
-                del self._hits[key]
+        if not self._session_limiter.allow(session_id):
+            return False
+        self._client_limiter.hit(client)
         return True
+
+    def client_of(self, environ: dict[str, Any]) -> str:
+        """``shopdesk_client`` for a connection: the proxy's signed client id, else the peer's address."""
+        forwarded = verified_client(self.secret, environ.get("HTTP_X_SHOPDESK_CLIENT"))
+        if forwarded is not None:
+            return forwarded
+        request = environ.get("sanic.request")
+        address = getattr(request, "ip", None) or environ.get("REMOTE_ADDR") or "?"
+        return client_id(self.secret, str(address))
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         sio = AsyncServer(
@@ -166,15 +220,27 @@ class ShopDeskSocketIOInput(SocketIOInput):
             if not origin_allowed(origin, self.allowed_origins):
                 logger.warning("socket.io connection refused for Origin %r", origin)
                 return False
+            self._clients[sid] = self.client_of(environ)
             return True
 
+        @sio.on("disconnect", namespace=namespace)
+        async def disconnect(sid: str) -> None:
+            self._clients.pop(sid, None)
+            self._sessions.pop(sid, None)
+
         @sio.on("session_request", namespace=namespace)
-        async def session_request(sid: str, data: Any) -> None:
+        async def session_request(sid: str, data: Any = None) -> None:
             if not isinstance(data, dict):
                 data = {}
             session_id = data.get("session_id")
-            if not isinstance(session_id, str) or not SESSION_RE.match(session_id):
-                session_id = uuid.uuid4().hex
+            if not valid_session_id(self.secret, session_id):
+                session_id = new_session_id(self.secret)  # a client-chosen or forged id joins nothing
+            previous = self._sessions.get(sid)
+            if previous is not None and previous != session_id:
+                left = sio.leave_room(sid, previous, namespace=namespace)
+                if inspect.isawaitable(left):
+                    await left
+            self._sessions[sid] = session_id
             if self.session_persistence:
                 entered = sio.enter_room(sid, session_id, namespace=namespace)
                 if inspect.isawaitable(entered):  # python-socketio >= 5.10: the lost-replies fix
@@ -182,32 +248,29 @@ class ShopDeskSocketIOInput(SocketIOInput):
             await sio.emit("session_confirm", session_id, room=sid, namespace=namespace)
 
         @sio.on(self.user_message_evt, namespace=namespace)
-        async def handle_message(sid: str, data: Any) -> None:
+        async def handle_message(sid: str, data: Any = None) -> None:
             if not isinstance(data, dict) or not isinstance(data.get("message", ""), str):
                 logger.info("dropping a malformed frame from %s", sid)
                 return
-            if self.session_persistence:
-                sender_id = data.get("session_id")
-                if not isinstance(sender_id, str) or not SESSION_RE.match(sender_id):
-                    logger.info("dropping a message without a valid session_id from %s", sid)
-                    return
-            else:
-                sender_id = sid
+            sender_id = self._sessions.get(sid)
+            if sender_id is None:  # no session_request yet: the socket has no conversation
+                logger.info("dropping a message from %s before its session was confirmed", sid)
+                return
+            if data.get("session_id") not in (None, sender_id):
+                logger.debug("ignoring the session_id in a frame from %s (not its confirmed session)", sid)
+            client = self._clients.get(sid) or "?"
             text = data.get("message", "")
             if len(text) > self.max_message_chars:
                 await notice(sid, TOO_LONG.format(size=len(text), limit=self.max_message_chars))
                 return
-            if not self._allow_rate(sender_id):
+            if not self._allow_rate(sender_id, client):
                 await notice(sid, TOO_FAST)
                 return
-            metadata = data.get(self.metadata_key) or {}
-            if isinstance(metadata, str):
-                try:
-                    metadata = json.loads(metadata)
-                except ValueError:
-                    metadata = {}
-            if not isinstance(metadata, dict):
-                metadata = {}
+            problem = command_problem(text, SHOPPER_INTENTS, SHOPPER_ENTITIES)
+            if problem is not None:
+                await notice(sid, NOT_ALLOWED.format(problem=problem))
+                return
+            metadata = clean_metadata(data.get(self.metadata_key), client)
             output = ShopDeskSocketIOOutput(sio, self.bot_message_evt)
             message = UserMessage(text, output, sender_id, input_channel=self.name(), metadata=metadata)
             await on_new_message(message)

@@ -11,12 +11,13 @@ from pathlib import Path
 from bot.errors import ConfigError
 from bot.hours import BusinessHours, parse_business_hours
 from bot.passwords import hash_password
+from bot.widget_session import DEV_SECRET as DEV_WIDGET_SECRET
 
 ROOT = Path(__file__).resolve().parent.parent
 
 DEMO_AGENT_EMAIL = "agent@shopdesk.test"
 DEMO_AGENT_PASSWORD = "shopdesk-demo"  # documented dev login, refused in production
-DEV_SECRETS = {"dev-rasa-token", "dev-handoff-token", "dev-session-secret", ""}
+DEV_SECRETS = {"dev-rasa-token", "dev-handoff-token", "dev-session-secret", DEV_WIDGET_SECRET, ""}
 
 
 @dataclass(frozen=True)
@@ -32,11 +33,14 @@ class Settings:
     port: int = 8080
     public_url: str = ""  # how browsers reach this service; default http://host:port
     rasa_url: str = "http://127.0.0.1:5005"
-    rasa_public_url: str = ""  # how browsers reach Rasa's socket.io; default rasa_url
+    rasa_public_url: str = ""  # where the widget's socket.io goes; default: this service (its proxy)
     rasa_token: str = "dev-rasa-token"
     rasa_output_channel: str = "latest"
     handoff_token: str = "dev-handoff-token"
     session_secret: str = "dev-session-secret"
+    widget_session_secret: str = DEV_WIDGET_SECRET
+    trusted_proxies: frozenset[str] = frozenset()  # peers whose X-Forwarded-For names the client
+    handoff_queue_timeout_s: float = 900.0  # a queued handoff nobody claims is closed after this; 0 = never
     db_path: Path = ROOT / "var" / "handoff.db"
     shop_db_path: Path = ROOT / "var" / "shop.db"
     agents: tuple[Agent, ...] = ()
@@ -55,7 +59,8 @@ class Settings:
 
     @property
     def socket_url(self) -> str:
-        return (self.rasa_public_url or self.rasa_url).rstrip("/")
+        """Where the widget opens socket.io: by default this service, which proxies it to Rasa."""
+        return (self.rasa_public_url or self.base_url).rstrip("/")
 
     @property
     def origins(self) -> frozenset[str]:
@@ -110,6 +115,11 @@ def from_env(environ: Mapping[str, str] | None = None) -> Settings:
         rasa_output_channel=env.get("RASA_OUTPUT_CHANNEL", "latest"),
         handoff_token=env.get("HANDOFF_TOKEN", "dev-handoff-token"),
         session_secret=env.get("SESSION_SECRET", "dev-session-secret"),
+        widget_session_secret=env.get("WIDGET_SESSION_SECRET", DEV_WIDGET_SECRET),
+        trusted_proxies=frozenset(
+            p.strip() for p in env.get("BOT_TRUSTED_PROXIES", "").split(",") if p.strip()
+        ),
+        handoff_queue_timeout_s=number("HANDOFF_QUEUE_TIMEOUT_S", "900"),
         db_path=Path(env.get("HANDOFF_DB_PATH", str(ROOT / "var" / "handoff.db"))),
         shop_db_path=Path(env.get("SHOP_DB_PATH", str(ROOT / "var" / "shop.db"))),
         agents=agents,
@@ -121,6 +131,8 @@ def from_env(environ: Mapping[str, str] | None = None) -> Settings:
             o.strip().rstrip("/") for o in env.get("BOT_ALLOWED_ORIGINS", "").split(",") if o.strip()
         ),
     )
+    if settings.handoff_queue_timeout_s < 0:
+        raise ConfigError("HANDOFF_QUEUE_TIMEOUT_S", settings.handoff_queue_timeout_s, "0 (never) or more")
     validate(settings)
     return settings
 
@@ -133,6 +145,7 @@ def validate(settings: Settings) -> None:
         ("RASA_TOKEN", settings.rasa_token),
         ("HANDOFF_TOKEN", settings.handoff_token),
         ("SESSION_SECRET", settings.session_secret),
+        ("WIDGET_SESSION_SECRET", settings.widget_session_secret),
     ):
         if value in DEV_SECRETS or len(value) < 16:
             raise ConfigError(name, "<hidden>", "a real secret of 16+ characters in production")

@@ -213,6 +213,31 @@ class HandoffStore:
             self.require_owner(handoff_id, agent_email)  # raises the precise error
         return self.get(handoff_id)
 
+    def queued_before(self, cutoff: float) -> list[Handoff]:
+        """Queued handoffs created at or before ``cutoff`` (oldest first)."""
+        rows = self._db.execute(
+            "SELECT * FROM handoffs WHERE status = 'queued' AND created_at <= ? ORDER BY created_at",
+            (cutoff,),
+        ).fetchall()
+        return [_handoff(row) for row in rows]
+
+    def expire(self, handoff_id: str) -> bool:
+        """Closes a handoff that is still queued (nobody claimed it); False when a claim won the race."""
+        cursor = self._db.execute(
+            "UPDATE handoffs SET status = 'closed', closed_at = ?, reason = reason || ' (timed out)'"
+            " WHERE id = ? AND status = 'queued'",
+            (self.clock(), handoff_id),
+        )
+        return cursor.rowcount == 1
+
+    def requeue(self, handoff_id: str) -> None:
+        """Undoes ``expire`` when the shopper could not be told (retried on the next round)."""
+        self._db.execute(
+            "UPDATE handoffs SET status = 'queued', closed_at = NULL, reason = replace(reason, ' (timed out)', '')"
+            " WHERE id = ? AND status = 'closed' AND agent_email IS NULL",
+            (handoff_id,),
+        )
+
     def set_last_event_ts(self, handoff_id: str, ts: float) -> None:
         self._db.execute(
             "UPDATE handoffs SET last_event_ts = MAX(last_event_ts, ?) WHERE id = ?", (ts, handoff_id)

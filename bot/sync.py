@@ -22,20 +22,39 @@ logger = logging.getLogger(__name__)
 RESCAN_S = 5.0
 
 
+def as_object(value: Any) -> dict[str, Any]:
+    """Event ``metadata`` / ``data`` as a dict: anything else (a list, a string, null) counts as empty.
+
+    Metadata comes from whoever sent the message (the REST channel takes it from the client), so it is
+    validated where it is read.
+    """
+    return value if isinstance(value, dict) else {}
+
+
+def _timestamp(value: Any) -> float:
+    try:
+        ts = float(value or 0.0)
+    except (TypeError, ValueError):
+        return 0.0
+    return ts if ts == ts and abs(ts) != float("inf") else 0.0  # NaN / inf count as unknown
+
+
 def describe_bot_event(event: dict[str, Any]) -> str:
     """A bot event as one line of text for the agent (cards and buttons summarised)."""
     text = str(event.get("text") or "")
-    data = event.get("data") or {}
-    custom = data.get("custom") if isinstance(data, dict) else None
+    data = as_object(event.get("data"))
+    custom = data.get("custom")
     if isinstance(custom, dict) and custom.get("type") == "product_cards":
-        titles = ", ".join(str(c.get("title", "")) for c in custom.get("cards") or [] if isinstance(c, dict))
+        raw_cards = custom.get("cards")
+        cards: list[Any] = raw_cards if isinstance(raw_cards, list) else []
+        titles = ", ".join(str(c.get("title", "")) for c in cards if isinstance(c, dict))
         text = f"{text or custom.get('text', '')} [product cards: {titles}]".strip()
-    buttons = data.get("buttons") if isinstance(data, dict) else None
+    buttons = data.get("buttons") if isinstance(data.get("buttons"), list) else None
     if buttons:
         text += (
             " [buttons: " + " | ".join(str(b.get("title", "")) for b in buttons if isinstance(b, dict)) + "]"
         )
-    if isinstance(data, dict) and data.get("image"):
+    if isinstance(data.get("image"), str) and data["image"]:
         text += f" [image: {data['image']}]"
     return text.strip()
 
@@ -46,11 +65,13 @@ def new_lines(
     """(role, text, ts, key, meta) for the user/bot events strictly after ``after_ts``."""
     lines = []
     for event in events:
+        if not isinstance(event, dict):
+            continue
         kind = event.get("event")
-        ts = float(event.get("timestamp") or 0.0)
+        ts = _timestamp(event.get("timestamp"))
         if kind not in ("user", "bot") or ts <= after_ts:
             continue
-        metadata = event.get("metadata") or {}
+        metadata = as_object(event.get("metadata"))
         if kind == "user":
             text = str(event.get("text") or "")
             role = "shopper"
@@ -63,8 +84,14 @@ def new_lines(
             )
         if not text:
             continue
-        key = str(metadata.get("shopdesk_msg_id") or f"{kind}:{ts!r}")
-        meta = {"agent_name": metadata["agent_name"]} if metadata.get("agent_name") else {}
+        # only our own bot events carry a message id (the channels drop client-sent shopdesk_* keys)
+        msg_id = metadata.get("shopdesk_msg_id") if kind == "bot" else None
+        key = str(msg_id or f"{kind}:{ts!r}")[:200]
+        meta = (
+            {"agent_name": str(metadata["agent_name"])}
+            if kind == "bot" and metadata.get("agent_name")
+            else {}
+        )
         lines.append((role, text, ts, key, meta))
     return lines
 
@@ -84,7 +111,7 @@ class TrackerSync:
         except RasaError as error:
             count = self._failures[handoff["id"]] = self._failures.get(handoff["id"], 0) + 1
             if count in (1, 20) or count % 200 == 0:
-                logger.warning("cannot read the tracker of %s: %s", handoff["id"], error)
+                logger.warning("cannot read the tracker of %s (HTTP %s)", handoff["id"], error.status)
             return 0
         self._failures.pop(handoff["id"], None)
         added = 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import html
+import logging
 import re
 import sqlite3
 from pathlib import Path
@@ -11,16 +12,20 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.keys import HISTORY_LIMITER, RASA, SETTINGS, SHOP, STORE
+from bot.clients import client_key
+from bot.keys import HISTORY_LIMITER, RASA, SESSION_LIMITER, SETTINGS, SHOP, STORE
 from bot.pages import json_for_script, render
 from bot.shopdb import ShopReader
-from bot.sync import describe_bot_event
+from bot.sync import as_object, describe_bot_event
+from bot.widget_session import SESSION_ID_RE, new_session_id, valid_session_id
+
+logger = logging.getLogger(__name__)
 
 routes = web.RouteTableDef()
+SESSION_HEADER = "X-ShopDesk-Session"
 
 ROOT = Path(__file__).resolve().parent.parent
 SOCKET_IO_JS = ROOT / "node_modules" / "socket.io-client" / "dist" / "socket.io.min.js"
-SESSION_RE = re.compile(r"[A-Za-z0-9_-]{8,64}")
 PRODUCT_RE = re.compile(r"P-\d{4}")
 
 
@@ -28,7 +33,7 @@ PRODUCT_RE = re.compile(r"P-\d{4}")
 async def shop(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
     config = {
-        "socketUrl": settings.socket_url,
+        "socketUrl": settings.rasa_public_url.rstrip("/"),  # "" = this page's origin (our proxy)
         "socketPath": "/socket.io/",
         "maxChars": settings.max_message_chars,
     }
@@ -94,18 +99,22 @@ async def product_page(request: web.Request) -> web.Response:
     return render("product.html", product_id=product_id)
 
 
+def _json_error(status: type[web.HTTPException], message: str) -> web.HTTPException:
+    return status(text=f'{{"error": "{message}"}}', content_type="application/json")
+
+
 def widget_message(event: dict[str, Any]) -> dict[str, Any] | None:
-    """A user/bot tracker event as the widget renders it."""
+    """A user/bot tracker event as the widget renders it (malformed metadata or data is ignored)."""
+    metadata = as_object(event.get("metadata"))
     if event.get("event") == "user":
         text = str(event.get("text") or "")
         if text.startswith("/"):  # a button payload: the widget showed the button title already
-            title = (event.get("metadata") or {}).get("title")
+            title = metadata.get("title")
             return {"role": "shopper", "text": str(title)} if title else None
         return {"role": "shopper", "text": text} if text else None
     if event.get("event") != "bot":
         return None
-    metadata = event.get("metadata") or {}
-    data = event.get("data") or {}
+    data = as_object(event.get("data"))
     message: dict[str, Any] = {
         "role": metadata.get("shopdesk_role")
         if metadata.get("shopdesk_role") in ("agent", "notice")
@@ -117,13 +126,13 @@ def widget_message(event: dict[str, Any]) -> dict[str, Any] | None:
     if metadata.get("shopdesk_event") in ("queued", "joined", "left"):
         message["event"] = metadata["shopdesk_event"]
     for key in ("buttons", "quick_replies"):
-        if data.get(key):
+        if isinstance(data.get(key), list) and data[key]:
             message["buttons"] = [
-                {"title": b.get("title", ""), "payload": b.get("payload", "")}
+                {"title": str(b.get("title", "")), "payload": str(b.get("payload", ""))}
                 for b in data[key]
                 if isinstance(b, dict)
             ]
-    if data.get("image"):
+    if isinstance(data.get("image"), str) and data["image"]:
         message["image"] = data["image"]
     if isinstance(data.get("custom"), dict):
         message["custom"] = data["custom"]
@@ -132,19 +141,30 @@ def widget_message(event: dict[str, Any]) -> dict[str, Any] | None:
     return message
 
 
-@routes.get("/api/widget/history/{session_id}")
+@routes.post("/api/widget/session")
+async def new_session(request: web.Request) -> web.Response:
+    """A fresh server-signed session id for a widget that has none (or whose id was refused)."""
+    if not request.app[SESSION_LIMITER].allow(client_key(request)):
+        raise _json_error(web.HTTPTooManyRequests, "too many requests")
+    return web.json_response({"session_id": new_session_id(request.app[SETTINGS].widget_session_secret)})
+
+
+@routes.get("/api/widget/history")
 async def history(request: web.Request) -> web.Response:
     """The conversation so far (the widget redraws it after a reload) and whether a person is on it.
 
-    The session id is the widget's own 128-bit random secret, the same one that joins its socket.io room.
+    The session id travels in the ``X-ShopDesk-Session`` header (not the URL, so no access log holds it) and
+    must be one our servers signed (``bot.widget_session``): a guessed or client-chosen id reads nothing.
     """
-    session_id = request.match_info["session_id"]
-    if not SESSION_RE.fullmatch(session_id):
-        raise web.HTTPBadRequest(text='{"error": "malformed session id"}', content_type="application/json")
-    if not request.app[HISTORY_LIMITER].allow(request.remote or "?"):
-        raise web.HTTPTooManyRequests(text='{"error": "too many requests"}', content_type="application/json")
+    session_id = request.headers.get(SESSION_HEADER, "")
+    if not SESSION_ID_RE.fullmatch(session_id):
+        raise _json_error(web.HTTPBadRequest, "malformed session id")
+    if not request.app[HISTORY_LIMITER].allow(client_key(request)):
+        raise _json_error(web.HTTPTooManyRequests, "too many requests")
+    if not valid_session_id(request.app[SETTINGS].widget_session_secret, session_id):
+        raise _json_error(web.HTTPForbidden, "unknown session; ask for a new one")
     events = await request.app[RASA].tracker_events(session_id)
-    messages = [m for m in (widget_message(e) for e in events) if m is not None]
+    messages = [m for m in (widget_message(e) for e in events if isinstance(e, dict)) if m is not None]
     handoff = request.app[STORE].open_handoff_for(session_id)
     mode = "bot" if handoff is None else ("agent" if handoff["status"] == "active" else "queued")
     return web.json_response({"messages": messages[-200:], "mode": mode})

@@ -1,7 +1,9 @@
 /* ShopDesk chat widget: Rasa's socket.io channel (bot/rasa_channel.py), no framework, no CDN.
  *
- * - the conversation survives reloads: the session id lives in localStorage and the transcript is redrawn
- *   from /api/widget/history/<session id> (Rasa's tracker, read by our server);
+ * - the conversation survives reloads: the session id (issued and signed by our server: POST
+ *   /api/widget/session, or a fresh one in session_confirm) lives in localStorage and the transcript is
+ *   redrawn from GET /api/widget/history (header X-ShopDesk-Session; Rasa's tracker, read by our server);
+ * - socket.io goes to this page's origin by default, where the bot service proxies it to Rasa;
  * - renders text, quick replies / buttons, images, product cards (carousel) and agent / notice messages;
  * - every text goes through textContent, never innerHTML;
  * - Enter sends, except while an IME composition is in progress (Chinese, Japanese, Korean input);
@@ -15,16 +17,25 @@
   var OPEN_KEY = "shopdesk.open";
   var TYPING_TIMEOUT_MS = 20000;
 
-  function newSessionId() {
-    var bytes = new Uint8Array(16);
-    window.crypto.getRandomValues(bytes);
-    return Array.prototype.map.call(bytes, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
-  }
+  var SESSION_RE = /^[0-9a-f]{64}$/;
 
   var sessionId = window.localStorage.getItem(STORAGE_KEY);
-  if (!sessionId || !/^[A-Za-z0-9_-]{8,64}$/.test(sessionId)) {
-    sessionId = newSessionId();
-    window.localStorage.setItem(STORAGE_KEY, sessionId);
+  if (!sessionId || !SESSION_RE.test(sessionId)) { sessionId = null; }
+
+  function storeSession(id) {
+    sessionId = id;
+    window.localStorage.setItem(STORAGE_KEY, id);
+  }
+
+  /* A session id signed by our server: the stored one, or a fresh one from POST /api/widget/session. */
+  function freshSession() {
+    return fetch("/api/widget/session", { method: "POST", credentials: "same-origin" })
+      .then(function (response) { if (!response.ok) { throw new Error("session " + response.status); } return response.json(); })
+      .then(function (body) {
+        if (typeof body.session_id !== "string" || !SESSION_RE.test(body.session_id)) { throw new Error("bad session"); }
+        storeSession(body.session_id);
+        return sessionId;
+      });
   }
 
   function el(tag, attrs, text) {
@@ -211,11 +222,13 @@
   }
 
   // ---- socket ---------------------------------------------------------------------------------------
-  var socket = window.io(config.socketUrl, {
+  var socketOptions = {
     path: config.socketPath || "/socket.io/",
     transports: ["websocket"],
-    reconnectionDelayMax: 5000
-  });
+    reconnectionDelayMax: 5000,
+    autoConnect: false
+  };
+  var socket = config.socketUrl ? window.io(config.socketUrl, socketOptions) : window.io(socketOptions);
   var confirmed = false;
   var outbox = [];
 
@@ -228,9 +241,8 @@
     socket.emit("session_request", { session_id: sessionId });
   });
   socket.on("session_confirm", function (confirmedId) {
-    if (typeof confirmedId === "string" && confirmedId !== sessionId) {
-      sessionId = confirmedId;
-      window.localStorage.setItem(STORAGE_KEY, sessionId);
+    if (typeof confirmedId === "string" && SESSION_RE.test(confirmedId) && confirmedId !== sessionId) {
+      storeSession(confirmedId);  // the server refused the stored id and issued a new one
     }
     confirmed = true;
     showConnection("");
@@ -255,7 +267,7 @@
     var text = String(payload || "").trim();
     if (!text) { return; }
     render({ role: "shopper", text: title || text });
-    var frame = { message: text, session_id: sessionId };
+    var frame = { message: text };  // the server knows which session this socket joined
     if (title) { frame.metadata = { title: title }; }
     if (confirmed) { socket.emit("user_uttered", frame); } else { outbox.push(frame); }
     showTyping();
@@ -281,9 +293,19 @@
     sendMessage(text);
   });
 
-  // ---- history after a reload -----------------------------------------------------------------------
-  fetch("/api/widget/history/" + encodeURIComponent(sessionId), { credentials: "same-origin" })
-    .then(function (response) { return response.ok ? response.json() : { messages: [], mode: "bot" }; })
+  // ---- history after a reload, then the socket ----------------------------------------------------------
+  function loadHistory() {
+    if (!sessionId) { return freshSession().then(function () { return { messages: [], mode: "bot" }; }); }
+    return fetch("/api/widget/history", { credentials: "same-origin", headers: { "X-ShopDesk-Session": sessionId } })
+      .then(function (response) {
+        if (response.status === 403 || response.status === 400) {  // not an id our server issued
+          return freshSession().then(function () { return { messages: [], mode: "bot" }; });
+        }
+        return response.ok ? response.json() : { messages: [], mode: "bot" };
+      });
+  }
+
+  loadHistory()
     .then(function (history) {
       var pending = Array.prototype.slice.call(log.children);  // anything that arrived meanwhile stays last
       pending.forEach(function (node) { node.remove(); });
@@ -293,7 +315,8 @@
       setMode(history.mode || "bot", agent && agent.agent_name);
       root.setAttribute("data-history", "loaded");
     })
-    .catch(function () { root.setAttribute("data-history", "failed"); });
+    .catch(function () { root.setAttribute("data-history", "failed"); })
+    .then(function () { socket.connect(); });  // without a session id the server issues one on connect
 
   setMode("bot");
   setOpen(window.sessionStorage.getItem(OPEN_KEY) === "1", false);

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
+import hmac
 import re
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
 
+from bot.app import create_app
 from bot.keys import STORE
-from tests.bot.conftest import ALICE, queue_handoff
+from bot.loginguard import LoginGuard
+from tests.bot.conftest import ALICE, BOB, queue_handoff
 
 CONSOLE_ENDPOINTS = [
     ("GET", "/api/console/me"),
@@ -122,14 +126,86 @@ async def test_websocket_refuses_a_foreign_origin(alice: tuple[TestClient, str])
     assert missing.status == 403
 
 
-async def test_failed_logins_are_rate_limited_but_good_ones_are_not(anon: TestClient) -> None:
+async def _try(client: TestClient, csrf: str, email: str, password: str, address: str | None = None) -> Any:
+    headers = {"X-Forwarded-For": address} if address else {}
+    data = {"email": email, "password": password, "csrf": csrf}
+    return await client.post("/console/login", data=data, headers=headers, allow_redirects=False)
+
+
+async def test_failed_logins_are_limited_per_address_which_a_client_cannot_choose(anon: TestClient) -> None:
     csrf = await _login_form(anon)
+    # ten different (unknown) accounts from one address; X-Forwarded-For is ignored: no trusted proxy
     statuses = [
-        (
-            await anon.post("/console/login", data={"email": ALICE[0], "password": f"bad{i}", "csrf": csrf})
-        ).status
+        (await _try(anon, csrf, f"nobody{i}@shop.test", "bad", address=f"198.51.100.{i}")).status
         for i in range(11)
     ]
     assert statuses == [401] * 10 + [429]
-    blocked = await anon.post("/console/login", data={"email": ALICE[0], "password": ALICE[2], "csrf": csrf})
+    blocked = await _try(anon, csrf, ALICE[0], ALICE[2])
     assert blocked.status == 429  # even the right password, until the window passes
+    assert int(blocked.headers["Retry-After"]) > 0
+
+
+@pytest.fixture
+async def behind_proxy(settings: Any, fake_rasa: Any, aiohttp_client: Any) -> TestClient:
+    """The service behind a reverse proxy on 127.0.0.1: every agent shares the proxy's address."""
+    proxied = dataclasses.replace(settings, trusted_proxies=frozenset({"127.0.0.1"}))
+    return await aiohttp_client(create_app(proxied, rasa=fake_rasa, sync=False))
+
+
+async def test_one_attacker_behind_the_proxy_cannot_lock_out_every_agent(behind_proxy: TestClient) -> None:
+    client = behind_proxy
+    csrf = await _login_form(client)
+    for i in range(10):  # the attacker's own address is blocked after its 10 failures …
+        assert (await _try(client, csrf, f"x{i}@shop.test", "bad", address="203.0.113.66")).status == 401
+    assert (await _try(client, csrf, BOB[0], BOB[2], address="203.0.113.66")).status == 429
+    # … while an agent behind the same proxy, from their own address, still logs in
+    assert (await _try(client, csrf, BOB[0], BOB[2], address="192.0.2.10")).status == 303
+
+
+async def test_guessing_one_account_from_many_addresses_locks_that_account(behind_proxy: TestClient) -> None:
+    client = behind_proxy
+    csrf = await _login_form(client)
+    for i in range(5):
+        assert (await _try(client, csrf, ALICE[0], f"guess{i}", address=f"203.0.113.{i}")).status == 401
+    locked = await _try(client, csrf, ALICE[0], ALICE[2], address="192.0.2.10")
+    assert locked.status == 429 and int(locked.headers["Retry-After"]) >= 1
+    assert (await _try(client, csrf, BOB[0], BOB[2], address="192.0.2.10")).status == 303  # only Alice
+
+
+def test_account_lock_backs_off_and_resets_on_success() -> None:
+    now = [0.0]
+    guard = LoginGuard(frozenset({"a@shop.test"}), free_failures=2, base_lock_s=10, clock=lambda: now[0])
+    guard.failed("ip0", "a@shop.test")
+    assert guard.retry_after("ip9", "a@shop.test") == 0
+    guard.failed("ip1", "a@shop.test")
+    assert guard.retry_after("ip9", "a@shop.test") == 10  # the second failure locks for 10 s
+    guard.failed("ip9", "a@shop.test")
+    assert guard.retry_after("ip8", "a@shop.test") == 20  # then doubles
+    guard.failed("ip9", "nobody@shop.test")  # unknown accounts keep no state
+    assert guard.retry_after("ip7", "nobody@shop.test") == 0
+    now[0] = 25.0
+    assert guard.retry_after("ip8", "a@shop.test") == 0
+    guard.succeeded("a@shop.test")
+    guard.failed("ip8", "a@shop.test")
+    assert guard.retry_after("ip8", "a@shop.test") == 0  # the count started again
+
+
+async def test_logout_compares_the_csrf_token_in_constant_time(
+    alice: tuple[TestClient, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bot.console
+
+    client, csrf = alice
+    calls: list[tuple[bytes, bytes]] = []
+    real = hmac.compare_digest
+
+    def spy(a: Any, b: Any) -> bool:
+        calls.append((a, b))
+        return real(a, b)
+
+    monkeypatch.setattr(bot.console.hmac, "compare_digest", spy)
+    forged = await client.post("/console/logout", data={"csrf": "forged"}, allow_redirects=False)
+    assert forged.status == 403
+    assert calls, "the logout CSRF token must be compared with hmac.compare_digest"
+    done = await client.post("/console/logout", data={"csrf": csrf}, allow_redirects=False)
+    assert done.status == 303

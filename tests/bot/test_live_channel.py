@@ -25,19 +25,21 @@ def rasa_url(live_stack: Any) -> str:
     return str(live_stack.config.rasa_url)
 
 
-async def connect(url: str, origin: str | None = None) -> tuple[Any, list[dict[str, Any]], str]:
+async def connect(
+    url: str, origin: str | None = None, session_id: str | None = None
+) -> tuple[Any, list[dict[str, Any]], str]:
+    """A socket.io client like the widget; returns it, its inbox and the session id the server confirmed."""
     import socketio
 
     client = socketio.AsyncClient(reconnection=False)
     inbox: list[dict[str, Any]] = []
-    confirmed = asyncio.Event()
+    confirmed: asyncio.Future[str] = asyncio.get_running_loop().create_future()
     client.on("bot_uttered", lambda data: inbox.append(data))
-    client.on("session_confirm", lambda *_: confirmed.set())
+    client.on("session_confirm", lambda sid, *_: confirmed.done() or confirmed.set_result(sid))
     headers = {"Origin": origin} if origin else {}
     await client.connect(url, transports=["websocket"], socketio_path="/socket.io", headers=headers)
-    session = uuid.uuid4().hex
-    await client.emit("session_request", {"session_id": session})
-    await asyncio.wait_for(confirmed.wait(), 30)
+    await client.emit("session_request", {"session_id": session_id or uuid.uuid4().hex})
+    session = await asyncio.wait_for(confirmed, 30)
     return client, inbox, session
 
 
@@ -81,3 +83,79 @@ async def test_message_flood_is_rate_limited(rasa_url: str) -> None:
         await wait_until(lambda: any("very quickly" in (m.get("text") or "") for m in inbox))
     finally:
         await client.disconnect()
+
+
+async def test_sessions_are_server_issued_and_commands_refused(rasa_url: str) -> None:
+    chosen = uuid.uuid4().hex * 2  # 64 hex characters, but not signed by the server
+    client, inbox, session = await connect(rasa_url, session_id=chosen)
+    try:
+        assert session != chosen and len(session) == 64
+        await client.emit("user_uttered", {"message": "/restart", "session_id": session})
+        await wait_until(lambda: any("can't accept" in (m.get("text") or "") for m in inbox))
+        again, _, same = await connect(rasa_url, session_id=session)  # a reload keeps a signed id
+        assert same == session
+        await again.disconnect()
+    finally:
+        await client.disconnect()
+
+
+async def test_the_bot_service_proxies_socket_io(live_stack: Any) -> None:
+    """The widget's default route: socket.io through the bot service, not Rasa's port."""
+    if not live_stack.config.with_bot:
+        pytest.skip("the live stack was started without the bot web service")
+    bot_url = str(live_stack.config.bot_url)
+    client, inbox, _session = await connect(bot_url, origin=bot_url)
+    try:
+        await client.emit("user_uttered", {"message": "hello"})
+        await wait_until(lambda: any(m.get("role") != "notice" for m in inbox))
+    finally:
+        await client.disconnect()
+
+
+async def test_unclaimed_handoff_times_out_into_the_ticket_offer(live_stack: Any) -> None:
+    """A queued handoff nobody claims is closed, the shopper is offered a ticket and the bot answers again.
+
+    The expiry runs in-process (bot.queue_timeout with a zero timeout) against the live Rasa server and the
+    live bot service's handoff database, instead of waiting out HANDOFF_QUEUE_TIMEOUT_S.
+    """
+    import re
+
+    import aiohttp
+
+    from bot.hub import Hub
+    from bot.queue_timeout import QueueTimeout
+    from bot.rasa_client import RasaHttpClient
+    from bot.store import HandoffStore
+
+    config = live_stack.config
+    if not config.with_bot:
+        pytest.skip("the live stack was started without the bot web service")
+    jar = aiohttp.CookieJar(unsafe=True)  # cookies for 127.0.0.1
+    async with aiohttp.ClientSession(cookie_jar=jar) as agent:  # an agent online: the handoff is queued
+        page = await (await agent.get(f"{config.bot_url}/console/login")).text()
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+        login = {"email": "agent@shopdesk.test", "password": "shopdesk-demo", "csrf": csrf}
+        assert (await agent.post(f"{config.bot_url}/console/login", data=login)).status == 200
+
+        client, inbox, session = await connect(config.bot_url, origin=config.bot_url)
+        try:
+            await client.emit("user_uttered", {"message": "I want to talk to a person"})
+            await wait_until(lambda: any(m.get("event") == "queued" for m in inbox))
+            store = HandoffStore(config.var_dir / "handoff.db")
+            rasa = RasaHttpClient(config.rasa_url, config.rasa_token)
+            try:
+                assert await QueueTimeout(store, rasa, Hub(), timeout_s=0).expire_once() >= 1
+                assert store.open_handoff_for(session) is None
+            finally:
+                await rasa.close()
+                store.shutdown()
+            await wait_until(lambda: any("in time" in (m.get("text") or "") for m in inbox))
+            offer = next(m for m in inbox if "in time" in (m.get("text") or ""))
+            assert [r["payload"] for r in offer["quick_replies"]] == ["/affirm", "/deny"]
+            count = len(inbox)
+            await client.emit(
+                "user_uttered", {"message": "/affirm", "metadata": {"title": "Leave a message"}}
+            )
+            await wait_until(lambda: any("email" in (m.get("text") or "").lower() for m in inbox[count:]))
+        finally:
+            await client.disconnect()

@@ -13,7 +13,12 @@ from bot.hours import parse_business_hours
 from bot.passwords import hash_password, verify_password
 from bot.settings import DEMO_AGENT_EMAIL, from_env
 
-GOOD_SECRETS = {"RASA_TOKEN": "r" * 20, "HANDOFF_TOKEN": "h" * 20, "SESSION_SECRET": "s" * 20}
+GOOD_SECRETS = {
+    "RASA_TOKEN": "r" * 20,
+    "HANDOFF_TOKEN": "h" * 20,
+    "SESSION_SECRET": "s" * 20,
+    "WIDGET_SESSION_SECRET": "w" * 20,
+}
 
 
 def test_defaults_need_no_configuration() -> None:
@@ -38,6 +43,25 @@ def test_production_refuses_the_demo_agent(tmp_path: Path) -> None:
     settings = from_env({"SHOPDESK_ENV": "production", "AGENTS_FILE": str(agents), **GOOD_SECRETS})
     assert settings.agents[0].email == "ann@shop.test"
     assert settings.cookie_secure
+
+
+def test_production_refuses_the_dev_widget_session_secret() -> None:
+    from bot.widget_session import WidgetSecretError, secret_from_env
+
+    secrets = {k: v for k, v in GOOD_SECRETS.items() if k != "WIDGET_SESSION_SECRET"}
+    with pytest.raises(ConfigError, match="WIDGET_SESSION_SECRET"):
+        from_env({"SHOPDESK_ENV": "production", **secrets})
+    with pytest.raises(WidgetSecretError, match="WIDGET_SESSION_SECRET"):  # what the Rasa channel reads
+        secret_from_env({"SHOPDESK_ENV": "production"})
+    assert secret_from_env({}) == "dev-widget-session-secret"
+    assert secret_from_env({"SHOPDESK_ENV": "production", "WIDGET_SESSION_SECRET": "w" * 20}) == "w" * 20
+
+
+def test_queue_timeout_setting() -> None:
+    assert from_env({}).handoff_queue_timeout_s == 900
+    assert from_env({"HANDOFF_QUEUE_TIMEOUT_S": "0"}).handoff_queue_timeout_s == 0
+    with pytest.raises(ConfigError, match="HANDOFF_QUEUE_TIMEOUT_S"):
+        from_env({"HANDOFF_QUEUE_TIMEOUT_S": "-5"})
 
 
 @pytest.mark.parametrize("content", ["", "[]", '[{"email": "x"}]', "{"])

@@ -22,9 +22,9 @@ async def test_shop_page_config_is_valid_json_and_headers_are_strict(anon: TestC
     html = await response.text()
     raw = re.search(r'id="shopdesk-widget-config">(.*?)</script>', html).group(1)  # type: ignore[union-attr]
     config = json.loads(raw)
-    assert config["socketUrl"] == "http://127.0.0.1:5005"
+    assert config["socketUrl"] == ""  # this page's origin: the bot service proxies socket.io to Rasa
     csp = response.headers["Content-Security-Policy"]
-    assert "script-src 'self'" in csp and "ws://127.0.0.1:5005" in csp
+    assert "script-src 'self'" in csp and "5005" not in csp
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert '<script src="/static/widget.js">' in html
     assert "cdn" not in html.lower()
@@ -51,7 +51,7 @@ async def test_static_assets_are_served_locally(anon: TestClient) -> None:
 async def test_history_returns_the_conversation_and_mode(
     anon: TestClient, alice: tuple[TestClient, str], fake_rasa: FakeRasa
 ) -> None:
-    session = "a" * 32
+    session = (await (await anon.post("/api/widget/session")).json())["session_id"]
     fake_rasa.trackers[session] = [
         {"event": "user", "text": "<script>alert(1)</script>", "timestamp": 1.0},
         {
@@ -63,7 +63,7 @@ async def test_history_returns_the_conversation_and_mode(
         {"event": "user", "text": "/affirm", "timestamp": 3.0, "metadata": {"title": "Yes"}},
         {"event": "action", "name": "action_listen", "timestamp": 4.0},
     ]
-    history = await (await anon.get(f"/api/widget/history/{session}")).json()
+    history = await (await anon.get("/api/widget/history", headers={"X-ShopDesk-Session": session})).json()
     assert history["mode"] == "bot"
     assert history["messages"] == [
         {"role": "shopper", "text": "<script>alert(1)</script>"},
@@ -71,8 +71,9 @@ async def test_history_returns_the_conversation_and_mode(
         {"role": "shopper", "text": "Yes"},
     ]
     await queue_handoff(anon, session)
-    assert (await (await anon.get(f"/api/widget/history/{session}")).json())["mode"] == "queued"
-    assert (await anon.get("/api/widget/history/bad id!")).status == 400
+    again = await anon.get("/api/widget/history", headers={"X-ShopDesk-Session": session})
+    assert (await again.json())["mode"] == "queued"
+    assert (await anon.get("/api/widget/history", headers={"X-ShopDesk-Session": "bad id!"})).status == 400
 
 
 def test_widget_message_roles_and_cards() -> None:

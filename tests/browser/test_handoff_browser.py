@@ -27,6 +27,7 @@ ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
+SOCKETS: dict[int, list[str]] = {}  # websocket URLs each shop page opened
 XSS = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>'
 
 
@@ -63,6 +64,9 @@ def open_shop(browser: Any, stack: Any, **context_args: Any) -> Any:
     context = browser.new_context(**context_args)
     page = context.new_page()
     page.set_default_timeout(TIMEOUT_MS)
+    sockets: list[str] = []
+    SOCKETS[id(page)] = sockets
+    page.on("websocket", lambda ws: sockets.append(ws.url))
     page.goto(stack.config.bot_url + "/")
     page.get_by_role("button", name="Open chat with ShopDesk support").click()
     page.wait_for_selector("#shopdesk-widget[data-connected='true']")
@@ -112,6 +116,11 @@ def test_shopper_tracks_an_order_on_a_phone(browser: Any, stack: Any) -> None:
         timeout=TIMEOUT_MS,
     )
     assert bot_count(page) > before
+    # the widget reaches Rasa only through the bot service's proxy, never on Rasa's own port
+    bot_ws = stack.config.bot_url.replace("http://", "ws://")
+    assert SOCKETS[id(page)] and all(url.startswith(bot_ws + "/socket.io/") for url in SOCKETS[id(page)])
+    session = page.evaluate("window.localStorage.getItem('shopdesk.session_id')")
+    assert isinstance(session, str) and len(session) == 64  # server-issued
     shot(page, "widget-01-track-order-phone")
 
 

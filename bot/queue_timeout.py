@@ -1,0 +1,92 @@
+"""Queued handoffs time out: one nobody claimed within ``HANDOFF_QUEUE_TIMEOUT_S`` is closed.
+
+The shopper is told the same way the console talks to them (bot events appended through Rasa's
+tracker-events API, sent to their widget by ``execute_side_effects``), and the tracker is left exactly as
+``action_handoff`` leaves it when nobody is available — ``action_handoff`` executed, the offer to leave a
+message with the ``/affirm`` / ``/deny`` buttons, ``handoff_status=offline`` — after a ``resume``, so the bot
+answers again and the existing rules take "leave a message" into the ticket form.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from typing import Any
+
+from bot.errors import RasaError
+from bot.hub import Hub
+from bot.rasa_client import RasaApi
+from bot.store import HandoffStore
+from bot.types import Handoff
+
+logger = logging.getLogger(__name__)
+
+TIMED_OUT = (
+    "I'm sorry, nobody from our support team could take your conversation in time. "
+    "Would you like to leave a message with your email address? Our team will reply by email."
+)
+OFFER_BUTTONS = [
+    {"title": "Leave a message", "payload": "/affirm"},
+    {"title": "No, thanks", "payload": "/deny"},
+]
+
+
+def timeout_events(msg_id: str) -> list[dict[str, Any]]:
+    return [
+        {"event": "resume"},
+        {"event": "action", "name": "action_handoff"},
+        {
+            "event": "bot",
+            "text": TIMED_OUT,
+            "data": {"buttons": OFFER_BUTTONS},
+            "metadata": {"shopdesk_role": "notice", "shopdesk_event": "left", "shopdesk_msg_id": msg_id},
+        },
+        {"event": "slot", "name": "handoff_status", "value": "offline"},
+        {"event": "action", "name": "action_listen"},
+    ]
+
+
+class QueueTimeout:
+    def __init__(
+        self, store: HandoffStore, rasa: RasaApi, hub: Hub, timeout_s: float, check_every_s: float = 5.0
+    ) -> None:
+        self.store = store
+        self.rasa = rasa
+        self.hub = hub
+        self.timeout_s = timeout_s
+        self.check_every_s = check_every_s
+
+    async def expire_one(self, handoff: Handoff) -> bool:
+        if not self.store.expire(handoff["id"]):  # claimed meanwhile: the agent has it
+            return False
+        msg_id = uuid.uuid4().hex
+        try:
+            await self.rasa.append_events(handoff["conversation_id"], timeout_events(msg_id))
+        except RasaError as error:
+            self.store.requeue(handoff["id"])
+            logger.warning("could not time out %s yet (Rasa HTTP %s)", handoff["id"], error.status)
+            return False
+        self.store.add_message(handoff["id"], "notice", TIMED_OUT, self.store.clock(), msg_id)
+        logger.info("%s timed out in the queue after %.0f s", handoff["id"], self.timeout_s)
+        return True
+
+    async def expire_once(self) -> int:
+        """Closes every handoff queued for longer than the timeout; returns how many."""
+        expired = 0
+        for handoff in self.store.queued_before(self.store.clock() - self.timeout_s):
+            expired += await self.expire_one(handoff)
+        if expired:
+            await self.hub.publish({"type": "queue"})
+        return expired
+
+    async def run(self) -> None:
+        logger.info("queued handoffs time out after %.0f s", self.timeout_s)
+        while True:
+            try:
+                await self.expire_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # keep checking whatever one round did
+                logger.exception("queue timeout round failed")
+            await asyncio.sleep(min(self.check_every_s, self.timeout_s))
