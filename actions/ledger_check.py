@@ -22,7 +22,7 @@ from actions.store.interface import OnCreatedHook, Order
 from ledger.canonical import KeyRing, utc_timestamp
 from ledger.client import ChainConfig, LedgerClient
 from ledger.errors import ChainError, LedgerError
-from ledger.outbox import Outbox, OutboxRow, enqueue
+from ledger.outbox import Outbox, OutboxRow, enqueue, new_owner, row_problem
 from ledger.verify import OrderCheck, check_order
 
 logger = logging.getLogger(__name__)
@@ -120,26 +120,41 @@ def outbox_for(db_path: Any) -> Outbox:
     return Outbox.open(db_path)
 
 
+def instant_lease_s() -> float:
+    """How long the instant receipt holds its row: a few receipt waits; a dead action server's lease expires."""
+    from actions.settings import get_ledger_settings
+
+    return max(15.0, 4 * get_ledger_settings().receipt_timeout_s)
+
+
 def try_instant_receipt(db_path: Any, order: Order) -> OutboxRow | None:
     """Deliver the new order's record now if the chain answers; otherwise the sender does it later.
 
-    Returns the outbox row afterwards (``recorded`` with its tx hash, or still ``pending``).
+    The row is claimed first (a lease in the outbox), so it is sent by this call or by the ledger sender, never
+    both. Returns the outbox row afterwards (``recorded`` with its tx hash, or still ``pending``).
     """
     outbox = outbox_for(db_path)
+    owner = new_owner("instant")
     try:
-        row = outbox.get(order.number)
-        if row is None or row.status != "pending":
-            return row
+        row = outbox.claim_ref(order.number, owner, instant_lease_s())
+        if row is None:  # already recorded, or the sender holds it right now
+            return outbox.get(order.number)
+        if row_problem(row) is not None:  # the sender quarantines it
+            outbox.release(row.record_id, owner)
+            return outbox.get(order.number)
         try:
             result = ledger_client().record(row.record_id, row.digest)
         except (LedgerError, OSError) as exc:
             forget_client()
+            outbox.release(row.record_id, owner)
             logger.info("ledger record of %s stays pending: %s", order.number, exc)
-            return row
+            return outbox.get(order.number)
         if result.outcome in ("recorded", "duplicate"):
             outbox.mark_recorded(row.record_id, result.tx_hash, result.block_number)
         elif result.outcome == "conflict":
             outbox.mark_conflict(row.record_id, result.error or "conflict")
+        else:
+            outbox.release(row.record_id, owner)
         return outbox.get(order.number)
     finally:
         outbox.close()

@@ -100,6 +100,19 @@ def backfill(db_path: Path, keyring: KeyRing) -> int:
     return queued
 
 
+def outbox_summary(db_path: Path) -> list[str]:
+    """The outbox's counts per status and every quarantined row with its reason (rows the sender gave up on)."""
+    outbox = Outbox.open(db_path)
+    try:
+        counts = outbox.counts()
+        quarantined = outbox.quarantined()
+    finally:
+        outbox.close()
+    lines = ["outbox: " + ", ".join(f"{k} {v}" for k, v in counts.items())]
+    lines += [f"quarantined {row.kind} {row.ref}: {row.last_error or '?'}" for row in quarantined]
+    return lines
+
+
 def print_report(report: VerificationReport, *, verbose: bool) -> None:
     for check in report.checks:
         if verbose or check.status != "intact":
@@ -164,8 +177,10 @@ def main(argv: list[str] | None = None) -> int:
         )
     except LedgerError as exc:
         print(f"cannot verify: {exc}", file=sys.stderr)
+        print("\n".join(outbox_summary(db_path)), file=sys.stderr)
         return 3
     print_report(report, verbose=args.verbose or bool(args.order))
+    print("\n".join(outbox_summary(db_path)))
     print(
         f"checked {len(report.checks)} in {time.perf_counter() - started:.2f}s (connecting took {connected:.2f}s)"
     )

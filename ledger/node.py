@@ -64,8 +64,10 @@ class AnvilNode:
         state_interval_s: int = 2,
         chain_id: int = ANVIL_CHAIN_ID,
         log_file: Path | None = None,
+        own_session: bool = True,
     ) -> None:
         self.binary = binary
+        self.own_session = own_session  # False: anvil shares its parent's process group and dies with it
         self.port = port
         self.host = host
         self.state_file = state_file
@@ -105,7 +107,7 @@ class AnvilNode:
             self.state_file.parent.mkdir(parents=True, exist_ok=True)
         out = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL
         self._proc = subprocess.Popen(
-            self.command(), stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            self.command(), stdout=out, stderr=subprocess.STDOUT, start_new_session=self.own_session
         )
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
@@ -189,11 +191,12 @@ def main(argv: list[str] | None = None) -> int:
                     f"LEDGER_RPC_URL={settings.rpc_url} is not local; use --deploy-only for a remote endpoint"
                 )
             node = AnvilNode(
-                settings.anvil_bin,
+                resolve_anvil(settings.anvil_bin),
                 settings.port,
                 state_file=settings.state_dir / "state.json",
                 chain_id=settings.chain_id or ANVIL_CHAIN_ID,
                 log_file=settings.state_dir / "anvil.log",
+                own_session=False,  # the supervisor kills this process group: no orphaned anvil
             )
             node.start()
         client = ensure_deployed(settings.chain_config(), settings.state_dir)

@@ -5,7 +5,11 @@
 
 Exactly once: a record is marked recorded only after its receipt (or, for a duplicate, after the stored digest
 was read and matched). If the sender dies between sending and marking, the next pass sends again, the contract
-rejects the duplicate, and the read confirms it. While the node is down the loop probes it with a growing
+rejects the duplicate, and the read confirms it. One sender per row: each pass first claims (leases) its rows in
+the outbox, so the action server's instant receipt never sends a row this sender holds, nor the other way round;
+a dead holder's lease expires (``LEDGER_SENDER_LEASE_S``) and the rows are taken over. A row that can never be sent
+(a malformed id or digest) is quarantined and the pass goes on with the rest; an unexpected error is logged and
+the loop carries on — the sender does not die on a bad row. While the node is down the loop probes it with a growing
 delay (capped) instead of burning per-record attempts, so every record is due the moment the node returns.
 """
 
@@ -32,9 +36,12 @@ from ledger.errors import (
     NotOwnerError,
     WrongChainError,
 )
-from ledger.outbox import Outbox, OutboxRow
+from ledger.outbox import Outbox, OutboxRow, new_owner, row_problem
 
 logger = logging.getLogger(__name__)
+
+DEFAULT_LEASE_S = 60.0
+MAX_UNEXPECTED_FAILURES = 5  # a row whose send raised an unexpected error this often alone is quarantined
 
 
 @dataclass(frozen=True)
@@ -59,6 +66,7 @@ class DeliveryReport:
     duplicates: int = 0
     conflicts: int = 0
     retried: int = 0
+    quarantined: int = 0
     node_down: bool = False
     errors: list[str] = field(default_factory=list)
 
@@ -79,8 +87,12 @@ class Sender:
         tx_batch: int = 16,
         policy: RetryPolicy | None = None,
         rng: random.Random | None = None,
+        lease_s: float = DEFAULT_LEASE_S,
+        owner: str | None = None,
     ) -> None:
         self.outbox = outbox
+        self.lease_s = lease_s
+        self.owner = owner or new_owner("sender")
         self._connect = connect
         self.batch = batch
         self.tx_batch = tx_batch
@@ -94,9 +106,10 @@ class Sender:
         return self._client
 
     def deliver_once(self, now: float | None = None) -> DeliveryReport:
-        """Send every due row (up to ``batch``); raises nothing for chain trouble, reports it instead."""
+        """Claim and send every due row (up to ``batch``); raises nothing for chain trouble, reports it instead."""
         report = DeliveryReport()
-        rows = self.outbox.due(self.batch, now)
+        claimed = self.outbox.claim(self.owner, self.batch, self.lease_s, now)
+        rows = self._quarantine_bad(claimed, report)
         if not rows:
             return report
         try:
@@ -106,6 +119,7 @@ class Sender:
             self._client = None
             report.node_down = True
             report.errors.append(str(exc))
+            self._release(rows)
             return report
         except ChainError as exc:
             if not isinstance(exc, (WrongChainError, ContractMismatchError, NotOwnerError)):
@@ -114,14 +128,73 @@ class Sender:
             report.node_down = True  # a configuration problem: wait like for a node, nothing to burn
             report.errors.append(str(exc))
             logger.error("%s", exc)
+            self._release(rows)
             return report
         except LedgerError as exc:  # e.g. no deployment yet: `python -m ledger.node` is still deploying
             self._client = None
             report.node_down = True
             report.errors.append(str(exc))
             logger.warning("%s", exc)
+            self._release(rows)
             return report
+        except (
+            Exception
+        ) as exc:  # a bug or a row the checks did not foresee: find the row, keep the rest going
+            logger.exception("sending %s rows failed unexpectedly; trying them one by one", len(rows))
+            self._client = None
+            return self._send_isolated(rows, exc, report, now)
         return self._mark(rows, results, report, now)
+
+    def _quarantine_bad(self, rows: list[OutboxRow], report: DeliveryReport) -> list[OutboxRow]:
+        good = []
+        for row in rows:
+            problem = row_problem(row)
+            if problem is None:
+                good.append(row)
+                continue
+            self.outbox.mark_quarantined(row.record_id, problem)
+            report.quarantined += 1
+            report.errors.append(f"{row.kind} {row.ref}: {problem}")
+        return good
+
+    def _release(self, rows: list[OutboxRow]) -> None:
+        for row in rows:
+            self.outbox.release(row.record_id, self.owner)
+
+    def _send_isolated(
+        self, rows: list[OutboxRow], exc: Exception, report: DeliveryReport, now: float | None
+    ) -> DeliveryReport:
+        """After an unexpected error: each row alone; one that keeps failing is quarantined, not retried forever."""
+        now_ts = time.time() if now is None else now
+        for row in rows:
+            error: Exception = exc
+            if len(rows) > 1:
+                try:
+                    result = self._get_client().record(row.record_id, row.digest)
+                except LedgerError as row_exc:  # chain trouble now: an ordinary retry
+                    self._client = None
+                    delay = self.policy.record_delay(row.attempts, self._rng)
+                    self.outbox.mark_retry(row.record_id, str(row_exc), now_ts + delay, self.owner)
+                    report.retried += 1
+                    continue
+                except Exception as row_exc:
+                    self._client = None
+                    error = row_exc
+                else:
+                    self._mark([row], [result], report, now)
+                    continue
+            reason = f"{type(error).__name__}: {error}"
+            if row.attempts + 1 >= MAX_UNEXPECTED_FAILURES:
+                self.outbox.mark_quarantined(
+                    row.record_id, f"unexpected error {row.attempts + 1} times: {reason}"
+                )
+                report.quarantined += 1
+            else:
+                delay = self.policy.record_delay(row.attempts, self._rng)
+                self.outbox.mark_retry(row.record_id, reason, now_ts + delay, self.owner)
+                report.retried += 1
+            report.errors.append(f"{row.kind} {row.ref}: {reason}")
+        return report
 
     def _retry_rows(
         self, rows: list[OutboxRow], exc: Exception, report: DeliveryReport, now: float | None
@@ -132,7 +205,7 @@ class Sender:
         with self.outbox.batch():
             for row in rows:
                 delay = self.policy.record_delay(row.attempts, self._rng)
-                self.outbox.mark_retry(row.record_id, str(exc), now_ts + delay)
+                self.outbox.mark_retry(row.record_id, str(exc), now_ts + delay, self.owner)
                 report.retried += 1
         return report
 
@@ -156,16 +229,17 @@ class Sender:
                     error = result.error or "failed"
                     delay = 0.0 if result.node_down else self.policy.record_delay(row.attempts, self._rng)
                     report.node_down = report.node_down or result.node_down
-                    self.outbox.mark_retry(row.record_id, error, now_ts + delay)
+                    self.outbox.mark_retry(row.record_id, error, now_ts + delay, self.owner)
                     report.retried += 1
         if report.node_down:
             self._client = None
         logger.info(
-            "delivered %s (%s already on chain), %s to retry, %s conflicts",
+            "delivered %s (%s already on chain), %s to retry, %s conflicts, %s quarantined",
             report.delivered,
             report.duplicates,
             report.retried,
             report.conflicts,
+            report.quarantined,
         )
         return report
 
@@ -179,6 +253,11 @@ class Sender:
                 logger.warning("outbox not readable (%s); retrying", exc)
                 stop.wait(poll_s)
                 continue
+            except Exception:  # never die on one bad pass: log it, wait, go on
+                logger.exception("delivery pass failed; retrying in %.1fs", poll_s)
+                self._client = None
+                stop.wait(poll_s)
+                continue
             if report.node_down:
                 failures += 1
                 delay = self.policy.probe_delay(failures)
@@ -188,7 +267,7 @@ class Sender:
             if failures:
                 logger.info("node is back after %s failed probes", failures)
             failures = 0
-            if report.delivered or report.retried:
+            if report.delivered or report.retried or report.quarantined:
                 continue  # there may be more due rows right away
             next_due = self.outbox.next_due_at()
             wait = poll_s if next_due is None else max(0.0, min(poll_s, next_due - time.time()))
@@ -215,12 +294,13 @@ def main(argv: list[str] | None = None) -> int:
         batch=settings.sender_batch,
         tx_batch=settings.sender_tx_batch,
         policy=RetryPolicy(cap_s=settings.sender_backoff_cap_s),
+        lease_s=settings.sender_lease_s,
     )
     logger.info("ledger sender on %s -> %s (%s)", settings.shop_db_path, settings.rpc_url, outbox.counts())
     if args.once:
         while True:
             report = sender.deliver_once()
-            if not report.delivered:
+            if not (report.delivered or report.quarantined):
                 break
         counts = outbox.counts()
         logger.info("outbox: %s", counts)

@@ -36,6 +36,15 @@ def _int(name: str, value: str | None, default: int | None) -> int | None:
         raise LedgerConfigError(name, f"{value!r} is not an integer") from None
 
 
+def _float(name: str, value: str | None, default: float) -> float:
+    if value is None or value.strip() == "":
+        return default
+    try:
+        return float(value)
+    except ValueError:
+        raise LedgerConfigError(name, f"{value!r} is not a number") from None
+
+
 @dataclass(frozen=True)
 class LedgerSettings:
     environment: str = "development"
@@ -51,6 +60,7 @@ class LedgerSettings:
     sender_tx_batch: int = 16  # records per recordBatch transaction (1 = one transaction per record)
     sender_poll_s: float = 1.0
     sender_backoff_cap_s: float = 30.0
+    sender_lease_s: float = 60.0  # how long a claimed outbox row stays this sender's; then others may take it
 
     def __repr__(self) -> str:
         return (
@@ -77,6 +87,9 @@ class LedgerSettings:
                 "LEDGER_SENDER_TX_BATCH", env.get("LEDGER_SENDER_TX_BATCH"), d.sender_tx_batch
             )
             or 1,
+            sender_lease_s=_float(
+                "LEDGER_SENDER_LEASE_S", env.get("LEDGER_SENDER_LEASE_S"), d.sender_lease_s
+            ),
         )
         settings.validate()
         return settings
@@ -94,6 +107,8 @@ class LedgerSettings:
             raise LedgerConfigError("LEDGER_PRIVATE_KEY", "must be 32 bytes of hex (the value is not shown)")
         if not 1 <= self.sender_tx_batch <= 256:
             raise LedgerConfigError("LEDGER_SENDER_TX_BATCH", f"{self.sender_tx_batch} must be 1..256")
+        if not 1.0 <= self.sender_lease_s <= 3600.0:
+            raise LedgerConfigError("LEDGER_SENDER_LEASE_S", f"{self.sender_lease_s} must be 1..3600 seconds")
         if self.environment == "production":
             for name, value in (("LEDGER_PRIVATE_KEY", self.private_key), ("LEDGER_HMAC_KEY", self.hmac_key)):
                 if value in PLACEHOLDERS:

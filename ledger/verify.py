@@ -5,7 +5,8 @@ Statuses per order:
     tampered  the chain (or the pending outbox row) holds another digest, or the row no longer has a valid
               canonical form (e.g. quantity edited to 0)
     pending   not on chain yet; the queued digest still matches the order
-    missing   neither on chain nor queued (or marked recorded but absent from the chain)
+    missing   neither on chain nor queued (or marked recorded but absent from the chain, or its outbox row was
+              quarantined because it could never be sent)
     orphaned  on chain, but no order in the store has that record id (an order row was deleted)
 """
 
@@ -92,6 +93,10 @@ def check_order(
         if outbox_row.digest.lower() == "0x" + expected.hex():
             return OrderCheck(number, "pending", record_id, f"queued, {outbox_row.attempts} attempts so far")
         return OrderCheck(number, "tampered", record_id, "the order differs from its queued digest")
+    if outbox_row.status == "quarantined":
+        return OrderCheck(
+            number, "missing", record_id, f"its outbox row is quarantined: {outbox_row.last_error or '?'}"
+        )
     return OrderCheck(
         number,
         "missing",

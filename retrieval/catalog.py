@@ -11,11 +11,12 @@ import json
 import logging
 import math
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from retrieval.catalog_rows import is_missing, open_rows
 from retrieval.errors import CatalogError, ConfigError
 
 logger = logging.getLogger(__name__)
@@ -33,7 +34,6 @@ FIELDS = (
     "image_url",
 )
 REQUIRED = ("id", "title", "price")
-FORMATS = ("csv", "json", "parquet")
 RECORD_VERSION = 2  # bump when Product.record() or embedding_text() change: indexes rebuild
 CURRENCY_SYMBOLS = {"EUR": "€", "GBP": "£", "USD": "$", "INR": "₹", "JPY": "¥"}
 
@@ -269,14 +269,17 @@ def category_from_title(title: str, vocabulary: Iterable[str] = MYNTRA_CATEGORIE
     return {"tshirt": "t-shirt", "kurti": "kurta"}.get(best, best) or "other"
 
 
-def _myntra(rows: list[dict[str, Any]], source: object) -> list[dict[str, Any]]:
+def _myntra(rows: Iterable[dict[str, Any]], source: object) -> Iterator[dict[str, Any]]:
     for row in rows:
         row["category"] = category_from_title(str(row.get("ProductName", "")))
-    return rows
+        yield row
 
 
-def _online_retail_lines(rows: list[dict[str, Any]], source: object) -> list[dict[str, Any]]:
-    """Invoice lines → one row per product: most frequent description, median positive unit price."""
+def _online_retail_lines(rows: Iterable[dict[str, Any]], source: object) -> Iterator[dict[str, Any]]:
+    """Invoice lines → one row per product: most frequent description, median positive unit price.
+
+    An aggregation: it reads every line before the first product comes out (only the counters are kept).
+    """
     from collections import Counter, defaultdict
     from statistics import median
 
@@ -294,26 +297,32 @@ def _online_retail_lines(rows: list[dict[str, Any]], source: object) -> list[dic
             titles[code][desc] += 1
         if isinstance(price, (int, float)) and price > 0 and (row.get("Quantity") or 0) > 0:
             prices[code].append(float(price))
-    out = []
     for code, counter in titles.items():
         if not prices.get(code):
             continue
         title = counter.most_common(1)[0][0]
         words = re.findall(r"[A-Z][A-Z\-]+", title)
-        out.append(
-            {
-                "StockCode": code,
-                "Description": title.title(),
-                "Price": round(median(prices[code]), 2),
-                "category": (words[-1].lower() if words else "other"),
-            }
-        )
-    return out
+        yield {
+            "StockCode": code,
+            "Description": title.title(),
+            "Price": round(median(prices[code]), 2),
+            "category": (words[-1].lower() if words else "other"),
+        }
 
 
-TRANSFORMS: dict[str, Callable[[list[dict[str, Any]], object], list[dict[str, Any]]]] = {
-    "myntra": _myntra,
-    "online_retail_lines": _online_retail_lines,
+@dataclass(frozen=True)
+class Transform:
+    """A preset-specific reshaping of the row stream, and the columns its rows have (given the file's)."""
+
+    rows: Callable[[Iterable[dict[str, Any]], object], Iterator[dict[str, Any]]]
+    columns: Callable[[list[str]], list[str]]
+
+
+TRANSFORMS: dict[str, Transform] = {
+    "myntra": Transform(_myntra, lambda columns: [*columns, "category"]),
+    "online_retail_lines": Transform(
+        _online_retail_lines, lambda columns: ["StockCode", "Description", "Price", "category"]
+    ),
 }
 
 PRESETS: dict[str, tuple[str, ColumnMapping]] = {
@@ -353,97 +362,55 @@ def preset(name: str) -> tuple[str, ColumnMapping]:
 
 
 # ----------------------------------------------------------------------------------------- reading
-def read_rows(path: str | Path, fmt: str, encoding: str = "utf-8") -> tuple[list[dict[str, Any]], list[str]]:
-    """Raw rows and the column names found in the file."""
-    path = Path(path)
-    if fmt not in FORMATS:
-        raise ConfigError("catalog format", fmt, FORMATS)
-    if not path.is_file():
-        raise CatalogError(path, "file not found")
-    raw = path.read_bytes()
-    if fmt == "parquet":
-        import pandas as pd
-
-        try:
-            frame = pd.read_parquet(path)
-        except Exception as exc:  # pyarrow raises several types
-            raise CatalogError(path, f"not a readable parquet file: {exc}") from exc
-        columns = [str(c) for c in frame.columns]
-        rows = [{k: (None if _is_missing(v) else v) for k, v in r.items()} for r in frame.to_dict("records")]
-        return rows, columns
-    try:
-        text = raw.decode(encoding)
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise CatalogError(
-            path,
-            f"not valid {encoding} at byte {exc.start} (line {line}); "
-            're-save the file as UTF-8 or set "encoding" in the mapping',
-        ) from exc
-    text = text.lstrip("\ufeff")
-    if fmt == "json":
-        try:
-            data = json.loads(text)
-        except ValueError as exc:
-            raise CatalogError(path, f"invalid JSON: {exc}") from exc
-        if isinstance(data, dict):
-            data = data.get("products", data.get("items"))
-        if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
-            raise CatalogError(path, 'expected a JSON list of product objects (or {"products": [...]})')
-        columns = sorted({k for r in data for k in r})
-        return [dict(r) for r in data], columns
-    import csv
-    import io
-
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    try:
-        rows = list(reader)
-    except csv.Error as exc:
-        raise CatalogError(path, f"CSV error on line {reader.line_num}: {exc}") from exc
-    columns = [c for c in (reader.fieldnames or []) if c is not None]
-    for number, row in enumerate(rows, start=1):
-        extra = row.get(None)  # type: ignore[call-overload]
-        if extra is not None:
-            raise CatalogError(
-                path,
-                f"{len(columns) + len(extra)} values for {len(columns)} columns (unquoted comma?)",
-                row=number,
-            )
-    return rows, columns
+# Rows are streamed (retrieval.catalog_rows): memory holds one row (and the products kept), never the file.
 
 
-def _is_missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
-
-
-def load_catalog(path: str | Path, fmt: str, mapping: ColumnMapping) -> list[Product]:
-    """Read, map and validate a catalog file; raises :class:`CatalogError` on the first bad row."""
-    rows, columns = read_rows(path, fmt, mapping.encoding)
-    if mapping.transform:
-        rows = TRANSFORMS[mapping.transform](rows, path)
-        columns = sorted({k for r in rows for k in r}) or columns
-    if not rows:
-        raise CatalogError(path, "the catalog has 0 product rows")
-    available = set(columns)
+def _check_columns(path: object, mapping: ColumnMapping, available: set[str], *, required_only: bool) -> None:
     needed = {f: c for f, c in mapping.columns.items() if c}
     missing = [
         f"{c!r} (for {f})"
         for f, c in needed.items()
-        if c not in available and f not in mapping.defaults and (mapping.strict or f in REQUIRED)
+        if c not in available
+        and f not in mapping.defaults
+        and (f in REQUIRED or (mapping.strict and not required_only))
     ]
-    missing += [f"{c!r} (attribute {a})" for a, c in mapping.attribute_columns.items() if c not in available]
+    if not required_only:
+        missing += [
+            f"{c!r} (attribute {a})" for a, c in mapping.attribute_columns.items() if c not in available
+        ]
+    if missing:
+        raise CatalogError(
+            path, f"missing column(s) {', '.join(missing)}; the file has: {', '.join(sorted(available))}"
+        )
+
+
+def iter_catalog(
+    path: str | Path, fmt: str, mapping: ColumnMapping, limit: int | None = None
+) -> Iterator[Product]:
+    """Stream, map and validate a catalog file; stops reading after ``limit`` products.
+
+    Raises :class:`CatalogError` on the first bad row (rows after ``limit`` are never read).
+    """
+    if limit is not None and limit < 1:
+        raise ConfigError("limit", limit, "a whole number >= 1")
+    needed = {f: c for f, c in mapping.columns.items() if c}
     required_missing = [f for f in REQUIRED if f not in needed and f not in mapping.defaults]
     if required_missing:
         raise CatalogError(
             path, f"the mapping gives no column for required field(s) {', '.join(required_missing)}"
         )
-    if missing:
-        raise CatalogError(
-            path, f"missing column(s) {', '.join(missing)}; the file has: {', '.join(sorted(available))}"
-        )
-    products: list[Product] = []
+    stream = open_rows(path, fmt, mapping.encoding)
+    rows: Iterable[dict[str, Any]] = stream.rows
+    columns = stream.columns
+    if mapping.transform:
+        transform = TRANSFORMS[mapping.transform]
+        rows = transform.rows(rows, path)
+        columns = None if columns is None else transform.columns(columns)
     first_row: dict[str, int] = {}
     for number, row in enumerate(rows, start=1):
+        if number == 1:  # without a header (JSON), the first object must have the required keys
+            known = set(row) if columns is None else set(columns)
+            _check_columns(path, mapping, known, required_only=columns is None)
         product = _product(row, number, path, mapping)
         if product.id in first_row:
             raise CatalogError(
@@ -453,7 +420,20 @@ def load_catalog(path: str | Path, fmt: str, mapping: ColumnMapping) -> list[Pro
                 field="id",
             )
         first_row[product.id] = number
-        products.append(product)
+        yield product
+        if limit is not None and number >= limit:
+            break
+    if not first_row:
+        raise CatalogError(path, "the catalog has 0 product rows")
+    if columns is None:  # JSON: every mapped column must appear in some row read
+        _check_columns(path, mapping, stream.seen_columns, required_only=False)
+
+
+def load_catalog(
+    path: str | Path, fmt: str, mapping: ColumnMapping, limit: int | None = None
+) -> list[Product]:
+    """Read, map and validate a catalog file (streamed; ``limit``: only the first N products are read)."""
+    products = list(iter_catalog(path, fmt, mapping, limit))
     logger.info("read %d products from %s", len(products), path)
     return products
 
@@ -461,7 +441,7 @@ def load_catalog(path: str | Path, fmt: str, mapping: ColumnMapping) -> list[Pro
 def _value(row: Mapping[str, Any], mapping: ColumnMapping, name: str) -> Any:
     column = mapping.columns.get(name)
     value = row.get(column) if column else None
-    if _is_missing(value) or value == "":
+    if is_missing(value) or value == "":
         value = mapping.defaults.get(name)
     return value
 
@@ -469,7 +449,7 @@ def _value(row: Mapping[str, Any], mapping: ColumnMapping, name: str) -> Any:
 def _product(row: Mapping[str, Any], number: int, path: object, mapping: ColumnMapping) -> Product:
     def text(name: str) -> str:
         value = _value(row, mapping, name)
-        return "" if _is_missing(value) else str(value).strip()
+        return "" if is_missing(value) else str(value).strip()
 
     item_id = text("id")
     if item_id.endswith(".0") and item_id[:-2].isdigit():  # numeric ids read back as floats
@@ -488,7 +468,7 @@ def _product(row: Mapping[str, Any], number: int, path: object, mapping: ColumnM
         raise CatalogError(path, f"price {price_raw!r} must be a number ≥ 0", row=number, field="price")
     stock_raw = _value(row, mapping, "stock")
     stock: int | None = None
-    if not _is_missing(stock_raw) and str(stock_raw).strip() != "":
+    if not is_missing(stock_raw) and str(stock_raw).strip() != "":
         try:
             stock = int(float(str(stock_raw)))
         except ValueError:
@@ -513,7 +493,7 @@ def _product(row: Mapping[str, Any], number: int, path: object, mapping: ColumnM
         attributes.update(parsed)
     for attr, column in mapping.attribute_columns.items():
         value = row.get(column)
-        if not _is_missing(value) and str(value).strip():
+        if not is_missing(value) and str(value).strip():
             attributes[attr] = str(value).strip()
     currency = (text("currency") or "EUR").upper()
     if not re.fullmatch(r"[A-Z]{3}", currency):

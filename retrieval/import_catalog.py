@@ -11,11 +11,13 @@ version is written beside the old one and swapped in atomically. Presets: demo, 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import sys
 from pathlib import Path
 
 from retrieval.builder import rebuild, update
-from retrieval.catalog import FORMATS, PRESETS, RECORD_VERSION, ColumnMapping, load_catalog, preset
+from retrieval.catalog import PRESETS, RECORD_VERSION, ColumnMapping, iter_catalog, preset
+from retrieval.catalog_rows import FORMATS
 from retrieval.cli_common import (
     add_encoder_args,
     emit,
@@ -27,6 +29,21 @@ from retrieval.cli_common import (
 from retrieval.config import IndexConfig
 from retrieval.encoder import SentenceTransformerEncoder
 from retrieval.errors import RetrievalError
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be >= 1")
+    return value
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -45,7 +62,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--factory", default="Flat", help="FAISS factory string: Flat, HNSW32, IVF256,Flat …")
     parser.add_argument("--update", action="store_true", help="add/replace these products, keep the others")
     parser.add_argument("--remove", nargs="*", default=[], metavar="ID", help="with --update: ids to remove")
-    parser.add_argument("--limit", type=int, help="import only the first N products (trials)")
+    parser.add_argument(
+        "--limit", type=_positive, help="import only the first N products (trials); stops reading there"
+    )
     add_encoder_args(parser)
     args = parser.parse_args(argv)
     setup_logging(args.quiet)
@@ -55,13 +74,15 @@ def main(argv: list[str] | None = None) -> int:
         else:
             fmt, mapping = preset(args.preset or "demo")
         fmt = args.format or fmt or args.file.suffix.lstrip(".").lower()
-        products = load_catalog(args.file, fmt, mapping)
-        if args.limit:
-            products = products[: args.limit]
+        # streamed: one row in memory at a time; with --limit reading stops after N products
+        records = [p.record() for p in iter_catalog(args.file, fmt, mapping, args.limit)]
         encoder = SentenceTransformerEncoder(encoder_config(args))
         config = IndexConfig(factory=args.factory)
         fp = fingerprint(
-            [args.file],
+            [],  # the file is hashed in chunks here, not read into memory
+            args.file.name,
+            _file_sha256(args.file),
+            args.limit,
             RECORD_VERSION,
             mapping.__dict__,
             encoder.name,
@@ -69,7 +90,6 @@ def main(argv: list[str] | None = None) -> int:
             index_config_dict(config),
         )
         meta = {"source_fingerprint": fp, "source": str(args.file)}
-        records = [p.record() for p in products]
         path = args.index_dir / args.name
         if args.update:
             summary = update(

@@ -104,7 +104,7 @@ def test_outbox_survives_a_node_outage_and_delivers_each_record_exactly_once(
     for _ in range(20):
         if sender.deliver_once().delivered == 0 and sender.outbox.counts()["pending"] == 0:
             break
-    assert sender.outbox.counts() == {"pending": 0, "recorded": 50, "conflict": 0}
+    assert sender.outbox.counts() == {"pending": 0, "recorded": 50, "conflict": 0, "quarantined": 0}
     client = connect_existing(config(anvil), state)
     on_chain = client.recorded_digests()
     assert client.record_count() == 50 == len(on_chain)

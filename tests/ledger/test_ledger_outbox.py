@@ -69,7 +69,7 @@ def test_sender_delivers_every_pending_record_once(
     for _ in range(5):
         delivered += sender.deliver_once().delivered
     assert delivered == 40
-    assert sender.outbox.counts() == {"pending": 0, "recorded": 40, "conflict": 0}
+    assert sender.outbox.counts() == {"pending": 0, "recorded": 40, "conflict": 0, "quarantined": 0}
     on_chain = chain.recorded_digests()
     assert len(on_chain) == chain.record_count() == 40
     for number in numbers:

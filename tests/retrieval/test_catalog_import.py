@@ -215,3 +215,109 @@ def test_online_retail_products_import() -> None:
     products = load_catalog(_shared("online_retail/year_2009_2010.parquet"), fmt, mapping)
     assert 3500 <= len(products) <= 5000
     assert all(p.id[0].isdigit() and p.price > 0 for p in products)
+
+
+# ------------------------------------------------------------------ streaming and --limit (issue 10)
+def _csv_with_bad_row_6(path: Path, good_rows: int = 5, extra_rows: int = 0) -> Path:
+    lines = ["id,title,price"] + [f"P-{i},Mug {i},{i}.50" for i in range(1, good_rows + 1)]
+    lines.append("P-6,Broken mug,not-a-price")
+    lines += [f"P-{i},Mug {i},1" for i in range(7, 7 + extra_rows)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_limit_stops_reading_before_a_malformed_row_6(tmp_path: Path) -> None:
+    path = _csv_with_bad_row_6(tmp_path / "c.csv")
+    fmt, mapping = preset("demo")
+    assert [p.id for p in load_catalog(path, fmt, mapping, limit=5)] == [f"P-{i}" for i in range(1, 6)]
+    with pytest.raises(CatalogError, match=r"row 6, field 'price'"):
+        load_catalog(path, fmt, mapping)
+
+
+def test_json_limit_never_parses_past_the_limit(tmp_path: Path) -> None:
+    items = ",\n".join(json.dumps({"id": f"J-{i}", "title": f"Cup {i}", "price": i}) for i in range(1, 6))
+    path = tmp_path / "c.json"
+    path.write_text(
+        '{"shop": {"name": "x"}, "products": [' + items + ', {"id": "J-6", oops', encoding="utf-8"
+    )
+    assert [p.id for p in load_catalog(path, "json", ColumnMapping(strict=False), limit=5)] == [
+        f"J-{i}" for i in range(1, 6)
+    ]
+    with pytest.raises(CatalogError, match="invalid JSON"):
+        load_catalog(path, "json", ColumnMapping(strict=False))
+
+
+def test_json_is_streamed_across_chunk_boundaries(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from retrieval import catalog_rows
+
+    monkeypatch.setattr(catalog_rows, "CHUNK_BYTES", 7)  # every value straddles chunks
+    rows = [{"id": f"K-{i}", "title": f"Bowl {i} ☕", "price": 1234.5 + i, "stock": 10**6} for i in range(40)]
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps({"items": rows}, ensure_ascii=False, indent=1), encoding="utf-8")
+    products = load_catalog(path, "json", ColumnMapping(strict=False))
+    assert [(p.id, p.price, p.stock) for p in products] == [(r["id"], r["price"], 10**6) for r in rows]
+    assert products[3].title == "Bowl 3 ☕"
+
+
+def test_limit_on_a_large_file_reads_only_what_it_needs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tracemalloc
+
+    from retrieval import catalog
+
+    path = _csv_with_bad_row_6(tmp_path / "big.csv", extra_rows=300_000)
+    assert path.stat().st_size > 5_000_000
+    consumed = 0
+    real_product = catalog._product
+
+    def counting_product(*args: object, **kwargs: object) -> catalog.Product:
+        nonlocal consumed
+        consumed += 1
+        return real_product(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(catalog, "_product", counting_product)
+    fmt, mapping = preset("demo")
+    tracemalloc.start()
+    try:
+        products = load_catalog(path, fmt, mapping, limit=5)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(products) == 5 and consumed == 5
+    assert peak < 1_000_000, f"peak {peak} bytes for 5 rows of a {path.stat().st_size}-byte file"
+
+
+def test_import_cli_limit_imports_five_from_a_file_broken_at_row_6(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from retrieval import import_catalog
+
+    class ConfiguredFake(FakeEncoder):
+        config: dict[str, str] = {}  # noqa: RUF012
+
+    monkeypatch.setattr(import_catalog, "SentenceTransformerEncoder", lambda config: ConfiguredFake())
+    path = _csv_with_bad_row_6(tmp_path / "c.csv", extra_rows=50)
+    args = [str(path), "--preset", "demo", "--index-dir", str(tmp_path / "idx"), "-q"]
+    assert import_catalog.main([*args, "--limit", "5"]) == 0
+    assert "5 products" in capsys.readouterr().out
+    assert len(VectorIndex.load(tmp_path / "idx" / "catalog")) == 5
+    assert import_catalog.main(args) == 2
+    assert "row 6" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
+def test_csv_line_endings_and_quoted_newlines_stream_across_chunks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, newline: str
+) -> None:
+    from retrieval import catalog_rows
+
+    monkeypatch.setattr(catalog_rows, "CHUNK_BYTES", 5)
+    rows = ["id,title,description,price", '1,Mug,"two' + newline + 'lines",3', "2,Cup,plain,4.5"]
+    path = tmp_path / "c.csv"
+    path.write_bytes((newline.join(rows) + newline).encode("utf-8"))
+    products = load_catalog(path, "csv", ColumnMapping(strict=False))
+    assert [(p.id, p.description, p.price) for p in products] == [
+        ("1", f"two{newline}lines", 3.0),
+        ("2", "plain", 4.5),
+    ]
