@@ -40,7 +40,7 @@ DIALOGUE_INPUTS := config.yml $(shell find domain $(DIALOGUE_DATA) -name '*.yml'
 .PHONY: help setup run shell test test-unit test-conversations test-live validate lint typecheck \
         data reseed catalog index responder model browser-deps clean verify-orders import-catalog \
         bench-nlu bench-load bench-startup bench-retrieval bench-recs bench-responder bench-responder-train \
-        bench-ledger bench-handoff
+        bench-ledger bench-handoff bench-restart
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-20s\033[0m %s\n", $$1, $$2}'
@@ -167,6 +167,9 @@ bench-ledger: setup ## records/s to eth-tester and anvil, verification and catch
 
 bench-handoff: setup model ## handoff latency with 10 conversations at once
 	$(PY) -m bench.handoff_latency
+
+bench-restart: setup model ## restart time per process (kill -9, p50 of 5) and the replies during each gap
+	$(PY) -m bench.restart --kills 5
 
 clean: ## remove runtime state and trained artifacts (keeps the environments)
 	rm -rf var models results artifacts

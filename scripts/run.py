@@ -1,4 +1,8 @@
-"""`make run`: start the whole platform on the embedded defaults and keep it running until Ctrl-C."""
+"""`make run`: start the whole platform on the embedded defaults and keep it running until Ctrl-C.
+
+A process that crashes is restarted with backoff by `scripts.supervise.Supervisor` (why it died is logged);
+only Ctrl-C or SIGTERM stops the platform.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,19 @@ import sys
 import time
 from pathlib import Path
 
-from scripts.stack import ROOT, Stack, StackConfig, StackError
+from scripts.stack import (
+    DEV_ACTION_SERVER_TOKEN,
+    DEV_HANDOFF_TOKEN,
+    DEV_RASA_TOKEN,
+    DEV_VERIFICATION_KEY,
+    DEV_WIDGET_SESSION_SECRET,
+    LOOPBACK,
+    ROOT,
+    Stack,
+    StackConfig,
+    StackError,
+)
+from scripts.supervise import Supervisor
 
 logger = logging.getLogger("shopdesk.run")
 
@@ -24,8 +40,14 @@ def config_from_env() -> StackConfig:
         action_port=int(os.environ.get("ACTION_SERVER_PORT", "5055")),
         bot_port=int(os.environ.get("BOT_PORT", "8080")),
         chain_port=int(os.environ.get("LEDGER_RPC_PORT", "8545")),
-        rasa_token=os.environ.get("RASA_TOKEN", "dev-rasa-token"),
-        handoff_token=os.environ.get("HANDOFF_TOKEN", "dev-handoff-token"),
+        rasa_token=os.environ.get("RASA_TOKEN") or DEV_RASA_TOKEN,
+        handoff_token=os.environ.get("HANDOFF_TOKEN") or DEV_HANDOFF_TOKEN,
+        action_token=os.environ.get("ACTION_SERVER_TOKEN") or DEV_ACTION_SERVER_TOKEN,
+        widget_session_secret=os.environ.get("WIDGET_SESSION_SECRET") or DEV_WIDGET_SESSION_SECRET,
+        verification_key=os.environ.get("VERIFICATION_KEY") or DEV_VERIFICATION_KEY,
+        rasa_host=os.environ.get("RASA_HOST") or LOOPBACK,
+        action_host=os.environ.get("ACTION_SERVER_HOST") or LOOPBACK,
+        bot_host=os.environ.get("BOT_HOST") or LOOPBACK,
         with_bot=(ROOT / "bot" / "__main__.py").exists(),
         with_chain=(ROOT / "ledger" / "node.py").exists(),
     )
@@ -73,19 +95,17 @@ ShopDesk is up after {time.monotonic() - began:.1f} s.
         )
     if config.with_chain:
         print(f"  Chain node (JSON-RPC):   {config.chain_url}", flush=True)
-    print("\nPress Ctrl-C to stop everything.", flush=True)
+    print("\nPress Ctrl-C to stop everything. A process that crashes is restarted.", flush=True)
+    supervisor = Supervisor(stack)
+    supervisor.start()
     try:
         while True:
             time.sleep(1.0)
-            dead = [name for name, alive in stack.alive().items() if not alive]
-            if dead:
-                for name in dead:
-                    print(f"{name} stopped unexpectedly:\n{stack.log_tail(name)}", file=sys.stderr)
-                return 1
     except KeyboardInterrupt:
         print("\nStopping ShopDesk ...", flush=True)
         return 0
     finally:
+        supervisor.stop()
         stack.stop()
 
 

@@ -10,11 +10,13 @@ from __future__ import annotations
 import json
 import logging
 import os
+import secrets
 import signal
 import socket
 import subprocess
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -25,7 +27,18 @@ logger = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parent.parent
 RASA_BIN = ROOT / ".venv" / "rasa" / "bin" / "rasa"
+RASA_PYTHON = ROOT / ".venv" / "rasa" / "bin" / "python"
 APP_PYTHON = ROOT / ".venv" / "app" / "bin" / "python"
+LOOPBACK = "127.0.0.1"
+WILDCARD_HOSTS = frozenset({"", "0.0.0.0", "::", "[::]"})
+
+# The development defaults of the secrets the launcher hands to the processes (see .env.example); every
+# process refuses them when SHOPDESK_ENV=production.
+DEV_RASA_TOKEN = "dev-rasa-token"
+DEV_HANDOFF_TOKEN = "dev-handoff-token"
+DEV_ACTION_SERVER_TOKEN = "dev-action-token"
+DEV_WIDGET_SESSION_SECRET = "dev-widget-session-secret"
+DEV_VERIFICATION_KEY = "dev-verification-key"
 
 
 class StackError(RuntimeError):
@@ -59,35 +72,47 @@ class StackConfig:
     action_port: int = 5055
     bot_port: int = 8080
     chain_port: int = 8545
-    rasa_token: str = "dev-rasa-token"
-    handoff_token: str = "dev-handoff-token"
+    rasa_token: str = DEV_RASA_TOKEN
+    handoff_token: str = DEV_HANDOFF_TOKEN
+    action_token: str = DEV_ACTION_SERVER_TOKEN
+    widget_session_secret: str = DEV_WIDGET_SESSION_SECRET
+    verification_key: str = DEV_VERIFICATION_KEY
+    # Where each listener binds: loopback unless a deployment says otherwise (RASA_HOST, ACTION_SERVER_HOST,
+    # BOT_HOST). The chain node always binds 127.0.0.1 (ledger/node.py).
+    rasa_host: str = LOOPBACK
+    action_host: str = LOOPBACK
+    bot_host: str = LOOPBACK
     with_bot: bool = False
     with_chain: bool = False
     extra_env: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def on_free_ports(cls, var_dir: Path, **overrides: object) -> StackConfig:
-        """A config whose servers listen on ports nothing else uses (for tests and benchmarks)."""
-        ports = {
+        """A config whose servers listen on ports nothing else uses, with random internal secrets (for tests
+        and benchmarks: nothing may depend on the development defaults)."""
+        values: dict[str, object] = {
             "rasa_port": free_port(),
             "action_port": free_port(),
             "bot_port": free_port(),
             "chain_port": free_port(),
+            "action_token": secrets.token_urlsafe(24),
+            "widget_session_secret": secrets.token_urlsafe(24),
+            "verification_key": secrets.token_urlsafe(32),
         }
-        ports.update(overrides)  # type: ignore[arg-type]
-        return cls(var_dir=var_dir, **ports)  # type: ignore[arg-type]
+        values.update(overrides)
+        return cls(var_dir=var_dir, **values)  # type: ignore[arg-type]
 
     @property
     def rasa_url(self) -> str:
-        return f"http://127.0.0.1:{self.rasa_port}"
+        return f"http://{connect_host(self.rasa_host)}:{self.rasa_port}"
 
     @property
     def action_url(self) -> str:
-        return f"http://127.0.0.1:{self.action_port}"
+        return f"http://{connect_host(self.action_host)}:{self.action_port}"
 
     @property
     def bot_url(self) -> str:
-        return f"http://127.0.0.1:{self.bot_port}"
+        return f"http://{connect_host(self.bot_host)}:{self.bot_port}"
 
     @property
     def chain_url(self) -> str:
@@ -115,13 +140,20 @@ class StackConfig:
                 "INDEX_DIR": str(self.index_dir),
                 "RESPONDER_DIR": str(self.responder_dir),
                 "ACTION_SERVER_PORT": str(self.action_port),
+                "ACTION_SERVER_HOST": self.action_host,
+                "SANIC_HOST": self.action_host,  # rasa-sdk's own name for it
                 "ACTION_SERVER_URL": f"{self.action_url}/webhook",
+                "ACTION_SERVER_TOKEN": self.action_token,
                 "TRACKER_URL": f"sqlite:///{self.var_dir / 'tracker.db'}",
                 "RASA_URL": self.rasa_url,
+                "RASA_HOST": self.rasa_host,
+                "RASA_PORT": str(self.rasa_port),
                 "RASA_TOKEN": self.rasa_token,
+                "WIDGET_SESSION_SECRET": self.widget_session_secret,
+                "VERIFICATION_KEY": self.verification_key,
                 "HANDOFF_URL": self.bot_url,
                 "HANDOFF_TOKEN": self.handoff_token,
-                "BOT_HOST": "127.0.0.1",
+                "BOT_HOST": self.bot_host,
                 "BOT_PORT": str(self.bot_port),
                 "HANDOFF_DB_PATH": str(self.var_dir / "handoff.db"),
                 "LEDGER_RPC_URL": self.chain_url,
@@ -132,14 +164,20 @@ class StackConfig:
         return env
 
 
+def connect_host(bind_host: str) -> str:
+    """The address to reach a listener bound to `bind_host` from this machine."""
+    return LOOPBACK if bind_host in WILDCARD_HOSTS else bind_host
+
+
 @dataclass
 class Service:
-    """One process of the stack and how to tell that it is ready."""
+    """One process of the stack, how to tell that it is ready, and which services it needs up first."""
 
     name: str
     argv: list[str]
     ready: Callable[[], bool]
     timeout_s: float = 120.0
+    needs: tuple[str, ...] = ()
 
 
 def http_ok(url: str, timeout: float = 2.0) -> bool:
@@ -156,7 +194,7 @@ def rasa_ready(config: StackConfig) -> Callable[[], bool]:
 
     def check() -> bool:
         try:
-            url = f"{config.rasa_url}/status?token={config.rasa_token}"
+            url = f"{config.rasa_url}/status?{urllib.parse.urlencode({'token': config.rasa_token})}"
             with urllib.request.urlopen(url, timeout=2.0) as response:
                 status = json.loads(response.read())
             return bool(status.get("model_id") or status.get("fingerprint"))
@@ -175,7 +213,7 @@ def services(config: StackConfig) -> list[Service]:
         listed.append(
             Service("chain", [app, "-m", "ledger.node"], lambda: http_ok_rpc(config.chain_url), timeout_s=60)
         )
-        listed.append(Service("ledger-sender", [app, "-m", "ledger.sender"], lambda: True))
+        listed.append(Service("ledger-sender", [app, "-m", "ledger.sender"], lambda: True, needs=("chain",)))
     listed.append(
         Service(
             "actions",
@@ -183,37 +221,36 @@ def services(config: StackConfig) -> list[Service]:
             lambda: http_ok(f"{config.action_url}/health"),
         )
     )
-    listed.append(
-        Service(
-            "rasa",
-            [
-                str(RASA_BIN),
-                "run",
-                "--enable-api",
-                "--auth-token",
-                config.rasa_token,
-                "--cors",
-                "*",
-                "-i",
-                "127.0.0.1",
-                "-p",
-                str(config.rasa_port),
-                "--endpoints",
-                str(ROOT / "endpoints.yml"),
-                "--credentials",
-                str(ROOT / "credentials.yml"),
-                "-m",
-                str(model),
-            ],
-            rasa_ready(config),
-            timeout_s=180,
-        )
-    )
+    listed.append(Service("rasa", rasa_argv(config, model), rasa_ready(config), timeout_s=180))
     if config.with_bot:
         listed.append(
             Service("bot", [app, "-m", "bot"], lambda: http_ok(f"{config.bot_url}/healthz"), timeout_s=60)
         )
     return listed
+
+
+def rasa_argv(config: StackConfig, model: Path) -> list[str]:
+    """`rasa run` through rasa_addons.serve, which reads RASA_TOKEN from the environment: no secret on the
+    command line (where `ps` shows it to every user of the machine)."""
+    return [
+        str(RASA_PYTHON),
+        "-m",
+        "rasa_addons.serve",
+        "run",
+        "--enable-api",
+        "--cors",
+        "*",
+        "-i",
+        config.rasa_host,
+        "-p",
+        str(config.rasa_port),
+        "--endpoints",
+        str(ROOT / "endpoints.yml"),
+        "--credentials",
+        str(ROOT / "credentials.yml"),
+        "-m",
+        str(model),
+    ]
 
 
 def http_ok_rpc(url: str) -> bool:
@@ -228,22 +265,29 @@ def http_ok_rpc(url: str) -> bool:
 
 
 class Stack:
-    """The running processes; start() waits until every one is healthy, stop() ends them all."""
+    """The running processes; start() waits until every one is healthy, stop() ends them all.
+
+    A crashed process is restarted by a `scripts.supervise.Supervisor` through `launch` and `is_ready`.
+    """
 
     def __init__(self, config: StackConfig, log_dir: Path | None = None) -> None:
         self.config = config
         self.log_dir = log_dir or config.var_dir / "logs"
+        self.services: dict[str, Service] = {}
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
         self.started_at: dict[str, float] = {}
         self.ready_after: dict[str, float] = {}
+        self._env: dict[str, str] | None = None
+        self._descendants: dict[str, list[tuple[int, str]]] = {}
 
     def start(self, on_ready: Callable[[str, float], None] | None = None) -> None:
         self.config.var_dir.mkdir(parents=True, exist_ok=True)
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        env = self.config.env()
+        self._env = self.config.env()
         try:
             for service in services(self.config):
-                self._start_one(service, env)
+                self.services[service.name] = service
+                self.launch(service.name)
                 self._wait_ready(service)
                 if on_ready is not None:
                     on_ready(service.name, self.ready_after[service.name])
@@ -251,19 +295,32 @@ class Stack:
             self.stop()
             raise
 
-    def _start_one(self, service: Service, env: dict[str, str]) -> None:
+    def launch(self, name: str) -> subprocess.Popen[bytes]:
+        """Start the process of service `name` (again) without waiting for it to be ready."""
+        service = self.services[name]
+        if self._env is None:
+            self._env = self.config.env()
         log = (self.log_dir / f"{service.name}.log").open("ab")
-        logger.info("starting %s: %s", service.name, " ".join(service.argv))
+        logger.info("starting %s (log: %s)", service.name, log.name)
+        logger.debug("%s argv: %s", service.name, " ".join(service.argv))  # argv holds no secret
         self.started_at[service.name] = time.monotonic()
-        self.processes[service.name] = subprocess.Popen(
-            service.argv,
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+        try:
+            process = subprocess.Popen(
+                service.argv,
+                cwd=ROOT,
+                env=self._env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        finally:
+            log.close()  # the child holds its own descriptor
+        self.processes[service.name] = process
+        return process
+
+    def is_ready(self, name: str) -> bool:
+        return self.services[name].ready()
 
     def _wait_ready(self, service: Service) -> None:
         process = self.processes[service.name]
@@ -271,7 +328,7 @@ class Stack:
         while time.monotonic() < deadline:
             if process.poll() is not None:
                 raise StackError(
-                    f"{service.name} exited with code {process.returncode}:\n{self.log_tail(service.name)}"
+                    f"{service.name} {exit_reason(process.returncode)}:\n{self.log_tail(service.name)}"
                 )
             if service.ready():
                 self.ready_after[service.name] = time.monotonic() - self.started_at[service.name]
@@ -291,22 +348,97 @@ class Stack:
     def alive(self) -> dict[str, bool]:
         return {name: process.poll() is None for name, process in self.processes.items()}
 
+    def pid(self, name: str) -> int:
+        return self.processes[name].pid
+
+    def remember_descendants(self, name: str) -> None:
+        """Note the live descendants of `name`'s process, so `reap` finds them after it died, also those in
+        a session of their own (the chain launcher starts anvil with one)."""
+        process = self.processes.get(name)
+        if process is not None and process.poll() is None:
+            self._descendants[name] = descendants(process.pid)
+
+    def reap(self, name: str, process: subprocess.Popen[bytes] | None = None) -> None:
+        """After the main process of `name` died: kill what is left of its process group (Sanic workers,
+        multiprocessing children) and its remembered descendants, so the restarted process finds its port
+        free."""
+        process = process or self.processes.get(name)
+        if process is None:
+            return
+        self._kill_group(process.pid)
+        for pid, started in self._descendants.pop(name, []):
+            if _start_time(pid) == started:  # still the same process, not a reused pid
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+
     def stop_one(self, name: str, timeout: float = 15.0) -> None:
         process = self.processes.pop(name, None)
-        if process is None or process.poll() is not None:
+        if process is None:
+            return
+        if process.poll() is not None:
+            self.reap(name, process)
             return
         try:
             os.killpg(process.pid, signal.SIGTERM)
             process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
+            self._kill_group(process.pid)
             process.wait(timeout=5)
         except ProcessLookupError:
+            pass
+        self.reap(name, process)
+
+    @staticmethod
+    def _kill_group(pgid: int) -> None:
+        try:
+            os.killpg(pgid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
             pass
 
     def stop(self) -> None:
         for name in reversed(list(self.processes)):
             self.stop_one(name)
+
+
+def _start_time(pid: int) -> str | None:
+    """The kernel's start time of `pid` (field 22 of /proc/<pid>/stat), None when it is gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def descendants(pid: int) -> list[tuple[int, str]]:
+    """(pid, start time) of every live descendant of `pid`, from /proc (Linux; empty elsewhere)."""
+    found: list[tuple[int, str]] = []
+    queue = [pid]
+    while queue:
+        parent = queue.pop()
+        for task in Path(f"/proc/{parent}/task").glob("*"):
+            try:
+                children = [int(child) for child in (task / "children").read_text().split()]
+            except (OSError, ValueError):
+                continue
+            for child in children:
+                started = _start_time(child)
+                if started is not None and all(child != known for known, _ in found):
+                    found.append((child, started))
+                    queue.append(child)
+    return found
+
+
+def exit_reason(returncode: int | None) -> str:
+    """How a process ended, in words: `exited with code 1`, `was killed by SIGKILL`."""
+    if returncode is None:
+        return "is still running"
+    if returncode < 0:
+        try:
+            return f"was killed by {signal.Signals(-returncode).name}"
+        except ValueError:
+            return f"was killed by signal {-returncode}"
+    return f"exited with code {returncode}"
 
 
 @contextmanager
