@@ -9,13 +9,13 @@ answers again and the existing rules take "leave a message" into the ticket form
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import uuid
 from typing import Any
 
 from bot.errors import RasaError
 from bot.hub import Hub
+from bot.periodic import run_every
 from bot.rasa_client import RasaApi
 from bot.store import HandoffStore
 from bot.types import Handoff
@@ -82,11 +82,4 @@ class QueueTimeout:
 
     async def run(self) -> None:
         logger.info("queued handoffs time out after %.0f s", self.timeout_s)
-        while True:
-            try:
-                await self.expire_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # keep checking whatever one round did
-                logger.exception("queue timeout round failed")
-            await asyncio.sleep(min(self.check_every_s, self.timeout_s))
+        await run_every(min(self.check_every_s, self.timeout_s), self.expire_once, "queue timeout")

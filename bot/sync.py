@@ -13,6 +13,7 @@ from typing import Any
 
 from bot.errors import RasaError
 from bot.hub import Hub
+from bot.periodic import run_every
 from bot.rasa_client import RasaApi
 from bot.store import HandoffStore
 from bot.types import Handoff
@@ -135,11 +136,4 @@ class TrackerSync:
 
     async def run(self) -> None:
         logger.info("tracker sync every %.2f s", self.poll_interval_s)
-        while True:
-            try:
-                await self.sync_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # keep polling whatever one round did
-                logger.exception("tracker sync round failed")
-            await asyncio.sleep(self.poll_interval_s)
+        await run_every(self.poll_interval_s, self.sync_once, "tracker sync")

@@ -7,6 +7,7 @@ from either environment.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 import os
@@ -30,7 +31,6 @@ RASA_BIN = ROOT / ".venv" / "rasa" / "bin" / "rasa"
 RASA_PYTHON = ROOT / ".venv" / "rasa" / "bin" / "python"
 APP_PYTHON = ROOT / ".venv" / "app" / "bin" / "python"
 LOOPBACK = "127.0.0.1"
-WILDCARD_HOSTS = frozenset({"", "0.0.0.0", "::", "[::]"})
 
 # The development defaults of the secrets the launcher hands to the processes (see .env.example); every
 # process refuses them when SHOPDESK_ENV=production.
@@ -165,8 +165,15 @@ class StackConfig:
 
 
 def connect_host(bind_host: str) -> str:
-    """The address to reach a listener bound to `bind_host` from this machine."""
-    return LOOPBACK if bind_host in WILDCARD_HOSTS else bind_host
+    """The address to reach a listener bound to `bind_host` from this machine: loopback for an empty or an
+    unspecified (all-interfaces) address, the address itself otherwise."""
+    host = bind_host.strip("[]")
+    if not host:
+        return LOOPBACK
+    try:
+        return LOOPBACK if ipaddress.ip_address(host).is_unspecified else bind_host
+    except ValueError:  # a host name
+        return bind_host
 
 
 @dataclass

@@ -6,7 +6,6 @@ and the environment serve.py exports; its agent echoes what reached the dialogue
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
 import socket
@@ -19,6 +18,7 @@ from typing import Any
 import pytest
 
 from rasa_addons.checks import client_id
+from tests.rasa_addons.loopback import loopback_request
 
 ROOT = Path(__file__).resolve().parents[2]
 RASA_PYTHON = ROOT / ".venv" / "rasa" / "bin" / "python"
@@ -68,19 +68,7 @@ def port() -> Iterator[int]:
 def _request(
     port: int, method: str, path: str, body: bytes, headers: dict[str, str] | None = None
 ) -> tuple[int, Any]:
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    try:
-        connection.request(
-            method, path, body=body, headers={"Content-Type": "application/json", **(headers or {})}
-        )
-        reply = connection.getresponse()
-        raw = reply.read()
-        try:
-            return reply.status, json.loads(raw)
-        except ValueError:
-            return reply.status, raw.decode(errors="replace")
-    finally:
-        connection.close()
+    return loopback_request(port, method, path, body, headers)
 
 
 def _post(port: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> tuple[int, Any]:

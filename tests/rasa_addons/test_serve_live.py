@@ -7,7 +7,6 @@ text, and the tracker store from endpoints.yml stores redacted texts.
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
 import socket
@@ -19,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.rasa_addons.loopback import loopback_request
 
 ROOT = Path(__file__).resolve().parents[2]
 RASA_PYTHON = ROOT / ".venv" / "rasa" / "bin" / "python"
@@ -42,18 +43,8 @@ def _model() -> Path | None:
 
 
 def _request(port: int, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-    try:
-        data = None if body is None else json.dumps(body).encode()
-        connection.request(method, path, body=data, headers={"Content-Type": "application/json"})
-        reply = connection.getresponse()
-        raw = reply.read()
-        try:
-            return reply.status, json.loads(raw)
-        except ValueError:
-            return reply.status, raw.decode(errors="replace")
-    finally:
-        connection.close()
+    data = None if body is None else json.dumps(body).encode()
+    return loopback_request(port, method, path, data, timeout_s=120)
 
 
 @pytest.fixture(scope="module")
