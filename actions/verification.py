@@ -10,11 +10,17 @@ person) and in the order store, per order number and per client (``actions.autho
 
 On success the form sets ``verified_order_id`` with its proof (``actions.authority``) and keeps neither the
 email nor the customer's name in the tracker. Later questions about the same order, while the proof is fresh, complete the form at once.
+
+Ids are read from the shopper's own words too (``order_numbers_in``, ``emails_in``), not only from the NLU's
+entities: every documented form of an order number (``SD-100042``, ``sd100042``, ``SD 100042``, ``#100042``,
+a bare ``100042`` after "order"/"number" or alone) maps to the canonical ``SD-100042``. A message naming two
+different orders is never resolved by picking one: the form asks which one (``order_id_choices``).
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from rasa_sdk import Tracker
@@ -48,6 +54,75 @@ from actions.store.interface import Order
 from actions.store.policy import MAX_VERIFICATION_ATTEMPTS
 
 logger = logging.getLogger(__name__)
+
+# set while a message named two or more different orders; utter_ask_order_verification_form_order_id has a
+# variant conditioned on it that asks which one (domain/orders.yml)
+ORDER_ID_AMBIGUOUS = "order_id_ambiguous"
+ORDER_ID_CHOICES = "order_id_choices"
+_MAX_SCANNED = 5000  # a longer message is cut to this before the regexes run (bounded work)
+
+# SD-100042, sd100042, SD 100042, #100042 anywhere; never the digits of another id (RF-300001, INV-400001),
+# an email (anna100042@example.com) or a longer number.
+_PREFIXED_ORDER = re.compile(r"(?<![\w@.-])(?:SD[-\s]?|#)(\d{6})(?![\w@-]|\.\w)", re.IGNORECASE)
+# a bare 6-digit number only right after a word that says it is an order number, or as the whole message
+_NAMED_ORDER = re.compile(
+    r"\b(?:order|orders|number|no|nr|id)\.?:?(?:\s+(?:is|was))?\s+(\d{6})(?![\w@-]|\.\w)",
+    re.IGNORECASE,
+)
+_WHOLE_ORDER = re.compile(r"\s*(\d{6})\s*[.!?]?\s*")
+_EMAIL_IN_TEXT = re.compile(r"(?<![\w.%+'-])[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+
+
+def order_numbers_in(text: str) -> list[str]:
+    """The distinct order numbers a message names, canonical (``SD-100042``), in the order written."""
+    text = text[:_MAX_SCANNED]
+    found: list[tuple[int, str]] = [(m.start(), m.group(1)) for m in _PREFIXED_ORDER.finditer(text)]
+    found += [(m.start(1), m.group(1)) for m in _NAMED_ORDER.finditer(text)]
+    whole = _WHOLE_ORDER.fullmatch(text)
+    if whole:
+        found.append((whole.start(1), whole.group(1)))
+    numbers: list[str] = []
+    for _, digits in sorted(found):
+        number = f"SD-{digits}"
+        if number not in numbers:
+            numbers.append(number)
+    return numbers
+
+
+def emails_in(text: str) -> list[str]:
+    """The distinct email addresses in a message, normalised (lower-cased), in the order written."""
+    emails: list[str] = []
+    for match in _EMAIL_IN_TEXT.finditer(text[:_MAX_SCANNED]):
+        try:
+            email = normalize_email(match.group(0).rstrip("."))
+        except InvalidInputError:
+            continue
+        if email not in emails:
+            emails.append(email)
+    return emails
+
+
+def _canonical(value: Any) -> str | None:
+    try:
+        return normalize_order_number(value)
+    except InvalidIdentifierError:
+        return None
+
+
+def _distinct_numbers(values: list[Any]) -> list[str]:
+    numbers: list[str] = []
+    for value in values:
+        number = _canonical(value)
+        if number is not None and number not in numbers:
+            numbers.append(number)
+    return numbers
+
+
+def _is_new_message(tracker: Tracker, form: str) -> bool:
+    """The form runs right after the shopper wrote: in the loop (latest action ``action_listen``) or as it
+    activates (Rasa reports the form itself, from its ActiveLoop event) — not when it resumes after a
+    digression, when the latest message was already read (and may already have failed verification)."""
+    return tracker.latest_action_name in ("action_listen", form)
 
 
 # what "not verified" looks like in the slots
@@ -93,11 +168,37 @@ class ValidateOrderVerificationForm(FormValidationAction):
         verified = verified_order_number(tracker)
         if (
             verified is not None
-            and tracker.get_slot(ORDER_ID) == verified
+            and _canonical(tracker.get_slot(ORDER_ID)) == verified  # "sd100042" is the verified SD-100042
             and tracker.get_slot(EMAIL) is None
         ):
             return [ORDER_ID]
         return domain_slots
+
+    async def extract_order_id(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """The order number(s) in the shopper's words, whatever the NLU made of them (``#100042`` tagged
+        as an invoice, ``SD 100042`` split in two). Two different ones: none is picked, the form asks."""
+        if not _is_new_message(tracker, self.form_name()):
+            return {}
+        numbers = order_numbers_in(str(tracker.latest_message.get("text") or ""))
+        if len(numbers) > 1:  # validate_order_id asks which one
+            logger.info(
+                "verification: %d order numbers in one message in %s", len(numbers), tracker.sender_id
+            )
+            return {ORDER_ID: numbers}
+        if numbers:
+            return {ORDER_ID: numbers[0]}
+        return {}
+
+    async def extract_email(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """An email in the shopper's words (one only: two different ones are left to the NLU's entity)."""
+        if not _is_new_message(tracker, self.form_name()):
+            return {}
+        emails = emails_in(str(tracker.latest_message.get("text") or ""))
+        return {EMAIL: emails[0]} if len(emails) == 1 else {}
 
     @staticmethod
     def _failed(tracker: Tracker, **slots: Any) -> dict[str, Any]:
@@ -143,6 +244,13 @@ class ValidateOrderVerificationForm(FormValidationAction):
     def validate_order_id(
         self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
+        if slot_value is None:
+            return {ORDER_ID: None}
+        if isinstance(slot_value, list):  # several numbers in one message: one distinct is fine, two are not
+            numbers = _distinct_numbers(slot_value)
+            if len(numbers) > 1:
+                return {ORDER_ID: None, ORDER_ID_AMBIGUOUS: True, ORDER_ID_CHOICES: " or ".join(numbers[:3])}
+            slot_value = numbers[0] if numbers else str(slot_value[0]) if slot_value else ""
         try:
             number = normalize_order_number(str(slot_value) if slot_value is not None else "")
         except InvalidIdentifierError:
@@ -151,9 +259,10 @@ class ValidateOrderVerificationForm(FormValidationAction):
             if tracker.get_slot("requested_slot") == ORDER_ID:  # an answer to our question: counts
                 return self._failed(tracker, **{ORDER_ID: None})
             return {ORDER_ID: None}  # e.g. a stray number picked up elsewhere in the conversation
+        chosen = {ORDER_ID_AMBIGUOUS: None, ORDER_ID_CHOICES: None}
         if number == verified_order_number(tracker):
-            return {ORDER_ID: number}
-        result: dict[str, Any] = {ORDER_ID: number, **UNVERIFIED}
+            return {ORDER_ID: number, **chosen}
+        result: dict[str, Any] = {ORDER_ID: number, **UNVERIFIED, **chosen}
         email = tracker.get_slot(EMAIL)
         if email and EMAIL not in tracker.slots_to_validate():
             # An email given before the number: check the two together now.
@@ -173,6 +282,8 @@ class ValidateOrderVerificationForm(FormValidationAction):
             dispatcher.utter_message(response="utter_email_invalid")
             return {EMAIL: None}
         raw_number = tracker.get_slot(ORDER_ID)
+        if tracker.get_slot(ORDER_ID_AMBIGUOUS) or isinstance(raw_number, list):
+            return {EMAIL: email}  # checked once the shopper has said which order
         try:
             number = normalize_order_number(raw_number) if raw_number else None
         except InvalidIdentifierError:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
 import pytest
+import yaml
 from aiohttp import web
 from rasa_sdk import Tracker
 from rasa_sdk.events import ConversationPaused, SlotSet
@@ -23,7 +25,7 @@ from actions.handoff import (
 from actions.settings import Settings
 from actions.store import set_store
 from actions.store.errors import StoreError
-from tests.actions.shop_fixtures import proven
+from tests.actions.shop_fixtures import ROOT, proven
 
 
 @dataclass
@@ -243,3 +245,40 @@ async def test_forged_customer_slot_gives_the_agent_no_customer_data(
     await ActionHandoff(settings).run(CollectingDispatcher(), tracker(slots=forged), {})
     context = fake.requests[0][1]["context"]
     assert context["customer"] is None and context["orders"] == []
+
+
+# --- bot_challenge never takes a request for a person (training data) -------------------------------------
+_ASKS_FOR_A_PERSON = re.compile(
+    r"\b(talk|speak|chat|connect|put me|transfer|get me|give me|let me|i want|i need|escalate)\b.*"
+    r"\b(human|person|agent|someone|somebody|representative|operator|manager)\b",
+    re.IGNORECASE,
+)
+
+
+def _examples(intent: str) -> list[str]:
+    found: list[str] = []
+    for path in sorted((ROOT / "training_data" / "nlu").glob("*.yml")):
+        for block in (yaml.safe_load(path.read_text()) or {}).get("nlu") or []:
+            if block.get("intent") == intent:
+                found += [
+                    line[2:].strip() for line in block["examples"].splitlines() if line.startswith("- ")
+                ]
+    return found
+
+
+def test_bot_challenge_examples_never_ask_for_a_person() -> None:
+    # "are you a bot? let me talk to a person" is a request for a person: labelled bot_challenge, it would be
+    # answered "I'm a bot" and the shopper would not be handed off (issue 12, group 5).
+    examples = _examples("bot_challenge")
+    assert len(examples) > 40
+    assert [e for e in examples if _ASKS_FOR_A_PERSON.search(e)] == []
+
+
+def test_angry_and_misspelt_requests_for_a_person_are_trained() -> None:
+    examples = {e.lower() for e in _examples("contact_human_agent")}
+    assert {
+        "this is useless, put me through to a human",
+        "humen agent pls",
+        "get me a real person!!!",
+    } <= examples
+    assert sum("bot" in e for e in examples) >= 5  # "are you a bot? then get me a human" is a handoff request

@@ -138,3 +138,86 @@ async def test_email_for_someone_elses_order_reveals_nothing(
     told = all_text(replies)
     assert "david" not in told.lower() and order.customer.email not in told
     assert order_states(live_stack) == before
+
+
+# --- what real shoppers write (issue 12): one-shot tasks, ids in every documented form, two orders, anger ----
+def handed_off(told: str) -> bool:
+    """action_handoff answered: queued for a person, or nobody available and a message offered."""
+    return "connecting you with a person" in told or "support team" in told
+
+
+async def test_one_message_with_task_number_and_email_is_done_at_once(
+    http: aiohttp.ClientSession, live_stack: Stack
+) -> None:
+    before = order_states(live_stack)
+    chat = Shopper(http, live_stack.config.rest_url, sender())
+    told = all_text(await chat.say("Please cancel SD-100002, my email is anna.berg@example.com"))
+    # verified and the task started in the same turn: the cancellation question, not "what's your order number"
+    assert "SD-100002" in told and "Shall I" in told, told
+    assert order_states(live_stack) == before  # nothing changes before the explicit yes
+    told = all_text(await chat.say("/deny"))
+    assert "exactly as it is" in told and order_states(live_stack) == before
+
+
+@pytest.mark.parametrize("number", ["#100003", "sd100003", "SD 100003", "  SD-100003  "])
+async def test_every_documented_order_form_is_tracked(
+    http: aiohttp.ClientSession, live_stack: Stack, number: str
+) -> None:
+    chat = Shopper(http, live_stack.config.rest_url, sender())
+    replies = await chat.converse(
+        f"where is my order {number}?", email="  BEN.OKAFOR@example.com ", order_id=number, max_turns=3
+    )
+    told = all_text(replies)
+    assert "SD-100003" in told and "on its way" in told, told
+
+
+async def test_two_order_numbers_in_one_message_are_asked_about(
+    http: aiohttp.ClientSession, live_stack: Stack
+) -> None:
+    before = order_states(live_stack)
+    chat = Shopper(http, live_stack.config.rest_url, sender())
+    told = all_text(await chat.say("cancel SD-100001 and SD-100002, my email is anna.berg@example.com"))
+    assert "more than one order" in told and "SD-100001 or SD-100002" in told, told
+    assert "Shall I" not in told  # neither order was picked
+    told = all_text(await chat.say("SD-100001"))
+    assert "SD-100001" in told and "Shall I" in told, told
+    await chat.say("/deny")
+    assert order_states(live_stack) == before
+
+
+async def test_4999_character_message_gets_a_reply(http: aiohttp.ClientSession, live_stack: Stack) -> None:
+    message = ("my order has not arrived and I am getting worried about it " * 90)[:4999]
+    assert len(message) == 4999
+    chat = Shopper(http, live_stack.config.rest_url, sender())
+    assert all_text(await chat.say(message)).strip()
+    await assert_still_serving(http, live_stack)
+
+
+async def test_angry_emoji_does_not_confirm_a_cancellation(
+    http: aiohttp.ClientSession, live_stack: Stack
+) -> None:
+    before = order_states(live_stack)
+    chat = Shopper(http, live_stack.config.rest_url, sender())
+    assert "Shall I" in all_text(await chat.say("cancel SD-100002 anna.berg@example.com"))
+    told = all_text(await chat.say("😡😡"))
+    assert told.strip() and "is cancelled" not in told
+    assert order_states(live_stack) == before
+
+
+async def test_mixed_language_one_shot_is_understood(http: aiohttp.ClientSession, live_stack: Stack) -> None:
+    chat = Shopper(http, live_stack.config.rest_url, sender())
+    told = all_text(await chat.say("hola, donde esta my order SD-100003? email ben.okafor@example.com"))
+    assert "SD-100003" in told and "on its way" in told, told
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["this is useless, put me through to a human", "get me a real person!!!", "humen agent pls"],
+)
+async def test_angry_or_misspelt_request_for_a_person_is_handed_off(
+    http: aiohttp.ClientSession, live_stack: Stack, text: str
+) -> None:
+    chat = Shopper(http, live_stack.config.rest_url, sender())
+    told = all_text(await chat.say(text))
+    assert handed_off(told), told
+    assert "a bot, not a person" not in told

@@ -1,0 +1,38 @@
+"""Parse messages with a trained Rasa model and print the intents and entities as JSON, for test_ids.py.
+
+Run with Rasa's interpreter: `.venv/rasa/bin/python tests/actions/nlu_probe.py MODEL '["text", ...]'`.
+Prints one line `PROBE [{"text", "intent", "entities": [[type, value], ...]}, ...]`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))  # the model's pipeline names rasa_addons components
+
+from rasa.core.agent import Agent  # noqa: E402
+
+
+async def main(model: str, texts: list[str]) -> None:
+    agent = Agent.load(model)
+    parsed = []
+    for text in texts:
+        result = await agent.parse_message(text)
+        parsed.append(
+            {
+                "text": text,
+                "intent": result["intent"]["name"],
+                "entities": [[e["entity"], e["value"]] for e in result.get("entities", [])],
+            }
+        )
+    print("PROBE " + json.dumps(parsed))
+
+
+if __name__ == "__main__":
+    logging.disable(logging.WARNING)
+    asyncio.run(main(sys.argv[1], json.loads(sys.argv[2])))
