@@ -24,7 +24,7 @@ from rasa_sdk.types import DomainDict
 from retrieval.config import RetrievalConfig
 from retrieval.errors import FilterError, QueryError, RetrievalError, UnknownItemError
 from retrieval.responder.config import ResponderConfig
-from retrieval.service import RetrievalService, cards
+from retrieval.service import ProductSearchResult, RetrievalService, cards
 
 logger = logging.getLogger(__name__)
 
@@ -125,6 +125,21 @@ def unavailable(dispatcher: CollectingDispatcher, what: str) -> None:
     )
 
 
+def show_found(dispatcher: CollectingDispatcher, result: ProductSearchResult) -> list[EventType]:
+    """Cards for a confident search (also what an unsure message gets when the catalog answers it)."""
+    records = [h.item for h in result.ranked.hits]
+    described = result.filters.describe()
+    head = "Here's what I found" + (f" ({described})" if described else "") + ":"
+    more = [
+        {
+            "title": f"More like {records[0]['title']}",
+            "payload": f'/recommend_items{{"product":"{records[0]["id"]}"}}',
+        }
+    ]
+    send_cards(dispatcher, head, records, buttons=more)
+    return [SlotSet(SHOWN_PRODUCT, records[0]["id"])]
+
+
 class ActionSearchProducts(Action):
     def name(self) -> str:
         return "action_search_products"
@@ -161,15 +176,8 @@ class ActionSearchProducts(Action):
             )
             return [SlotSet(SHOWN_PRODUCT, None)]
         if ranked.kind == "answer":
-            head = "Here's what I found" + (f" ({described})" if described else "") + ":"
-            more = [
-                {
-                    "title": f"More like {records[0]['title']}",
-                    "payload": f'/recommend_items{{"product":"{records[0]["id"]}"}}',
-                }
-            ]
-            send_cards(dispatcher, head, records, buttons=more)
-        elif ranked.kind == "clarify":
+            return show_found(dispatcher, result)
+        if ranked.kind == "clarify":
             head = (
                 "I'm not sure I found exactly what you mean"
                 + (f" ({described})" if described else "")
@@ -190,7 +198,7 @@ class ActionSearchProducts(Action):
         return [SlotSet(SHOWN_PRODUCT, records[0]["id"])]
 
 
-_REFERS_BACK = re.compile(r"\b(it|its|this|that|these|those|they|them|one)\b", re.I)
+REFERS_BACK = re.compile(r"\b(it|its|this|that|these|those|they|them|one)\b", re.I)
 
 
 class ActionAnswerProductQuestion(Action):
@@ -263,7 +271,7 @@ class ActionAnswerProductQuestion(Action):
                 return value
             except UnknownItemError:
                 continue
-        if shown and _REFERS_BACK.search(text):
+        if shown and REFERS_BACK.search(text):
             return shown
         ranked = await in_executor(service.identify_product, text)
         if ranked.kind == "answer":

@@ -1,6 +1,7 @@
 """``action_recommend_items``: similar items, bought together, personal picks or the popular fallback.
 
-Which strategy: a product in the message (button payload) or the product just shown → similar items plus what
+Which strategy: a product in the message (a button payload, or a product the shopper names: "what do I need
+with the yoga blocks?") or the product just shown → similar items plus what
 is often bought with it; otherwise a verified shopper (``customer_id`` slot) → personal picks from their purchase
 history, excluding what they already bought; otherwise (cold start) → popular items. Order history comes from
 the order store as plain baskets of product ids; the recommender is rebuilt at most every few minutes.
@@ -23,14 +24,16 @@ from actions.common import verified_customer_id
 from actions.products import (
     HUMAN_BUTTON,
     PRODUCT,
+    REFERS_BACK,
     SHOWN_PRODUCT,
     entity_values,
     in_executor,
+    latest_text,
     retrieval_service,
     send_cards,
 )
 from actions.store import StoreError, get_store
-from retrieval.errors import RetrievalError, UnknownItemError
+from retrieval.errors import QueryError, RetrievalError, UnknownItemError
 from retrieval.recommend import Recommendation, Recommender
 
 logger = logging.getLogger(__name__)
@@ -71,12 +74,30 @@ def _history(customer_id: str) -> list[str]:
     return [line.product_id for line in lines]
 
 
+def named_product(text: str, shown: str | None) -> str | None:
+    """The product the message names ("what do I need with the yoga blocks?"), when the catalog is sure of it.
+
+    A message that points back at the product just shown ("what goes with it?") names none.
+    """
+    if not text.strip() or text.lstrip().startswith("/") or (shown and REFERS_BACK.search(text)):
+        return None
+    try:
+        ranked = retrieval_service().identify_product(text)
+    except QueryError:
+        return None
+    return ranked.hits[0].id if ranked.kind == "answer" and ranked.hits else None
+
+
 def pick(tracker: Tracker) -> tuple[str, list[Recommendation]]:
-    """(intro text, recommendations) for this conversation."""
+    """(intro text, recommendations) for this conversation.
+
+    The anchor: a product button, else a product the message names, else the product just shown.
+    """
     recs = recommender()
     product_ids = entity_values(tracker, [PRODUCT]).get(PRODUCT, [])
     shown = tracker.get_slot(SHOWN_PRODUCT)
-    anchor = next((p for p in [*product_ids, shown] if p), None)
+    named = None if product_ids else named_product(latest_text(tracker), shown)
+    anchor = next((p for p in [*product_ids, named, shown] if p), None)
     if anchor:
         try:
             together = recs.together([anchor], k=2)

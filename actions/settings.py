@@ -71,6 +71,13 @@ class Settings:
     verification_max_failures_per_order: int = 5
     verification_max_failures_per_client: int = 20
     verification_throttle_window_s: int = 900
+    # --- retrieval before giving up (issue 12) ---
+    policy_kb_answers: bool = (
+        True  # POLICY_KB_ANSWERS: policy intents answer from a specific KB entry (0: static)
+    )
+    fallback_offer_human_after: int = (
+        2  # FALLBACK_OFFER_HUMAN_AFTER: misses in a row before a person is offered
+    )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -113,6 +120,12 @@ class Settings:
                 env.get("VERIFICATION_THROTTLE_WINDOW_S"),
                 d.verification_throttle_window_s,
             ),
+            policy_kb_answers=env.get("POLICY_KB_ANSWERS", "1").strip().lower() not in _FALSE,
+            fallback_offer_human_after=_int(
+                "FALLBACK_OFFER_HUMAN_AFTER",
+                env.get("FALLBACK_OFFER_HUMAN_AFTER"),
+                d.fallback_offer_human_after,
+            ),
         )
         settings.validate()
         return settings
@@ -143,6 +156,10 @@ class Settings:
         if not 1 <= self.verification_throttle_window_s <= 7 * 86_400:
             raise SettingsError(
                 f"VERIFICATION_THROTTLE_WINDOW_S={self.verification_throttle_window_s}: expected 1 to 604800"
+            )
+        if not 1 <= self.fallback_offer_human_after <= 10:
+            raise SettingsError(
+                f"FALLBACK_OFFER_HUMAN_AFTER={self.fallback_offer_human_after}: expected 1 to 10 misses"
             )
         if self.environment == "production":
             for name, value in (

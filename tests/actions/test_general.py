@@ -49,6 +49,16 @@ def tracker(events: list[dict[str, Any]], slots: dict[str, Any] | None = None) -
 # --- fallback ---------------------------------------------------------------------------------------
 
 
+@pytest.fixture
+def retrieval_finds_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The streak tests: retrieval (tests/actions/test_fallback_retrieval.py) finds nothing for any message."""
+    from actions import fallback
+    from actions.answers import Found
+
+    monkeypatch.setattr(fallback, "retrieval_service", lambda: None)
+    monkeypatch.setattr(fallback, "look_up", lambda service, text: Found("nothing"))
+
+
 def test_streak_counts_only_the_latest_run_of_fallbacks() -> None:
     events = [
         user("nlu_fallback"),
@@ -77,6 +87,7 @@ def test_next_step(streak: int, step: str) -> None:
     assert next_step(streak) == step
 
 
+@pytest.mark.usefixtures("retrieval_finds_nothing")
 async def test_first_fallback_asks_to_rephrase() -> None:
     dispatcher = CollectingDispatcher()
     events = await ActionFallback().run(
@@ -86,12 +97,14 @@ async def test_first_fallback_asks_to_rephrase() -> None:
     assert dispatcher.messages == []  # the rule utters utter_ask_rephrase
 
 
+@pytest.mark.usefixtures("retrieval_finds_nothing")
 async def test_second_fallback_in_a_row_offers_a_person() -> None:
     t = tracker([user("nlu_fallback", "blorp"), action("utter_ask_rephrase"), user("nlu_fallback", "zzz")])
     events = await ActionFallback().run(CollectingDispatcher(), t, {})
     assert events == [SlotSet("fallback_next", "offer_human")]
 
 
+@pytest.mark.usefixtures("retrieval_finds_nothing")
 async def test_fallback_after_an_understood_message_starts_over() -> None:
     t = tracker([user("nlu_fallback"), user("deny"), user("nlu_fallback")])
     events = await ActionFallback().run(CollectingDispatcher(), t, {})

@@ -120,3 +120,41 @@ async def test_product_question_is_answered_from_the_catalog(
     assert cards and cards[0]["type"] == "product_cards"
     assert cards[0]["cards"][0]["id"] == lamp.id
     assert cards[0]["cards"][0]["title"] == lamp.title
+
+
+# --- retrieval before giving up (issue 12) ---------------------------------------------------------------
+
+
+def _kb_answer(entry_id: str) -> str:
+    from retrieval.kb import load_kb
+    from scripts.stack import ROOT
+
+    return next(e.answer for e in load_kb(ROOT / "training_data" / "kb") if e.id == entry_id)
+
+
+@pytest.mark.parametrize(
+    ("question", "entry_id"),
+    [
+        ("do you have a physical store?", "shop-stores"),
+        ("can I pay on delivery?", "pay-cod"),
+        ("do vouchers run out?", "pay-vouchers"),
+    ],
+)
+async def test_policy_question_outside_the_intent_set_gets_its_kb_entry(
+    http: aiohttp.ClientSession, live_stack: Stack, question: str, entry_id: str
+) -> None:
+    """Whatever the NLU makes of it (a policy intent, out_of_scope, ask_question or a fallback), the shopper
+    reads the knowledge-base entry that answers the question, not a blurb or "could you rephrase"."""
+    chat = shopper(http, live_stack)
+    replies = await chat.say(question)
+    assert _kb_answer(entry_id) in all_text(replies), chat.transcript
+
+
+async def test_product_described_by_need_reaches_the_catalog(
+    http: aiohttp.ClientSession, live_stack: Stack
+) -> None:
+    chat = shopper(http, live_stack)
+    replies = await chat.say("a charger for my phone")
+    told = all_text(replies)
+    assert "charg" in told.lower(), chat.transcript  # product cards or "did you mean" buttons with chargers
+    assert "rephrase" not in told.lower() and "another way" not in told.lower()
