@@ -171,5 +171,9 @@ bench-handoff: setup model ## handoff latency with 10 conversations at once
 bench-restart: setup model ## restart time per process (kill -9, p50 of 5) and the replies during each gap
 	$(PY) -m bench.restart --kills 5
 
+.PHONY: bench-conversations
+bench-conversations: setup model ## held-out shopper conversations: containment, wrong actions, fallbacks, p95 (MODEL=, SPLIT=)
+	$(PY) -m bench.conversations_eval --model $(or $(MODEL),models/shopdesk.tar.gz) --split $(or $(SPLIT),both)
+
 clean: ## remove runtime state and trained artifacts (keeps the environments)
 	rm -rf var models results artifacts

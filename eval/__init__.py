@@ -1,0 +1,1 @@
+"""Evaluation sets that are never trained on (see eval/conversations/README.md)."""

@@ -1,0 +1,1 @@
+"""The held-out realistic shopper conversations: loading (cases.py) and replay + judging (judge.py)."""

@@ -1,0 +1,41 @@
+"""The TEST half of the held-out shopper conversations (eval/conversations/test.yml) against the live stack.
+
+Replays every conversation over the REST channel and judges it with eval/conversations/judge.py (the same
+code as `make bench-conversations`): no wrong action at all, a reply to every turn, and containment at least
+`CONTAINMENT_FLOOR`. It only changes orders no other live test uses (see the header of test.yml).
+"""
+
+from __future__ import annotations
+
+import secrets
+
+import pytest
+
+from eval.conversations.cases import load
+from eval.conversations.judge import Target, replay_all, summarize
+from scripts.stack import Stack
+
+pytestmark = pytest.mark.integration
+
+# Share of the test half that must reach the right outcome with no unwanted handoff and no wrong action.
+# Baseline before issue 12 (HEAD 219d796 with its model; docs/benchmarks.md "Held-out conversations"): 14/37
+# = 0.38. The floor sits one conversation below a measured figure so that one borderline reply does not make
+# CI flaky; raise it to just under the figure measured once issue 12's model lands (goal: 0.80).
+CONTAINMENT_FLOOR = 0.35
+
+
+async def test_heldout_test_half(live_stack: Stack) -> None:
+    conversations = load("test")
+    results = await replay_all(
+        Target.from_stack_config(live_stack.config), conversations, secrets.token_hex(4)
+    )
+    summary = summarize(results)
+    overall = summary["overall"]
+    misses = {r.id: r.failed_checks + r.wrong_actions for r in results if not r.contained}
+
+    assert overall["wrong_action_list"] == [], "\n".join(overall["wrong_action_list"])
+    silent = {r.id: r.transcript for r in results if r.empty_turns}
+    assert silent == {}, f"turns without a reply: {silent}"
+    assert overall["containment"] >= CONTAINMENT_FLOOR, (
+        f"containment {overall['containment']:.0%} < {CONTAINMENT_FLOOR:.0%}; misses: {misses}"
+    )
