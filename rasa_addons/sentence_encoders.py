@@ -12,11 +12,21 @@ float32 rows, one per text, and accept empty strings.
 from __future__ import annotations
 
 import logging
+import re
 from typing import Protocol
 
 import numpy as np
 
 logger = logging.getLogger(__name__)
+
+# A lone UTF-16 surrogate (JSON may carry "\\udfff") is not valid Unicode: the encoders' tokenizers encode
+# to UTF-8 and would raise on it, and the whole message would go unanswered.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def encodable(text: str) -> str:
+    """`text` with every lone surrogate replaced by U+FFFD (the rest untouched)."""
+    return _LONE_SURROGATE.sub("\ufffd", text)
 
 
 class SentenceEncoder(Protocol):
@@ -93,8 +103,10 @@ def load_encoder(name: str, threads: int = 1) -> SentenceEncoder:
 
 
 def encode_batched(encoder: SentenceEncoder, texts: list[str], batch_size: int) -> np.ndarray:
-    """Encode in batches of `batch_size` (the encoders amortise their weight reads over a batch)."""
+    """Encode in batches of `batch_size` (the encoders amortise their weight reads over a batch); texts are
+    made `encodable` first."""
     out = np.zeros((len(texts), encoder.dim), dtype=np.float32)
     for start in range(0, len(texts), batch_size):
-        out[start : start + batch_size] = encoder.encode(texts[start : start + batch_size])
+        batch = [encodable(text) for text in texts[start : start + batch_size]]
+        out[start : start + batch_size] = encoder.encode(batch)
     return out

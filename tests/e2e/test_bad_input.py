@@ -101,6 +101,15 @@ async def test_message_that_is_not_a_string_is_refused(
     assert isinstance(payload, dict) and payload["field"] == "message"
 
 
+async def test_lone_surrogate_escape_gets_a_reply(http: aiohttp.ClientSession, live_stack: Stack) -> None:
+    # valid JSON that decodes to text no UTF-8 encoder accepts (the sentence encoder used to crash on it)
+    body = f'{{"sender": "{sender()}", "message": "\\udfff where is my order \\ud83d SD-100003?"}}'
+    status, payload = await post_raw(http, live_stack, body.encode())
+    assert status == 200
+    assert isinstance(payload, list) and payload and payload[0].get("text"), payload
+    await assert_still_serving(http, live_stack)
+
+
 async def test_emoji_only_message_gets_a_reply(http: aiohttp.ClientSession, live_stack: Stack) -> None:
     chat = Shopper(http, live_stack.config.rest_url, sender())
     replies = await chat.say("😀😀🎉")

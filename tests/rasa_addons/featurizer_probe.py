@@ -36,6 +36,8 @@ MESSAGES = {
     "empty": "",
     "long": ("I ordered a yoga mat last week and it still has not arrived, " * 100)[:5000],
     "chinese": "我的订单在哪里？",
+    # lone surrogates arrive from JSON ("\\udfff"); the encoder needs UTF-8 (the hostile-input fuzz found it)
+    "surrogate": "\udfff where is my order \ud83d SD-100003?",
 }
 PARAPHRASE = ("where is my package?", "can you track my parcel for me")
 UNRELATED = ("where is my package?", "I want to delete my account")
@@ -158,6 +160,7 @@ def pipeline_facts(tmp: Path) -> dict[str, Any]:
 
 def main() -> int:
     tmp = Path(sys.argv[1])
+    sys.stdout.reconfigure(errors="backslashreplace")  # Rasa's debug log echoes the surrogate message
     facts = {"component": component_facts(tmp), "pipeline": pipeline_facts(tmp)}
     print("PROBE " + json.dumps(facts))
     return 0

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.skipif(
     not RASA_PYTHON.exists(), reason="Rasa's environment (.venv/rasa) is not set up"
 )
 
-KINDS = ["normal", "empty", "long", "chinese"]
+KINDS = ["normal", "empty", "long", "chinese", "surrogate"]
 
 
 @pytest.fixture(scope="module")
