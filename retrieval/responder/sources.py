@@ -118,7 +118,7 @@ def load_demo_catalog(path: Path) -> list[Product]:
     """``demo_products.csv``: id,title,description,brand,category,price,currency,stock,attributes,image_url."""
     if not path.is_file():
         raise TrainingDataError(
-            path, "demo catalog not found (written by `python -m actions.store.catalog_gen`)"
+            path, "demo catalog not found (written by `python -m shop.demo.catalog_gen`)"
         )
     products: list[Product] = []
     with path.open(newline="", encoding="utf-8") as handle:

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from actions.store import policy
-from actions.store.catalog_gen import build_rows, bundle_product_ids
-from actions.store.errors import (
+from shop import policy
+from shop.demo.catalog_gen import build_rows, bundle_product_ids
+from shop.demo.seed import DEMO_REFUND_ID, DEMO_RETURN_ID, open_seeded_store
+from shop.errors import (
     CustomerNotFoundError,
     EmailMismatchError,
     InvalidIdentifierError,
@@ -29,10 +30,10 @@ from actions.store.errors import (
     ReturnNotFoundError,
     StoreError,
 )
-from actions.store.ids import normalize_order_number
-from actions.store.interface import Address, Order, OrderStore
-from actions.store.seed import DEMO_REFUND_ID, DEMO_RETURN_ID, open_seeded_store
-from actions.store.sqlite import SqliteOrderStore
+from shop.ids import normalize_order_number
+from shop.interface import OrderStore
+from shop.model import Address, Order
+from shop.sqlite import SqliteOrderStore
 from tests.actions.shop_fixtures import NOW, FixedClock
 
 HOSTILE = [

@@ -1,6 +1,6 @@
 """Deterministic demo shop: products from the catalog CSV, ~40 customers, ~300 orders in every state.
 
-    python -m actions.store.seed [--db var/shop.db] [--force] [--now 2025-01-31T12:00:00Z]
+    python -m shop.demo.seed [--db var/shop.db] [--force] [--now 2025-01-31T12:00:00Z]
 
 Idempotent: an already-seeded DB is left alone unless ``--force`` (which deletes and rebuilds it). All
 dates are relative to the store clock's "now", so the documented demo orders (docs/demo-shop.md) keep
@@ -20,11 +20,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from actions.store import policy
-from actions.store.catalog_gen import DEFAULT_OUT as DEFAULT_CATALOG
-from actions.store.catalog_gen import bundle_product_ids, product_ids
-from actions.store.interface import Clock
-from actions.store.sqlite import SqliteOrderStore, to_db, utc_now
+from shop import policy
+from shop.demo.catalog_gen import DEFAULT_OUT as DEFAULT_CATALOG
+from shop.demo.catalog_gen import bundle_product_ids, product_ids
+from shop.model import Clock
+from shop.sqlite import SqliteOrderStore, to_db, utc_now
 
 logger = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """Writes the demo catalog ``training_data/catalog/demo_products.csv`` deterministically.
 
-    python -m actions.store.catalog_gen [--out training_data/catalog/demo_products.csv]
+    python -m shop.demo.catalog_gen [--out training_data/catalog/demo_products.csv]
 
 Columns: id,title,description,brand,category,price,currency,stock,attributes,image_url (price in major units
 with two decimals, attributes a JSON object). Descriptions are written to answer the questions shoppers ask
@@ -19,8 +19,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from actions.store.policy import CURRENCY
 from retrieval.catalog import FIELDS as CATALOG_FIELDS
+from shop.policy import CURRENCY
 
 logger = logging.getLogger(__name__)
 
