@@ -13,6 +13,7 @@ import argparse
 import csv
 import json
 import logging
+import os
 import random
 import sqlite3
 from collections.abc import Sequence
@@ -27,6 +28,8 @@ from shop.model import Clock
 from shop.sqlite import SqliteOrderStore, to_db, utc_now
 
 logger = logging.getLogger(__name__)
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 SEED = 42
 N_CUSTOMERS = 40
@@ -643,10 +646,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    if args.db is None:
-        from actions.settings import get_settings
-
-        args.db = get_settings().shop_db_path
+    if args.db is None:  # the CLI's one setting, read as the action server reads it (actions/settings.py)
+        db = Path(os.environ.get("SHOP_DB_PATH") or "var/shop.db").expanduser()
+        args.db = db if db.is_absolute() else REPO_ROOT / db
     fixed_now = args.now
     clock: Clock = (lambda: fixed_now) if fixed_now is not None else utc_now
     store = open_seeded_store(args.db, clock=clock, catalog_path=args.catalog, force=args.force)

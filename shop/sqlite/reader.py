@@ -6,6 +6,7 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import cast
 
 from shop.errors import ShopUnavailableError
 from shop.read import LedgerLine, LedgerOrder, OrderLineView, OrderView, ProductView
@@ -45,7 +46,8 @@ class SqliteShopReader:
                 " WHERE order_number = ? ORDER BY line_no",
                 (number,),
             ).fetchall()
-        view = OrderView(**dict(row), lines=[OrderLineView(**dict(line)) for line in lines])
+        view = cast(OrderView, dict(row))  # the columns selected are OrderView's keys
+        view["lines"] = [cast(OrderLineView, dict(line)) for line in lines]
         return view
 
     def products_in_stock(self) -> list[ProductView]:
@@ -53,7 +55,7 @@ class SqliteShopReader:
             rows = db.execute(
                 "SELECT id, title, category, price_minor, currency FROM products WHERE stock > 0 ORDER BY id"
             ).fetchall()
-        return [ProductView(**dict(row)) for row in rows]
+        return [cast(ProductView, dict(row)) for row in rows]
 
     def ledger_orders(self, number: str | None = None) -> Iterator[LedgerOrder]:
         with self._connect() as db:
