@@ -31,7 +31,7 @@ from shop.model import (
     ReturnEligibility,
     ReturnRequest,
 )
-from shop.sqlite.base import SqliteBase, _clean_text, to_db
+from shop.sqlite.base import SqliteBase, clean_text, to_db
 
 logger = logging.getLogger(__name__)
 
@@ -80,7 +80,7 @@ class SqliteAfterSales(SqliteBase):
         self, number: str, reason: str, product_ids: Sequence[str] | None = None
     ) -> ReturnRequest:
         normalized = normalize_order_number(number)
-        why = _clean_text("reason", reason, max_len=500, allow_empty=True) or "not specified"
+        why = clean_text("reason", reason, max_len=500, allow_empty=True) or "not specified"
         now = self.now()
         with self.transaction() as conn:
             order = self._load_order(conn, normalized)
@@ -127,7 +127,7 @@ class SqliteAfterSales(SqliteBase):
 
     def request_refund(self, number: str, reason: str = "") -> Refund:
         normalized = normalize_order_number(number)
-        _clean_text("reason", reason, max_len=500, allow_empty=True)
+        clean_text("reason", reason, max_len=500, allow_empty=True)
         now = self.now()
         with self.transaction() as conn:
             order = self._load_order(conn, normalized)

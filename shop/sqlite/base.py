@@ -57,15 +57,15 @@ def to_db(value: datetime | date | None) -> str | None:
     return value.isoformat()
 
 
-def _dt(value: str | None) -> datetime | None:
+def parse_dt_or_none(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value).astimezone(UTC) if value else None
 
 
-def _dt_req(value: str) -> datetime:
+def parse_dt(value: str) -> datetime:
     return datetime.fromisoformat(value).astimezone(UTC)
 
 
-def _clean_text(field: str, value: object, *, max_len: int = MAX_TEXT, allow_empty: bool = False) -> str:
+def clean_text(field: str, value: object, *, max_len: int = MAX_TEXT, allow_empty: bool = False) -> str:
     if not isinstance(value, str):
         raise InvalidInputError(field, value, "text")
     text = value.strip()
@@ -79,8 +79,8 @@ def validate_address(address: Address) -> Address:
         raise InvalidInputError("address", address, "an Address(street, postcode, city, country)")
     cleaned = {}
     for name in ("street", "postcode", "city", "country"):
-        cleaned[name] = _clean_text(f"address {name}", getattr(address, name), max_len=120)
-    name = _clean_text("address name", address.name, max_len=120, allow_empty=True)
+        cleaned[name] = clean_text(f"address {name}", getattr(address, name), max_len=120)
+    name = clean_text("address name", address.name, max_len=120, allow_empty=True)
     return Address(name=name, **cleaned)
 
 
@@ -164,7 +164,7 @@ class SqliteBase:
             id=row[f"{prefix}id"],
             name=row[f"{prefix}name"],
             email=row[f"{prefix}email"],
-            created_at=_dt_req(row[f"{prefix}created_at"]),
+            created_at=parse_dt(row[f"{prefix}created_at"]),
             default_address=address,
         )
 
@@ -202,9 +202,9 @@ class SqliteBase:
                 carrier=row["carrier"],
                 tracking_number=row["tracking_number"],
                 tracking_url=row["tracking_url"] or "",
-                shipped_at=_dt_req(row["shipped_at"]),
+                shipped_at=parse_dt(row["shipped_at"]),
                 estimated_delivery=date.fromisoformat(row["estimated_delivery"]),
-                delivered_at=_dt(row["delivered_at"]),
+                delivered_at=parse_dt_or_none(row["delivered_at"]),
             )
         return Order(
             number=row["number"],
@@ -222,12 +222,12 @@ class SqliteBase:
                 row["ship_country"],
                 row["ship_name"],
             ),
-            created_at=_dt_req(row["created_at"]),
-            paid_at=_dt(row["paid_at"]),
-            packed_at=_dt(row["packed_at"]),
-            shipped_at=_dt(row["shipped_at"]),
-            delivered_at=_dt(row["delivered_at"]),
-            cancelled_at=_dt(row["cancelled_at"]),
+            created_at=parse_dt(row["created_at"]),
+            paid_at=parse_dt_or_none(row["paid_at"]),
+            packed_at=parse_dt_or_none(row["packed_at"]),
+            shipped_at=parse_dt_or_none(row["shipped_at"]),
+            delivered_at=parse_dt_or_none(row["delivered_at"]),
+            cancelled_at=parse_dt_or_none(row["cancelled_at"]),
             shipment=shipment,
             payment_method=row["payment_method"],
         )
@@ -240,7 +240,7 @@ class SqliteBase:
             status=row["status"],
             reason=row["reason"],
             product_ids=tuple(json.loads(row["product_ids"])),
-            created_at=_dt_req(row["created_at"]),
+            created_at=parse_dt(row["created_at"]),
             refund_id=row["refund_id"],
         )
 
@@ -253,10 +253,10 @@ class SqliteBase:
             currency=row["currency"],
             status=row["status"],
             method=row["method"],
-            created_at=_dt_req(row["created_at"]),
+            created_at=parse_dt(row["created_at"]),
             expected_by=date.fromisoformat(row["expected_by"]),
             return_id=row["return_id"],
-            completed_at=_dt(row["completed_at"]),
+            completed_at=parse_dt_or_none(row["completed_at"]),
         )
 
     @staticmethod
@@ -264,7 +264,7 @@ class SqliteBase:
         return Invoice(
             id=row["id"],
             order_number=row["order_number"],
-            issued_at=_dt_req(row["issued_at"]),
+            issued_at=parse_dt(row["issued_at"]),
             total_minor=row["total_minor"],
             currency=row["currency"],
         )

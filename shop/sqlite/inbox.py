@@ -15,7 +15,7 @@ from shop.model import (
     FeedbackKind,
     HandoffRequest,
 )
-from shop.sqlite.base import FEEDBACK_KINDS, SqliteBase, _clean_text, to_db
+from shop.sqlite.base import FEEDBACK_KINDS, SqliteBase, clean_text, to_db
 
 
 class SqliteInbox(SqliteBase):
@@ -29,8 +29,8 @@ class SqliteInbox(SqliteBase):
     ) -> Feedback:
         if kind not in FEEDBACK_KINDS:
             raise InvalidInputError("feedback kind", kind, FEEDBACK_KINDS)
-        body = _clean_text("feedback text", text)
-        conv = _clean_text("conversation_id", conversation_id, max_len=200)
+        body = clean_text("feedback text", text)
+        conv = clean_text("conversation_id", conversation_id, max_len=200)
         if rating is not None and (
             isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 5
         ):
@@ -49,8 +49,8 @@ class SqliteInbox(SqliteBase):
         return Feedback(feedback_id, kind, body, number, conv, rating, now)
 
     def record_handoff_request(self, conversation_id: str, reason: str) -> HandoffRequest:
-        conv = _clean_text("conversation_id", conversation_id, max_len=200)
-        why = _clean_text("reason", reason, max_len=500, allow_empty=True)
+        conv = clean_text("conversation_id", conversation_id, max_len=200)
+        why = clean_text("reason", reason, max_len=500, allow_empty=True)
         now = self.now()
         with self.transaction() as conn:
             handoff_id = self.next_id(conn, "handoff")
@@ -63,8 +63,8 @@ class SqliteInbox(SqliteBase):
     # --- verification throttle -----------------------------------------------------------------
     def record_verification_failure(self, order_number: str, client: str, window_s: int) -> None:
         """One failed verification of ``order_number`` by ``client``; rows older than the window go."""
-        number = _clean_text("order number", order_number, max_len=40)
-        who = _clean_text("client", client, max_len=200)
+        number = clean_text("order number", order_number, max_len=40)
+        who = clean_text("client", client, max_len=200)
         now = self.now()
         with self.transaction() as conn:
             conn.execute(

@@ -30,7 +30,7 @@ from shop.model import (
     PurchasedLine,
 )
 from shop.orders import OnCreatedHook
-from shop.sqlite.base import SqliteBase, _clean_text, _dt_req, to_db, validate_address
+from shop.sqlite.base import SqliteBase, clean_text, parse_dt, to_db, validate_address
 
 logger = logging.getLogger(__name__)
 
@@ -222,7 +222,7 @@ class SqliteOrders(SqliteBase):
         address = validate_address(shipping_address)
         if isinstance(expected_total_minor, bool) or not isinstance(expected_total_minor, int):
             raise InvalidInputError("expected_total_minor", expected_total_minor, "an integer in minor units")
-        method = _clean_text("payment_method", payment_method, max_len=60)
+        method = clean_text("payment_method", payment_method, max_len=60)
         now = self.now()
         with self.transaction() as conn:
             quote = self._quote(conn, validated, check_stock=True)
@@ -296,7 +296,7 @@ class SqliteOrders(SqliteBase):
             product_id=row["product_id"],
             quantity=row["quantity"],
             unit_price_minor=row["unit_price_minor"],
-            ordered_at=_dt_req(row["created_at"]),
+            ordered_at=parse_dt(row["created_at"]),
             status=row["status"],
         )
 
