@@ -134,3 +134,27 @@ def test_shop_sql_guard_sees_queries(tmp_path: Path) -> None:
     )
     assert len(sql_on_shop_tables(sample)) == 2
     assert any(p.parts[-2:] == ("actions", "verify_orders.py") for p in scanned_python_files())
+
+
+BOT_SHOP_MODULES = {"shop.read", "shop.errors", "shop.ids"}  # the read side: no store, no backend module
+
+
+def shop_modules_imported(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names if alias.name.split(".")[0] == "shop")
+        elif isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "shop":
+            found.add(node.module)
+    return found
+
+
+def test_bot_reads_the_shop_through_its_read_api_only() -> None:
+    offenders = {
+        str(path.relative_to(ROOT)): sorted(found - BOT_SHOP_MODULES)
+        for path in python_files("bot")
+        if (found := shop_modules_imported(path)) - BOT_SHOP_MODULES
+    }
+    assert offenders == {}
+    assert shop_modules_imported(ROOT / "bot" / "shopdb.py") >= {"shop.read"}
