@@ -58,3 +58,9 @@ def clock() -> FixedClock:
 def store(request: pytest.FixtureRequest) -> OrderStore:
     """A fresh store of each implementation, holding the seeded demo shop, its clock fixed at ``NOW``."""
     return request.getfixturevalue(IMPLEMENTATIONS[request.param])
+
+
+@pytest.fixture
+def shop(sqlite_store: OrderStore) -> OrderStore:
+    """The SQLite store on the seeded demo shop (tests/shop/test_sqlite_store.py)."""
+    return sqlite_store

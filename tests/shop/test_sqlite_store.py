@@ -1,4 +1,5 @@
-"""The SQLite order store on the seeded demo shop, with a fixed clock."""
+"""The SQLite store on the seeded demo shop, with a fixed clock: what only SQLite has (schema, pragmas, ids
+under concurrency) and the detailed policy cases; tests/shop/test_contract.py holds what every backend keeps."""
 
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ from shop.ids import normalize_order_number
 from shop.interface import OrderStore
 from shop.model import Address, Order
 from shop.sqlite import SqliteOrderStore
-from tests.actions.shop_fixtures import NOW, FixedClock
+from tests.shop.conftest import NOW, FixedClock
 
 HOSTILE = [
     "SD-100001' OR '1'='1",
