@@ -11,7 +11,7 @@ from typing import Any
 
 from shop.errors import InvalidIdentifierError
 from shop.ids import normalize_order_number as _normalize_order_number
-from shop.read import open_reader
+from shop.read import DEFAULT_BACKEND, open_reader
 
 
 def normalize_order_number(raw: str) -> str | None:
@@ -23,9 +23,9 @@ def normalize_order_number(raw: str) -> str | None:
 
 
 class ShopReader:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, backend: str = DEFAULT_BACKEND) -> None:
         self.path = path
-        self._reader = open_reader(path)
+        self._reader = open_reader(path, backend)
 
     def order(self, number: str) -> dict[str, Any] | None:
         """The order with its lines, customer and formatted total, or None."""

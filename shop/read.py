@@ -12,7 +12,19 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol, TypedDict
 
-from shop.factory import DEFAULT_BACKEND, check_backend
+from shop.factory import BACKENDS, DEFAULT_BACKEND, check_backend
+
+__all__ = [
+    "BACKENDS",
+    "DEFAULT_BACKEND",
+    "LedgerLine",
+    "LedgerOrder",
+    "OrderLineView",
+    "OrderView",
+    "ProductView",
+    "ShopReader",
+    "open_reader",
+]
 
 
 class OrderLineView(TypedDict):

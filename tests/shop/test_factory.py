@@ -75,3 +75,12 @@ def test_action_server_start_up_leaves_the_demo_generator_unimported() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
+def test_the_bot_checks_shop_backend_at_start_too() -> None:
+    from bot.errors import ConfigError
+    from bot.settings import from_env
+
+    assert from_env({}).shop_backend == "sqlite"
+    with pytest.raises(ConfigError, match=r"SHOP_BACKEND='mongo' is invalid: expected one of sqlite"):
+        from_env({"SHOP_BACKEND": "mongo"})
