@@ -37,6 +37,8 @@ logger = logging.getLogger(__name__)
 
 
 class SqliteAfterSales(SqliteBase):
+    """``AfterSales`` on SQLite: returns, refunds and invoices."""
+
     def _eligibility(self, conn: sqlite3.Connection, order: Order) -> ReturnEligibility:
         if order.status == "delivered" and order.delivered_at is not None:
             deadline = order.delivered_at + timedelta(days=policy.RETURN_WINDOW_DAYS)

@@ -5,12 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from shop.errors import (
-    ProductNotFoundError,
-)
-from shop.ids import (
-    normalize_product_id,
-)
+from shop.errors import ProductNotFoundError
+from shop.ids import normalize_product_id
 from shop.model import (
     OrderQuote,
     Product,
@@ -19,6 +15,8 @@ from shop.sqlite.base import SqliteBase
 
 
 class SqliteCatalog(SqliteBase):
+    """``Catalog`` on SQLite: products and price quotes."""
+
     def list_products(self, category: str | None = None, *, in_stock_only: bool = False) -> list[Product]:
         sql = "SELECT * FROM products WHERE 1 = 1"
         params: list[Any] = []

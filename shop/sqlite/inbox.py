@@ -4,12 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from shop.errors import (
-    InvalidInputError,
-)
-from shop.ids import (
-    normalize_order_number,
-)
+from shop.errors import InvalidInputError
+from shop.ids import normalize_order_number
 from shop.model import (
     Feedback,
     FeedbackKind,
@@ -19,6 +15,8 @@ from shop.sqlite.base import FEEDBACK_KINDS, SqliteBase, clean_text, to_db
 
 
 class SqliteInbox(SqliteBase):
+    """``Inbox`` on SQLite: feedback, handoff requests and the verification throttle."""
+
     def record_feedback(
         self,
         kind: FeedbackKind,

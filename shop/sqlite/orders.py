@@ -36,6 +36,8 @@ logger = logging.getLogger(__name__)
 
 
 class SqliteOrders(SqliteBase):
+    """``OrderBook`` on SQLite: orders, customers, changes before shipping, creating orders."""
+
     # --- orders and verification ---------------------------------------------------------------
     def get_order(self, number: str) -> Order:
         normalized = normalize_order_number(number)
