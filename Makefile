@@ -75,13 +75,13 @@ browser-deps: ## install Debian's Chromium for the browser tests (needs root)
 
 # ----------------------------------------------------------------------------------- build artifacts
 data: setup ## seed the demo shop's order store (once; `make reseed` starts it afresh)
-	$(PY) -m actions.store.seed --db $(SHOP_DB_PATH)
+	$(PY) -m shop.demo.seed --db $(SHOP_DB_PATH)
 
 reseed: setup ## rebuild the demo shop's order store from the seed
-	$(PY) -m actions.store.seed --db $(SHOP_DB_PATH) --force
+	$(PY) -m shop.demo.seed --db $(SHOP_DB_PATH) --force
 
 catalog: setup ## regenerate the demo catalog (training_data/catalog/demo_products.csv)
-	$(PY) -m actions.store.catalog_gen
+	$(PY) -m shop.demo.catalog_gen
 
 index: setup ## build the FAISS indexes for the catalog and knowledge base (when their inputs changed)
 	$(PY) -m retrieval.build --index-dir $(INDEX_DIR)
@@ -135,7 +135,7 @@ lint: setup ## ruff (lint + format check)
 	$(APP_VENV)/bin/ruff format --check .
 
 typecheck: setup ## mypy on the packages
-	$(APP_VENV)/bin/mypy actions retrieval ledger bot scripts
+	$(APP_VENV)/bin/mypy actions retrieval ledger bot scripts shop
 
 # ---------------------------------------------------------------------------------------- benchmarks
 bench-nlu: setup ## NLU accuracy/macro-F1 on Bitext validation, our data alone vs + Bitext train

@@ -11,10 +11,11 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import authority
-from actions.store import get_store
-from actions.store.errors import StoreError
-from actions.store.interface import Order, OrderStore
-from actions.store.policy import format_money
+from actions.shop_store import get_store
+from shop.errors import StoreError
+from shop.interface import OrderStore
+from shop.model import Order
+from shop.policy import format_money
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +38,7 @@ STEP_OFFER_HUMAN = "offer_human"
 
 
 def store() -> OrderStore:
-    """The process-wide store (tests replace it with ``actions.store.set_store``)."""
+    """The process-wide store (tests replace it with ``actions.shop_store.set_store``)."""
     return get_store()
 
 

@@ -15,8 +15,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import verified_order_number
-from actions.store import StoreError, get_store
-from actions.store.errors import InvalidIdentifierError, NotFoundError
+from actions.shop_store import get_store
+from shop import StoreError
+from shop.errors import InvalidIdentifierError, NotFoundError
 
 logger = logging.getLogger(__name__)
 

@@ -22,8 +22,8 @@ from rasa_sdk.types import DomainDict
 
 from actions.common import verified_customer_id, verified_order_number
 from actions.settings import Settings, get_settings
-from actions.store import get_store
-from actions.store.errors import StoreError
+from actions.shop_store import get_store
+from shop.errors import StoreError
 
 logger = logging.getLogger(__name__)
 

@@ -9,9 +9,9 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import money, short_day, store
-from actions.store.errors import InvalidIdentifierError
-from actions.store.ids import normalize_invoice_id
-from actions.store.interface import Invoice, Order
+from shop.errors import InvalidIdentifierError
+from shop.ids import normalize_invoice_id
+from shop.model import Invoice, Order
 
 logger = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """The ledger as the actions see it: keyed hashes of orders, the outbox hook, and "is my order record intact?".
 
-``ledger_hook()`` is passed to ``create_order(on_created=[...])`` so the outbox row is written in the same SQLite
+``ledger_hook()`` is passed to ``create_order(on_created=[...])`` so the outbox row is written in the same
 transaction as the order. ``action_check_order_record`` answers for the shopper's own verified order only.
 """
 
@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 import threading
 from typing import Any
 
@@ -18,12 +17,13 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import verified_order
-from actions.store.interface import OnCreatedHook, Order
 from ledger.canonical import KeyRing, utc_timestamp
 from ledger.client import ChainConfig, LedgerClient
 from ledger.errors import ChainError, LedgerError
 from ledger.outbox import Outbox, OutboxRow, enqueue, new_owner, row_problem
 from ledger.verify import OrderCheck, check_order
+from shop.interface import OnCreatedHook, Transaction
+from shop.model import Order
 
 logger = logging.getLogger(__name__)
 
@@ -102,8 +102,8 @@ def ledger_hook(keys: KeyRing | None = None) -> OnCreatedHook:
     """An ``on_created`` hook queueing the order's ledger record inside the order's transaction."""
     keys = keys or keyring()
 
-    def queue_record(conn: sqlite3.Connection, order: Order) -> None:
-        enqueue(conn, keys.order_record(canonical_order_dict(order)))
+    def queue_record(tx: Transaction, order: Order) -> None:
+        enqueue(tx, keys.order_record(canonical_order_dict(order)))
 
     return queue_record
 

@@ -34,7 +34,8 @@ from actions.common import (
     verified_customer_id,
 )
 from actions.ledger_check import ledger_hook, shop_db_path, try_instant_receipt
-from actions.store.errors import (
+from ledger.errors import LedgerError
+from shop.errors import (
     InvalidIdentifierError,
     InvalidInputError,
     NotFoundError,
@@ -42,9 +43,8 @@ from actions.store.errors import (
     PriceChangedError,
     StoreError,
 )
-from actions.store.interface import Address, Order, OrderQuote, Product
-from actions.store.policy import MAX_QUANTITY_PER_LINE
-from ledger.errors import LedgerError
+from shop.model import Address, Order, OrderQuote, Product
+from shop.policy import MAX_QUANTITY_PER_LINE
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")

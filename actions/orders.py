@@ -38,16 +38,16 @@ from actions.common import (
 )
 from actions.invoices import send_invoices
 from actions.returns import ORIGINAL_METHOD, report_reference, report_refunds, start_return
-from actions.store.errors import (
+from actions.verification import is_locked
+from shop.errors import (
     InvalidInputError,
     OrderNotCancellableError,
     OrderNotModifiableError,
     OutOfStockError,
     StoreError,
 )
-from actions.store.interface import Address, Order
-from actions.store.policy import MAX_QUANTITY_PER_LINE, MODIFIABLE_STATUSES, RETURN_WINDOW_DAYS
-from actions.verification import is_locked
+from shop.model import Address, Order
+from shop.policy import MAX_QUANTITY_PER_LINE, MODIFIABLE_STATUSES, RETURN_WINDOW_DAYS
 
 logger = logging.getLogger(__name__)
 

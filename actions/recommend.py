@@ -32,9 +32,10 @@ from actions.products import (
     retrieval_service,
     send_cards,
 )
-from actions.store import StoreError, get_store
+from actions.shop_store import get_store
 from retrieval.errors import QueryError, RetrievalError, UnknownItemError
 from retrieval.recommend import Recommendation, Recommender
+from shop import StoreError
 
 logger = logging.getLogger(__name__)
 

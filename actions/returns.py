@@ -27,15 +27,15 @@ from actions.common import (
     verified_order,
     verified_order_number,
 )
-from actions.store.errors import (
+from shop.errors import (
     InvalidIdentifierError,
     RefundNotFoundError,
     ReturnNotAllowedError,
     ReturnNotFoundError,
     StoreError,
 )
-from actions.store.interface import Order, Refund
-from actions.store.policy import RETURN_WINDOW_DAYS
+from shop.model import Order, Refund
+from shop.policy import RETURN_WINDOW_DAYS
 
 logger = logging.getLogger(__name__)
 

@@ -13,6 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from retrieval.responder.config import PRECISION_CHOICES, THRESHOLD_PROBABILITIES
+from shop import BACKENDS, DEFAULT_BACKEND
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -47,6 +48,7 @@ def _path(value: str) -> Path:
 @dataclass(frozen=True)
 class Settings:
     environment: str = "development"
+    shop_backend: str = DEFAULT_BACKEND  # SHOP_BACKEND: which shop implementation (shop.BACKENDS)
     shop_db_path: Path = REPO_ROOT / "var" / "shop.db"
     seed_if_missing: bool = True
     handoff_url: str = "http://127.0.0.1:8080"
@@ -85,6 +87,7 @@ class Settings:
         d = cls()
         settings = cls(
             environment=env.get("SHOPDESK_ENV", d.environment),
+            shop_backend=(env.get("SHOP_BACKEND") or d.shop_backend).strip().lower(),
             shop_db_path=_path(env["SHOP_DB_PATH"]) if env.get("SHOP_DB_PATH") else d.shop_db_path,
             seed_if_missing=env.get("SHOP_DB_SEED", "1").strip().lower() not in _FALSE,
             handoff_url=env.get("HANDOFF_URL", d.handoff_url).rstrip("/"),
@@ -131,6 +134,8 @@ class Settings:
         return settings
 
     def validate(self) -> None:
+        if self.shop_backend not in BACKENDS:
+            raise SettingsError(f"SHOP_BACKEND={self.shop_backend!r}: expected one of {', '.join(BACKENDS)}")
         if self.environment not in ENVIRONMENTS:
             raise SettingsError(
                 f"SHOPDESK_ENV={self.environment!r}: expected one of {', '.join(ENVIRONMENTS)}"

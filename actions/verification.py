@@ -42,16 +42,16 @@ from actions.common import (
     verified_order_number,
 )
 from actions.settings import get_settings
-from actions.store.errors import (
+from shop.errors import (
     EmailMismatchError,
     InvalidIdentifierError,
     InvalidInputError,
     OrderNotFoundError,
     StoreError,
 )
-from actions.store.ids import normalize_email, normalize_order_number
-from actions.store.interface import Order
-from actions.store.policy import MAX_VERIFICATION_ATTEMPTS
+from shop.ids import normalize_email, normalize_order_number
+from shop.model import Order
+from shop.policy import MAX_VERIFICATION_ATTEMPTS
 
 logger = logging.getLogger(__name__)
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import sqlite3
 import sys
 import time
 from collections.abc import Iterator
@@ -26,40 +25,15 @@ from ledger.canonical import KeyRing, utc_timestamp
 from ledger.errors import LedgerError
 from ledger.outbox import Outbox, connect, enqueue
 from ledger.verify import ChainReader, VerificationReport, verify_orders
+from shop.read import open_reader
 
 logger = logging.getLogger(__name__)
 
 
 def iter_canonical_orders(db_path: Path, number: str | None = None) -> Iterator[dict[str, Any]]:
-    """Canonical order dicts straight from the order tables (two queries, fast for 10k+ orders)."""
-    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
-    try:
-        where, params = ("WHERE number = ?", (number,)) if number else ("", ())
-        orders = conn.execute(
-            f"SELECT number, created_at, currency, shipping_minor, total_minor FROM orders {where} ORDER BY number",
-            params,
-        ).fetchall()
-        lines: dict[str, list[dict[str, Any]]] = {}
-        line_where = "WHERE order_number = ?" if number else ""
-        for order_number, product_id, quantity, price in conn.execute(
-            f"SELECT order_number, product_id, quantity, unit_price_minor FROM order_lines {line_where} "
-            "ORDER BY order_number, line_no",
-            params,
-        ):
-            lines.setdefault(order_number, []).append(
-                {"product_id": product_id, "quantity": quantity, "unit_price_minor": price}
-            )
-    finally:
-        conn.close()
-    for order_number, created_at, currency, shipping, total in orders:
-        yield {
-            "order_number": order_number,
-            "created_at": utc_timestamp(created_at),
-            "currency": currency,
-            "lines": lines.get(order_number, []),
-            "shipping_minor": shipping,
-            "total_minor": total,
-        }
+    """Canonical order dicts from the shop's read API (two queries, fast for 10k+ orders)."""
+    for order in open_reader(db_path).ledger_orders(number):
+        yield {**order, "created_at": utc_timestamp(order["created_at"])}
 
 
 def run_verification(

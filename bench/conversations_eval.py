@@ -102,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
         config = StackConfig.on_free_ports(Path(tmp) / "var", models_dir=models_dir, with_bot=True)
         config.var_dir.mkdir(parents=True)
         subprocess.run(
-            [str(APP_PYTHON), "-m", "actions.store.seed", "--db", str(config.shop_db)], cwd=ROOT, check=True
+            [str(APP_PYTHON), "-m", "shop.demo.seed", "--db", str(config.shop_db)], cwd=ROOT, check=True
         )
         stack = Stack(config, log_dir=Path(tmp) / "logs")
         started = time.monotonic()

@@ -1,5 +1,5 @@
 """Verification time for N orders (default 10,000) against anvil, through the real CLI code path
-(``actions.verify_orders.run_verification``: SQLite read, canonical form, HMACs, one event scan).
+(``actions.verify_orders.run_verification``: the shop's read API, canonical form, HMACs, one event scan).
 
 Baseline (same run): one ``digestOf`` eth_call per order, timed on the first 1,000 orders and scaled.
 
@@ -9,8 +9,6 @@ Baseline (same run): one ``digestOf`` eth_call per order, timed on the first 1,0
 from __future__ import annotations
 
 import argparse
-import random
-import sqlite3
 import sys
 import tempfile
 import time
@@ -24,33 +22,11 @@ from ledger_common import anvil, deployed_client
 from actions.verify_orders import iter_canonical_orders, run_verification
 from ledger.canonical import KeyRing
 from ledger.outbox import connect, enqueue
+from shop.demo.bulk import tamper_order_line, write_bulk_orders
 
 
 def make_store(path: Path, n: int, keyring: KeyRing) -> list[dict[str, object]]:
-    rng = random.Random(0)
-    conn = sqlite3.connect(path)
-    conn.executescript(
-        "CREATE TABLE orders (number TEXT PRIMARY KEY, created_at TEXT, currency TEXT, shipping_minor INT,"
-        " total_minor INT);"
-        "CREATE TABLE order_lines (order_number TEXT, line_no INT, product_id TEXT, quantity INT, unit_price_minor INT);"
-    )
-    for i in range(n):
-        number = f"SD-{200000 + i}"
-        lines = [
-            (f"P-{1001 + rng.randrange(60)}", rng.randint(1, 3), rng.randint(500, 20000))
-            for _ in range(rng.randint(1, 4))
-        ]
-        total = sum(q * p for _, q, p in lines) + 495
-        conn.execute(
-            "INSERT INTO orders VALUES (?, ?, 'EUR', 495, ?)",
-            (number, f"2025-03-01T10:{i % 60:02d}:00+00:00", total),
-        )
-        conn.executemany(
-            "INSERT INTO order_lines VALUES (?, ?, ?, ?, ?)",
-            [(number, k, *line) for k, line in enumerate(lines, 1)],
-        )
-    conn.commit()
-    conn.close()
+    write_bulk_orders(path, n)
     orders = list(iter_canonical_orders(path))
     out = connect(path)
     out.execute("BEGIN")
@@ -94,8 +70,7 @@ def main() -> None:
         naive = (time.perf_counter() - start) * args.n / sample
         print(f"baseline (one eth_call per order): {naive:.2f}s for {args.n} (timed on {sample}, scaled)")
 
-        with sqlite3.connect(db) as conn:
-            conn.execute("UPDATE order_lines SET quantity = quantity + 1 WHERE order_number = 'SD-200007'")
+        tamper_order_line(db, "SD-200007")
         report = run_verification(db, keyring, client)
         print(f"after editing one row: {report.counts} (tampered detected: {report.tampered})")
 

@@ -36,9 +36,9 @@ from typing import Any
 
 import yaml
 
-from actions.store.sqlite import SqliteOrderStore
 from scripts.stack import APP_PYTHON, ROOT, Stack, StackConfig, descendants
 from scripts.supervise import Backoff, Supervisor
+from shop.sqlite import SqliteOrderStore
 
 ORDER, EMAIL = "SD-100003", "ben.okafor@example.com"
 KINDS = ("right", "technical", "refused", "lost", "wrong")
@@ -138,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
             with_chain=(ROOT / "ledger" / "node.py").exists(),
         )
         subprocess.run(
-            [str(APP_PYTHON), "-m", "actions.store.seed", "--db", str(config.shop_db)], cwd=ROOT, check=True
+            [str(APP_PYTHON), "-m", "shop.demo.seed", "--db", str(config.shop_db)], cwd=ROOT, check=True
         )
         stack = Stack(config)
         print("starting the stack ...", flush=True)

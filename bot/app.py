@@ -98,7 +98,7 @@ def create_app(settings: Settings, rasa: RasaApi | None = None, *, sync: bool = 
     )
     app[SETTINGS] = settings
     app[HUB] = Hub()
-    app[SHOP] = ShopReader(settings.shop_db_path)
+    app[SHOP] = ShopReader(settings.shop_db_path, settings.shop_backend)
     app[REPLY_LIMITER] = RateLimiter(*settings.agent_rate)
     app[LOGIN_GUARD] = LoginGuard(frozenset(agent.email for agent in settings.agents))
     app[HISTORY_LIMITER] = RateLimiter(60, 60.0)

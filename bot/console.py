@@ -32,6 +32,7 @@ from bot.pages import render
 from bot.shopdb import normalize_order_number
 from bot.types import Handoff
 from bot.validate import bad_request, json_object, text_field
+from shop.errors import ShopUnavailableError
 
 logger = logging.getLogger(__name__)
 
@@ -308,11 +309,9 @@ async def order_lookup(request: web.Request) -> web.Response:
     number = normalize_order_number(raw)
     if number is None:
         raise bad_request({"order_id": f"{raw[:40]!r} is not an order number like SD-100042"})
-    import sqlite3
-
     try:
         order = await asyncio.get_running_loop().run_in_executor(None, request.app[SHOP].order, number)
-    except sqlite3.Error as error:
+    except ShopUnavailableError as error:
         raise web.HTTPServiceUnavailable(
             text=json.dumps({"error": f"order store unavailable: {error}"}), content_type="application/json"
         ) from None

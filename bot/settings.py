@@ -12,6 +12,7 @@ from bot.errors import ConfigError
 from bot.hours import BusinessHours, parse_business_hours
 from bot.passwords import hash_password
 from bot.widget_session import DEV_SECRET as DEV_WIDGET_SECRET
+from shop.read import BACKENDS, DEFAULT_BACKEND
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -43,6 +44,7 @@ class Settings:
     handoff_queue_timeout_s: float = 900.0  # a queued handoff nobody claims is closed after this; 0 = never
     db_path: Path = ROOT / "var" / "handoff.db"
     shop_db_path: Path = ROOT / "var" / "shop.db"
+    shop_backend: str = DEFAULT_BACKEND  # SHOP_BACKEND: which implementation the shop's read API opens
     agents: tuple[Agent, ...] = ()
     business_hours: BusinessHours = field(default_factory=lambda: parse_business_hours("always"))
     production: bool = False
@@ -122,6 +124,7 @@ def from_env(environ: Mapping[str, str] | None = None) -> Settings:
         handoff_queue_timeout_s=number("HANDOFF_QUEUE_TIMEOUT_S", "900"),
         db_path=Path(env.get("HANDOFF_DB_PATH", str(ROOT / "var" / "handoff.db"))),
         shop_db_path=Path(env.get("SHOP_DB_PATH", str(ROOT / "var" / "shop.db"))),
+        shop_backend=(env.get("SHOP_BACKEND") or DEFAULT_BACKEND).strip().lower(),
         agents=agents,
         business_hours=parse_business_hours(env.get("BUSINESS_HOURS", "always")),
         production=production,
@@ -131,6 +134,8 @@ def from_env(environ: Mapping[str, str] | None = None) -> Settings:
             o.strip().rstrip("/") for o in env.get("BOT_ALLOWED_ORIGINS", "").split(",") if o.strip()
         ),
     )
+    if settings.shop_backend not in BACKENDS:
+        raise ConfigError("SHOP_BACKEND", settings.shop_backend, f"one of {', '.join(BACKENDS)}")
     if settings.handoff_queue_timeout_s < 0:
         raise ConfigError("HANDOFF_QUEUE_TIMEOUT_S", settings.handoff_queue_timeout_s, "0 (never) or more")
     validate(settings)

@@ -6,7 +6,6 @@ import hashlib
 import html
 import logging
 import re
-import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ from bot.pages import json_for_script, render
 from bot.shopdb import ShopReader
 from bot.sync import as_object, describe_bot_event
 from bot.widget_session import SESSION_ID_RE, new_session_id, valid_session_id
+from shop.errors import ShopUnavailableError
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ def featured_html(shop: ShopReader) -> str:
     """The shop page's product tiles, from the order store; every value HTML-escaped."""
     try:
         products = shop.featured_products()
-    except sqlite3.Error:
+    except ShopUnavailableError:
         return "<li>The catalogue is being prepared.</li>"
     tiles = []
     for product in products:

@@ -26,6 +26,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any, Protocol
 
 from ledger.canonical import OrderRecord
 from ledger.errors import OutboxError
@@ -122,7 +123,14 @@ def row_problem(row: OutboxRow) -> str | None:
     return None
 
 
-def ensure_schema(conn: sqlite3.Connection) -> None:
+class SqlTransaction(Protocol):
+    """The caller's open transaction as ``enqueue`` needs it: an ``execute(sql, params)`` (``sqlite3.Connection``
+    has it; the shop hands its hooks such a handle, never a driver type)."""
+
+    def execute(self, sql: str, parameters: Any = ..., /) -> Any: ...
+
+
+def ensure_schema(conn: SqlTransaction) -> None:
     """Create the table, or upgrade a table of the first schema (adds leases and the quarantine status)."""
     found = conn.execute(
         "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (TABLE,)
@@ -133,7 +141,7 @@ def ensure_schema(conn: sqlite3.Connection) -> None:
         return
     if "lease_owner" in found[0]:
         return
-    own_transaction = not conn.in_transaction
+    own_transaction = not getattr(conn, "in_transaction", True)  # a plain handle: already in one
     if own_transaction:
         conn.execute("BEGIN IMMEDIATE")
     try:
@@ -155,7 +163,7 @@ def ensure_schema(conn: sqlite3.Connection) -> None:
         conn.execute("COMMIT")
 
 
-def enqueue(conn: sqlite3.Connection, record: OrderRecord, *, kind: str = "order") -> None:
+def enqueue(conn: SqlTransaction, record: OrderRecord, *, kind: str = "order") -> None:
     """Queue ``record`` in the caller's transaction; the caller commits. Re-queuing the same record is a no-op."""
     if kind not in KINDS:
         raise OutboxError(f"kind {kind!r} unknown; valid: {list(KINDS)}")

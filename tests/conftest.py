@@ -45,7 +45,7 @@ def _start_seeded_stack(var_dir: Path, log_dir: Path) -> Stack:
         with_chain=(ROOT / "ledger" / "node.py").exists(),
     )
     subprocess.run(  # the documented demo shop, before any process or test opens the database
-        [str(APP_PYTHON), "-m", "actions.store.seed", "--db", str(config.shop_db)], cwd=ROOT, check=True
+        [str(APP_PYTHON), "-m", "shop.demo.seed", "--db", str(config.shop_db)], cwd=ROOT, check=True
     )
     log_dir.mkdir(parents=True, exist_ok=True)
     for stale in log_dir.glob("*.log"):

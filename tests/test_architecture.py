@@ -4,6 +4,7 @@ retrieval; retrieval and ledger import neither each other nor actions/bot; only 
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -56,3 +57,104 @@ def test_only_ledger_imports_web3() -> None:
 def test_guard_sees_imports() -> None:
     """The guard itself works: it finds the imports of a file that has them."""
     assert {"ast", "pytest", "scripts"} <= imported_roots(Path(__file__))
+
+
+# --- the shop backend (issue 11): one owner of the shop's data ------------------------------------------
+# shop imports none of the other packages; actions and bot (read side, shop.read) may import shop.
+SHOP_FORBIDDEN = {"actions", "bot", "retrieval", "ledger"}
+# the demo catalog generator writes the catalog CSV in the format retrieval reads (retrieval.catalog.FIELDS);
+# it is an offline tool the action server never imports (tests/shop/test_factory.py checks that).
+SHOP_IMPORT_EXCEPTIONS = {"shop/demo/catalog_gen.py": {"retrieval"}}
+SHOP_TABLES = (
+    "schema_version|sequences|customers|products|orders|order_lines|returns|refunds|invoices|feedback"
+    "|handoff_requests|verification_failures"
+)
+SHOP_SQL = re.compile(rf"\b(?:FROM|JOIN|INTO|UPDATE|TABLE(?:\s+IF\s+NOT\s+EXISTS)?)\s+(?:{SHOP_TABLES})\b")
+NOT_SCANNED = {"tests", "shop", "node_modules", "var", "models"}  # tests may set up data in the real schema
+
+
+def test_shop_imports_none_of_the_other_packages() -> None:
+    offenders = {}
+    for path in python_files("shop"):
+        name = str(path.relative_to(ROOT))
+        found = imported_roots(path) & (SHOP_FORBIDDEN - SHOP_IMPORT_EXCEPTIONS.get(name, set()))
+        if found:
+            offenders[name] = sorted(found)
+    assert offenders == {}, f"shop must not import {sorted(SHOP_FORBIDDEN)}: {offenders}"
+
+
+def test_only_actions_and_bot_import_shop() -> None:
+    assert "shop" not in FORBIDDEN["actions"] | FORBIDDEN["bot"]
+    offenders = [
+        str(path.relative_to(ROOT))
+        for package in ("retrieval", "ledger")
+        for path in python_files(package)
+        if "shop" in imported_roots(path)
+    ]
+    assert offenders == []
+
+
+def sql_on_shop_tables(path: Path) -> list[str]:
+    """String literals (f-string parts included, docstrings too) in ``path`` that name a shop table in SQL."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    return [
+        node.value[:80]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and SHOP_SQL.search(node.value)
+    ]
+
+
+def scanned_python_files() -> list[Path]:
+    files: list[Path] = []
+    for top in sorted(ROOT.iterdir()):
+        if top.name.startswith(".") or top.name in NOT_SCANNED or top.is_symlink():
+            continue
+        if top.is_dir():
+            files += [p for p in top.rglob("*.py") if not any(part.startswith(".") for part in p.parts)]
+        elif top.suffix == ".py":
+            files.append(top)
+    return files
+
+
+def test_no_sql_on_the_shop_tables_outside_shop() -> None:
+    offenders = {
+        str(p.relative_to(ROOT)): found for p in scanned_python_files() if (found := sql_on_shop_tables(p))
+    }
+    assert offenders == {}, (
+        f"only shop/ may query the shop's tables (use shop.read or the store): {offenders}"
+    )
+
+
+def test_shop_sql_guard_sees_queries(tmp_path: Path) -> None:
+    sample = tmp_path / "sample.py"
+    sample.write_text(
+        'db.execute("SELECT o.number FROM orders o JOIN customers c ON c.id = o.customer_id")\n'
+        'db.execute(f"UPDATE order_lines SET quantity = 2 {where}")\n'
+        'x = "orders from the shop"  # prose, not SQL\n'
+    )
+    assert len(sql_on_shop_tables(sample)) == 2
+    assert any(p.parts[-2:] == ("actions", "verify_orders.py") for p in scanned_python_files())
+
+
+BOT_SHOP_MODULES = {"shop.read", "shop.errors", "shop.ids"}  # the read side: no store, no backend module
+
+
+def shop_modules_imported(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names if alias.name.split(".")[0] == "shop")
+        elif isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "shop":
+            found.add(node.module)
+    return found
+
+
+def test_bot_reads_the_shop_through_its_read_api_only() -> None:
+    offenders = {
+        str(path.relative_to(ROOT)): sorted(found - BOT_SHOP_MODULES)
+        for path in python_files("bot")
+        if (found := shop_modules_imported(path)) - BOT_SHOP_MODULES
+    }
+    assert offenders == {}
+    assert shop_modules_imported(ROOT / "bot" / "shopdb.py") >= {"shop.read"}

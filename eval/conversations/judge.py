@@ -27,10 +27,10 @@ from typing import Any
 
 import aiohttp
 
-from actions.store.errors import CustomerNotFoundError, OrderNotFoundError
-from actions.store.interface import OrderStore
 from bot.widget_session import signed_client
 from eval.conversations.cases import Conversation
+from shop.errors import CustomerNotFoundError, OrderNotFoundError
+from shop.interface import OrderStore
 
 FALLBACK_RESPONSES = frozenset({"utter_ask_rephrase", "utter_default"})
 HANDOFF_VALUES = frozenset({"queued", "offline"})
@@ -84,7 +84,7 @@ class Shop:
 
     @classmethod
     def open(cls, path: Path) -> Shop:
-        from actions.store.sqlite import SQLiteOrderStore
+        from shop.sqlite import SQLiteOrderStore
 
         store = SQLiteOrderStore(path)
         emails: set[str] = set()

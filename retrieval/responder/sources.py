@@ -117,9 +117,7 @@ def load_faq(path: Path) -> list[KbEntry]:
 def load_demo_catalog(path: Path) -> list[Product]:
     """``demo_products.csv``: id,title,description,brand,category,price,currency,stock,attributes,image_url."""
     if not path.is_file():
-        raise TrainingDataError(
-            path, "demo catalog not found (written by `python -m actions.store.catalog_gen`)"
-        )
+        raise TrainingDataError(path, "demo catalog not found (written by `python -m shop.demo.catalog_gen`)")
     products: list[Product] = []
     with path.open(newline="", encoding="utf-8") as handle:
         for n, row in enumerate(csv.DictReader(handle), start=2):

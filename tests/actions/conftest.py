@@ -12,9 +12,9 @@ import yaml
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.store import set_store
-from actions.store.seed import open_seeded_store
-from actions.store.sqlite import SqliteOrderStore
+from actions.shop_store import set_store
+from shop.demo.seed import open_seeded_store
+from shop.sqlite import SqliteOrderStore
 from tests.actions.shop_fixtures import NOW, ROOT, FixedClock, make_tracker, render
 
 

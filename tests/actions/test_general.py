@@ -13,8 +13,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import feedback as feedback_module
 from actions.fallback import ActionFallback, fallback_streak, next_step
 from actions.feedback import ActionRecordFeedback, order_reference, parse_rating
-from actions.store import set_store
-from actions.store.errors import InvalidIdentifierError, OrderNotFoundError, StoreError
+from actions.shop_store import set_store
+from shop.errors import InvalidIdentifierError, OrderNotFoundError, StoreError
 from tests.actions.shop_fixtures import proven
 
 
@@ -239,7 +239,7 @@ def test_order_reference_is_only_the_verified_order() -> None:
 
 
 async def test_feedback_with_the_real_sqlite_store(tmp_path: Any) -> None:
-    sqlite = pytest.importorskip("actions.store.sqlite")
+    sqlite = pytest.importorskip("shop.sqlite")
     real = sqlite.SqliteOrderStore(tmp_path / "shop.db")
     set_store(real)
     try:

@@ -23,8 +23,8 @@ from actions.handoff import (
     transcript,
 )
 from actions.settings import Settings
-from actions.store import set_store
-from actions.store.errors import StoreError
+from actions.shop_store import set_store
+from shop.errors import StoreError
 from tests.actions.shop_fixtures import ROOT, proven
 
 

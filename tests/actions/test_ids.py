@@ -14,15 +14,15 @@ import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.store.errors import InvalidIdentifierError
-from actions.store.ids import (
+from actions.verification import ValidateOrderVerificationForm, emails_in, order_numbers_in
+from shop.errors import InvalidIdentifierError
+from shop.ids import (
     normalize_invoice_id,
     normalize_order_number,
     normalize_refund_id,
     normalize_return_id,
 )
-from actions.store.sqlite import SqliteOrderStore
-from actions.verification import ValidateOrderVerificationForm, emails_in, order_numbers_in
+from shop.sqlite import SqliteOrderStore
 from tests.actions.shop_fixtures import ROOT, make_tracker, proven, responses, slot_events
 
 FORM = "order_verification_form"

@@ -32,8 +32,8 @@ from actions.orders import (
 from actions.returns import ActionTrackRefund
 from actions.session import ActionSessionStart
 from actions.settings import DEV_ACTION_SERVER_TOKEN, Settings, SettingsError, get_settings
-from actions.store.sqlite import SqliteOrderStore
 from actions.verification import ValidateOrderVerificationForm
+from shop.sqlite import SqliteOrderStore
 from tests.actions.shop_fixtures import FixedClock, make_tracker, proven, responses, slot_events
 
 KEY = "unit-test-verification-key"

@@ -22,12 +22,12 @@ from actions.ordering import (
     parse_address,
     parse_quantity,
 )
-from actions.store.sqlite import SqliteOrderStore
 from actions.verify_orders import run_verification
 from ledger.canonical import KeyRing
 from ledger.client import LedgerClient
 from ledger.errors import NodeUnavailableError
 from ledger.outbox import Outbox
+from shop.sqlite import SqliteOrderStore
 from tests.actions.shop_fixtures import make_tracker, proven, slot_events
 
 TESTER_KEY = "0x" + "00" * 31 + "01"

@@ -20,9 +20,9 @@ from actions.orders import (
     normalize_country,
 )
 from actions.returns import ActionTrackRefund
-from actions.store.errors import StoreError
-from actions.store.sqlite import SqliteOrderStore
 from actions.verification import ValidateOrderVerificationForm
+from shop.errors import StoreError
+from shop.sqlite import SqliteOrderStore
 from tests.actions.shop_fixtures import make_tracker, proven, responses, slot_events
 
 DEMO_EMAIL = {

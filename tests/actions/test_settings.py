@@ -8,9 +8,9 @@ import pytest
 import yaml
 from rasa_sdk.executor import ActionExecutor
 
-from actions import store as store_package
+from actions import shop_store as store_package
 from actions.settings import REPO_ROOT, Settings, SettingsError, get_settings
-from actions.store.sqlite import SqliteOrderStore
+from shop.sqlite import SqliteOrderStore
 
 
 def test_defaults_need_no_configuration() -> None:

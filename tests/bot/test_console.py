@@ -254,7 +254,7 @@ async def test_console_restart_loses_nothing(
 async def test_context_and_order_lookup(
     anon: TestClient, alice: tuple[TestClient, str], settings: Settings
 ) -> None:
-    import sqlite3
+    from shop.demo.seed import open_seeded_store
 
     client, _ = alice
     hid = (await queue_handoff(anon))["handoff_id"]
@@ -263,30 +263,18 @@ async def test_context_and_order_lookup(
 
     unavailable = await client.get("/api/console/orders/SD-100001")
     assert unavailable.status == 503
-    db = sqlite3.connect(settings.shop_db_path)
-    db.executescript(
-        """
-        CREATE TABLE customers (id TEXT, name TEXT, email TEXT);
-        CREATE TABLE orders (number TEXT, customer_id TEXT, status TEXT, total_minor INT, currency TEXT,
-            created_at TEXT, shipped_at TEXT, delivered_at TEXT, carrier TEXT, tracking_number TEXT,
-            estimated_delivery TEXT, ship_city TEXT, ship_country TEXT);
-        CREATE TABLE order_lines (order_number TEXT, line_no INT, product_id TEXT, title TEXT, quantity INT,
-            unit_price_minor INT);
-        INSERT INTO customers VALUES ('C-0001', 'Ada Lovelace', 'ada@example.com');
-        INSERT INTO orders VALUES ('SD-100001', 'C-0001', 'shipped', 4990, 'EUR', '2024-01-01', NULL, NULL,
-            'DHL', '123', '2024-01-05', 'Berlin', 'DE');
-        INSERT INTO order_lines VALUES ('SD-100001', 1, 'P-1001', 'Trail jacket', 1, 4990);
-        """
-    )
-    db.commit()
-    db.close()
-    found = await client.get("/api/console/orders/sd100001")
+    shipped = open_seeded_store(settings.shop_db_path).get_order("SD-100003")  # the real schema and seed
+    assert shipped.shipment is not None
+    found = await client.get("/api/console/orders/sd100003")
     order = await found.json()
     assert (order["number"], order["total"], order["lines"][0]["title"]) == (
-        "SD-100001",
-        "49.90 EUR",
-        "Trail jacket",
+        "SD-100003",
+        f"{shipped.total_minor / 100:.2f} {shipped.currency}",
+        shipped.lines[0].title,
     )
+    assert (order["customer_id"], order["customer_email"]) == (shipped.customer.id, shipped.customer.email)
+    assert (order["carrier"], order["tracking_number"]) == (shipped.carrier, shipped.tracking_number)
+    assert order["estimated_delivery"] == shipped.shipment.estimated_delivery.isoformat()
     assert (await client.get("/api/console/orders/SD-999999")).status == 404
     malformed = await client.get("/api/console/orders/DROP%20TABLE")
     assert malformed.status == 400

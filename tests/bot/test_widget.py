@@ -113,22 +113,22 @@ async def test_console_page_escapes_agent_names(tmp_path: Path, aiohttp_client: 
 async def test_shop_page_lists_products_from_the_order_store_escaped(
     anon: TestClient, settings: Settings
 ) -> None:
-    import sqlite3
+    from shop.sqlite import SqliteOrderStore
 
     empty = await (await anon.get("/")).text()
     assert "The catalogue is being prepared." in empty  # no shop database yet: the page still renders
 
-    db = sqlite3.connect(settings.shop_db_path)
-    db.executescript(
-        """
-        CREATE TABLE products (id TEXT, title TEXT, category TEXT, price_minor INT, currency TEXT, stock INT);
-        INSERT INTO products VALUES ('P-1001', 'Rain <b>Jacket</b>', 'apparel', 12900, 'EUR', 3);
-        INSERT INTO products VALUES ('P-1002', 'Sold-out Boot', 'shoes', 9900, 'EUR', 0);
-        INSERT INTO products VALUES ('P-1003', 'Arc LED Desk Lamp', 'home', 7900, 'EUR', 5);
-        """
-    )
-    db.commit()
-    db.close()
+    store = SqliteOrderStore(settings.shop_db_path)  # the real schema, created by the shop itself
+    with store.transaction() as db:
+        db.executemany(
+            "INSERT INTO products (id, title, description, brand, category, price_minor, currency, stock)"
+            " VALUES (?, ?, '', 'Test', ?, ?, 'EUR', ?)",
+            [
+                ("P-1001", "Rain <b>Jacket</b>", "apparel", 12900, 3),
+                ("P-1002", "Sold-out Boot", "shoes", 9900, 0),
+                ("P-1003", "Arc LED Desk Lamp", "home", 7900, 5),
+            ],
+        )
     page = await (await anon.get("/")).text()
     assert "Rain &lt;b&gt;Jacket&lt;/b&gt;" in page and "<b>Jacket</b>" not in page
     assert "Arc LED Desk Lamp" in page and "79.00 EUR" in page

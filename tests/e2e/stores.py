@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from actions.store.interface import OrderStore
+from shop.interface import OrderStore
 
 
 def open_store(path: Path) -> OrderStore:
-    from actions.store.sqlite import SQLiteOrderStore
+    from shop.sqlite import SQLiteOrderStore
 
     return SQLiteOrderStore(path)

@@ -29,8 +29,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from actions.store.errors import CustomerNotFoundError
 from scripts.stack import Stack
+from shop.errors import CustomerNotFoundError
 from tests.conftest import LOG_DIR, STARTED_STACKS
 from tests.e2e.shopper import Shopper
 from tests.e2e.stores import open_store

@@ -63,7 +63,7 @@ def test_build_skips_when_nothing_changed(kb_dir: Path, demo_csv: Path, tmp_path
 def test_shipped_demo_catalog_imports() -> None:
     path = ROOT / "training_data" / "catalog" / "demo_products.csv"
     if not path.exists():
-        pytest.skip("demo catalog not generated yet (python -m actions.store.catalog_gen)")
+        pytest.skip("demo catalog not generated yet (python -m shop.demo.catalog_gen)")
     fmt, mapping = preset("demo")
     products = load_catalog(path, fmt, mapping)
     assert len(products) >= 20 and all(p.currency == "EUR" and p.stock is not None for p in products)

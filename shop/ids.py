@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from actions.store.errors import InvalidIdentifierError, InvalidInputError
+from shop.errors import InvalidIdentifierError, InvalidInputError
 
 _MAX_RAW = 40  # longer input is never an id; keeps regexes cheap on hostile text
 

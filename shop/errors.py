@@ -17,7 +17,9 @@ StoreError                      base; actions catch this and tell the shopper so
 │   ├── ReturnNotAllowedError   (outside the window, not delivered, already returned)
 │   └── RefundNotAllowedError
 ├── OutOfStockError             create_order / change_order_line asks for more than is in stock
-└── PriceChangedError           create_order's expected total no longer matches current prices
+├── PriceChangedError           create_order's expected total no longer matches current prices
+├── ShopUnavailableError        the read API cannot reach the shop's data (no DB yet, unreadable file)
+└── UnknownBackendError         SHOP_BACKEND names no implementation (also a ValueError)
 """
 
 from __future__ import annotations
@@ -129,3 +131,21 @@ class PriceChangedError(StoreError):
         super().__init__(
             f"expected total {expected_total_minor} {currency} but current prices give {actual_total_minor}"
         )
+
+
+class ShopUnavailableError(StoreError):
+    """The shop's data cannot be read (e.g. the DB does not exist yet); ``reason`` says what the backend said."""
+
+    def __init__(self, where: object, reason: str) -> None:
+        self.where = where
+        self.reason = reason
+        super().__init__(reason)
+
+
+class UnknownBackendError(StoreError, ValueError):
+    """``SHOP_BACKEND`` names no implementation; the message names the value and the valid set."""
+
+    def __init__(self, value: object, valid: Iterable[str]) -> None:
+        self.value = value
+        self.valid = tuple(valid)
+        super().__init__(f"SHOP_BACKEND={value!r}: expected one of {', '.join(self.valid)}")

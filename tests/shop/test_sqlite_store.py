@@ -1,4 +1,5 @@
-"""The SQLite order store on the seeded demo shop, with a fixed clock."""
+"""The SQLite store on the seeded demo shop, with a fixed clock: what only SQLite has (schema, pragmas, ids
+under concurrency) and the detailed policy cases; tests/shop/test_contract.py holds what every backend keeps."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from actions.store import policy
-from actions.store.catalog_gen import build_rows, bundle_product_ids
-from actions.store.errors import (
+from shop import policy
+from shop.demo.catalog_gen import build_rows, bundle_product_ids
+from shop.demo.seed import DEMO_REFUND_ID, DEMO_RETURN_ID, open_seeded_store
+from shop.errors import (
     CustomerNotFoundError,
     EmailMismatchError,
     InvalidIdentifierError,
@@ -29,11 +31,11 @@ from actions.store.errors import (
     ReturnNotFoundError,
     StoreError,
 )
-from actions.store.ids import normalize_order_number
-from actions.store.interface import Address, Order, OrderStore
-from actions.store.seed import DEMO_REFUND_ID, DEMO_RETURN_ID, open_seeded_store
-from actions.store.sqlite import SqliteOrderStore
-from tests.actions.shop_fixtures import NOW, FixedClock
+from shop.ids import normalize_order_number
+from shop.interface import OrderStore
+from shop.model import Address, Order
+from shop.sqlite import SqliteOrderStore
+from tests.shop.conftest import NOW, FixedClock
 
 HOSTILE = [
     "SD-100001' OR '1'='1",
