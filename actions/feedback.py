@@ -15,7 +15,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import verified_order_number
-from actions.store import StoreError, get_store
+from actions.services import services
+from actions.store import StoreError
 from actions.store.errors import InvalidIdentifierError, NotFoundError
 
 logger = logging.getLogger(__name__)
@@ -69,7 +70,7 @@ class ActionRecordFeedback(Action):
     @staticmethod
     def _record(kind: str, text: str, order: str | None, conversation_id: str, rating: int | None) -> bool:
         try:
-            store = get_store()
+            store = services().store
             try:
                 store.record_feedback(kind, text, order, conversation_id, rating)  # type: ignore[arg-type]
             except (InvalidIdentifierError, NotFoundError):

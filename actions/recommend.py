@@ -4,16 +4,14 @@ Which strategy: a product in the message (a button payload, or a product the sho
 with the yoga blocks?") or the product just shown → similar items plus what
 is often bought with it; otherwise a verified shopper (``customer_id`` slot) → personal picks from their purchase
 history, excluding what they already bought; otherwise (cold start) → popular items. Order history comes from
-the order store as plain baskets of product ids; the recommender is rebuilt at most every few minutes.
+the order store as plain baskets of product ids; the recommender is rebuilt at most every few minutes
+(``Services.recommender``, a cache built with the process's services).
 """
 
 from __future__ import annotations
 
 import logging
-import threading
-import time
 from collections import defaultdict
-from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
@@ -32,45 +30,39 @@ from actions.products import (
     retrieval_service,
     send_cards,
 )
-from actions.store import StoreError, get_store
+from actions.services import services
+from actions.store import StoreError
 from retrieval.errors import QueryError, RetrievalError, UnknownItemError
 from retrieval.recommend import Recommendation, Recommender
 
 logger = logging.getLogger(__name__)
 
-CACHE_SECONDS = 300.0
 K = 4
-
-_cache: dict[str, Any] = {"at": 0.0, "recommender": None}
-_cache_lock = threading.Lock()
-
-
-def reset_cache() -> None:
-    with _cache_lock:
-        _cache.update(at=0.0, recommender=None)
 
 
 def _baskets() -> list[list[str]]:
     by_order: dict[str, list[str]] = defaultdict(list)
-    for line in get_store().all_order_lines():
+    for line in services().store.all_order_lines():
         by_order[line.order_number].append(line.product_id)
     return list(by_order.values())
 
 
+def _build_recommender() -> Recommender:
+    try:
+        baskets = _baskets()
+    except StoreError:
+        logger.exception("order history unavailable; recommending without it")
+        baskets = []
+    return retrieval_service().recommender(baskets)
+
+
 def recommender() -> Recommender:
-    with _cache_lock:
-        if _cache["recommender"] is None or time.monotonic() - _cache["at"] > CACHE_SECONDS:
-            try:
-                baskets = _baskets()
-            except StoreError:
-                logger.exception("order history unavailable; recommending without it")
-                baskets = []
-            _cache.update(at=time.monotonic(), recommender=retrieval_service().recommender(baskets))
-        return _cache["recommender"]
+    """The recommender over the order history, rebuilt at most every ``RECOMMENDER_MAX_AGE_S``."""
+    return services().recommender.get(_build_recommender)
 
 
 def _history(customer_id: str) -> list[str]:
-    lines = sorted(get_store().purchase_history(customer_id), key=lambda line: line.ordered_at)
+    lines = sorted(services().store.purchase_history(customer_id), key=lambda line: line.ordered_at)
     return [line.product_id for line in lines]
 
 

@@ -27,7 +27,7 @@ from tests.retrieval.retrieval_fakes import KB_YAML, FakeEncoder, write_demo_csv
 
 
 @pytest.fixture
-def service(tmp_path: Path):  # type: ignore[no-untyped-def]
+def service(tmp_path: Path, install: Any) -> RetrievalService:
     encoder = FakeEncoder()
     kb = tmp_path / "kb"
     kb.mkdir()
@@ -43,11 +43,8 @@ def service(tmp_path: Path):  # type: ignore[no-untyped-def]
         kb_rank=RankConfig(answer=0.5, clarify=0.25),
     )
     svc = RetrievalService(config, encoder=encoder, ranker=BiEncoderRanker(config.kb_rank))
-    products.set_retrieval_service(svc)
-    recommend.reset_cache()
-    yield svc
-    products.set_retrieval_service(None)
-    recommend.reset_cache()
+    install(retrieval=svc)
+    return svc
 
 
 @dataclass(frozen=True)
@@ -79,9 +76,9 @@ class StubStore:
 
 
 @pytest.fixture
-def store(monkeypatch: pytest.MonkeyPatch) -> StubStore:
+def store(install: Any) -> StubStore:
     stub = StubStore()
-    monkeypatch.setattr(recommend, "get_store", lambda: stub)
+    install(store=stub)
     return stub
 
 
@@ -236,14 +233,9 @@ async def test_kb_clarify_offers_entry_buttons(service: RetrievalService) -> Non
     assert payloads[0] == '/ask_question{"kb_entry":"care-wool"}' and payloads[-1] == "/contact_human_agent"
 
 
-async def test_missing_index_is_a_friendly_message(tmp_path: Path) -> None:
-    products.set_retrieval_service(
-        RetrievalService(RetrievalConfig(index_dir=tmp_path), encoder=FakeEncoder())
-    )
-    try:
-        dispatcher, events = await run(products.ActionSearchProducts(), tracker("a lamp", "search_products"))
-    finally:
-        products.set_retrieval_service(None)
+async def test_missing_index_is_a_friendly_message(tmp_path: Path, install: Any) -> None:
+    install(retrieval=RetrievalService(RetrievalConfig(index_dir=tmp_path), encoder=FakeEncoder()))
+    dispatcher, events = await run(products.ActionSearchProducts(), tracker("a lamp", "search_products"))
     assert "isn't available right now" in dispatcher.messages[0]["text"] and events == []
 
 

@@ -53,8 +53,3 @@ def test_bad_values_name_the_variable(env: dict[str, str], name: str) -> None:
         LedgerSettings.from_env(env)
     assert info.value.name == name
 
-
-def test_dev_placeholders_match_the_action_server_settings() -> None:
-    actions_settings = pytest.importorskip("actions.settings")
-    assert actions_settings.DEV_LEDGER_PRIVATE_KEY == DEV_PRIVATE_KEY
-    assert actions_settings.DEV_LEDGER_HMAC_KEY == DEV_HMAC_KEY
