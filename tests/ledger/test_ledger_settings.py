@@ -52,4 +52,3 @@ def test_bad_values_name_the_variable(env: dict[str, str], name: str) -> None:
     with pytest.raises(LedgerConfigError) as info:
         LedgerSettings.from_env(env)
     assert info.value.name == name
-
