@@ -6,12 +6,19 @@ is often bought with it; otherwise a verified shopper (``customer_id`` slot) →
 history, excluding what they already bought; otherwise (cold start) → popular items. Order history comes from
 the order store as plain baskets of product ids; the recommender is rebuilt at most every few minutes
 (``Services.recommender``, a cache built with the process's services).
+
+Every list shown is written to the ledger's recommendation audit (``LedgerGateway.record_shown``: product ids, the
+strategy and the time, never the shopper), sealed into Merkle batches whose roots the ledger sender puts on chain;
+an audit failure is logged and never costs the shopper the answer.
 """
 
 from __future__ import annotations
 
 import logging
+import sqlite3
+import uuid
 from collections import defaultdict
+from datetime import datetime, timezone
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
@@ -32,6 +39,7 @@ from actions.products import (
 )
 from actions.services import services
 from actions.store import StoreError
+from ledger.errors import LedgerError
 from retrieval.errors import QueryError, RetrievalError, UnknownItemError
 from retrieval.recommend import Recommendation, Recommender
 
@@ -133,4 +141,17 @@ class ActionRecommendItems(Action):
             )
             return []
         send_cards(dispatcher, intro, records, reasons={r.id: r.reason for r in chosen})
+        await audit_shown([r.id for r in chosen], chosen)
         return []
+
+
+async def audit_shown(product_ids: list[str], chosen: list[Recommendation]) -> None:
+    """Record the list just shown in the ledger's recommendation audit (ids, strategy, time; no shopper data)."""
+    source = "-".join(dict.fromkeys(r.strategy for r in chosen)) or "unknown"
+    list_id = f"RL-{uuid.uuid4().hex}"
+    try:
+        await in_executor(
+            services().ledger.record_shown, list_id, product_ids, datetime.now(timezone.utc), source
+        )
+    except (LedgerError, sqlite3.Error, OSError):
+        logger.exception("recommendation list %s not recorded for the audit", list_id)

@@ -6,6 +6,8 @@ store is a stub with two orders.
 
 from __future__ import annotations
 
+import json
+import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,6 +19,8 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import products, recommend
+from actions.services import Services
+from ledger.gateway import LedgerGateway
 from retrieval.build import build_catalog, build_kb
 from retrieval.catalog import preset
 from retrieval.config import IndexConfig, RankConfig, RetrievalConfig
@@ -246,6 +250,32 @@ async def test_recommend_similar_and_bought_together(service: RetrievalService, 
     ids = [c["id"] for c in cards]
     assert "P-4" not in ids and ids[0] in {"P-3", "P-6"}  # bought with P-4 in SD-1 / SD-3
     assert cards[0]["reason"].startswith("often bought with Voyager Trolley Bag")
+
+
+async def test_shown_recommendations_are_recorded_for_the_audit(
+    service: RetrievalService, store: StubStore, services: Services
+) -> None:
+    dispatcher, _ = await run(recommend.ActionRecommendItems(), tracker("what's popular?", "recommend_items"))
+    shown = [c["id"] for c in card_messages(dispatcher)[0]["cards"]]
+    with sqlite3.connect(services.ledger.outbox_path) as conn:
+        (canonical,) = [json.loads(row[0]) for row in conn.execute("SELECT canonical FROM ledger_rec_lists")]
+    assert canonical["product_ids"] == shown and canonical["source"] == "popular"
+    assert set(canonical) == {
+        "v",
+        "list_id",
+        "product_ids",
+        "shown_at",
+        "source",
+    }  # nothing about the shopper
+
+
+async def test_a_failed_audit_still_shows_the_recommendations(
+    service: RetrievalService, store: StubStore, services: Services, tmp_path: Path, install: Any
+) -> None:
+    (tmp_path / "not-a-db").mkdir()
+    install(ledger=LedgerGateway(services.ledger.keys, services.ledger.client, tmp_path / "not-a-db"))
+    dispatcher, _ = await run(recommend.ActionRecommendItems(), tracker("what's popular?", "recommend_items"))
+    assert card_messages(dispatcher)[0]["cards"]
 
 
 async def test_recommend_personal_excludes_purchases(service: RetrievalService, store: StubStore) -> None:
