@@ -82,9 +82,9 @@ class LedgerSettings:
         settings = cls(
             environment=env.get("SHOPDESK_ENV", d.environment),
             rpc_url=env.get("LEDGER_RPC_URL", d.rpc_url) or d.rpc_url,
-            private_key=env.get("LEDGER_PRIVATE_KEY", d.private_key),
+            private_key=env.get("LEDGER_PRIVATE_KEY") or d.private_key,  # empty: the default (.env.example)
             contract_address=env.get("LEDGER_CONTRACT_ADDRESS", d.contract_address).strip(),
-            hmac_key=env.get("LEDGER_HMAC_KEY", d.hmac_key),
+            hmac_key=env.get("LEDGER_HMAC_KEY") or d.hmac_key,
             chain_id=_int("LEDGER_CHAIN_ID", env.get("LEDGER_CHAIN_ID"), d.chain_id),
             shop_db_path=_path(env["SHOP_DB_PATH"]) if env.get("SHOP_DB_PATH") else d.shop_db_path,
             state_dir=_path(env["LEDGER_STATE_DIR"]) if env.get("LEDGER_STATE_DIR") else d.state_dir,

@@ -52,3 +52,19 @@ def test_bad_values_name_the_variable(env: dict[str, str], name: str) -> None:
     with pytest.raises(LedgerConfigError) as info:
         LedgerSettings.from_env(env)
     assert info.value.name == name
+
+
+def test_an_empty_secret_means_the_development_default_as_env_example_says() -> None:
+    settings = LedgerSettings.from_env({"LEDGER_PRIVATE_KEY": "", "LEDGER_HMAC_KEY": ""})
+    assert (settings.private_key, settings.hmac_key) == (DEV_PRIVATE_KEY, DEV_HMAC_KEY)
+    with pytest.raises(LedgerConfigError) as info:
+        LedgerSettings.from_env(
+            {"SHOPDESK_ENV": "production", "LEDGER_PRIVATE_KEY": REAL_KEY, "LEDGER_HMAC_KEY": ""}
+        )
+    assert info.value.name == "LEDGER_HMAC_KEY"
+
+
+def test_a_short_hmac_key_is_refused_in_development_too() -> None:
+    with pytest.raises(LedgerConfigError, match="15 bytes is too short; use at least 16") as info:
+        LedgerSettings.from_env({"LEDGER_HMAC_KEY": "k" * 15})
+    assert info.value.name == "LEDGER_HMAC_KEY"
