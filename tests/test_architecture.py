@@ -99,7 +99,7 @@ def test_no_module_singletons_outside_the_composition_root(package: str) -> None
 
 
 def environment_reads(source: str) -> list[str]:
-    """``os.environ`` / ``getenv`` anywhere, and ``*.from_env()`` outside a ``main`` (a process's start)."""
+    """``os.environ`` / ``getenv`` anywhere, and ``*.from_env()`` / ``get_settings()`` outside a ``main``."""
     found = []
 
     def visit(node: ast.AST, function: str) -> None:
@@ -109,6 +109,8 @@ def environment_reads(source: str) -> list[str]:
                 found.append(f"line {child.lineno}: os.{child.attr}")
             elif isinstance(child, ast.Attribute) and child.attr == "from_env" and function != "main":
                 found.append(f"line {child.lineno}: from_env in {function or 'module'}")
+            elif isinstance(child, ast.Name) and child.id == "get_settings" and function != "main":
+                found.append(f"line {child.lineno}: get_settings in {function or 'module'}")
             visit(child, inside)
 
     visit(ast.parse(source), "")
