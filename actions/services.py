@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -27,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 from actions.settings import Settings, SettingsError
+from actions.store.errors import StoreError
 from actions.store.interface import OrderStore
 from ledger.errors import LedgerConfigError
 from ledger.gateway import LedgerGateway
@@ -104,7 +106,12 @@ class Services:
             ledger = LedgerGateway.from_settings(settings.ledger, settings.shop_db_path)
         except LedgerConfigError as error:
             raise SettingsError(str(error)) from None
-        store = open_store(settings)
+        try:
+            store = open_store(settings)
+        except (OSError, sqlite3.Error, StoreError) as error:
+            raise SettingsError(
+                f"SHOP_DB_PATH={settings.shop_db_path}: cannot open the order store ({error})"
+            ) from None
         return cls(settings=settings, store=store, retrieval=retrieval_service(settings), ledger=ledger)
 
     def replace(self, **changes: object) -> Services:

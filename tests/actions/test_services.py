@@ -111,3 +111,9 @@ def test_swapping_a_part_drops_the_cached_recommender(services: Services) -> Non
     services.recommender.get(lambda: "built from the old store")  # type: ignore[arg-type,return-value]
     swapped = services.replace(store=object())
     assert swapped.recommender.get(lambda: "rebuilt") == "rebuilt"  # type: ignore[arg-type,return-value]
+
+
+def test_an_order_store_that_cannot_open_stops_the_start(tmp_path: Path) -> None:
+    (tmp_path / "shop.db").mkdir()  # a directory where the database file should be
+    with pytest.raises(SettingsError, match=r"SHOP_DB_PATH=.*shop.db: cannot open the order store"):
+        Services.from_settings(Settings.from_env({"SHOP_DB_PATH": str(tmp_path / "shop.db")}))
