@@ -24,6 +24,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.products import in_executor, latest_text, retrieval_service
+from actions.services import services
 from retrieval.errors import QueryError, RetrievalError
 from retrieval.ranker import Ranked
 from retrieval.service import ProductSearchResult, RetrievalService
@@ -147,9 +148,7 @@ class ActionAnswerPolicy(Action):
         text = latest_text(tracker)
         found: tuple[str, str] | None = None
         if text and not text.lstrip().startswith("/"):  # a button payload has no question in it
-            from actions.settings import get_settings
-
-            if get_settings().policy_kb_answers:
+            if services().settings.policy_kb_answers:
                 try:
                     found = await in_executor(policy_answer, retrieval_service(), intent, text)
                 except QueryError as exc:

@@ -23,7 +23,8 @@ from typing import Any
 
 from rasa_sdk import Tracker
 
-from actions.settings import Settings, get_settings
+from actions.services import services
+from actions.settings import Settings
 
 PROOF_SLOT = "verification_proof"
 PROOF_VERSION = "v1"
@@ -69,7 +70,7 @@ def proof_is_valid(
 
 def proof_for(tracker: Tracker, order_number: str, customer_id: str, settings: Settings | None = None) -> str:
     """A fresh proof for this conversation (called by the verification form only)."""
-    settings = settings or get_settings()
+    settings = settings or services().settings
     return issue_proof(
         tracker.sender_id, order_number, customer_id, key=settings.verification_key, now=time.time()
     )
@@ -83,7 +84,7 @@ def verified_order_number(
     customer_id = tracker.get_slot("customer_id")
     if not (isinstance(number, str) and number and isinstance(customer_id, str) and customer_id):
         return None
-    settings = settings or get_settings()
+    settings = settings or services().settings
     valid = proof_is_valid(
         tracker.get_slot(PROOF_SLOT),
         sender_id=str(tracker.sender_id),

@@ -11,7 +11,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import authority
-from actions.shop_store import get_store
+from actions.services import services
 from shop.errors import StoreError
 from shop.interface import OrderStore
 from shop.model import Order
@@ -38,8 +38,8 @@ STEP_OFFER_HUMAN = "offer_human"
 
 
 def store() -> OrderStore:
-    """The process-wide store (tests replace it with ``actions.shop_store.set_store``)."""
-    return get_store()
+    """The process's order store (``actions.services``)."""
+    return services().store
 
 
 def verified_order_number(tracker: Tracker) -> str | None:

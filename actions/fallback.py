@@ -21,6 +21,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.answers import Found, look_up
 from actions.products import in_executor, latest_text, retrieval_service, show_found
+from actions.services import services
 from retrieval.errors import QueryError, RetrievalError
 
 logger = logging.getLogger(__name__)
@@ -77,14 +78,12 @@ class ActionFallback(Action):
         if found.kind != "nothing":
             logger.info("nlu fallback in %s answered by retrieval (%s)", tracker.sender_id, found.kind)
             return [*self._utter(dispatcher, found), SlotSet(FALLBACK_SLOT, ANSWERED)]
-        from actions.settings import get_settings
-
         try:
             streak = fallback_streak(tracker.events)
         except (AttributeError, TypeError):  # malformed events: never fail the turn
             logger.exception("could not read the tracker's events; asking to rephrase")
             streak = 1
-        step = next_step(streak, get_settings().fallback_offer_human_after)
+        step = next_step(streak, services().settings.fallback_offer_human_after)
         logger.info("nlu fallback miss #%s in a row in %s -> %s", streak, tracker.sender_id, step)
         return [SlotSet(FALLBACK_SLOT, step)]
 

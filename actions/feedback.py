@@ -15,7 +15,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import verified_order_number
-from actions.shop_store import get_store
+from actions.services import services
 from shop import StoreError
 from shop.errors import InvalidIdentifierError, NotFoundError
 
@@ -70,7 +70,7 @@ class ActionRecordFeedback(Action):
     @staticmethod
     def _record(kind: str, text: str, order: str | None, conversation_id: str, rating: int | None) -> bool:
         try:
-            store = get_store()
+            store = services().store
             try:
                 store.record_feedback(kind, text, order, conversation_id, rating)  # type: ignore[arg-type]
             except (InvalidIdentifierError, NotFoundError):

@@ -21,8 +21,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import verified_customer_id, verified_order_number
-from actions.settings import Settings, get_settings
-from actions.shop_store import get_store
+from actions.services import services
+from actions.settings import Settings
 from shop.errors import StoreError
 
 logger = logging.getLogger(__name__)
@@ -81,7 +81,7 @@ def context(tracker: Tracker) -> dict[str, Any]:
     customer_id = verified_customer_id(tracker)
     found: dict[str, Any] = {"customer": None, "orders": [], "cart": []}
     try:
-        store = get_store()
+        store = services().store
         if isinstance(customer_id, str) and customer_id:
             customer = store.get_customer(customer_id)
             found["customer"] = {"id": customer.id, "name": customer.name, "email": customer.email}
@@ -136,7 +136,7 @@ class ActionHandoff(Action):
 
     @property
     def settings(self) -> Settings:
-        return self._settings or get_settings()
+        return self._settings or services().settings
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -145,7 +145,7 @@ class ActionHandoff(Action):
 
         reason = handoff_reason(tracker)
         try:
-            get_store().record_handoff_request(tracker.sender_id, reason)
+            services().store.record_handoff_request(tracker.sender_id, reason)
         except StoreError:
             logger.exception("could not record the handoff request of %s", tracker.sender_id)
         body = {
@@ -225,7 +225,7 @@ class ActionSubmitTicket(Action):
     ) -> list[EventType]:
         import aiohttp
 
-        settings = self._settings or get_settings()
+        settings = self._settings or services().settings
         email = tracker.get_slot(TICKET_EMAIL)
         message = tracker.get_slot(TICKET_MESSAGE)
         body = {

@@ -33,7 +33,7 @@ from actions.common import (
     store,
     verified_customer_id,
 )
-from actions.ledger_check import ledger_hook, shop_db_path, try_instant_receipt
+from actions.services import services
 from ledger.errors import LedgerError
 from shop.errors import (
     InvalidIdentifierError,
@@ -512,11 +512,15 @@ class ActionConfirmOrder(Action):
             return [SlotSet(CART_STEP, None)]
         lines = [(str(pid), int(qty)) for pid, qty, _ in quote["lines"]]
         address = Address(**quote["address"])
-        shop = store()
+        shop, ledger = store(), services().ledger
         try:
             order: Order = await in_executor(
                 lambda: shop.create_order(
-                    str(customer_id), lines, address, int(quote["total_minor"]), on_created=[ledger_hook()]
+                    str(customer_id),
+                    lines,
+                    address,
+                    int(quote["total_minor"]),
+                    on_created=[ledger.queue_hook()],
                 )
             )
         except PriceChangedError as exc:
@@ -545,7 +549,7 @@ class ActionConfirmOrder(Action):
             return [SlotSet(CART_STEP, None), SlotSet(CART_QUOTE, None)]
         row = None
         try:
-            row = await in_executor(try_instant_receipt, shop_db_path(), order)
+            row = await in_executor(ledger.record, order)
         except Exception:  # the order exists; the sender delivers the record later
             logger.exception("instant ledger receipt for %s failed; left to the sender", order.number)
         total = money(order.total_minor, order.currency)

@@ -1,9 +1,9 @@
 """Product search, product questions and knowledge-base answers, backed by :mod:`retrieval`.
 
 Every action reads the latest message, runs the retrieval call in an executor (the models load once per
-process, lazily) and lets the confidence decide the move: answer; "did you mean…" with buttons; or offer a
-person. Products go out as one ``product_cards`` custom payload (docs/architecture.md) after a short text line,
-so text-only channels still get an answer.
+process, at start-up: ``actions.services``) and lets the confidence decide the move: answer; "did you mean…"
+with buttons; or offer a person. Products go out as one ``product_cards`` custom payload (docs/architecture.md)
+after a short text line, so text-only channels still get an answer.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import asyncio
 import functools
 import logging
 import re
-import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -21,9 +20,8 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from retrieval.config import RetrievalConfig
+from actions.services import services
 from retrieval.errors import FilterError, QueryError, RetrievalError, UnknownItemError
-from retrieval.responder.config import ResponderConfig
 from retrieval.service import ProductSearchResult, RetrievalService, cards
 
 logger = logging.getLogger(__name__)
@@ -39,36 +37,10 @@ FILTER_ENTITIES = ("color", "brand", "category", "price")
 HUMAN_BUTTON = {"title": "Talk to a person", "payload": "/contact_human_agent"}
 T = TypeVar("T")
 
-_service: RetrievalService | None = None
-_service_lock = threading.Lock()
-
 
 def retrieval_service() -> RetrievalService:
-    """The process-wide retrieval service, configured from ``actions.settings`` on first use."""
-    global _service
-    with _service_lock:
-        if _service is None:
-            from actions.settings import get_settings
-
-            settings = get_settings()
-            _service = RetrievalService(
-                RetrievalConfig(index_dir=settings.index_dir),
-                responder_dir=settings.responder_dir,
-                responder_config=ResponderConfig(
-                    top_k=settings.responder_top_k,
-                    precision=settings.responder_precision,
-                    compile=settings.responder_compile,
-                    threshold_overrides=settings.responder_thresholds,
-                ),
-            )
-        return _service
-
-
-def set_retrieval_service(service: RetrievalService | None) -> None:
-    """Tests inject a service built on a small index; ``None`` resets to the configured one."""
-    global _service
-    with _service_lock:
-        _service = service
+    """The process's retrieval service (``actions.services``)."""
+    return services().retrieval
 
 
 async def in_executor(func: Callable[..., T], *args: Any, **kwargs: Any) -> T:

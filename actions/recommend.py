@@ -4,16 +4,21 @@ Which strategy: a product in the message (a button payload, or a product the sho
 with the yoga blocks?") or the product just shown → similar items plus what
 is often bought with it; otherwise a verified shopper (``customer_id`` slot) → personal picks from their purchase
 history, excluding what they already bought; otherwise (cold start) → popular items. Order history comes from
-the order store as plain baskets of product ids; the recommender is rebuilt at most every few minutes.
+the order store as plain baskets of product ids; the recommender is rebuilt at most every few minutes
+(``Services.recommender``, a cache built with the process's services).
+
+Every list shown is written to the ledger's recommendation audit (``LedgerGateway.record_shown``: product ids, the
+strategy and the time, never the shopper), sealed into Merkle batches whose roots the ledger sender puts on chain;
+an audit failure is logged and never costs the shopper the answer.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
-import time
+import sqlite3
+import uuid
 from collections import defaultdict
-from typing import Any
+from datetime import datetime, timezone
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
@@ -32,46 +37,40 @@ from actions.products import (
     retrieval_service,
     send_cards,
 )
-from actions.shop_store import get_store
+from actions.services import services
+from ledger.errors import LedgerError
 from retrieval.errors import QueryError, RetrievalError, UnknownItemError
 from retrieval.recommend import Recommendation, Recommender
 from shop import StoreError
 
 logger = logging.getLogger(__name__)
 
-CACHE_SECONDS = 300.0
 K = 4
-
-_cache: dict[str, Any] = {"at": 0.0, "recommender": None}
-_cache_lock = threading.Lock()
-
-
-def reset_cache() -> None:
-    with _cache_lock:
-        _cache.update(at=0.0, recommender=None)
 
 
 def _baskets() -> list[list[str]]:
     by_order: dict[str, list[str]] = defaultdict(list)
-    for line in get_store().all_order_lines():
+    for line in services().store.all_order_lines():
         by_order[line.order_number].append(line.product_id)
     return list(by_order.values())
 
 
+def _build_recommender() -> Recommender:
+    try:
+        baskets = _baskets()
+    except StoreError:
+        logger.exception("order history unavailable; recommending without it")
+        baskets = []
+    return retrieval_service().recommender(baskets)
+
+
 def recommender() -> Recommender:
-    with _cache_lock:
-        if _cache["recommender"] is None or time.monotonic() - _cache["at"] > CACHE_SECONDS:
-            try:
-                baskets = _baskets()
-            except StoreError:
-                logger.exception("order history unavailable; recommending without it")
-                baskets = []
-            _cache.update(at=time.monotonic(), recommender=retrieval_service().recommender(baskets))
-        return _cache["recommender"]
+    """The recommender over the order history, rebuilt at most every ``RECOMMENDER_MAX_AGE_S``."""
+    return services().recommender.get(_build_recommender)
 
 
 def _history(customer_id: str) -> list[str]:
-    lines = sorted(get_store().purchase_history(customer_id), key=lambda line: line.ordered_at)
+    lines = sorted(services().store.purchase_history(customer_id), key=lambda line: line.ordered_at)
     return [line.product_id for line in lines]
 
 
@@ -142,4 +141,17 @@ class ActionRecommendItems(Action):
             )
             return []
         send_cards(dispatcher, intro, records, reasons={r.id: r.reason for r in chosen})
+        await audit_shown([r.id for r in chosen], chosen)
         return []
+
+
+async def audit_shown(product_ids: list[str], chosen: list[Recommendation]) -> None:
+    """Record the list just shown in the ledger's recommendation audit (ids, strategy, time; no shopper data)."""
+    source = "-".join(dict.fromkeys(r.strategy for r in chosen)) or "unknown"
+    list_id = f"RL-{uuid.uuid4().hex}"
+    try:
+        await in_executor(
+            services().ledger.record_shown, list_id, product_ids, datetime.now(timezone.utc), source
+        )
+    except (LedgerError, sqlite3.Error, OSError):
+        logger.exception("recommendation list %s not recorded for the audit", list_id)

@@ -9,8 +9,13 @@ on first use as before.
 
 Only Rasa may run actions: ``/webhook`` and ``/actions`` answer 401 unless the request carries
 ``Authorization: Bearer $ACTION_SERVER_TOKEN`` (constant-time compare, checked before any action runs);
-``/health`` stays open. The server binds to ``ACTION_SERVER_HOST`` (127.0.0.1 unless set). Settings are
-validated before serving, so a bad or (in production) placeholder secret stops the start with its name.
+``/health`` stays open. The server binds to ``ACTION_SERVER_HOST`` (127.0.0.1 unless set).
+
+The composition root (``actions.services``): ``main`` reads and validates every setting and builds
+``Services.from_settings`` (the order store opened and seeded, the ledger keys checked) before serving, so a bad,
+short or (in production) placeholder value stops the start with exit code 2 and the variable's name. Each Sanic
+worker builds its own ``Services`` from the same validated settings in the app factory (a spawned worker shares no
+objects with the main process) and ``configure``s the actions with it before the first request.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from sanic.exceptions import SanicException
 from sanic.response import HTTPResponse, json
 from sanic.worker.loader import AppLoader
 
+from actions.services import Services, configure, is_configured, services
 from actions.settings import Settings, SettingsError
 
 logger = logging.getLogger("actions.server")  # not __name__: "__mp_main__" in a spawned worker
@@ -38,11 +44,9 @@ logger = logging.getLogger("actions.server")  # not __name__: "__mp_main__" in a
 
 def warm_up() -> None:
     """Load the retrieval service's encoder, indexes and ranker (the responder when one is trained)."""
-    from actions.products import retrieval_service
-
     started = time.perf_counter()
     try:
-        service = retrieval_service()
+        service = services().retrieval
         service.warm_up()
     except Exception:  # the server still answers; the models load on first use instead
         logger.exception("retrieval warm-up failed; the models load on first use")
@@ -94,12 +98,20 @@ async def _internal_error(request: Request, exception: Exception) -> HTTPRespons
 
 
 def create_app(
-    action_executor: ActionExecutor, *, token: str, loglevel: str | None = None, **kwargs: Any
+    action_executor: ActionExecutor,
+    *,
+    token: str,
+    settings: Settings | None = None,
+    loglevel: str | None = None,
+    **kwargs: Any,
 ) -> Sanic:
     """rasa-sdk's app with the token check and the warm-up listener (module level: Sanic pickles it for each
-    worker, and a spawned worker configures its own logging, so what the actions log is seen)."""
+    worker, and a spawned worker configures its own logging, so what the actions log is seen). A worker process
+    builds its ``Services`` here, from the ``settings`` ``main`` validated (tests configure their own)."""
     if not logging.getLogger().handlers:
         utils.configure_colored_logging(loglevel)
+    if settings is not None and not is_configured():
+        configure(Services.from_settings(settings))
     app = create_app_for_serve(action_executor, **kwargs)
     require_token(app, token)
     app.error_handler.cached_handlers[(Exception, None)] = _internal_error  # replaces rasa-sdk's
@@ -114,6 +126,7 @@ def main() -> None:
         parser.error("--grpc: run `python -m rasa_sdk --grpc` (this entry point serves HTTP)")
     try:
         settings = Settings.from_env()
+        configure(Services.from_settings(settings))  # every setting checked, the store opened: before serving
     except SettingsError as error:
         parser.error(str(error))
     logging.getLogger("matplotlib").setLevel(logging.WARNING)
@@ -132,6 +145,7 @@ def main() -> None:
             create_app,
             executor,
             token=settings.action_server_token,
+            settings=settings,
             loglevel=args.loglevel,
             cors_origins=args.cors,
             auto_reload=args.auto_reload,

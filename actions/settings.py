@@ -1,32 +1,33 @@
 """Action-server settings: the one place the action server reads ``os.environ``.
 
 Every value has a development default so ``make run`` needs no configuration; with
-``SHOPDESK_ENV=production`` placeholder secrets are refused at startup.
+``SHOPDESK_ENV=production`` placeholder secrets are refused at startup. ``Settings.from_env()`` runs once, in
+``actions.server`` before serving (``actions.services.Services.from_settings``); nothing in the actions reads the
+environment or these settings lazily. The ledger part (``Settings.ledger``) is read by ``ledger.settings`` — the
+same code, rules and development keys as the ledger sender.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
-from functools import lru_cache
+from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlparse
 
+from ledger.errors import LedgerConfigError
+from ledger.settings import LedgerSettings
 from retrieval.responder.config import PRECISION_CHOICES, THRESHOLD_PROBABILITIES
 from shop import BACKENDS, DEFAULT_BACKEND
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 DEV_HANDOFF_TOKEN = "dev-handoff-token"
-# anvil's well-known first development account; never valid outside a local dev chain.
-DEV_LEDGER_PRIVATE_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
-DEV_LEDGER_HMAC_KEY = "dev-ledger-hmac-key"
 DEV_ACTION_SERVER_TOKEN = "dev-action-token"
 DEV_VERIFICATION_KEY = "dev-verification-key"
 _PLACEHOLDERS = {
     DEV_HANDOFF_TOKEN,
-    DEV_LEDGER_PRIVATE_KEY,
-    DEV_LEDGER_HMAC_KEY,
     DEV_ACTION_SERVER_TOKEN,
     DEV_VERIFICATION_KEY,
     "",
@@ -60,10 +61,8 @@ class Settings:
     responder_compile: bool = True  # RESPONDER_COMPILE: torch.compile at startup (0 to serve eagerly)
     # RESPONDER_THRESHOLDS="answer=0.5,clarify=0.1": replace the thresholds fitted on dev, field by field
     responder_thresholds: tuple[tuple[str, float], ...] = ()
-    ledger_rpc_url: str = "http://127.0.0.1:8545"
-    ledger_private_key: str = DEV_LEDGER_PRIVATE_KEY
-    ledger_contract_address: str = ""
-    ledger_hmac_key: str = DEV_LEDGER_HMAC_KEY
+    # LEDGER_*: the chain, the signing key, the HMAC key, the receipt wait (ledger.settings reads them)
+    ledger: LedgerSettings = field(default_factory=LedgerSettings)
     # --- order authority (issue 10) ---
     action_server_token: str = DEV_ACTION_SERVER_TOKEN  # ACTION_SERVER_TOKEN: Rasa's bearer token
     action_server_host: str = "127.0.0.1"  # ACTION_SERVER_HOST: where the action server binds
@@ -98,10 +97,6 @@ class Settings:
             responder_precision=env.get("RESPONDER_PRECISION", d.responder_precision).strip().lower(),
             responder_compile=env.get("RESPONDER_COMPILE", "1").strip().lower() not in _FALSE,
             responder_thresholds=_thresholds(env.get("RESPONDER_THRESHOLDS", "")),
-            ledger_rpc_url=env.get("LEDGER_RPC_URL", d.ledger_rpc_url),
-            ledger_private_key=env.get("LEDGER_PRIVATE_KEY", d.ledger_private_key),
-            ledger_contract_address=env.get("LEDGER_CONTRACT_ADDRESS", d.ledger_contract_address),
-            ledger_hmac_key=env.get("LEDGER_HMAC_KEY", d.ledger_hmac_key),
             action_server_token=env.get("ACTION_SERVER_TOKEN") or d.action_server_token,  # empty: default
             action_server_host=(env.get("ACTION_SERVER_HOST") or d.action_server_host).strip(),
             verification_key=env.get("VERIFICATION_KEY") or d.verification_key,
@@ -131,7 +126,7 @@ class Settings:
             ),
         )
         settings.validate()
-        return settings
+        return dataclasses.replace(settings, ledger=_ledger(env))  # after ours: their errors come first
 
     def validate(self) -> None:
         if self.shop_backend not in BACKENDS:
@@ -139,6 +134,11 @@ class Settings:
         if self.environment not in ENVIRONMENTS:
             raise SettingsError(
                 f"SHOPDESK_ENV={self.environment!r}: expected one of {', '.join(ENVIRONMENTS)}"
+            )
+        parsed = urlparse(self.handoff_url)
+        if parsed.scheme not in ("http", "https") or not parsed.hostname:
+            raise SettingsError(
+                f"HANDOFF_URL={self.handoff_url!r}: expected an http(s) URL such as http://127.0.0.1:8080"
             )
         if self.responder_precision not in PRECISION_CHOICES:
             raise SettingsError(
@@ -169,13 +169,19 @@ class Settings:
         if self.environment == "production":
             for name, value in (
                 ("HANDOFF_TOKEN", self.handoff_token),
-                ("LEDGER_PRIVATE_KEY", self.ledger_private_key),
-                ("LEDGER_HMAC_KEY", self.ledger_hmac_key),
                 ("ACTION_SERVER_TOKEN", self.action_server_token),
                 ("VERIFICATION_KEY", self.verification_key),
             ):
                 if value in _PLACEHOLDERS:
                     raise SettingsError(f"{name} is unset or a development placeholder; set a real secret")
+
+
+def _ledger(env: Mapping[str, str]) -> LedgerSettings:
+    """The ledger settings through ``ledger.settings`` (one dialect with the sender), as a ``SettingsError``."""
+    try:
+        return LedgerSettings.from_env(env)
+    except LedgerConfigError as error:
+        raise SettingsError(str(error)) from None
 
 
 def _int(name: str, value: str | None, default: int) -> int:
@@ -207,40 +213,8 @@ def _thresholds(value: str) -> tuple[tuple[str, float], ...]:
     return tuple(pairs)
 
 
-@lru_cache(maxsize=1)
 def get_settings() -> Settings:
+    """Fresh settings from the environment, for a command-line ``main`` only (``python -m shop.demo.seed``
+    without ``--db``) until the shop backend reads its own; the action server builds its settings once in
+    ``actions.server`` and the actions read them through ``actions.services`` (tests/test_architecture.py)."""
     return Settings.from_env()
-
-
-# --- ledger (issue 5; appended by the ledger part) ------------------------------------------------------------
-@dataclass(frozen=True)
-class LedgerActionSettings:
-    """What the ordering / ledger actions need beyond ``Settings``' ledger fields."""
-
-    chain_id: int | None = None  # LEDGER_CHAIN_ID; None: accept the node's
-    state_dir: Path = (
-        REPO_ROOT / "var" / "chain"
-    )  # LEDGER_STATE_DIR: deployment.json of `python -m ledger.node`
-    receipt_timeout_s: float = (
-        3.0  # LEDGER_RECEIPT_TIMEOUT_S: how long a confirmation waits for an instant receipt
-    )
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> LedgerActionSettings:
-        env = os.environ if env is None else env
-        d = cls()
-        try:
-            chain_id = int(env["LEDGER_CHAIN_ID"], 0) if env.get("LEDGER_CHAIN_ID") else d.chain_id
-            timeout = float(env.get("LEDGER_RECEIPT_TIMEOUT_S") or d.receipt_timeout_s)
-        except ValueError as exc:
-            raise SettingsError(f"LEDGER_CHAIN_ID / LEDGER_RECEIPT_TIMEOUT_S: not a number ({exc})") from None
-        return cls(
-            chain_id=chain_id,
-            state_dir=_path(env["LEDGER_STATE_DIR"]) if env.get("LEDGER_STATE_DIR") else d.state_dir,
-            receipt_timeout_s=timeout,
-        )
-
-
-@lru_cache(maxsize=1)
-def get_ledger_settings() -> LedgerActionSettings:
-    return LedgerActionSettings.from_env()

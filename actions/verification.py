@@ -41,7 +41,7 @@ from actions.common import (
     store,
     verified_order_number,
 )
-from actions.settings import get_settings
+from actions.services import services
 from shop.errors import (
     EmailMismatchError,
     InvalidIdentifierError,
@@ -208,7 +208,7 @@ class ValidateOrderVerificationForm(FormValidationAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, number: str, email: str
     ) -> dict[str, Any]:
         """Check ``number`` + ``email`` (unless throttled); one reply for every kind of failure."""
-        settings = get_settings()
+        settings = services().settings
         client = client_key(tracker)
         shop = store()
         try:

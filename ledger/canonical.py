@@ -12,6 +12,9 @@ auditor or the shopper recompute that order's digest without learning K or anyth
 Canonical form v1 (UTF-8 JSON, sorted keys, no whitespace): order number, UTC creation time
 ("YYYY-MM-DDTHH:MM:SSZ"), currency, lines (product id, quantity, unit price in integer minor units; sorted by
 product id), shipping and total in minor units. Names, emails, addresses and free text are refused, not dropped.
+
+An order reaches the ledger as anything shaped like ``CanonicalOrder`` (the order store's ``Order`` is one);
+``order_dict`` is the one place that turns it into the plain dict the canonical form is computed from.
 """
 
 from __future__ import annotations
@@ -20,10 +23,10 @@ import hashlib
 import hmac
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, TypedDict
+from typing import Any, Protocol, TypedDict
 
 from ledger.errors import CanonicalFormError, LedgerConfigError
 
@@ -44,7 +47,7 @@ class CanonicalLine(TypedDict):
     unit_price_minor: int
 
 
-class CanonicalOrder(TypedDict):
+class CanonicalForm(TypedDict):
     v: int
     order_number: str
     created_at: str
@@ -52,6 +55,53 @@ class CanonicalOrder(TypedDict):
     lines: list[CanonicalLine]
     shipping_minor: int
     total_minor: int
+
+
+class CanonicalOrderLine(Protocol):
+    """One line of an order as the ledger reads it."""
+
+    @property
+    def product_id(self) -> str: ...
+    @property
+    def quantity(self) -> int: ...
+    @property
+    def unit_price_minor(self) -> int: ...
+
+
+class CanonicalOrder(Protocol):
+    """What the ledger needs of an order (numbers and ids only); the order store's ``Order`` satisfies it."""
+
+    @property
+    def number(self) -> str: ...
+    @property
+    def created_at(self) -> datetime | str: ...
+    @property
+    def currency(self) -> str: ...
+    @property
+    def lines(self) -> Sequence[CanonicalOrderLine]: ...
+    @property
+    def shipping_minor(self) -> int: ...
+    @property
+    def total_minor(self) -> int: ...
+
+
+def order_dict(order: CanonicalOrder) -> dict[str, Any]:
+    """The order's ledger form as a plain dict (numbers and ids only: no names, emails or addresses)."""
+    return {
+        "order_number": order.number,
+        "created_at": utc_timestamp(order.created_at),
+        "currency": order.currency,
+        "lines": [
+            {
+                "product_id": line.product_id,
+                "quantity": line.quantity,
+                "unit_price_minor": line.unit_price_minor,
+            }
+            for line in order.lines
+        ],
+        "shipping_minor": order.shipping_minor,
+        "total_minor": order.total_minor,
+    }
 
 
 @dataclass(frozen=True)
@@ -97,7 +147,7 @@ def _id_field(field: str, value: Any) -> str:
     return value
 
 
-def canonical_order(order: Mapping[str, Any]) -> CanonicalOrder:
+def canonical_order(order: Mapping[str, Any]) -> CanonicalForm:
     """Validate a plain order dict and return canonical form v1. Unknown keys are refused."""
     extra = set(order) - ORDER_FIELDS - {"v"}
     if extra:

@@ -11,7 +11,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.authority import PROOF_SLOT, issue_proof
-from actions.settings import get_settings
+from actions.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 SENDER = "test-conversation"  # make_tracker's default sender id
@@ -37,7 +37,7 @@ def proven(
     """The slots the verification form sets for ``number``, with a valid proof for ``sender_id`` issued
     ``age_s`` seconds ago (the proof is checked against the real clock)."""
     customer = customer_id or DEMO_CUSTOMER[number]
-    key = get_settings().verification_key
+    key = Settings().verification_key
     return {
         "verified_order_id": number,
         "customer_id": customer,

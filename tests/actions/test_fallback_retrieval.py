@@ -125,14 +125,9 @@ async def test_a_miss_after_an_answered_fallback_asks_to_rephrase() -> None:
     assert fallback_next(events) == "rephrase"
 
 
-async def test_fallback_without_an_index_asks_to_rephrase(tmp_path: Path) -> None:
-    products.set_retrieval_service(
-        RetrievalService(RetrievalConfig(index_dir=tmp_path), encoder=FakeEncoder())
-    )
-    try:
-        dispatcher, events = await run(ActionFallback(), tracker("do you deliver to spain"))
-    finally:
-        products.set_retrieval_service(None)
+async def test_fallback_without_an_index_asks_to_rephrase(tmp_path: Path, install: Any) -> None:
+    install(retrieval=RetrievalService(RetrievalConfig(index_dir=tmp_path), encoder=FakeEncoder()))
+    dispatcher, events = await run(ActionFallback(), tracker("do you deliver to spain"))
     assert dispatcher.messages == [] and fallback_next(events) == "rephrase"
 
 
@@ -173,8 +168,8 @@ async def test_policy_intent_falls_back_to_its_static_reply(text: str) -> None:
 
 
 @pytest.mark.usefixtures("service")
-async def test_policy_kb_answers_can_be_switched_off(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("actions.settings.get_settings", lambda: Settings(policy_kb_answers=False))
+async def test_policy_kb_answers_can_be_switched_off(install: Any) -> None:
+    install(settings=Settings(policy_kb_answers=False))
     dispatcher, _ = await run(
         ActionAnswerPolicy(), tracker("can I buy now and pay later?", "check_payment_methods")
     )
@@ -234,12 +229,9 @@ def demo_service(tmp_path_factory: pytest.TempPathFactory) -> RetrievalService:
 
 
 @pytest.fixture
-def demo(demo_service: RetrievalService) -> Any:
-    products.set_retrieval_service(demo_service)
-    recommend.reset_cache()
-    yield demo_service
-    products.set_retrieval_service(None)
-    recommend.reset_cache()
+def demo(demo_service: RetrievalService, install: Any) -> Any:
+    install(retrieval=demo_service)
+    return demo_service
 
 
 @pytest.mark.parametrize(
@@ -296,8 +288,8 @@ async def test_products_described_by_need_reach_the_catalog(demo: Any) -> None:
     assert card_messages(dispatcher)[0]["cards"][0]["title"].startswith("Insulated")
 
 
-async def test_what_do_i_need_with_the_yoga_blocks(demo: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(recommend, "get_store", lambda: StubStore())
+async def test_what_do_i_need_with_the_yoga_blocks(demo: Any, install: Any) -> None:
+    install(store=StubStore())
     dispatcher, _ = await run(
         recommend.ActionRecommendItems(), tracker("what do I need with the yoga blocks", "recommend_items")
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -13,7 +12,6 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import feedback as feedback_module
 from actions.fallback import ActionFallback, fallback_streak, next_step
 from actions.feedback import ActionRecordFeedback, order_reference, parse_rating
-from actions.shop_store import set_store
 from shop.errors import InvalidIdentifierError, OrderNotFoundError, StoreError
 from tests.actions.shop_fixtures import proven
 
@@ -134,11 +132,10 @@ class FakeStore:
 
 
 @pytest.fixture
-def store() -> Iterator[FakeStore]:
+def store(install: Any) -> FakeStore:
     fake = FakeStore()
-    set_store(fake)  # type: ignore[arg-type]
-    yield fake
-    set_store(None)
+    install(store=fake)
+    return fake
 
 
 def responses(dispatcher: CollectingDispatcher) -> list[str | None]:
@@ -194,11 +191,12 @@ async def test_store_error_is_caught_and_the_shopper_is_told(store: FakeStore) -
     assert responses(dispatcher) == ["utter_feedback_not_saved"]
 
 
-async def test_store_that_cannot_open_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
-    def broken() -> None:
-        raise OSError("disk full")
+async def test_store_that_cannot_write_is_caught(install: Any) -> None:
+    class BrokenStore:
+        def record_feedback(self, *args: object) -> None:
+            raise OSError("disk full")
 
-    monkeypatch.setattr(feedback_module, "get_store", broken)
+    install(store=BrokenStore())
     dispatcher = CollectingDispatcher()
     events = await ActionRecordFeedback().run(dispatcher, tracker([user("review", "nice shop")]), {})
     assert events == []
@@ -238,13 +236,10 @@ def test_order_reference_is_only_the_verified_order() -> None:
     assert order_reference(tracker([user("review", "nice")])) is None
 
 
-async def test_feedback_with_the_real_sqlite_store(tmp_path: Any) -> None:
+async def test_feedback_with_the_real_sqlite_store(tmp_path: Any, install: Any) -> None:
     sqlite = pytest.importorskip("shop.sqlite")
     real = sqlite.SqliteOrderStore(tmp_path / "shop.db")
-    set_store(real)
-    try:
-        dispatcher = CollectingDispatcher()
-        await ActionRecordFeedback().run(dispatcher, tracker([user("complaint", "late again")]), {})
-    finally:
-        set_store(None)
+    install(store=real)
+    dispatcher = CollectingDispatcher()
+    await ActionRecordFeedback().run(dispatcher, tracker([user("complaint", "late again")]), {})
     assert responses(dispatcher) == ["utter_complaint_received"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -23,7 +22,6 @@ from actions.handoff import (
     transcript,
 )
 from actions.settings import Settings
-from actions.shop_store import set_store
 from shop.errors import StoreError
 from tests.actions.shop_fixtures import ROOT, proven
 
@@ -67,11 +65,10 @@ class FakeStore:
 
 
 @pytest.fixture
-def store() -> Iterator[FakeStore]:
+def store(install: Any) -> FakeStore:
     fake = FakeStore()
-    set_store(fake)  # type: ignore[arg-type]
-    yield fake
-    set_store(None)
+    install(store=fake)
+    return fake
 
 
 class FakeBotService:

@@ -7,6 +7,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -31,7 +32,7 @@ from actions.orders import (
 )
 from actions.returns import ActionTrackRefund
 from actions.session import ActionSessionStart
-from actions.settings import DEV_ACTION_SERVER_TOKEN, Settings, SettingsError, get_settings
+from actions.settings import DEV_ACTION_SERVER_TOKEN, Settings, SettingsError
 from actions.verification import ValidateOrderVerificationForm
 from shop.sqlite import SqliteOrderStore
 from tests.actions.shop_fixtures import FixedClock, make_tracker, proven, responses, slot_events
@@ -104,7 +105,7 @@ def test_verified_order_number_needs_the_proof() -> None:
     assert verified_order_number(make_tracker(forged)) is None
     stolen = proven("SD-100002", sender_id="someone-else")
     assert verified_order_number(make_tracker(stolen)) is None
-    ttl = get_settings().verification_ttl_s
+    ttl = Settings().verification_ttl_s
     assert verified_order_number(make_tracker(proven("SD-100002", age_s=ttl + 5))) is None
     assert verified_order_number(make_tracker(proven("SD-100002", age_s=ttl - 60))) == "SD-100002"
 
@@ -135,7 +136,7 @@ async def test_proof_of_another_conversation_cannot_cancel(shop: SqliteOrderStor
 
 
 async def test_expired_verification_cannot_cancel(shop: SqliteOrderStore) -> None:
-    stale = proven("SD-100002", age_s=get_settings().verification_ttl_s + 1)
+    stale = proven("SD-100002", age_s=Settings().verification_ttl_s + 1)
     dispatcher, _ = await run_action(ActionCancelOrder(), stale)
     assert responses(dispatcher) == ["utter_verify_first"]
     assert shop.get_order("SD-100002").status == "paid"
@@ -232,7 +233,7 @@ def test_client_is_the_channel_metadata_else_the_sender() -> None:
 
 
 async def test_failures_per_order_survive_restarts_and_new_senders(shop: SqliteOrderStore) -> None:
-    limit = get_settings().verification_max_failures_per_order
+    limit = Settings().verification_max_failures_per_order
     for attempt in range(limit):  # each from a brand-new conversation, as after /restart
         dispatcher, _ = await run_form(
             {"email": "guess@example.com"}, {"order_id": "SD-100002"}, sender_id=f"attacker-{attempt}"
@@ -252,7 +253,7 @@ async def test_failures_per_order_survive_restarts_and_new_senders(shop: SqliteO
 async def test_failures_per_client_span_orders_and_senders(
     shop: SqliteOrderStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    limit = get_settings().verification_max_failures_per_client
+    limit = Settings().verification_max_failures_per_client
     meta = {"shopdesk_client": "one-address"}
     for attempt in range(limit):  # every attempt a different (unknown or real) order number
         tracker = make_tracker(
@@ -278,8 +279,8 @@ async def test_failures_per_client_span_orders_and_senders(
 
 
 async def test_throttle_window_passes(shop: SqliteOrderStore, clock: FixedClock) -> None:
-    window = get_settings().verification_throttle_window_s
-    for _ in range(get_settings().verification_max_failures_per_order):
+    window = Settings().verification_throttle_window_s
+    for _ in range(Settings().verification_max_failures_per_order):
         shop.record_verification_failure("SD-100002", "client:x", window)
     assert shop.verification_failures("SD-100002", "client:y", window) == (5, 0)
     clock.now += timedelta(seconds=window + 1)
@@ -337,7 +338,7 @@ def test_action_server_settings_defaults_and_production() -> None:
         "SHOPDESK_ENV": "production",
         "HANDOFF_TOKEN": "h-secret",
         "LEDGER_PRIVATE_KEY": "0x" + "1" * 64,
-        "LEDGER_HMAC_KEY": "l-secret",
+        "LEDGER_HMAC_KEY": "l-secret-of-at-least-thirty-two-bytes",
         "VERIFICATION_KEY": "v-secret",
     }
     with pytest.raises(SettingsError, match="ACTION_SERVER_TOKEN"):
@@ -482,14 +483,16 @@ async def test_verification_and_order_flows_log_no_pii(
 
 
 def test_server_start_validates_settings_and_binds_loopback(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     monkeypatch.setattr("sys.argv", ["actions.server", "--actions", "actions"])
+    monkeypatch.setenv("SHOP_DB_PATH", str(tmp_path / "shop.db"))  # main opens the store before serving
+    monkeypatch.setenv("SHOP_DB_SEED", "0")
     for name, value in {
         "SHOPDESK_ENV": "production",
         "HANDOFF_TOKEN": "h-secret",
         "LEDGER_PRIVATE_KEY": "0x" + "1" * 64,
-        "LEDGER_HMAC_KEY": "l-secret",
+        "LEDGER_HMAC_KEY": "l-secret-of-at-least-thirty-two-bytes",
         "VERIFICATION_KEY": "v-secret",
         "ACTION_SERVER_TOKEN": DEV_ACTION_SERVER_TOKEN,
     }.items():

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import ledger_check
-from actions.ledger_check import ActionCheckOrderRecord, canonical_order_dict, set_ledger
+from actions.ledger_check import ActionCheckOrderRecord
 from actions.ordering import (
     ActionAddToCart,
     ActionCancelCheckout,
@@ -22,10 +20,12 @@ from actions.ordering import (
     parse_address,
     parse_quantity,
 )
+from actions.services import services
 from actions.verify_orders import run_verification
-from ledger.canonical import KeyRing
+from ledger.canonical import KeyRing, order_dict
 from ledger.client import LedgerClient
-from ledger.errors import NodeUnavailableError
+from ledger.errors import LedgerError, NodeUnavailableError
+from ledger.gateway import LedgerGateway
 from ledger.outbox import Outbox
 from shop.sqlite import SqliteOrderStore
 from tests.actions.shop_fixtures import make_tracker, proven, slot_events
@@ -41,12 +41,12 @@ def keys() -> KeyRing:
 
 
 @pytest.fixture
-def chain(keys: KeyRing) -> Iterator[LedgerClient]:
+def chain(keys: KeyRing, shop: SqliteOrderStore, install: Any) -> LedgerClient:
+    """An eth-tester chain behind the actions' ledger gateway (its outbox in the shop's file)."""
     client = LedgerClient.in_process(TESTER_KEY)
     client.deploy()
-    set_ledger(client, keys)
-    yield client
-    set_ledger(None)
+    install(ledger=LedgerGateway(keys, lambda: client, shop.path))
+    return client
 
 
 async def run(
@@ -211,7 +211,7 @@ async def test_confirm_creates_the_order_and_records_it_on_chain(
     assert placed["cart"] == [] and placed["cart_step"] is None
     assert order_count(shop) == before + 1
     order = shop.get_order(number)
-    assert chain.digest_of(keys.record_id(number)) == keys.digest(canonical_order_dict(order))
+    assert chain.digest_of(keys.record_id(number)) == keys.digest(order_dict(order))
     row = Outbox.open(shop.path).get(number)
     assert row is not None and row.status == "recorded"
 
@@ -265,31 +265,30 @@ class DownClient:
         raise NodeUnavailableError(self.url, "test")
 
 
-async def test_node_down_still_confirms_with_a_pending_receipt(shop: SqliteOrderStore, keys: KeyRing) -> None:
-    set_ledger(DownClient(), keys)  # type: ignore[arg-type]
-    try:
-        slots = await fill_and_summarize(shop)
-        _, dispatcher = await run(ActionConfirmOrder(), slots, intent="affirm", text="yes")
-        assert said(dispatcher) == ["utter_order_placed_pending"]
-        number = dispatcher.messages[0]["order_number"]
-        row = Outbox.open(shop.path).get(number)
-        assert row is not None and row.status == "pending"
-        _, dispatcher = await run(ActionCheckOrderRecord(), proven(number, CUSTOMER))
-        assert said(dispatcher) == ["utter_ledger_unreachable"]
-    finally:
-        set_ledger(None)
+async def test_node_down_still_confirms_with_a_pending_receipt(
+    shop: SqliteOrderStore, keys: KeyRing, install: Any
+) -> None:
+    install(ledger=LedgerGateway(keys, DownClient, shop.path))  # type: ignore[arg-type]
+    slots = await fill_and_summarize(shop)
+    _, dispatcher = await run(ActionConfirmOrder(), slots, intent="affirm", text="yes")
+    assert said(dispatcher) == ["utter_order_placed_pending"]
+    number = dispatcher.messages[0]["order_number"]
+    row = Outbox.open(shop.path).get(number)
+    assert row is not None and row.status == "pending"
+    _, dispatcher = await run(ActionCheckOrderRecord(), proven(number, CUSTOMER))
+    assert said(dispatcher) == ["utter_ledger_unreachable"]
 
 
 async def test_a_failing_ledger_hook_rolls_the_order_back(
     shop: SqliteOrderStore, chain: LedgerClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def broken_hook(keys: object = None) -> object:
+    def broken_hook() -> object:
         def hook(conn: sqlite3.Connection, order: object) -> None:
-            raise ledger_check.LedgerError("outbox unavailable")
+            raise LedgerError("outbox unavailable")
 
         return hook
 
-    monkeypatch.setattr("actions.ordering.ledger_hook", broken_hook)
+    monkeypatch.setattr(services().ledger, "queue_hook", broken_hook)
     before = order_count(shop)
     stock_before = {p.id: p.stock for p in shop.list_products()}
     slots = await fill_and_summarize(shop)

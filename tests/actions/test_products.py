@@ -6,6 +6,8 @@ store is a stub with two orders.
 
 from __future__ import annotations
 
+import json
+import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,6 +19,8 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import products, recommend
+from actions.services import Services
+from ledger.gateway import LedgerGateway
 from retrieval.build import build_catalog, build_kb
 from retrieval.catalog import preset
 from retrieval.config import IndexConfig, RankConfig, RetrievalConfig
@@ -27,7 +31,7 @@ from tests.retrieval.retrieval_fakes import KB_YAML, FakeEncoder, write_demo_csv
 
 
 @pytest.fixture
-def service(tmp_path: Path):  # type: ignore[no-untyped-def]
+def service(tmp_path: Path, install: Any) -> RetrievalService:
     encoder = FakeEncoder()
     kb = tmp_path / "kb"
     kb.mkdir()
@@ -43,11 +47,8 @@ def service(tmp_path: Path):  # type: ignore[no-untyped-def]
         kb_rank=RankConfig(answer=0.5, clarify=0.25),
     )
     svc = RetrievalService(config, encoder=encoder, ranker=BiEncoderRanker(config.kb_rank))
-    products.set_retrieval_service(svc)
-    recommend.reset_cache()
-    yield svc
-    products.set_retrieval_service(None)
-    recommend.reset_cache()
+    install(retrieval=svc)
+    return svc
 
 
 @dataclass(frozen=True)
@@ -79,9 +80,9 @@ class StubStore:
 
 
 @pytest.fixture
-def store(monkeypatch: pytest.MonkeyPatch) -> StubStore:
+def store(install: Any) -> StubStore:
     stub = StubStore()
-    monkeypatch.setattr(recommend, "get_store", lambda: stub)
+    install(store=stub)
     return stub
 
 
@@ -236,14 +237,9 @@ async def test_kb_clarify_offers_entry_buttons(service: RetrievalService) -> Non
     assert payloads[0] == '/ask_question{"kb_entry":"care-wool"}' and payloads[-1] == "/contact_human_agent"
 
 
-async def test_missing_index_is_a_friendly_message(tmp_path: Path) -> None:
-    products.set_retrieval_service(
-        RetrievalService(RetrievalConfig(index_dir=tmp_path), encoder=FakeEncoder())
-    )
-    try:
-        dispatcher, events = await run(products.ActionSearchProducts(), tracker("a lamp", "search_products"))
-    finally:
-        products.set_retrieval_service(None)
+async def test_missing_index_is_a_friendly_message(tmp_path: Path, install: Any) -> None:
+    install(retrieval=RetrievalService(RetrievalConfig(index_dir=tmp_path), encoder=FakeEncoder()))
+    dispatcher, events = await run(products.ActionSearchProducts(), tracker("a lamp", "search_products"))
     assert "isn't available right now" in dispatcher.messages[0]["text"] and events == []
 
 
@@ -254,6 +250,32 @@ async def test_recommend_similar_and_bought_together(service: RetrievalService, 
     ids = [c["id"] for c in cards]
     assert "P-4" not in ids and ids[0] in {"P-3", "P-6"}  # bought with P-4 in SD-1 / SD-3
     assert cards[0]["reason"].startswith("often bought with Voyager Trolley Bag")
+
+
+async def test_shown_recommendations_are_recorded_for_the_audit(
+    service: RetrievalService, store: StubStore, services: Services
+) -> None:
+    dispatcher, _ = await run(recommend.ActionRecommendItems(), tracker("what's popular?", "recommend_items"))
+    shown = [c["id"] for c in card_messages(dispatcher)[0]["cards"]]
+    with sqlite3.connect(services.ledger.outbox_path) as conn:
+        (canonical,) = [json.loads(row[0]) for row in conn.execute("SELECT canonical FROM ledger_rec_lists")]
+    assert canonical["product_ids"] == shown and canonical["source"] == "popular"
+    assert set(canonical) == {
+        "v",
+        "list_id",
+        "product_ids",
+        "shown_at",
+        "source",
+    }  # nothing about the shopper
+
+
+async def test_a_failed_audit_still_shows_the_recommendations(
+    service: RetrievalService, store: StubStore, services: Services, tmp_path: Path, install: Any
+) -> None:
+    (tmp_path / "not-a-db").mkdir()
+    install(ledger=LedgerGateway(services.ledger.keys, services.ledger.client, tmp_path / "not-a-db"))
+    dispatcher, _ = await run(recommend.ActionRecommendItems(), tracker("what's popular?", "recommend_items"))
+    assert card_messages(dispatcher)[0]["cards"]
 
 
 async def test_recommend_personal_excludes_purchases(service: RetrievalService, store: StubStore) -> None:

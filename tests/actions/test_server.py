@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import pytest
 
 from actions import server
-from actions.products import set_retrieval_service
 
 
 class FakeService:
@@ -22,24 +22,20 @@ class FakeService:
             raise OSError("index directory var/index is missing")
 
 
-@pytest.fixture(autouse=True)
-def _reset() -> None:
-    yield
-    set_retrieval_service(None)
-
-
-def test_warm_up_loads_the_service_and_names_the_ranker(caplog: pytest.LogCaptureFixture) -> None:
+def test_warm_up_loads_the_service_and_names_the_ranker(
+    caplog: pytest.LogCaptureFixture, install: Any
+) -> None:
     service = FakeService()
-    set_retrieval_service(service)  # type: ignore[arg-type]
+    install(retrieval=service)
     caplog.set_level(logging.INFO, logger="actions.server")
     server.warm_up()
     assert service.warmed == 1
     assert "retrieval ready" in caplog.text and "ranker: responder" in caplog.text
 
 
-def test_a_failed_warm_up_is_logged_not_raised(caplog: pytest.LogCaptureFixture) -> None:
+def test_a_failed_warm_up_is_logged_not_raised(caplog: pytest.LogCaptureFixture, install: Any) -> None:
     service = FakeService(fail=True)
-    set_retrieval_service(service)  # type: ignore[arg-type]
+    install(retrieval=service)
     server.warm_up()
     assert service.warmed == 1
     assert "warm-up failed" in caplog.text and "var/index is missing" in caplog.text

@@ -1,4 +1,4 @@
-"""Action-server settings and the lazily built store."""
+"""Action-server settings, validated at start, and the services built from them (``actions.services``)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import pytest
 import yaml
 from rasa_sdk.executor import ActionExecutor
 
-from actions import shop_store as store_package
-from actions.settings import REPO_ROOT, Settings, SettingsError, get_settings
+from actions.services import Services
+from actions.settings import REPO_ROOT, Settings, SettingsError
 from shop.sqlite import SqliteOrderStore
 
 
@@ -31,7 +31,7 @@ def test_production_refuses_placeholder_secrets() -> None:
             "SHOPDESK_ENV": "production",
             "HANDOFF_TOKEN": "s3cret-token",
             "LEDGER_PRIVATE_KEY": "0x" + "1" * 64,
-            "LEDGER_HMAC_KEY": "another-secret",
+            "LEDGER_HMAC_KEY": "another-secret-of-at-least-32-bytes",
             "ACTION_SERVER_TOKEN": "a-real-action-token",
             "VERIFICATION_KEY": "a-real-verification-key",
         }
@@ -44,19 +44,12 @@ def test_unknown_environment_names_the_valid_ones() -> None:
         Settings.from_env({"SHOPDESK_ENV": "prod"})
 
 
-def test_get_store_seeds_the_configured_db_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_services_open_and_seed_the_configured_db(tmp_path: Path) -> None:
     db = tmp_path / "shop.db"
-    monkeypatch.setenv("SHOP_DB_PATH", str(db))
-    get_settings.cache_clear()
-    store_package.set_store(None)
-    try:
-        store = store_package.get_store()
-        assert isinstance(store, SqliteOrderStore) and store.path == db
-        assert store.get_order("SD-100004").status == "delivered"
-        assert store_package.get_store() is store
-    finally:
-        store_package.set_store(None)
-        get_settings.cache_clear()
+    built = Services.from_settings(Settings.from_env({"SHOP_DB_PATH": str(db)}))
+    assert isinstance(built.store, SqliteOrderStore) and built.store.path == db
+    assert built.store.get_order("SD-100004").status == "delivered"
+    assert built.ledger.outbox_path == db  # the outbox lives beside the orders
 
 
 def test_domain_and_action_server_agree() -> None:

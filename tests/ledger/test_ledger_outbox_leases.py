@@ -5,17 +5,17 @@ from __future__ import annotations
 import random
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
-from actions import ledger_check
-from actions.verify_orders import outbox_summary
+from ledger.audit import outbox_summary
 from ledger.canonical import KeyRing
 from ledger.client import LedgerClient, RecordResult
+from ledger.gateway import LedgerGateway
 from ledger.outbox import TABLE, Outbox, connect, enqueue
 from ledger.sender import MAX_UNEXPECTED_FAILURES, Sender
 from tests.ledger.ledger_helpers import sample_order
@@ -66,22 +66,18 @@ def sender_for(db: Path, client: Any, **kw: Any) -> Sender:
     return Sender(Outbox.open(db), lambda: client, rng=random.Random(0), **kw)
 
 
-@pytest.fixture
-def installed_ledger(keyring: KeyRing) -> Iterator[Callable[[Any], None]]:
-    def install(client: Any) -> None:
-        ledger_check.set_ledger(client, keyring)
-
-    yield install
-    ledger_check.set_ledger(None)
+def gateway(db: Path, keyring: KeyRing, client: Any) -> LedgerGateway:
+    """The action server's ledger gateway on ``client`` (the instant receipt is ``gateway.record``)."""
+    return LedgerGateway(keyring, lambda: client, db)
 
 
 def test_instant_receipt_never_sends_a_row_the_sender_is_sending(
-    tmp_path: Path, keyring: KeyRing, chain: LedgerClient, installed_ledger: Callable[[Any], None]
+    tmp_path: Path, keyring: KeyRing, chain: LedgerClient
 ) -> None:
     db = tmp_path / "shop.db"
     (number,) = queue(db, keyring, 1)
     sent: list[str] = []
-    installed_ledger(SpyClient(chain, sent))
+    instant = gateway(db, keyring, SpyClient(chain, sent))
     instant_rows = []
     sender = sender_for(
         db,
@@ -89,7 +85,7 @@ def test_instant_receipt_never_sends_a_row_the_sender_is_sending(
             chain,
             sent,
             during=lambda: instant_rows.append(
-                ledger_check.try_instant_receipt(db, SimpleNamespace(number=number))  # type: ignore[arg-type]
+                instant.record(SimpleNamespace(number=number))  # type: ignore[arg-type]
             ),
         ),
     )
@@ -102,15 +98,17 @@ def test_instant_receipt_never_sends_a_row_the_sender_is_sending(
 
 
 def test_sender_never_sends_a_row_the_instant_receipt_is_sending(
-    tmp_path: Path, keyring: KeyRing, chain: LedgerClient, installed_ledger: Callable[[Any], None]
+    tmp_path: Path, keyring: KeyRing, chain: LedgerClient
 ) -> None:
     db = tmp_path / "shop.db"
     (number,) = queue(db, keyring, 1)
     sent: list[str] = []
     sender = sender_for(db, SpyClient(chain, sent))
     reports = []
-    installed_ledger(SpyClient(chain, sent, during=lambda: reports.append(sender.deliver_once())))
-    row = ledger_check.try_instant_receipt(db, SimpleNamespace(number=number))  # type: ignore[arg-type]
+    instant = gateway(
+        db, keyring, SpyClient(chain, sent, during=lambda: reports.append(sender.deliver_once()))
+    )
+    row = instant.record(SimpleNamespace(number=number))  # type: ignore[arg-type]
     assert reports[0].delivered == 0 and reports[0].retried == 0
     assert len(sent) == 1, f"the row was sent {len(sent)} times"
     assert row is not None and row.status == "recorded" and row.tx_hash

@@ -54,7 +54,17 @@ def test_bad_values_name_the_variable(env: dict[str, str], name: str) -> None:
     assert info.value.name == name
 
 
-def test_dev_placeholders_match_the_action_server_settings() -> None:
-    actions_settings = pytest.importorskip("actions.settings")
-    assert actions_settings.DEV_LEDGER_PRIVATE_KEY == DEV_PRIVATE_KEY
-    assert actions_settings.DEV_LEDGER_HMAC_KEY == DEV_HMAC_KEY
+def test_an_empty_secret_means_the_development_default_as_env_example_says() -> None:
+    settings = LedgerSettings.from_env({"LEDGER_PRIVATE_KEY": "", "LEDGER_HMAC_KEY": ""})
+    assert (settings.private_key, settings.hmac_key) == (DEV_PRIVATE_KEY, DEV_HMAC_KEY)
+    with pytest.raises(LedgerConfigError) as info:
+        LedgerSettings.from_env(
+            {"SHOPDESK_ENV": "production", "LEDGER_PRIVATE_KEY": REAL_KEY, "LEDGER_HMAC_KEY": ""}
+        )
+    assert info.value.name == "LEDGER_HMAC_KEY"
+
+
+def test_a_short_hmac_key_is_refused_in_development_too() -> None:
+    with pytest.raises(LedgerConfigError, match="15 bytes is too short; use at least 16") as info:
+        LedgerSettings.from_env({"LEDGER_HMAC_KEY": "k" * 15})
+    assert info.value.name == "LEDGER_HMAC_KEY"

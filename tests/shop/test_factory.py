@@ -70,7 +70,7 @@ def test_action_server_start_up_leaves_the_demo_generator_unimported() -> None:
         "import sys\n"
         "from rasa_sdk.executor import ActionExecutor\n"
         "ActionExecutor().register_package('actions')\n"
-        "import shop, actions.shop_store\n"
+        "import shop, actions.services\n"
         "print(sorted(m for m in sys.modules if m.startswith('shop.demo')))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
