@@ -211,10 +211,3 @@ def _thresholds(value: str) -> tuple[tuple[str, float], ...]:
             raise SettingsError(f"RESPONDER_THRESHOLDS: {name}={probability} is not a probability in [0, 1]")
         pairs.append((name, probability))
     return tuple(pairs)
-
-
-def get_settings() -> Settings:
-    """Fresh settings from the environment, for a command-line ``main`` only (``python -m shop.demo.seed``
-    without ``--db``) until the shop backend reads its own; the action server builds its settings once in
-    ``actions.server`` and the actions read them through ``actions.services`` (tests/test_architecture.py)."""
-    return Settings.from_env()
