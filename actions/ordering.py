@@ -24,6 +24,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions import messages
 from actions.authority import PROOF_SLOT, proof_for
 from actions.common import (
     ORDER_ID,
@@ -224,14 +225,21 @@ def cart_lines(cart: list[dict[str, Any]]) -> list[tuple[str, int]]:
 
 
 def quote_text(quote: OrderQuote) -> str:
-    lines = "\n".join(
-        f"• {line.quantity} × {line.title} ({line.product_id}) — {money(line.total_minor, quote.currency)}"
+    lines = [
+        messages.CART_LINE.format(
+            quantity=line.quantity,
+            title=line.title,
+            product_id=line.product_id,
+            amount=money(line.total_minor, quote.currency),
+        )
         for line in quote.lines
+    ]
+    totals = messages.CART_TOTALS.format(
+        subtotal=money(quote.subtotal_minor, quote.currency),
+        shipping=money(quote.shipping_minor, quote.currency),
+        total=money(quote.total_minor, quote.currency),
     )
-    return (
-        f"{lines}\nSubtotal {money(quote.subtotal_minor, quote.currency)} · shipping "
-        f"{money(quote.shipping_minor, quote.currency)} · total {money(quote.total_minor, quote.currency)}"
-    )
+    return "\n".join([*lines, totals])
 
 
 def quote_slot(quote: OrderQuote, address: Address) -> dict[str, Any]:
@@ -539,9 +547,7 @@ class ActionConfirmOrder(Action):
             return [SlotSet(CART_STEP, None), SlotSet(CART_QUOTE, None)]
         except (StoreError, LedgerError):
             logger.exception("order creation failed for %s", tracker.sender_id)
-            dispatcher.utter_message(
-                response="utter_order_failed", problem="the shop system could not save it"
-            )
+            dispatcher.utter_message(response="utter_order_failed", problem=messages.ORDER_NOT_SAVED)
             return [SlotSet(CART_STEP, None), SlotSet(CART_QUOTE, None)]
         row = None
         try:
