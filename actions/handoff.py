@@ -20,7 +20,6 @@ from rasa_sdk.events import ConversationPaused, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions import messages
 from actions.common import verified_customer_id, verified_order_number
 from actions.settings import Settings, get_settings
 from actions.store import get_store
@@ -171,12 +170,9 @@ class ActionHandoff(Action):
                 logger.debug("handoff service reply: %s", reply)  # may echo the transcript: DEBUG only
         except (aiohttp.ClientError, TimeoutError) as error:
             logger.error("handoff service unreachable at %s: %s", self.settings.handoff_url, error)
+        # the response's buttons: "Leave a message" (/affirm), "No, thanks" (/deny)
         dispatcher.utter_message(
-            response=OFFLINE_RESPONSES.get(offline_reason, OFFLINE_RESPONSES["no_agent"]),
-            buttons=[
-                messages.button(messages.LEAVE_A_MESSAGE, "/affirm"),
-                messages.button(messages.NO_THANKS, "/deny"),
-            ],
+            response=OFFLINE_RESPONSES.get(offline_reason, OFFLINE_RESPONSES["no_agent"])
         )
         events: list[EventType] = [SlotSet(HANDOFF_STATUS, "offline")]
         email = tracker.get_slot("email")

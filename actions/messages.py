@@ -26,8 +26,6 @@ from typing import Any
 TALK_TO_PERSON = "Talk to a person"
 SHOW_SIMILAR = "Show similar items"
 MORE_LIKE = "More like {title}"
-LEAVE_A_MESSAGE = "Leave a message"
-NO_THANKS = "No, thanks"
 REMOVE_LINE = "Remove {title}"
 REDUCE_LINE = "Only {quantity} × {title}"
 PRODUCT_CHOICE = "{title} ({price})"  # which product to add to the cart

@@ -474,7 +474,6 @@ def summarize(dispatcher: CollectingDispatcher, quote: OrderQuote, address: Addr
         response="utter_order_summary",
         summary=quote_text(quote),
         address=address.one_line(),
-        buttons=[button("Yes, place the order", "/affirm"), button("No", "/deny")],
     )
     return [SlotSet(CART_QUOTE, quote_slot(quote, address)), SlotSet(CART_STEP, STEP_CONFIRM)]
 
