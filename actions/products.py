@@ -128,8 +128,8 @@ def unavailable(dispatcher: CollectingDispatcher, response: str) -> None:
 def heading(domain: DomainDict, tracker: Tracker, name: str, filters: str = "", **values: Any) -> str:
     """A card heading from the domain: ``name``, or ``name + "_filtered"`` when search filters apply."""
     if filters:
-        return messages.render(domain, tracker.slots, f"{name}_filtered", filters=filters, **values)
-    return messages.render(domain, tracker.slots, name, **values)
+        return messages.render_heading(domain, tracker.slots, f"{name}_filtered", filters=filters, **values)
+    return messages.render_heading(domain, tracker.slots, name, **values)
 
 
 def show_found(
@@ -283,11 +283,11 @@ class ActionAnswerProductQuestion(Action):
         availability = (
             ""
             if stock is None
-            else messages.render(
+            else messages.render_heading(
                 domain, tracker.slots, "utter_in_stock" if stock > 0 else "utter_out_of_stock"
             )
         )
-        summary = messages.render(
+        summary = messages.render_heading(
             domain,
             tracker.slots,
             "utter_product_summary_by_brand" if record.get("brand") else "utter_product_summary",

@@ -136,6 +136,6 @@ class ActionRecommendItems(Action):
         if not records:
             dispatcher.utter_message(response="utter_recommend_none")
             return []
-        intro_text = messages.render(domain, tracker.slots, intro)
+        intro_text = messages.render_heading(domain, tracker.slots, intro)
         send_cards(dispatcher, intro_text, records, reasons={r.id: r.reason for r in chosen})
         return []

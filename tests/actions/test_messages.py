@@ -86,3 +86,9 @@ def test_product_lines_carry_the_reason_when_there_is_one() -> None:
     assert messages.product_lines(records, {"P-2": "often bought with Lamp"}) == (
         "- Lamp (€20.00)\n- Mat (€30.00): often bought with Lamp"
     )
+
+
+def test_a_missing_card_heading_is_logged_and_left_empty(caplog: pytest.LogCaptureFixture) -> None:
+    assert messages.render_heading({}, {}, "utter_products_found") == ""
+    assert "utter_products_found" in caplog.text
+    assert messages.render_heading(DOMAIN, {}, "utter_found", filters="x") == "Here's what I found (x):"
