@@ -90,6 +90,23 @@ def literal_texts(tree: ast.AST) -> list[int]:
     )
 
 
+def literal_titles(tree: ast.AST) -> list[int]:
+    """Lines of button titles written in Python: ``{"title": "Yes"}`` or ``button("Yes", ...)``."""
+    lines = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Dict):
+            lines += [
+                node.lineno
+                for key, value in zip(node.keys, node.values, strict=True)
+                if isinstance(key, ast.Constant) and key.value == "title" and written_in_python(value)
+            ]
+        elif isinstance(node, ast.Call) and node.args:
+            name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
+            if name == "button" and written_in_python(node.args[0]):
+                lines.append(node.lineno)
+    return sorted(lines)
+
+
 def response_names(tree: ast.AST) -> set[str]:
     """Every ``utter_...`` string an action module names (``response="utter_x"``, tables of them, the
     headings it renders); a heading rendered through ``heading()`` also needs its ``_filtered`` twin."""
@@ -121,11 +138,13 @@ def domain_responses() -> set[str]:
 
 
 def test_actions_write_no_shopper_sentences() -> None:
-    offenders = {
-        str(path.relative_to(ROOT)): lines
-        for path in python_files("actions")
-        if (lines := literal_texts(ast.parse(path.read_text(), filename=str(path))))
-    }
+    """No ``utter_message(text=...)`` and no button title written in Python in actions/ (messages.py holds
+    the templates for wording built from data)."""
+    offenders = {}
+    for path in python_files("actions"):
+        tree = ast.parse(path.read_text(), filename=str(path))
+        if lines := literal_texts(tree) + literal_titles(tree):
+            offenders[str(path.relative_to(ROOT))] = lines
     assert offenders == {}, (
         f"shopper text belongs in domain/*.yml responses (or actions/messages.py): {offenders}"
     )
@@ -156,6 +175,13 @@ def test_text_guards_see_what_they_guard() -> None:
     )
     tree = ast.parse(source)
     assert literal_texts(tree) == [1, 2, 6, 7]
+    titles = ast.parse(
+        'button("Yes, please", "/affirm")\n'
+        'messages.button(messages.TALK_TO_PERSON, "/contact_human_agent")\n'
+        '{"title": f"More like {name}", "payload": "/recommend_items"}\n'
+        '{"title": record["title"], "payload": "/product_question"}\n'
+    )
+    assert literal_titles(titles) == [1, 3]
     names = response_names(tree)
     assert {"utter_nowhere_to_be_found", "utter_products_found_filtered"} <= names
     assert "utter_nowhere_to_be_found" not in domain_responses()
