@@ -10,7 +10,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import authority
+from actions import authority, messages
 from actions.services import services
 from shop.errors import StoreError
 from shop.interface import OrderStore
@@ -90,24 +90,19 @@ def money(amount_minor: int, currency: str) -> str:
 
 
 def day(value: date | datetime) -> str:
-    """``Tuesday 24 November``."""
-    d = value.date() if isinstance(value, datetime) else value
-    return f"{d.strftime('%A')} {d.day} {d.strftime('%B')}"
+    """``Tuesday 24 November`` (wording: actions.messages)."""
+    return messages.day(value)
 
 
 def short_day(value: date | datetime) -> str:
-    """``24 Nov 2025``."""
-    d = value.date() if isinstance(value, datetime) else value
-    return f"{d.day} {d.strftime('%b %Y')}"
+    """``24 Nov 2025`` (wording: actions.messages)."""
+    return messages.short_day(value)
 
 
 def items_text(order: Order, product_ids: tuple[str, ...] | list[str] | None = None) -> str:
     """``2 × Merino T-Shirt and Packable Rain Jacket``."""
     lines = [line for line in order.lines if product_ids is None or line.product_id in product_ids]
-    parts = [f"{line.quantity} × {line.title}" if line.quantity > 1 else line.title for line in lines]
-    if len(parts) <= 1:
-        return "".join(parts)
-    return ", ".join(parts[:-1]) + " and " + parts[-1]
+    return messages.join_items([messages.item(line.quantity, line.title) for line in lines])
 
 
 def button(title: str, payload: str) -> dict[str, Any]:

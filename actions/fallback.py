@@ -77,7 +77,7 @@ class ActionFallback(Action):
         found = await self._look_up(latest_text(tracker))
         if found.kind != "nothing":
             logger.info("nlu fallback in %s answered by retrieval (%s)", tracker.sender_id, found.kind)
-            return [*self._utter(dispatcher, found), SlotSet(FALLBACK_SLOT, ANSWERED)]
+            return [*self._utter(dispatcher, found, domain, tracker), SlotSet(FALLBACK_SLOT, ANSWERED)]
         try:
             streak = fallback_streak(tracker.events)
         except (AttributeError, TypeError):  # malformed events: never fail the turn
@@ -100,11 +100,13 @@ class ActionFallback(Action):
         return Found("nothing")
 
     @staticmethod
-    def _utter(dispatcher: CollectingDispatcher, found: Found) -> list[EventType]:
+    def _utter(
+        dispatcher: CollectingDispatcher, found: Found, domain: DomainDict, tracker: Tracker
+    ) -> list[EventType]:
         if found.kind == "answer":
             dispatcher.utter_message(text=found.answer)
             return []
         if found.kind == "products" and found.search is not None:
-            return show_found(dispatcher, found.search)
+            return show_found(dispatcher, found.search, domain, tracker)
         dispatcher.utter_message(response="utter_fallback_choices", buttons=found.buttons)
         return []

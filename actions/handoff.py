@@ -35,16 +35,12 @@ TIMEOUT_S = 5.0
 EMAIL_RE = re.compile(r"[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{2,63}")
 CART_SLOTS = ("cart", "cart_items")
 
-QUEUED = (
-    "I'm connecting you with a person from our support team. You are number {position} in the queue; "
-    "the expected wait is about {wait}. Keep writing here if you like: they will see everything."
-)
-OFFLINE_REASONS = {
-    "closed": "Our support team is outside business hours right now.",
-    "no_agent": "Nobody from our support team is available right now.",
-    "unreachable": "I can't reach our support team right now.",
+# why nobody can take the conversation -> the response that says so and offers a ticket (domain/handoff.yml)
+OFFLINE_RESPONSES = {
+    "closed": "utter_handoff_offline_closed",
+    "no_agent": "utter_handoff_offline_no_agent",
+    "unreachable": "utter_handoff_offline_unreachable",
 }
-OFFER_TICKET = "Would you like to leave a message with your email address? Our team will reply by email."
 
 
 def transcript(tracker: Tracker, limit: int = TRANSCRIPT_LINES) -> list[dict[str, Any]]:
@@ -109,9 +105,8 @@ def context(tracker: Tracker) -> dict[str, Any]:
     return found
 
 
-def wait_text(seconds: int) -> str:
-    minutes = max(1, math.ceil(seconds / 60))
-    return "1 minute" if minutes == 1 else f"{minutes} minutes"
+def wait_minutes(seconds: int) -> int:
+    return max(1, math.ceil(seconds / 60))
 
 
 async def post_json(url: str, token: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
@@ -160,12 +155,12 @@ class ActionHandoff(Action):
                 f"{self.settings.handoff_url}/api/handoff", self.settings.handoff_token, body
             )
             if status == 200 and reply.get("status") == "queued":
+                minutes = wait_minutes(int(reply.get("wait_seconds") or 0))
                 dispatcher.utter_message(
                     shopdesk_event="queued",  # the widget shows "waiting for a person" (bot/rasa_channel.py)
-                    text=QUEUED.format(
-                        position=int(reply.get("position") or 1),
-                        wait=wait_text(int(reply.get("wait_seconds") or 0)),
-                    ),
+                    response="utter_handoff_queued_one_minute" if minutes == 1 else "utter_handoff_queued",
+                    position=int(reply.get("position") or 1),
+                    minutes=minutes,
                 )
                 return [SlotSet(HANDOFF_STATUS, "queued"), ConversationPaused()]
             if status == 200:
@@ -175,12 +170,9 @@ class ActionHandoff(Action):
                 logger.debug("handoff service reply: %s", reply)  # may echo the transcript: DEBUG only
         except (aiohttp.ClientError, TimeoutError) as error:
             logger.error("handoff service unreachable at %s: %s", self.settings.handoff_url, error)
+        # the response's buttons: "Leave a message" (/affirm), "No, thanks" (/deny)
         dispatcher.utter_message(
-            text=f"{OFFLINE_REASONS.get(offline_reason, OFFLINE_REASONS['no_agent'])} {OFFER_TICKET}",
-            buttons=[
-                {"title": "Leave a message", "payload": "/affirm"},
-                {"title": "No, thanks", "payload": "/deny"},
-            ],
+            response=OFFLINE_RESPONSES.get(offline_reason, OFFLINE_RESPONSES["no_agent"])
         )
         events: list[EventType] = [SlotSet(HANDOFF_STATUS, "offline")]
         email = tracker.get_slot("email")
@@ -199,7 +191,7 @@ class ValidateHandoffTicketForm(FormValidationAction):
         text = value.strip() if isinstance(value, str) else ""
         match = EMAIL_RE.search(text)
         if match is None:
-            dispatcher.utter_message(text="That doesn't look like an email address. Could you type it again?")
+            dispatcher.utter_message(response="utter_ticket_email_invalid")
             return {TICKET_EMAIL: None}
         return {TICKET_EMAIL: match.group(0).rstrip(".,;")}
 
@@ -208,7 +200,7 @@ class ValidateHandoffTicketForm(FormValidationAction):
     ) -> dict[str, Any]:
         text = value.strip() if isinstance(value, str) else ""
         if len(text) < 3:
-            dispatcher.utter_message(text="Please write a few words so our team knows how to help.")
+            dispatcher.utter_message(response="utter_ticket_message_too_short")
             return {TICKET_MESSAGE: None}
         return {TICKET_MESSAGE: text[:2000]}
 
@@ -243,13 +235,9 @@ class ActionSubmitTicket(Action):
             logger.error("ticket not saved, handoff service unreachable: %s", error)
             status, reply = 0, {}
         if status == 201 and reply.get("id"):
-            dispatcher.utter_message(
-                text=f"Thanks! I've passed your message to our team (ticket {reply['id']}). They will reply to {email}."
-            )
+            dispatcher.utter_message(response="utter_ticket_saved", ticket_id=str(reply["id"]), email=email)
         else:
             logger.error("ticket not saved: HTTP %s", status)
             logger.debug("ticket service reply: %s", reply)  # may echo the shopper's email: DEBUG only
-            dispatcher.utter_message(
-                text="Sorry, I couldn't save your message just now. Please try again in a few minutes."
-            )
+            dispatcher.utter_message(response="utter_ticket_not_saved")
         return reset

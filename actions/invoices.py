@@ -8,6 +8,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions import messages
 from actions.common import money, short_day, store
 from shop.errors import InvalidIdentifierError
 from shop.ids import normalize_invoice_id
@@ -17,9 +18,11 @@ logger = logging.getLogger(__name__)
 
 
 def invoice_line(invoice: Invoice) -> str:
-    return (
-        f"{invoice.id} — issued {short_day(invoice.issued_at)}, "
-        f"{money(invoice.total_minor, invoice.currency)}: {invoice.url}"
+    return messages.INVOICE_LINE.format(
+        invoice_id=invoice.id,
+        issued_day=short_day(invoice.issued_at),
+        amount=money(invoice.total_minor, invoice.currency),
+        url=invoice.url,
     )
 
 
@@ -60,6 +63,6 @@ def send_invoices(dispatcher: CollectingDispatcher, tracker: Tracker, order: Ord
         dispatcher.utter_message(
             response="utter_invoice_list",
             order_id=order.number,
-            invoice_lines="\n".join(f"• {invoice_line(inv)}" for inv in invoices),
+            invoice_lines="\n".join(messages.BULLET.format(line=invoice_line(inv)) for inv in invoices),
         )
     return events

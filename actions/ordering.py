@@ -24,6 +24,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions import messages
 from actions.authority import PROOF_SLOT, proof_for
 from actions.common import (
     ORDER_ID,
@@ -80,7 +81,13 @@ _TOKEN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 
 
 class CartError(ValueError):
-    """A shopper-facing problem with a cart request (the message is safe to show)."""
+    """A problem with a cart request. The shopper is told ``response`` (domain/ordering.yml) filled with
+    ``values``; the message (for logs and tests) names the response and the values."""
+
+    def __init__(self, response: str, **values: Any) -> None:
+        super().__init__(f"{response}: {values}")
+        self.response = response
+        self.values = values
 
 
 async def in_executor(func: Callable[..., T], *args: Any) -> T:
@@ -93,7 +100,7 @@ async def in_executor(func: Callable[..., T], *args: Any) -> T:
 def parse_quantity(value: object) -> int:
     """``"2"``, ``"two"``, ``3`` → int; raises CartError for 0, negatives, fractions and huge numbers."""
     if isinstance(value, bool):
-        raise CartError(f"{value!r} is not a quantity")
+        raise CartError("utter_cart_not_a_quantity", value=repr(value))
     if isinstance(value, int):
         number = value
     else:
@@ -111,13 +118,13 @@ def parse_quantity(value: object) -> int:
                 elif re.fullmatch(r"-?\d+", compact):
                     number = int(compact)
                 else:
-                    raise CartError(f"“{value}” is not a whole number of items")
+                    raise CartError("utter_cart_not_a_whole_number", value=str(value))
             except ValueError:
-                raise CartError(f"“{value}” is not a whole number of items") from None
+                raise CartError("utter_cart_not_a_whole_number", value=str(value)) from None
     if number < 1:
-        raise CartError(f"a quantity of {number} isn't possible — at least 1")
+        raise CartError("utter_cart_quantity_too_small", quantity=number)
     if number > MAX_QUANTITY_PER_LINE:
-        raise CartError(f"{number} is more than we sell per order line (at most {MAX_QUANTITY_PER_LINE})")
+        raise CartError("utter_cart_quantity_too_large", quantity=number, limit=MAX_QUANTITY_PER_LINE)
     return number
 
 
@@ -188,7 +195,7 @@ def requested_products(tracker: Tracker) -> tuple[list[Product], str]:
         try:
             return [shop.get_product(raw)], raw
         except (NotFoundError, InvalidIdentifierError):
-            raise CartError(f"there is no product {raw.upper()} in our shop") from None
+            raise CartError("utter_cart_no_such_product", product_id=raw.upper()) from None
     query = " ".join(entities) or text
     matches = match_products(query, shop.list_products())
     if matches:
@@ -224,14 +231,21 @@ def cart_lines(cart: list[dict[str, Any]]) -> list[tuple[str, int]]:
 
 
 def quote_text(quote: OrderQuote) -> str:
-    lines = "\n".join(
-        f"• {line.quantity} × {line.title} ({line.product_id}) — {money(line.total_minor, quote.currency)}"
+    lines = [
+        messages.CART_LINE.format(
+            quantity=line.quantity,
+            title=line.title,
+            product_id=line.product_id,
+            amount=money(line.total_minor, quote.currency),
+        )
         for line in quote.lines
+    ]
+    totals = messages.CART_TOTALS.format(
+        subtotal=money(quote.subtotal_minor, quote.currency),
+        shipping=money(quote.shipping_minor, quote.currency),
+        total=money(quote.total_minor, quote.currency),
     )
-    return (
-        f"{lines}\nSubtotal {money(quote.subtotal_minor, quote.currency)} · shipping "
-        f"{money(quote.shipping_minor, quote.currency)} · total {money(quote.total_minor, quote.currency)}"
-    )
+    return "\n".join([*lines, totals])
 
 
 def quote_slot(quote: OrderQuote, address: Address) -> dict[str, Any]:
@@ -249,8 +263,9 @@ def quote_slot(quote: OrderQuote, address: Address) -> dict[str, Any]:
     }
 
 
-def bad_request(dispatcher: CollectingDispatcher, problem: str) -> list[EventType]:
-    dispatcher.utter_message(response="utter_cart_problem", problem=problem)
+def bad_request(dispatcher: CollectingDispatcher, response: str, **values: Any) -> list[EventType]:
+    """Tell the shopper why a cart request cannot be done (a ``utter_cart_*`` response) and change nothing."""
+    dispatcher.utter_message(response=response, **values)
     return []
 
 
@@ -285,19 +300,19 @@ class ActionAddToCart(Action):
             quantity = requested_quantity(tracker) or 1
             products, query = await in_executor(requested_products, tracker)
         except CartError as exc:
-            return bad_request(dispatcher, str(exc))
+            return bad_request(dispatcher, exc.response, **exc.values)
         except StoreError:
             logger.exception("product lookup failed")
-            return bad_request(dispatcher, "I can't look up products right now")
+            return bad_request(dispatcher, "utter_cart_lookup_down")
         if not products:
-            dispatcher.utter_message(response="utter_cart_unknown_product", query=query or "that")
+            dispatcher.utter_message(response="utter_cart_unknown_product", query=query or messages.THAT)
             return []
         if len(products) > 1:
             dispatcher.utter_message(
                 response="utter_cart_which_product",
                 buttons=[
                     button(
-                        f"{p.title} ({money(p.price_minor, p.currency)})",
+                        messages.PRODUCT_CHOICE.format(title=p.title, price=money(p.price_minor, p.currency)),
                         f'/add_to_cart{{"product":"{p.id}"}}',
                     )
                     for p in products[:4]
@@ -311,12 +326,15 @@ class ActionAddToCart(Action):
         if new_quantity > MAX_QUANTITY_PER_LINE:
             return bad_request(
                 dispatcher,
-                f"that would make {new_quantity} × {product.title}; the limit is {MAX_QUANTITY_PER_LINE}",
+                "utter_cart_line_limit",
+                quantity=new_quantity,
+                title=product.title,
+                limit=MAX_QUANTITY_PER_LINE,
             )
         if not product.in_stock or product.stock < new_quantity:
-            return bad_request(dispatcher, f"{product.title} has only {product.stock} in stock")
+            return bad_request(dispatcher, "utter_cart_low_stock", title=product.title, stock=product.stock)
         if existing is None and len(cart) >= MAX_CART_LINES:
-            return bad_request(dispatcher, f"a cart holds at most {MAX_CART_LINES} different products")
+            return bad_request(dispatcher, "utter_cart_too_many_lines", limit=MAX_CART_LINES)
         if existing:
             existing["quantity"] = new_quantity
         else:
@@ -352,10 +370,10 @@ class ActionRemoveFromCart(Action):
             quantity = requested_quantity(tracker)
             products, query = await in_executor(requested_products, tracker)
         except CartError as exc:
-            return bad_request(dispatcher, str(exc))
+            return bad_request(dispatcher, exc.response, **exc.values)
         in_cart = [p for p in products if any(item["product_id"] == p.id for item in cart)]
         if not in_cart:
-            dispatcher.utter_message(response="utter_cart_not_in_cart", query=query or "that")
+            dispatcher.utter_message(response="utter_cart_not_in_cart", query=query or messages.THAT)
             return []
         product = in_cart[0]
         item = next(i for i in cart if i["product_id"] == product.id)
@@ -388,7 +406,7 @@ class ActionShowCart(Action):
         try:
             quote = await in_executor(store().quote_order, cart_lines(cart))
         except StoreError as exc:
-            return bad_request(dispatcher, f"part of your cart is no longer available ({exc})")
+            return bad_request(dispatcher, "utter_cart_no_longer_available", detail=str(exc))
         dispatcher.utter_message(response="utter_cart_contents", cart=quote_text(quote))
         return []
 
@@ -400,13 +418,11 @@ def parse_address(text: str, name: str = "") -> Address:
     """``"Hauptstr. 5, 10115 Berlin, DE"`` → Address; raises CartError with an example otherwise."""
     parts = [p.strip() for p in re.split(r"[,\n]", text or "") if p.strip()]
     if len(parts) < 3:
-        raise CartError(
-            "I need street, postcode and city, and country — e.g. “Hauptstr. 5, 10115 Berlin, DE”"
-        )
+        raise CartError("utter_cart_address_incomplete")
     street, place, country = parts[0], parts[1], ", ".join(parts[2:])
     match = re.match(r"^([A-Za-z0-9-]{3,10})\s+(.+)$", place)
     if not match or not any(c.isdigit() for c in match.group(1)):
-        raise CartError(f"“{place}” should be a postcode and a city, like “10115 Berlin”")
+        raise CartError("utter_cart_not_postcode_and_city", place=place)
     return Address(street=street, postcode=match.group(1), city=match.group(2), country=country, name=name)
 
 
@@ -432,14 +448,17 @@ class ActionCheckout(Action):
             customer = await in_executor(shop.get_customer, customer_id)
             quote = await in_executor(shop.quote_order, cart_lines(cart))
         except StoreError as exc:
-            return [*bad_request(dispatcher, f"I can't price your cart ({exc})"), SlotSet(CART_STEP, None)]
+            return [
+                *bad_request(dispatcher, "utter_cart_cannot_price", detail=str(exc)),
+                SlotSet(CART_STEP, None),
+            ]
         typed = tracker.get_slot(CHECKOUT_ADDRESS)
         if typed:
             try:
                 address = parse_address(str(typed), customer.name)
             except CartError as exc:
                 return [
-                    *bad_request(dispatcher, str(exc)),
+                    *bad_request(dispatcher, exc.response, **exc.values),
                     SlotSet(CHECKOUT_ADDRESS, None),
                     SlotSet(CART_STEP, STEP_COLLECT_ADDRESS),
                 ]
@@ -455,7 +474,6 @@ def summarize(dispatcher: CollectingDispatcher, quote: OrderQuote, address: Addr
         response="utter_order_summary",
         summary=quote_text(quote),
         address=address.one_line(),
-        buttons=[button("Yes, place the order", "/affirm"), button("No", "/deny")],
     )
     return [SlotSet(CART_QUOTE, quote_slot(quote, address)), SlotSet(CART_STEP, STEP_CONFIRM)]
 
@@ -470,7 +488,7 @@ class ValidateCheckoutAddressForm(FormValidationAction):
         try:
             parse_address(str(value or ""))
         except CartError as exc:
-            dispatcher.utter_message(response="utter_cart_problem", problem=str(exc))
+            dispatcher.utter_message(response=exc.response, **exc.values)
             return {CHECKOUT_ADDRESS: None}
         return {CHECKOUT_ADDRESS: str(value).strip()}
 
@@ -529,7 +547,7 @@ class ActionConfirmOrder(Action):
                 fresh = await in_executor(shop.quote_order, lines)
             except StoreError as error:
                 return [
-                    *bad_request(dispatcher, f"part of your cart is no longer available ({error})"),
+                    *bad_request(dispatcher, "utter_cart_no_longer_available", detail=str(error)),
                     SlotSet(CART_STEP, None),
                 ]
             dispatcher.utter_message(
@@ -543,9 +561,7 @@ class ActionConfirmOrder(Action):
             return [SlotSet(CART_STEP, None), SlotSet(CART_QUOTE, None)]
         except (StoreError, LedgerError):
             logger.exception("order creation failed for %s", tracker.sender_id)
-            dispatcher.utter_message(
-                response="utter_order_failed", problem="the shop system could not save it"
-            )
+            dispatcher.utter_message(response="utter_order_failed", problem=messages.ORDER_NOT_SAVED)
             return [SlotSet(CART_STEP, None), SlotSet(CART_QUOTE, None)]
         row = None
         try:

@@ -19,6 +19,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
+from actions import messages
 from actions.common import (
     ORDER_STEP,
     ORDER_TASK,
@@ -134,14 +135,14 @@ def track(dispatcher: CollectingDispatcher, tracker: Tracker, order: Order) -> l
         dispatcher.utter_message(
             response="utter_track_delivered",
             delivered_day=day(order.delivered_at) + f" ({short_day(order.delivered_at)})",
-            carrier=order.carrier or "our carrier",
+            carrier=order.carrier or messages.OUR_CARRIER,
             window_days=RETURN_WINDOW_DAYS,
             **base,
         )
     elif order.status == "cancelled":
         dispatcher.utter_message(
             response="utter_track_cancelled",
-            cancelled_day=short_day(order.cancelled_at) if order.cancelled_at else "earlier",
+            cancelled_day=short_day(order.cancelled_at) if order.cancelled_at else messages.EARLIER,
             **base,
         )
     elif order.status == "returned":
@@ -177,7 +178,7 @@ def offer_cancellation(dispatcher: CollectingDispatcher, tracker: Tracker, order
     if order.status == "shipped":
         dispatcher.utter_message(
             response="utter_cancel_refused_shipped",
-            carrier=order.carrier or "the carrier",
+            carrier=order.carrier or messages.THE_CARRIER,
             window_days=RETURN_WINDOW_DAYS,
             **base,
         )
@@ -205,18 +206,20 @@ def offer_changes(dispatcher: CollectingDispatcher, tracker: Tracker, order: Ord
     buttons = []
     for line in order.lines:
         if len(order.lines) > 1:
-            buttons.append(button(f"Remove {line.title}", _line_payload(line.product_id, 0)))
+            buttons.append(
+                button(messages.REMOVE_LINE.format(title=line.title), _line_payload(line.product_id, 0))
+            )
         if line.quantity > 1:
             buttons.append(
                 button(
-                    f"Only {line.quantity - 1} × {line.title}",
+                    messages.REDUCE_LINE.format(quantity=line.quantity - 1, title=line.title),
                     _line_payload(line.product_id, line.quantity - 1),
                 )
             )
-    buttons.append(button("Change the delivery address", "/change_shipping_address"))
+    buttons.append(button(messages.CHANGE_ADDRESS, "/change_shipping_address"))
     if len(order.lines) == 1:
-        buttons.append(button("Cancel the whole order", "/cancel_order"))
-    buttons.append(button("Leave it as it is", "/deny"))
+        buttons.append(button(messages.CANCEL_WHOLE_ORDER, "/cancel_order"))
+    buttons.append(button(messages.LEAVE_AS_IS, "/deny"))
     dispatcher.utter_message(response="utter_change_choose", buttons=buttons, **base)
     return [SlotSet(ORDER_STEP, STEP_CHOOSE_CHANGE)]
 
@@ -248,7 +251,9 @@ def offer_address_change(dispatcher: CollectingDispatcher, tracker: Tracker, ord
     if order.status not in MODIFIABLE_STATUSES:
         if order.has_shipped:
             dispatcher.utter_message(
-                response="utter_address_refused_shipped", carrier=order.carrier or "the carrier", **base
+                response="utter_address_refused_shipped",
+                carrier=order.carrier or messages.THE_CARRIER,
+                **base,
             )
         else:
             dispatcher.utter_message(
@@ -517,7 +522,7 @@ class ActionChangeShippingAddress(_VerifiedOrderAction):
             dispatcher.utter_message(
                 response="utter_address_refused_shipped",
                 order_id=order.number,
-                carrier=order.carrier or "the carrier",
+                carrier=order.carrier or messages.THE_CARRIER,
             )
             return []
         except InvalidInputError:

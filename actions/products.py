@@ -20,6 +20,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions import messages
 from actions.services import services
 from retrieval.errors import FilterError, QueryError, RetrievalError, UnknownItemError
 from retrieval.service import ProductSearchResult, RetrievalService, cards
@@ -34,7 +35,7 @@ PRODUCT = "product"
 KB_ENTRY = "kb_entry"
 FILTER_ENTITIES = ("color", "brand", "category", "price")
 
-HUMAN_BUTTON = {"title": "Talk to a person", "payload": "/contact_human_agent"}
+HUMAN_BUTTON = messages.button(messages.TALK_TO_PERSON, "/contact_human_agent")
 T = TypeVar("T")
 
 
@@ -67,46 +68,53 @@ def send_cards(
     reasons: Mapping[str, str] | None = None,
     buttons: list[dict[str, str]] | None = None,
 ) -> None:
-    lines = [text] + [
-        f"- {r['title']} ({r['price_text']})"
-        + (f": {reasons[r['id']]}" if reasons and reasons.get(r["id"]) else "")
-        for r in records
-    ]
-    dispatcher.utter_message(text="\n".join(lines), buttons=buttons or [])
+    """The heading (already rendered from the domain) and a product list as text, then the cards payload."""
+    listing = "\n".join([text, messages.product_lines(records, reasons)])
+    dispatcher.utter_message(text=listing, buttons=buttons or [])
     dispatcher.utter_message(
         json_message={"type": "product_cards", "text": text, "cards": cards(records, reasons)}
     )
 
 
+# QueryError.reason -> the response that asks again (domain/products.yml)
+QUERY_PROBLEMS = {
+    "empty": "utter_search_empty",
+    "too_long": "utter_search_too_long",
+    "no_letters": "utter_search_no_letters",
+    "other_script": "utter_search_other_script",
+}
+
+
 def query_problem(dispatcher: CollectingDispatcher, error: QueryError) -> None:
-    messages = {
-        "empty": "Could you tell me what you're looking for?",
-        "too_long": "That message is a bit long for me — could you ask in a sentence or two?",
-        "no_letters": "Could you describe what you're looking for in a few words?",
-        "other_script": "Sorry, I can only search in English for now. Could you ask in English, "
-        "or shall I find a person to help?",
-    }
     buttons = [HUMAN_BUTTON] if error.reason == "other_script" else []
-    dispatcher.utter_message(text=messages.get(error.reason, "Could you rephrase that?"), buttons=buttons)
-
-
-def unavailable(dispatcher: CollectingDispatcher, what: str) -> None:
     dispatcher.utter_message(
-        text=f"Sorry, {what} isn't available right now. A person from our team can help.",
-        buttons=[HUMAN_BUTTON],
+        response=QUERY_PROBLEMS.get(error.reason, "utter_search_rephrase"), buttons=buttons
     )
 
 
-def show_found(dispatcher: CollectingDispatcher, result: ProductSearchResult) -> list[EventType]:
+def unavailable(dispatcher: CollectingDispatcher, response: str) -> None:
+    """``response``: which service is down, e.g. ``utter_product_search_unavailable`` (domain/products.yml)."""
+    dispatcher.utter_message(response=response, buttons=[HUMAN_BUTTON])
+
+
+def heading(domain: DomainDict, tracker: Tracker, name: str, filters: str = "", **values: Any) -> str:
+    """A card heading from the domain: ``name``, or ``name + "_filtered"`` when search filters apply."""
+    if filters:
+        return messages.render_heading(domain, tracker.slots, f"{name}_filtered", filters=filters, **values)
+    return messages.render_heading(domain, tracker.slots, name, **values)
+
+
+def show_found(
+    dispatcher: CollectingDispatcher, result: ProductSearchResult, domain: DomainDict, tracker: Tracker
+) -> list[EventType]:
     """Cards for a confident search (also what an unsure message gets when the catalog answers it)."""
     records = [h.item for h in result.ranked.hits]
-    described = result.filters.describe()
-    head = "Here's what I found" + (f" ({described})" if described else "") + ":"
+    head = heading(domain, tracker, "utter_products_found", result.filters.describe())
     more = [
-        {
-            "title": f"More like {records[0]['title']}",
-            "payload": f'/recommend_items{{"product":"{records[0]["id"]}"}}',
-        }
+        messages.button(
+            messages.MORE_LIKE.format(title=records[0]["title"]),
+            f'/recommend_items{{"product":"{records[0]["id"]}"}}',
+        )
     ]
     send_cards(dispatcher, head, records, buttons=more)
     return [SlotSet(SHOWN_PRODUCT, records[0]["id"])]
@@ -128,11 +136,11 @@ class ActionSearchProducts(Action):
             query_problem(dispatcher, exc)
             return []
         except FilterError as exc:
-            dispatcher.utter_message(text=f"Hmm, {exc.problem}. Could you give me the price range again?")
+            dispatcher.utter_message(response="utter_search_filter_problem", problem=exc.problem)
             return []
         except RetrievalError:
             logger.exception("product search failed")
-            unavailable(dispatcher, "product search")
+            unavailable(dispatcher, "utter_product_search_unavailable")
             return []
         ranked = result.ranked
         records = [h.item for h in ranked.hits]
@@ -141,31 +149,23 @@ class ActionSearchProducts(Action):
             "search %r: %s via %s (%.3f)", result.query, ranked.kind, ranked.source, ranked.confidence
         )
         if not records:
-            text = "I couldn't find anything " + (f"{described} " if described else "") + "matching that."
             dispatcher.utter_message(
-                text=text + " Want to try other words, or shall I get a person to help?",
+                response="utter_search_nothing_filtered" if described else "utter_search_nothing",
+                filters=described,
                 buttons=[HUMAN_BUTTON],
             )
             return [SlotSet(SHOWN_PRODUCT, None)]
         if ranked.kind == "answer":
-            return show_found(dispatcher, result)
+            return show_found(dispatcher, result, domain, tracker)
         if ranked.kind == "clarify":
-            head = (
-                "I'm not sure I found exactly what you mean"
-                + (f" ({described})" if described else "")
-                + " — did you mean one of these?"
-            )
+            head = heading(domain, tracker, "utter_products_unsure", described)
             buttons = [
                 {"title": r["title"], "payload": f'/product_question{{"product":"{r["id"]}"}}'}
                 for r in records
             ]
             send_cards(dispatcher, head, records, buttons=buttons)
         else:
-            dispatcher.utter_message(
-                text="I couldn't find a product matching that. Want to try other words, "
-                "or shall I get a person to help?",
-                buttons=[HUMAN_BUTTON],
-            )
+            dispatcher.utter_message(response="utter_search_no_match", buttons=[HUMAN_BUTTON])
             return [SlotSet(SHOWN_PRODUCT, None)]
         return [SlotSet(SHOWN_PRODUCT, records[0]["id"])]
 
@@ -192,44 +192,37 @@ class ActionAnswerProductQuestion(Action):
                     {"title": r["title"], "payload": f'/product_question{{"product":"{r["id"]}"}}'}
                     for r in product_id
                 ]
-                dispatcher.utter_message(text="Which product do you mean?", buttons=buttons)
+                dispatcher.utter_message(response="utter_which_product", buttons=buttons)
                 return [SlotSet(PENDING_QUESTION, text)]
             if product_id is None:
-                dispatcher.utter_message(
-                    text="Which product is your question about? You can name it, or search "
-                    'first, e.g. "show me waterproof backpacks".'
-                )
+                dispatcher.utter_message(response="utter_ask_product_of_question")
                 return [SlotSet(PENDING_QUESTION, text)]
             # A product picked by id (a button) answers the question asked before, or describes it;
             # a product named in the question itself is answered from its details.
             picked = product_id in chosen
             question = pending if picked and pending else text
             if picked and not pending:
-                return self._describe(dispatcher, service.product(product_id))
+                return self._describe(dispatcher, service.product(product_id), domain, tracker)
             fact = await in_executor(service.product_fact, product_id, question)
         except QueryError as exc:
             query_problem(dispatcher, exc)
             return []
         except UnknownItemError:
-            dispatcher.utter_message(
-                text="I can't find that product any more — could you search for it again?"
-            )
+            dispatcher.utter_message(response="utter_product_gone")
             return [SlotSet(SHOWN_PRODUCT, None), SlotSet(PENDING_QUESTION, None)]
         except RetrievalError:
             logger.exception("product question failed")
-            unavailable(dispatcher, "product information")
+            unavailable(dispatcher, "utter_product_info_unavailable")
             return []
         record = fact.product
         if fact.answer is None:
             dispatcher.utter_message(
-                text=f"The product details of {record['title']} don't say. Shall I ask a colleague?",
-                buttons=[HUMAN_BUTTON],
+                response="utter_product_fact_unknown", title=record["title"], buttons=[HUMAN_BUTTON]
             )
         else:
-            similar = {
-                "title": "Show similar items",
-                "payload": f'/recommend_items{{"product":"{record["id"]}"}}',
-            }
+            similar = messages.button(
+                messages.SHOW_SIMILAR, f'/recommend_items{{"product":"{record["id"]}"}}'
+            )
             send_cards(dispatcher, fact.answer, [record], buttons=[similar])
         return [SlotSet(SHOWN_PRODUCT, record["id"]), SlotSet(PENDING_QUESTION, None)]
 
@@ -255,18 +248,27 @@ class ActionAnswerProductQuestion(Action):
         return None
 
     @staticmethod
-    def _describe(dispatcher: CollectingDispatcher, record: Mapping[str, Any]) -> list[EventType]:
+    def _describe(
+        dispatcher: CollectingDispatcher, record: Mapping[str, Any], domain: DomainDict, tracker: Tracker
+    ) -> list[EventType]:
         stock = record.get("stock")
-        availability = "" if stock is None else (" In stock." if stock > 0 else " Out of stock right now.")
-        summary = (
-            f"{record['title']} by {record['brand']}: {record['price_text']}.{availability}"
-            if record.get("brand")
-            else f"{record['title']}: {record['price_text']}.{availability}"
+        availability = (
+            ""
+            if stock is None
+            else messages.render_heading(
+                domain, tracker.slots, "utter_in_stock" if stock > 0 else "utter_out_of_stock"
+            )
         )
-        similar = {
-            "title": "Show similar items",
-            "payload": f'/recommend_items{{"product":"{record["id"]}"}}',
-        }
+        summary = messages.render_heading(
+            domain,
+            tracker.slots,
+            "utter_product_summary_by_brand" if record.get("brand") else "utter_product_summary",
+            title=record["title"],
+            brand=record.get("brand") or "",
+            price_text=record["price_text"],
+            availability=availability,
+        )
+        similar = messages.button(messages.SHOW_SIMILAR, f'/recommend_items{{"product":"{record["id"]}"}}')
         send_cards(dispatcher, summary, [record], buttons=[similar])
         return [SlotSet(SHOWN_PRODUCT, record["id"]), SlotSet(PENDING_QUESTION, None)]
 
@@ -292,11 +294,11 @@ class ActionAnswerQuestion(Action):
             query_problem(dispatcher, exc)
             return []
         except UnknownItemError:
-            dispatcher.utter_message(text="Sorry, I lost track of that answer — could you ask again?")
+            dispatcher.utter_message(response="utter_kb_entry_gone")
             return []
         except RetrievalError:
             logger.exception("knowledge-base answer failed")
-            unavailable(dispatcher, "the help centre")
+            unavailable(dispatcher, "utter_help_centre_unavailable")
             return []
         logger.debug("kb: %s via %s (%.3f)", ranked.kind, ranked.source, ranked.confidence)
         if ranked.kind == "answer":
@@ -306,11 +308,7 @@ class ActionAnswerQuestion(Action):
                 {"title": h.item["title"], "payload": f'/ask_question{{"kb_entry":"{h.item["entry_id"]}"}}'}
                 for h in ranked.hits
             ]
-            dispatcher.utter_message(text="Did you mean one of these?", buttons=[*buttons, HUMAN_BUTTON])
+            dispatcher.utter_message(response="utter_kb_which_one", buttons=[*buttons, HUMAN_BUTTON])
         else:
-            dispatcher.utter_message(
-                text="I don't have a good answer to that one. Would you like me to connect "
-                "you with a person from our team?",
-                buttons=[HUMAN_BUTTON],
-            )
+            dispatcher.utter_message(response="utter_kb_no_answer", buttons=[HUMAN_BUTTON])
         return []

@@ -25,6 +25,7 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions import messages
 from actions.common import verified_customer_id
 from actions.products import (
     HUMAN_BUTTON,
@@ -89,7 +90,7 @@ def named_product(text: str, shown: str | None) -> str | None:
 
 
 def pick(tracker: Tracker) -> tuple[str, list[Recommendation]]:
-    """(intro text, recommendations) for this conversation.
+    """(the intro's response name in domain/products.yml, recommendations) for this conversation.
 
     The anchor: a product button, else a product the message names, else the product just shown.
     """
@@ -102,7 +103,7 @@ def pick(tracker: Tracker) -> tuple[str, list[Recommendation]]:
         try:
             together = recs.together([anchor], k=2)
             similar = recs.similar(anchor, k=K, exclude=[r.id for r in together])
-            return "You might also like:", [*together, *similar][:K]
+            return "utter_recommend_similar", [*together, *similar][:K]
         except UnknownItemError:
             logger.info("recommendation anchor %s is not in the catalog", anchor)
     customer = verified_customer_id(tracker)  # purchase history only for a verified shopper
@@ -113,8 +114,8 @@ def pick(tracker: Tracker) -> tuple[str, list[Recommendation]]:
             logger.exception("purchase history of %s unavailable", customer)
             history = []
         if history:
-            return "Picked for you, based on what you've bought before:", recs.personal(history, k=K)
-    return "Popular with other shoppers right now:", recs.popular(k=K)
+            return "utter_recommend_personal", recs.personal(history, k=K)
+    return "utter_recommend_popular", recs.popular(k=K)
 
 
 class ActionRecommendItems(Action):
@@ -130,17 +131,13 @@ class ActionRecommendItems(Action):
             records = [service.product(r.id) for r in chosen]
         except RetrievalError:
             logger.exception("recommendations failed")
-            dispatcher.utter_message(
-                text="Sorry, I can't suggest products right now.", buttons=[HUMAN_BUTTON]
-            )
+            dispatcher.utter_message(response="utter_recommend_unavailable", buttons=[HUMAN_BUTTON])
             return []
         if not records:
-            dispatcher.utter_message(
-                text="I don't have suggestions for you yet — try searching, e.g. "
-                '"show me backpacks under €100".'
-            )
+            dispatcher.utter_message(response="utter_recommend_none")
             return []
-        send_cards(dispatcher, intro, records, reasons={r.id: r.reason for r in chosen})
+        intro_text = messages.render_heading(domain, tracker.slots, intro)
+        send_cards(dispatcher, intro_text, records, reasons={r.id: r.reason for r in chosen})
         await audit_shown([r.id for r in chosen], chosen)
         return []
 

@@ -15,6 +15,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions import messages
 from actions.common import (
     ORDER_STEP,
     STEP_OFFER_HUMAN,
@@ -39,7 +40,7 @@ from shop.policy import RETURN_WINDOW_DAYS
 
 logger = logging.getLogger(__name__)
 
-ORIGINAL_METHOD = "your original payment method"
+ORIGINAL_METHOD = messages.ORIGINAL_PAYMENT_METHOD
 
 
 def utter_refund(dispatcher: CollectingDispatcher, refund: Refund, *, method: str | None = None) -> None:

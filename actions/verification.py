@@ -28,6 +28,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
+from actions import messages
 from actions.authority import client_key, proof_for
 from actions.common import (
     CUSTOMER_ID,
@@ -249,7 +250,11 @@ class ValidateOrderVerificationForm(FormValidationAction):
         if isinstance(slot_value, list):  # several numbers in one message: one distinct is fine, two are not
             numbers = _distinct_numbers(slot_value)
             if len(numbers) > 1:
-                return {ORDER_ID: None, ORDER_ID_AMBIGUOUS: True, ORDER_ID_CHOICES: " or ".join(numbers[:3])}
+                return {
+                    ORDER_ID: None,
+                    ORDER_ID_AMBIGUOUS: True,
+                    ORDER_ID_CHOICES: messages.join_choices(numbers[:3]),
+                }
             slot_value = numbers[0] if numbers else str(slot_value[0]) if slot_value else ""
         try:
             number = normalize_order_number(str(slot_value) if slot_value is not None else "")

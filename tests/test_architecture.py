@@ -236,3 +236,132 @@ def test_guard_sees_hidden_state() -> None:
         "import os\ndef main():\n    S.from_env()\ndef later():\n    os.environ.get('X')\n    S.from_env()\n"
     )
     assert environment_reads(source) == ["line 5: os.environ", "line 6: from_env in later"]
+
+
+# --- shopper text lives in the domain (docs/architecture.md, "Where shopper text lives") -------------------
+def written_in_python(node: ast.AST) -> bool:
+    """A string literal with letters, an f-string, or one of them concatenated, formatted or chosen."""
+    import re
+
+    if isinstance(node, ast.JoinedStr):
+        return True
+    if isinstance(node, ast.Constant):
+        return isinstance(node.value, str) and re.search(r"[A-Za-z]", node.value) is not None
+    if isinstance(node, ast.BinOp):
+        return written_in_python(node.left) or written_in_python(node.right)
+    if isinstance(node, ast.IfExp):
+        return written_in_python(node.body) or written_in_python(node.orelse)
+    if isinstance(node, ast.BoolOp):
+        return any(written_in_python(value) for value in node.values)
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+        return written_in_python(node.func.value)  # "Hello {name}".format(...)
+    return False
+
+
+def literal_texts(tree: ast.AST) -> list[int]:
+    """Lines of ``utter_message(text=...)`` calls whose text is written in Python (a ``"\\n".join(...)`` of
+    parts rendered elsewhere, or a knowledge-base answer, is fine)."""
+    return sorted(
+        node.lineno
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and getattr(node.func, "attr", None) == "utter_message"
+        and any(k.arg == "text" and written_in_python(k.value) for k in node.keywords)
+    )
+
+
+def literal_titles(tree: ast.AST) -> list[int]:
+    """Lines of button titles written in Python: ``{"title": "Yes"}`` or ``button("Yes", ...)``."""
+    lines = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Dict):
+            lines += [
+                node.lineno
+                for key, value in zip(node.keys, node.values, strict=True)
+                if isinstance(key, ast.Constant) and key.value == "title" and written_in_python(value)
+            ]
+        elif isinstance(node, ast.Call) and node.args:
+            name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
+            if name == "button" and written_in_python(node.args[0]):
+                lines.append(node.lineno)
+    return sorted(lines)
+
+
+def response_names(tree: ast.AST) -> set[str]:
+    """Every ``utter_...`` string an action module names (``response="utter_x"``, tables of them, the
+    headings it renders); a heading rendered through ``heading()`` also needs its ``_filtered`` twin."""
+    import re
+
+    response_name = re.compile(r"utter_[a-z0-9_]+")
+    names = {
+        node.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and response_name.fullmatch(node.value)
+    }
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "heading":
+            names |= {
+                f"{a.value}_filtered" for a in node.args if isinstance(a, ast.Constant) and a.value in names
+            }
+    return names
+
+
+def domain_responses() -> set[str]:
+    import yaml
+
+    names: set[str] = set()
+    for path in sorted((ROOT / "domain").glob("*.yml")):
+        names |= set((yaml.safe_load(path.read_text()) or {}).get("responses") or {})
+    return names
+
+
+def test_actions_write_no_shopper_sentences() -> None:
+    """No ``utter_message(text=...)`` and no button title written in Python in actions/ (messages.py holds
+    the templates for wording built from data)."""
+    offenders = {}
+    for path in python_files("actions"):
+        tree = ast.parse(path.read_text(), filename=str(path))
+        if lines := literal_texts(tree) + literal_titles(tree):
+            offenders[str(path.relative_to(ROOT))] = lines
+    assert offenders == {}, (
+        f"shopper text belongs in domain/*.yml responses (or actions/messages.py): {offenders}"
+    )
+
+
+def test_every_response_an_action_names_is_in_the_domain() -> None:
+    declared = domain_responses()
+    missing = {
+        str(path.relative_to(ROOT)): sorted(names - declared)
+        for path in python_files("actions")
+        if (names := response_names(ast.parse(path.read_text(), filename=str(path)))) - declared
+    }
+    assert missing == {}, f"responses named in actions/ but not declared in domain/*.yml: {missing}"
+
+
+def test_text_guards_see_what_they_guard() -> None:
+    """The two guards above fail on code that breaks the rule."""
+    source = (
+        'dispatcher.utter_message(text="Sorry, no.")\n'
+        'dispatcher.utter_message(text=f"Hi {name}")\n'
+        "dispatcher.utter_message(text=answer)\n"
+        'dispatcher.utter_message(text="\\n".join(lines))\n'
+        'dispatcher.utter_message(text=entry["answer"])\n'
+        'dispatcher.utter_message(text="Sorry, " + reason)\n'
+        'dispatcher.utter_message(text="Hi {x}".format(x=name))\n'
+        'dispatcher.utter_message(response="utter_nowhere_to_be_found")\n'
+        'heading(domain, tracker, "utter_products_found", filters)\n'
+    )
+    tree = ast.parse(source)
+    assert literal_texts(tree) == [1, 2, 6, 7]
+    titles = ast.parse(
+        'button("Yes, please", "/affirm")\n'
+        'messages.button(messages.TALK_TO_PERSON, "/contact_human_agent")\n'
+        '{"title": f"More like {name}", "payload": "/recommend_items"}\n'
+        '{"title": record["title"], "payload": "/product_question"}\n'
+    )
+    assert literal_titles(titles) == [1, 3]
+    names = response_names(tree)
+    assert {"utter_nowhere_to_be_found", "utter_products_found_filtered"} <= names
+    assert "utter_nowhere_to_be_found" not in domain_responses()

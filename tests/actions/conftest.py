@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
@@ -20,7 +19,7 @@ from ledger.gateway import LedgerGateway
 from retrieval.service import RetrievalService
 from shop.demo.seed import open_seeded_store
 from shop.sqlite import SqliteOrderStore
-from tests.actions.shop_fixtures import NOW, ROOT, FixedClock, make_tracker, render
+from tests.actions.shop_fixtures import NOW, FixedClock, load_domain, make_tracker, render
 
 
 class NoStore:
@@ -97,14 +96,7 @@ def shop(
 @pytest.fixture(scope="session")
 def domain() -> dict[str, Any]:
     """domain/orders.yml merged with the other domain files' responses (for rendering)."""
-    merged: dict[str, Any] = {"responses": {}, "slots": {}, "forms": {}, "actions": []}
-    for path in sorted((ROOT / "domain").glob("*.yml")):
-        data = yaml.safe_load(path.read_text()) or {}
-        merged["responses"].update(data.get("responses") or {})
-        merged["slots"].update(data.get("slots") or {})
-        merged["forms"].update(data.get("forms") or {})
-        merged["actions"].extend(data.get("actions") or [])
-    return merged
+    return load_domain()
 
 
 @pytest.fixture

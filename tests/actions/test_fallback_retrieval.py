@@ -23,7 +23,7 @@ from rasa_addons.payloads import SHOPPER_ENTITIES, SHOPPER_INTENTS, command_prob
 from retrieval.config import RankConfig, RetrievalConfig
 from retrieval.ranker import BiEncoderRanker
 from retrieval.service import RetrievalService
-from tests.actions.shop_fixtures import ROOT
+from tests.actions.shop_fixtures import ROOT, load_domain
 from tests.actions.test_products import StubStore, card_messages, service, store  # noqa: F401 (fixtures by name)
 from tests.retrieval.retrieval_fakes import FakeEncoder
 
@@ -46,7 +46,7 @@ def tracker(
 
 async def run(action: Any, t: Tracker) -> tuple[CollectingDispatcher, list[dict[str, Any]]]:
     dispatcher = CollectingDispatcher()
-    return dispatcher, await action.run(dispatcher, t, {})
+    return dispatcher, await action.run(dispatcher, t, load_domain())
 
 
 def fallback_next(events: list[dict[str, Any]]) -> Any:

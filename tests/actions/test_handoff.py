@@ -23,7 +23,7 @@ from actions.handoff import (
 )
 from actions.settings import Settings
 from shop.errors import StoreError
-from tests.actions.shop_fixtures import ROOT, proven
+from tests.actions.shop_fixtures import ROOT, load_domain, proven, said
 
 
 @dataclass
@@ -136,8 +136,8 @@ async def test_queued_handoff_pauses_and_tells_the_wait(
         dispatcher, tracker(slots=proven("SD-100001", "C-0001", sender_id="shopper-1")), {}
     )
     assert events == [SlotSet("handoff_status", "queued"), ConversationPaused()]
-    assert "number 2 in the queue" in dispatcher.messages[0]["text"]
-    assert "3 minutes" in dispatcher.messages[0]["text"]
+    assert "number 2 in the queue" in said(dispatcher)[0]
+    assert "3 minutes" in said(dispatcher)[0]
     assert dispatcher.messages[0]["shopdesk_event"] == "queued"
     path, body, auth = fake.requests[0]
     assert (path, auth) == ("/api/handoff", "Bearer secret-token")
@@ -171,9 +171,10 @@ async def test_offline_offers_a_ticket(
     dispatcher = CollectingDispatcher()
     events = await ActionHandoff(settings).run(dispatcher, tracker(slots={"email": "ada@example.com"}), {})
     assert events == [SlotSet("handoff_status", "offline"), SlotSet("ticket_email", "ada@example.com")]
-    message = dispatcher.messages[0]
-    assert wording in message["text"]
-    assert [b["payload"] for b in message["buttons"]] == ["/affirm", "/deny"]
+    (text,) = said(dispatcher)
+    assert wording in text
+    buttons = load_domain()["responses"][dispatcher.messages[0]["response"]][0]["buttons"]
+    assert [b["payload"] for b in buttons] == ["/affirm", "/deny"]
 
 
 async def test_unreachable_service_offers_a_ticket_and_never_raises(store: FakeStore) -> None:
@@ -181,7 +182,7 @@ async def test_unreachable_service_offers_a_ticket_and_never_raises(store: FakeS
     dispatcher = CollectingDispatcher()
     events = await ActionHandoff(settings).run(dispatcher, tracker(), {})
     assert events == [SlotSet("handoff_status", "offline")]
-    assert "can't reach" in dispatcher.messages[0]["text"]
+    assert "can't reach" in said(dispatcher)[0]
 
 
 async def test_service_error_and_broken_store_still_answer(
@@ -202,7 +203,7 @@ async def test_submit_ticket(service: tuple[FakeBotService, Settings]) -> None:
     t = tracker(slots={"ticket_email": "ada@example.com", "ticket_message": "Parcel damaged"})
     events = await ActionSubmitTicket(settings).run(dispatcher, t, {})
     assert events == [SlotSet("ticket_message", None), SlotSet("handoff_status", None)]
-    assert "T-abc" in dispatcher.messages[0]["text"]
+    assert "T-abc" in said(dispatcher)[0]
     path, body, _ = fake.requests[-1]
     assert (path, body["email"], body["message"]) == ("/api/tickets", "ada@example.com", "Parcel damaged")
 
@@ -211,7 +212,7 @@ async def test_submit_ticket_when_the_service_is_down() -> None:
     dispatcher = CollectingDispatcher()
     t = tracker(slots={"ticket_email": "ada@example.com", "ticket_message": "hi there"})
     await ActionSubmitTicket(Settings(handoff_url="http://127.0.0.1:9")).run(dispatcher, t, {})
-    assert "couldn't save" in dispatcher.messages[0]["text"]
+    assert "couldn't save" in said(dispatcher)[0]
 
 
 def test_ticket_form_validation() -> None:

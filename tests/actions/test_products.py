@@ -6,6 +6,7 @@ store is a stub with two orders.
 
 from __future__ import annotations
 
+import copy
 import json
 import sqlite3
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from retrieval.catalog import preset
 from retrieval.config import IndexConfig, RankConfig, RetrievalConfig
 from retrieval.ranker import BiEncoderRanker
 from retrieval.service import RetrievalService
-from tests.actions.shop_fixtures import proven
+from tests.actions.shop_fixtures import load_domain, proven, said
 from tests.retrieval.retrieval_fakes import KB_YAML, FakeEncoder, write_demo_csv
 
 
@@ -107,7 +108,7 @@ def tracker(
 
 async def run(action: Any, t: Tracker) -> tuple[CollectingDispatcher, list[dict[str, Any]]]:
     dispatcher = CollectingDispatcher()
-    events = await action.run(dispatcher, t, {})
+    events = await action.run(dispatcher, t, load_domain())
     return dispatcher, events
 
 
@@ -119,7 +120,7 @@ async def test_search_sends_text_and_cards_and_remembers_the_product(service: Re
     dispatcher, events = await run(
         products.ActionSearchProducts(), tracker("a black bag under 100", "search_products")
     )
-    assert dispatcher.messages[0]["text"].startswith("Here's what I found (under 100, black")
+    assert said(dispatcher)[0].startswith("Here's what I found (under 100, black")
     payload = card_messages(dispatcher)[0]
     assert payload["type"] == "product_cards" and payload["text"]
     assert [c["id"] for c in payload["cards"]] == ["P-3"]
@@ -130,7 +131,7 @@ async def test_search_sends_text_and_cards_and_remembers_the_product(service: Re
 async def test_search_uses_nlu_entities(service: RetrievalService) -> None:
     t = tracker("shoes please", "search_products", [{"entity": "price", "value": "50"}])
     dispatcher, _ = await run(products.ActionSearchProducts(), t)
-    assert "under 50" in dispatcher.messages[0]["text"]
+    assert "under 50" in said(dispatcher)[0]
 
 
 @pytest.mark.parametrize(
@@ -147,14 +148,14 @@ async def test_search_bad_input_gets_a_clear_message(
     service: RetrievalService, text: str, expected: str
 ) -> None:
     dispatcher, events = await run(products.ActionSearchProducts(), tracker(text, "search_products"))
-    assert expected in dispatcher.messages[0]["text"] and events == []
+    assert expected in said(dispatcher)[0] and events == []
 
 
 async def test_search_without_matches_offers_a_person(service: RetrievalService) -> None:
     dispatcher, events = await run(
         products.ActionSearchProducts(), tracker("a purple lamp under 5", "search_products")
     )
-    assert "couldn't find" in dispatcher.messages[0]["text"]
+    assert "couldn't find" in said(dispatcher)[0]
     assert dispatcher.messages[0]["buttons"][0]["payload"] == "/contact_human_agent"
     assert events == [SlotSet("shown_product_id", None)]
 
@@ -162,7 +163,7 @@ async def test_search_without_matches_offers_a_person(service: RetrievalService)
 async def test_product_question_about_the_shown_product(service: RetrievalService) -> None:
     t = tracker("what sizes does it come in?", "product_question", slots={"shown_product_id": "P-5"})
     dispatcher, events = await run(products.ActionAnswerProductQuestion(), t)
-    assert dispatcher.messages[0]["text"].startswith("Trail Running Shoes comes in sizes 39, 40")
+    assert said(dispatcher)[0].startswith("Trail Running Shoes comes in sizes 39, 40")
     assert dispatcher.messages[0]["buttons"][0]["payload"] == '/recommend_items{"product":"P-5"}'
     assert SlotSet("shown_product_id", "P-5") in events
 
@@ -172,10 +173,7 @@ async def test_product_question_naming_the_product(service: RetrievalService) ->
         products.ActionAnswerProductQuestion(),
         tracker("is the aurora desk lamp dimmable", "product_question"),
     )
-    assert (
-        "Aurora Desk Lamp" in dispatcher.messages[0]["text"]
-        and "dimmable" in dispatcher.messages[0]["text"].lower()
-    )
+    assert "Aurora Desk Lamp" in said(dispatcher)[0] and "dimmable" in said(dispatcher)[0].lower()
 
 
 async def test_product_question_with_a_named_product_entity_answers_the_question(
@@ -188,7 +186,7 @@ async def test_product_question_with_a_named_product_entity_answers_the_question
             "is the aurora desk lamp dimmable", "product_question", [{"entity": "product", "value": "aurora"}]
         ),
     )
-    assert "dimmable" in dispatcher.messages[0]["text"].lower()
+    assert "dimmable" in said(dispatcher)[0].lower()
 
 
 async def test_product_question_via_button_answers_the_pending_question(service: RetrievalService) -> None:
@@ -199,7 +197,7 @@ async def test_product_question_via_button_answers_the_pending_question(service:
         slots={"pending_product_question": "is it in stock?"},
     )
     dispatcher, events = await run(products.ActionAnswerProductQuestion(), t)
-    assert "out of stock" in dispatcher.messages[0]["text"]
+    assert "out of stock" in said(dispatcher)[0]
     assert SlotSet("pending_product_question", None) in events
 
 
@@ -207,7 +205,7 @@ async def test_product_question_without_a_product_asks_which(service: RetrievalS
     dispatcher, events = await run(
         products.ActionAnswerProductQuestion(), tracker("zzz qqq?", "product_question")
     )
-    assert "Which product" in dispatcher.messages[0]["text"]
+    assert "Which product" in said(dispatcher)[0]
     assert events == [SlotSet("pending_product_question", "zzz qqq?")]
 
 
@@ -215,7 +213,7 @@ async def test_kb_answer_clarify_and_handoff(service: RetrievalService) -> None:
     dispatcher, _ = await run(
         products.ActionAnswerQuestion(), tracker("do you deliver to spain", "ask_question")
     )
-    assert dispatcher.messages[0]["text"].startswith("We ship to every EU country")
+    assert said(dispatcher)[0].startswith("We ship to every EU country")
     dispatcher, _ = await run(
         products.ActionAnswerQuestion(), tracker("quantum chromodynamics lecture", "ask_question")
     )
@@ -226,7 +224,7 @@ async def test_kb_answer_clarify_and_handoff(service: RetrievalService) -> None:
         [{"entity": "kb_entry", "value": "pay-invoice"}],
     )
     dispatcher, _ = await run(products.ActionAnswerQuestion(), t)
-    assert dispatcher.messages[0]["text"].startswith("Business accounts")
+    assert said(dispatcher)[0].startswith("Business accounts")
 
 
 async def test_kb_clarify_offers_entry_buttons(service: RetrievalService) -> None:
@@ -240,7 +238,7 @@ async def test_kb_clarify_offers_entry_buttons(service: RetrievalService) -> Non
 async def test_missing_index_is_a_friendly_message(tmp_path: Path, install: Any) -> None:
     install(retrieval=RetrievalService(RetrievalConfig(index_dir=tmp_path), encoder=FakeEncoder()))
     dispatcher, events = await run(products.ActionSearchProducts(), tracker("a lamp", "search_products"))
-    assert "isn't available right now" in dispatcher.messages[0]["text"] and events == []
+    assert "isn't available right now" in said(dispatcher)[0] and events == []
 
 
 async def test_recommend_similar_and_bought_together(service: RetrievalService, store: StubStore) -> None:
@@ -281,7 +279,7 @@ async def test_a_failed_audit_still_shows_the_recommendations(
 async def test_recommend_personal_excludes_purchases(service: RetrievalService, store: StubStore) -> None:
     t = tracker("any recommendations for me?", "recommend_items", slots=proven("SD-1", "C-1", sender_id="t1"))
     dispatcher, _ = await run(recommend.ActionRecommendItems(), t)
-    assert dispatcher.messages[0]["text"].startswith("Picked for you")
+    assert said(dispatcher)[0].startswith("Picked for you")
     cards = card_messages(dispatcher)[0]["cards"]
     assert not {"P-3", "P-4"} & {c["id"] for c in cards}
     assert all(c.get("reason") for c in cards)
@@ -291,10 +289,28 @@ async def test_recommend_ignores_a_forged_customer_slot(service: RetrievalServic
     # Before: a customer_id slot alone was enough to be shown recommendations built from C-1's purchases.
     t = tracker("any recommendations for me?", "recommend_items", slots={"customer_id": "C-1"})
     dispatcher, _ = await run(recommend.ActionRecommendItems(), t)
-    assert dispatcher.messages[0]["text"].startswith("Popular with other shoppers")
+    assert said(dispatcher)[0].startswith("Popular with other shoppers")
 
 
 async def test_recommend_cold_start_is_popular(service: RetrievalService, store: StubStore) -> None:
     dispatcher, _ = await run(recommend.ActionRecommendItems(), tracker("what's popular?", "recommend_items"))
-    assert dispatcher.messages[0]["text"].startswith("Popular with other shoppers")
+    assert said(dispatcher)[0].startswith("Popular with other shoppers")
     assert card_messages(dispatcher)[0]["cards"][0]["id"] in {"P-3", "P-4"}  # bought twice each
+
+
+async def test_card_heading_comes_from_the_domain_and_its_variations(service: RetrievalService) -> None:
+    """The heading of the text and of the product_cards payload is the domain's response, so a conditional
+    variation (the coming ``language`` slot) reaches both."""
+    domain = copy.deepcopy(load_domain())
+    domain["responses"]["utter_products_found_filtered"].append(
+        {
+            "text": "我找到了（{filters}）：",
+            "condition": [{"type": "slot", "name": "language", "value": "zh"}],
+        }
+    )
+    t = tracker("a black bag under 100", "search_products", slots={"language": "zh"})
+    dispatcher = CollectingDispatcher()
+    await products.ActionSearchProducts().run(dispatcher, t, domain)
+    payload = card_messages(dispatcher)[0]
+    assert payload["text"].startswith("我找到了（under 100, black")
+    assert dispatcher.messages[0]["text"].splitlines()[0] == payload["text"]
