@@ -60,7 +60,7 @@ def test_guard_sees_imports() -> None:
 
 # --- import graph, the responder's serving/training split, module size (issue 11) ---------------------------
 
-FIRST_PARTY = ("actions", "bot", "retrieval", "ledger", "rasa_addons", "scripts", "bench", "shop")
+FIRST_PARTY = ("actions", "bot", "retrieval", "ledger", "rasa_addons", "scripts", "bench", "eval", "shop")
 NOT_SOURCE = {".git", ".venv", "node_modules", "var", "models", "results", "artifacts", "__pycache__"}
 MAX_MODULE_LINES = 500
 # Modules over MAX_MODULE_LINES when this test was written; issue 11 splits each of them on its own branch.
