@@ -16,16 +16,20 @@ from retrieval.responder.training.dataset import Dataset
 
 META_FORMAT = 1
 RESPONDER_DIR = Path(__file__).resolve().parents[1]
-# the code whose change retrains (paths relative to retrieval/responder/)
+# the code whose change retrains (paths relative to retrieval/responder/): every module the training run's
+# computation lives in; not the data set's reader, the configuration (hashed by value) or the errors
 CODE_FILES = (
     "training/train.py",
     "training/loop.py",
     "training/scoring.py",
+    "training/metrics.py",
     "training/checkpoint.py",
     "training/tuning.py",
     "model.py",
     "calibration.py",
+    "decision.py",
 )
+NOT_CODE = ("training/config.py", "training/dataset.py", "errors.py", "config.py")
 
 
 def inputs_checksum(dataset: Dataset, config: TrainConfig) -> str:
