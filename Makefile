@@ -87,8 +87,8 @@ index: setup ## build the FAISS indexes for the catalog and knowledge base (when
 	$(PY) -m retrieval.build --index-dir $(INDEX_DIR)
 
 responder: setup index ## fine-tune the BERT responder (when its inputs changed; RESPONDER_CONFIG=cpu_small|gpu_full)
-	$(PY) -m retrieval.responder.build_data --out $(RESPONDER_DATA_DIR) --index-dir $(INDEX_DIR)
-	$(PY) -m retrieval.responder.train --config $(RESPONDER_CONFIG) --data $(RESPONDER_DATA_DIR) --out $(RESPONDER_DIR) $(if $(CI),--no-progress,)
+	$(PY) -m retrieval.responder.training.build_data --out $(RESPONDER_DATA_DIR) --index-dir $(INDEX_DIR)
+	$(PY) -m retrieval.responder.training.train --config $(RESPONDER_CONFIG) --data $(RESPONDER_DATA_DIR) --out $(RESPONDER_DIR) $(if $(CI),--no-progress,)
 
 model: setup models/.trained ## train the Rasa model (only when domain, training data or config changed)
 

@@ -86,7 +86,7 @@ def rank_in(ids: Sequence[str], answer: str) -> int | None:
 
 
 def metrics(ranks: Sequence[int | None]) -> dict[str, float]:
-    from retrieval.responder.metrics import mrr, top1
+    from retrieval.responder.training.metrics import mrr, top1
 
     return {"top1": round(top1(ranks), 4), "mrr10": round(mrr(ranks, 10), 4)}
 
@@ -94,7 +94,7 @@ def metrics(ranks: Sequence[int | None]) -> dict[str, float]:
 def routing(
     probs: list[np.ndarray], positives: list[int], thresholds: Thresholds
 ) -> dict[str, dict[str, float]]:
-    from retrieval.responder.metrics import routing as route
+    from retrieval.responder.training.metrics import routing as route
 
     return {
         r.kind: {"share": round(r.share, 3), "accuracy": round(r.accuracy, 3)}
@@ -103,8 +103,14 @@ def routing(
 
 
 def load_sets(args: argparse.Namespace) -> list[DevSet]:
-    from retrieval.responder.questions import product_question
-    from retrieval.responder.sources import kb_passage, load_faq, load_kb, load_myntra, product_passage
+    from retrieval.responder.training.questions import product_question
+    from retrieval.responder.training.sources import (
+        kb_passage,
+        load_faq,
+        load_kb,
+        load_myntra,
+        product_passage,
+    )
 
     sets: list[DevSet] = []
     kb = load_kb(ROOT / "training_data" / "kb")

@@ -3,7 +3,7 @@
     .venv/app/bin/python -m bench.responder_train_speed [--config gpu_full] [--data var/responder-data]
         [--steps 12] [--threads 2]
 
-Runs the training code's own step (``retrieval.responder.train.train_step``: forward, listwise + BCE loss,
+Runs the training code's own step (``retrieval.responder.training.loop.train_step``: forward, listwise + BCE loss,
 backward, AdamW) on real batches of the preset's shape (``groups_per_batch`` × (1 + ``negatives``) pairs of
 ``max_length`` tokens) from the responder's training data, after two warm-up steps, on:
 
@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def measure(config: Any, dataset: Any, device: str, autocast: bool, steps: int) -> dict[str, float]:
     import torch
 
-    from retrieval.responder.train import (
+    from retrieval.responder.training.loop import (
         initial_model,
         make_optimizer,
         train_step,
@@ -81,9 +81,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     import torch
 
     from retrieval.responder import ResponderError
-    from retrieval.responder.config import load_train_config
-    from retrieval.responder.dataset import read_dataset
     from retrieval.responder.model import cpu_has_amx_bf16
+    from retrieval.responder.training.config import load_train_config
+    from retrieval.responder.training.dataset import read_dataset
 
     torch.set_num_threads(args.threads)
     try:

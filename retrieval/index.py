@@ -17,7 +17,6 @@ import hashlib
 import json
 import logging
 import os
-import re
 import shutil
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
@@ -25,70 +24,31 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from retrieval.config import METRICS, IndexConfig
+from retrieval.config import IndexConfig
 from retrieval.errors import (
     ConfigError,
     DuplicateIdError,
     IndexCorruptError,
     IndexMetaMismatchError,
-    IndexMissingError,
     UnknownItemError,
 )
+from retrieval.index_faiss import (
+    faiss_module,
+    label_for,
+    library_versions,
+    maybe_to_gpu,
+    metric_code,
+    supports_remove,
+    text_hash,
+    validate_factory,
+    with_ids,
+)
+from retrieval.index_files import FORMAT_VERSION, read_meta, swap_link
 
 if TYPE_CHECKING:
     import numpy as np
 
 logger = logging.getLogger(__name__)
-
-FORMAT_VERSION = 1
-_FACTORY_RE = re.compile(
-    r"^(Flat|HNSW\d+(_?Flat)?|IVF\d+(_HNSW\d+)?,(Flat|PQ\d+(x\d+)?|SQ\d+|SQfp16)|HNSW\d+,(SQ\d+|SQfp16|PQ\d+)|PQ\d+|SQ\d+|SQfp16)$"
-)
-_FACTORY_EXAMPLES = ("Flat", "HNSW32", "IVF256,Flat", "IVF1024,PQ32", "HNSW32,SQ8")
-
-
-def _faiss() -> Any:
-    """The faiss module, typed loosely (its bundled stubs miss the search-parameter and direct-map classes)."""
-    import faiss
-
-    return faiss
-
-
-def text_hash(text: str) -> str:
-    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:16]
-
-
-def label_for(item_id: str, generation: int = 0) -> int:
-    """A stable non-negative int64 label for an item id (FAISS needs integer ids)."""
-    key = item_id if generation == 0 else f"{item_id}#{generation}"
-    return int.from_bytes(hashlib.blake2b(key.encode("utf-8"), digest_size=8).digest(), "big") >> 1
-
-
-def validate_factory(factory: str) -> str:
-    factory = factory.strip()
-    if factory.startswith("IDMap"):
-        raise ConfigError(
-            "index factory",
-            factory,
-            "a factory without IDMap (ids are added by ShopDesk): " + ", ".join(_FACTORY_EXAMPLES),
-        )
-    if not _FACTORY_RE.match(factory):
-        raise ConfigError("index factory", factory, ", ".join(_FACTORY_EXAMPLES))
-    return factory
-
-
-def library_versions() -> dict[str, str]:
-    faiss = _faiss()
-    import numpy as np
-
-    versions = {"faiss": faiss.__version__, "numpy": np.__version__}
-    try:
-        import sentence_transformers
-
-        versions["sentence_transformers"] = sentence_transformers.__version__
-    except ImportError:  # pragma: no cover - always installed in .venv/app
-        pass
-    return versions
 
 
 @dataclass(frozen=True)
@@ -96,18 +56,6 @@ class Hit:
     id: str
     score: float
     item: Mapping[str, Any]
-
-
-def _supports_remove(factory: str) -> bool:
-    return not factory.startswith("HNSW")
-
-
-def _metric_code(metric: str) -> int:
-    faiss = _faiss()
-
-    if metric not in METRICS:
-        raise ConfigError("metric", metric, METRICS)
-    return faiss.METRIC_INNER_PRODUCT if metric == "ip" else faiss.METRIC_L2
 
 
 class VectorIndex:
@@ -122,15 +70,15 @@ class VectorIndex:
         kind: str = "items",
         extra_meta: Mapping[str, Any] | None = None,
     ) -> None:
-        faiss = _faiss()
+        faiss = faiss_module()
 
         self.dim = dim
         self.model = model
         self.config = IndexConfig(**{**config.__dict__, "factory": validate_factory(config.factory)})
         self.kind = kind
         self.extra_meta: dict[str, Any] = dict(extra_meta or {})
-        self._metric = _metric_code(self.config.metric)
-        self._index = _with_ids(faiss.index_factory(dim, self.config.factory, self._metric))
+        self._metric = metric_code(self.config.metric)
+        self._index = with_ids(faiss.index_factory(dim, self.config.factory, self._metric))
         self._items: dict[str, dict[str, Any]] = {}  # id -> record (with "label")
         self._by_label: dict[int, str] = {}
         self._tombstones: set[int] = set()
@@ -144,7 +92,7 @@ class VectorIndex:
     def train(self, vectors: np.ndarray) -> None:
         if self.trained:
             return
-        faiss = _faiss()
+        faiss = faiss_module()
 
         nlist = (
             getattr(faiss.try_extract_index_ivf(self._index), "nlist", 0)
@@ -226,11 +174,11 @@ class VectorIndex:
         """Rebuild the FAISS index from the live vectors (drops tombstones)."""
         if not self._tombstones:
             return
-        faiss = _faiss()
+        faiss = faiss_module()
 
         live = list(self._items.values())
         vectors = self._reconstruct_labels([r["label"] for r in live])
-        fresh = _with_ids(faiss.index_factory(self.dim, self.config.factory, self._metric))
+        fresh = with_ids(faiss.index_factory(self.dim, self.config.factory, self._metric))
         if not fresh.is_trained:
             fresh.train(vectors)
         import numpy as np
@@ -299,7 +247,7 @@ class VectorIndex:
         if not ids:
             return
         labels = np.asarray([self._items[i]["label"] for i in ids], dtype="int64")
-        if _supports_remove(self.config.factory):
+        if supports_remove(self.config.factory):
             removed = self._index.remove_ids(labels)
             if removed != len(labels):
                 raise IndexCorruptError("<in memory>", f"removed {removed} vectors for {len(labels)} ids")
@@ -326,7 +274,7 @@ class VectorIndex:
         allowed_ids: Collection[str] | None = None,
     ) -> list[list[Hit]]:
         """Nearest items per query row; ``allowed_*`` restricts the search inside FAISS (an IDSelector)."""
-        faiss = _faiss()
+        faiss = faiss_module()
         import numpy as np
 
         matrix = self._as_matrix(np.atleast_2d(queries))
@@ -361,7 +309,7 @@ class VectorIndex:
         return results
 
     def _params(self, selector: Any) -> Any:
-        faiss = _faiss()
+        faiss = faiss_module()
 
         factory = self.config.factory
         if factory.startswith("HNSW"):
@@ -396,7 +344,7 @@ class VectorIndex:
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write to a fresh version directory, then point ``path`` at it with one atomic rename."""
-        faiss = _faiss()
+        faiss = faiss_module()
 
         link = Path(path)
         link.parent.mkdir(parents=True, exist_ok=True)
@@ -440,7 +388,7 @@ class VectorIndex:
         config: IndexConfig | None = None,
     ) -> VectorIndex:
         """Load and check a saved index; any mismatch with what the caller expects raises."""
-        faiss = _faiss()
+        faiss = faiss_module()
 
         root = Path(path)
         meta = read_meta(root)
@@ -477,7 +425,7 @@ class VectorIndex:
             kind=meta.get("kind", "items"),
             extra_meta={k: v for k, v in meta.items() if k not in known},
         )
-        obj._index = _with_ids(faiss.read_index(str(root / "index.faiss")))
+        obj._index = with_ids(faiss.read_index(str(root / "index.faiss")))
         if obj._index.d != obj.dim:
             raise IndexCorruptError(
                 root, f"index.faiss has dimension {obj._index.d}, meta.json says {obj.dim}"
@@ -502,69 +450,3 @@ class VectorIndex:
             "loaded %s index from %s (%d items, %s)", obj.kind, root.resolve(), len(obj), obj.config.factory
         )
         return obj
-
-
-def _with_ids(index: Any) -> Any:
-    """Give an index stable 64-bit ids: IVF stores ids itself (plus a hash table for remove/reconstruct by id);
-    every other type is wrapped in IndexIDMap2."""
-    faiss = _faiss()
-
-    if isinstance(index, faiss.IndexIDMap2):
-        return index
-    ivf = faiss.try_extract_index_ivf(index)
-    if ivf is not None:
-        if ivf.direct_map.type != faiss.DirectMap.Hashtable:
-            ivf.set_direct_map_type(faiss.DirectMap.Hashtable)
-        return index
-    return faiss.IndexIDMap2(index)
-
-
-def read_meta(path: str | os.PathLike[str]) -> dict[str, Any]:
-    root = Path(path)
-    meta_path = root / "meta.json"
-    if not meta_path.is_file():
-        raise IndexMissingError(root)
-    try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise IndexCorruptError(root, f"meta.json unreadable: {exc}") from exc
-    if meta.get("format_version") != FORMAT_VERSION:
-        raise IndexMetaMismatchError(root, "format_version", FORMAT_VERSION, meta.get("format_version"))
-    for name in ("index.faiss", "items.jsonl"):
-        if not (root / name).is_file():
-            raise IndexCorruptError(root, f"{name} is missing")
-    return meta
-
-
-def swap_link(link: Path, target: Path, keep: int = 2) -> None:
-    """Point ``link`` at ``target`` atomically (rename of a symlink), then prune older versions."""
-    tmp_link = link.parent / f".{link.name}.link.tmp"
-    if tmp_link.is_symlink() or tmp_link.exists():
-        tmp_link.unlink()
-    os.symlink(target.name, tmp_link)
-    if link.exists() and not link.is_symlink():  # a plain directory from elsewhere: move it aside once
-        os.rename(link, link.parent / f"{link.name}.replaced-{int(time.time())}")
-    os.replace(tmp_link, link)
-    versions = sorted(
-        p
-        for p in link.parent.glob(f"{link.name}.*")
-        if p.is_dir() and not p.name.endswith(".tmp") and p.name[len(link.name) + 1 :][:1].isdigit()
-    )
-    for old in versions[:-keep]:
-        if old.resolve() != target.resolve():
-            shutil.rmtree(old, ignore_errors=True)
-
-
-def maybe_to_gpu(index: Any) -> Any:
-    """Copy an index to all GPUs when faiss-gpu sees one; the CPU index otherwise (same results)."""
-    faiss = _faiss()
-
-    if not hasattr(faiss, "get_num_gpus") or faiss.get_num_gpus() <= 0:
-        return index
-    try:
-        gpu = faiss.index_cpu_to_all_gpus(index)
-    except Exception as exc:  # unsupported type on GPU: keep the CPU index
-        logger.warning("index stays on CPU: %s", exc)
-        return index
-    logger.info("index moved to %d GPU(s)", faiss.get_num_gpus())
-    return gpu

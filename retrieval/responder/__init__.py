@@ -3,14 +3,16 @@ answer, ask a clarifying question or hand over to a person.
 
     from retrieval.responder import load_responder, Responder, Decision
 
-Importing this package is cheap: torch and transformers load when a model does.
+Importing this package is cheap: torch and transformers load when a model does. This package is what the
+action server serves with; building data, fine-tuning and evaluating live in
+:mod:`retrieval.responder.training`, which this package never imports.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from retrieval.responder.config import ResponderConfig, Thresholds, TrainConfig, load_train_config
+from retrieval.responder.config import ResponderConfig, Thresholds
 from retrieval.responder.decision import Decision, decide
 from retrieval.responder.errors import (
     BaseModelMismatchError,
@@ -21,7 +23,6 @@ from retrieval.responder.errors import (
     ResponderInputError,
     TrainingDataError,
 )
-from retrieval.responder.sources import kb_passage, product_passage
 
 if TYPE_CHECKING:
     from retrieval.responder.serving import Responder, load_responder
@@ -37,13 +38,9 @@ __all__ = [
     "ResponderError",
     "ResponderInputError",
     "Thresholds",
-    "TrainConfig",
     "TrainingDataError",
     "decide",
-    "kb_passage",
     "load_responder",
-    "load_train_config",
-    "product_passage",
 ]
 
 

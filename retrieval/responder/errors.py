@@ -31,7 +31,8 @@ class ResponderConfigError(ResponderError, ValueError):
 class CheckpointMissingError(ResponderError, FileNotFoundError):
     def __init__(self, path: object) -> None:
         super().__init__(
-            f"no trained responder at {path} (train it with `python -m retrieval.responder.train` or `make responder`)"
+            f"no trained responder at {path} "
+            "(train it with `python -m retrieval.responder.training.train` or `make responder`)"
         )
         self.path = path
 

@@ -53,15 +53,15 @@ def _questions() -> list[tuple[str, str, str]]:
     import random
 
     from bench.retrieval_quality import KB_PARAPHRASES
-    from retrieval.responder.questions import product_question
-    from retrieval.responder.sources import load_demo_catalog
+    from retrieval.responder.training.questions import product_question
+    from retrieval.responder.training.sources import load_demo_catalog
 
     found = [("kb", q, entry) for q, entry in KB_PARAPHRASES]
     rng = random.Random(2026)
     for product in load_demo_catalog(DEMO_CATALOG):
         found.extend(("product", product_question(product, rng), product.id) for _ in range(3))
     if (RESPONDER_DATA / "manifest.json").is_file():
-        from retrieval.responder.dataset import read_dataset
+        from retrieval.responder.training.dataset import read_dataset
 
         for g in read_dataset(RESPONDER_DATA).dev:
             found.append((g.kind, g.query, g.answer_id.split(":", 1)[1]))

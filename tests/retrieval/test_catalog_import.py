@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from retrieval.builder import rebuild, update
-from retrieval.catalog import ColumnMapping, category_from_title, load_catalog, preset
+from retrieval.catalog import ColumnMapping, load_catalog, preset
+from retrieval.catalog_transforms import category_from_title
 from retrieval.config import IndexConfig
 from retrieval.errors import CatalogError, ConfigError, IndexMetaMismatchError
 from retrieval.index import VectorIndex

@@ -22,7 +22,7 @@ class TinyRun:
 
 
 def tiny_config(**overrides: Any):  # type: ignore[no-untyped-def]
-    from retrieval.responder.config import TrainConfig
+    from retrieval.responder.training.config import TrainConfig
 
     values: dict[str, Any] = {
         "name": "test_tiny",
@@ -46,7 +46,7 @@ def tiny_config(**overrides: Any):  # type: ignore[no-untyped-def]
 def tiny_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if not KB_DIR.is_dir() or not CATALOG.is_file():
         pytest.skip("needs training_data/kb and training_data/catalog/demo_products.csv")
-    from retrieval.responder.build_data import BuildSpec, build
+    from retrieval.responder.training.build_data import BuildSpec, build
 
     out = tmp_path_factory.mktemp("responder") / "data"
     build(
@@ -65,7 +65,7 @@ def tiny_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_run(tiny_data: Path) -> TinyRun:
-    from retrieval.responder.train import train
+    from retrieval.responder.training.train import train
 
     out = tiny_data.parent / "model"
     meta = train(tiny_config(), tiny_data, out, show_progress=False)

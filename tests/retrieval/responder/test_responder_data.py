@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.responder.build_data import BuildSpec, build
-from retrieval.responder.dataset import read_dataset
 from retrieval.responder.errors import TrainingDataError
-from retrieval.responder.mining import fold_best
-from retrieval.responder.questions import kb_questions, paraphrase, product_questions
-from retrieval.responder.sources import (
+from retrieval.responder.training.build_data import BuildSpec, build
+from retrieval.responder.training.dataset import read_dataset
+from retrieval.responder.training.mining import fold_best
+from retrieval.responder.training.questions import kb_questions, paraphrase, product_questions
+from retrieval.responder.training.sources import (
     KbEntry,
     Product,
     kb_passage,
@@ -194,7 +194,7 @@ def test_no_sources_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_an_answer_indexed_under_several_texts_is_found_once_by_its_best_text() -> None:
-    from retrieval.responder.mining import BiEncoderSearch
+    from retrieval.responder.training.mining import BiEncoderSearch
     from tests.retrieval.retrieval_fakes import FakeEncoder
 
     search = BiEncoderSearch(

@@ -6,8 +6,8 @@ import pytest
 from retrieval.responder.config import Thresholds
 from retrieval.responder.decision import decide
 from retrieval.responder.errors import ResponderConfigError
-from retrieval.responder.metrics import mrr, rank_of, routing, top1
-from retrieval.responder.tuning import fit_thresholds
+from retrieval.responder.training.metrics import mrr, rank_of, routing, top1
+from retrieval.responder.training.tuning import fit_thresholds
 
 T = Thresholds(answer=0.6, clarify=0.2, margin=0.1, choice_floor=0.05, max_choices=3)
 

@@ -18,7 +18,7 @@ pytestmark = [
 
 def test_training_on_cuda_records_the_device_and_serves_on_it(tiny_data: Path, tmp_path: Path) -> None:
     from retrieval.responder import ResponderConfig, load_responder
-    from retrieval.responder.train import train
+    from retrieval.responder.training.train import train
 
     meta = train(tiny_config(device="auto", epochs=1), tiny_data, tmp_path / "gpu", show_progress=False)
     assert meta["device"] == "cuda"

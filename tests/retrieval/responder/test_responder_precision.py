@@ -10,7 +10,7 @@ from retrieval.responder import serving
 from retrieval.responder.errors import ResponderConfigError
 from retrieval.responder.model import cpu_has_amx_bf16
 from retrieval.responder.serving import choose_precision
-from retrieval.responder.train import bf16_autocast
+from retrieval.responder.training.loop import bf16_autocast
 
 
 def _meta(*kept: str) -> dict:  # type: ignore[type-arg]
@@ -62,10 +62,10 @@ def test_amx_is_read_from_the_flags_line(tmp_path: Path) -> None:
 
 
 def test_bf16_autocast_in_training(monkeypatch: pytest.MonkeyPatch) -> None:
-    from retrieval.responder import train
+    from retrieval.responder.training import loop
 
-    monkeypatch.setattr(train, "cpu_has_amx_bf16", lambda: False)
+    monkeypatch.setattr(loop, "cpu_has_amx_bf16", lambda: False)
     assert bf16_autocast("auto", "cuda") and not bf16_autocast("auto", "cpu")
     assert bf16_autocast("on", "cpu") and not bf16_autocast("off", "cuda")
-    monkeypatch.setattr(train, "cpu_has_amx_bf16", lambda: True)
+    monkeypatch.setattr(loop, "cpu_has_amx_bf16", lambda: True)
     assert bf16_autocast("auto", "cpu")

@@ -20,7 +20,7 @@ def test_the_responder_fixes_bi_encoder_mistakes_on_held_out_questions() -> None
     if not (CHECKPOINT / "meta.json").is_file() or not (DATA / "manifest.json").is_file():
         pytest.skip(f"no trained responder at {CHECKPOINT} with data at {DATA}: run `make responder`")
     from retrieval.responder import load_responder
-    from retrieval.responder.dataset import read_dataset
+    from retrieval.responder.training.dataset import read_dataset
 
     responder = load_responder(CHECKPOINT)
     data = read_dataset(DATA)

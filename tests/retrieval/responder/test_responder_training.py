@@ -57,19 +57,19 @@ def test_the_base_model_can_be_cut_to_its_first_layers() -> None:
 
 
 def test_training_is_skipped_when_inputs_are_unchanged_and_redone_when_they_change(tiny_run: TinyRun) -> None:
-    from retrieval.responder.train import train
+    from retrieval.responder.training.train import train
 
     kept = train(tiny_config(), tiny_run.data, tiny_run.out, show_progress=False)
     assert kept["trained_at"] == tiny_run.meta["trained_at"]
-    from retrieval.responder.dataset import read_dataset
-    from retrieval.responder.train import inputs_checksum
+    from retrieval.responder.training.checkpoint import inputs_checksum
+    from retrieval.responder.training.dataset import read_dataset
 
     changed = inputs_checksum(read_dataset(tiny_run.data), tiny_config(lr=2e-4))
     assert changed != tiny_run.meta["inputs_checksum"]
 
 
 def test_a_time_budget_stops_training_and_still_saves(tiny_data: Path, tmp_path: Path) -> None:
-    from retrieval.responder.train import train
+    from retrieval.responder.training.train import train
 
     meta = train(
         tiny_config(max_minutes=0.001, epochs=5, max_train_queries=32, max_dev_queries=8),

@@ -12,7 +12,7 @@ import random
 import re
 from collections.abc import Sequence
 
-from retrieval.responder.sources import KbEntry, Product
+from retrieval.responder.training.sources import KbEntry, Product
 
 _OPENINGS: list[tuple[re.Pattern[str], list[str]]] = [
     (

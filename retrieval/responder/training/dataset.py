@@ -115,7 +115,7 @@ def read_manifest(data_dir: Path) -> dict[str, Any]:
     path = data_dir / "manifest.json"
     if not path.is_file():
         raise TrainingDataError(
-            data_dir, "no manifest.json (build it with `python -m retrieval.responder.build_data`)"
+            data_dir, "no manifest.json (build it with `python -m retrieval.responder.training.build_data`)"
         )
     try:
         return json.loads(path.read_text(encoding="utf-8"))

@@ -1,6 +1,6 @@
 """Build the responder's training data: questions written by code, hard negatives mined with the bi-encoder.
 
-    python -m retrieval.responder.build_data --out var/responder-data [--index-dir var/index]
+    python -m retrieval.responder.training.build_data --out var/responder-data [--index-dir var/index]
         [--kb-dir training_data/kb] [--catalog training_data/catalog/demo_products.csv]
         [--extra faq --extra myntra --data-dir ../shared/data] [--seed 13] [--force]
 
@@ -24,7 +24,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from retrieval.responder.dataset import (
+from retrieval.responder.errors import ResponderError, TrainingDataError
+from retrieval.responder.training.dataset import (
     Group,
     Passage,
     read_dataset,
@@ -32,10 +33,9 @@ from retrieval.responder.dataset import (
     sha256_files,
     write_dataset,
 )
-from retrieval.responder.errors import ResponderError, TrainingDataError
-from retrieval.responder.mining import BiEncoderSearch, CandidateSearch
-from retrieval.responder.questions import kb_questions, product_questions
-from retrieval.responder.sources import (
+from retrieval.responder.training.mining import BiEncoderSearch, CandidateSearch
+from retrieval.responder.training.questions import kb_questions, product_questions
+from retrieval.responder.training.sources import (
     KbEntry,
     Product,
     kb_passage,
@@ -48,7 +48,7 @@ from retrieval.responder.sources import (
 
 logger = logging.getLogger(__name__)
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 GENERATOR_FILES = ("build_data.py", "questions.py", "sources.py", "dataset.py", "mining.py")
 EXTRAS = ("faq", "myntra")
 
@@ -297,7 +297,7 @@ def _index_encoder_model(index_dir: Path | None, default: str) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m retrieval.responder.build_data",
+        prog="python -m retrieval.responder.training.build_data",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
