@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Protocol, TypedDict
+from typing import Protocol
 
 from shop.factory import BACKENDS, DEFAULT_BACKEND, check_backend
+from shop.views import LedgerLine, LedgerOrder, OrderLineView, OrderView, ProductView
 
 __all__ = [
     "BACKENDS",
@@ -25,59 +26,6 @@ __all__ = [
     "ShopReader",
     "open_reader",
 ]
-
-
-class OrderLineView(TypedDict):
-    product_id: str
-    title: str
-    quantity: int
-    unit_price_minor: int
-
-
-class OrderView(TypedDict):
-    """An order as the agent console shows it (timestamps and dates as stored, ISO 8601)."""
-
-    number: str
-    status: str
-    total_minor: int
-    currency: str
-    created_at: str
-    shipped_at: str | None
-    delivered_at: str | None
-    carrier: str | None
-    tracking_number: str | None
-    estimated_delivery: str | None
-    ship_city: str
-    ship_country: str
-    customer_id: str
-    customer_name: str
-    customer_email: str
-    lines: list[OrderLineView]
-
-
-class ProductView(TypedDict):
-    id: str
-    title: str
-    category: str
-    price_minor: int
-    currency: str
-
-
-class LedgerLine(TypedDict):
-    product_id: str
-    quantity: int
-    unit_price_minor: int
-
-
-class LedgerOrder(TypedDict):
-    """The fields of an order that its ledger record covers (numbers and ids only, no personal data)."""
-
-    order_number: str
-    created_at: str
-    currency: str
-    lines: list[LedgerLine]
-    shipping_minor: int
-    total_minor: int
 
 
 class ShopReader(Protocol):

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import cast
 
 from shop.errors import ShopUnavailableError
-from shop.read import LedgerLine, LedgerOrder, OrderLineView, OrderView, ProductView
+from shop.views import LedgerLine, LedgerOrder, OrderLineView, OrderView, ProductView
 
 
 class SqliteShopReader:
