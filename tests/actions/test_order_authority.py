@@ -16,20 +16,18 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import ActionExecutor, CollectingDispatcher
 from sanic import Sanic
 
-from actions import orders as orders_module
+from actions import order_action as orders_module
 from actions import server
 from actions.authority import PROOF_SLOT, client_key, issue_proof, proof_is_valid, verified_order_number
+from actions.cancellation import ActionCancelOrder, ActionCheckCancellationFee
 from actions.ledger_check import ActionCheckOrderRecord
-from actions.orders import (
-    TASKS,
-    ActionCancelOrder,
+from actions.order_changes import (
     ActionChangeOrderLine,
     ActionChangeShippingAddress,
-    ActionCheckCancellationFee,
     ActionKeepOrder,
-    ActionOrderTask,
     parse_quantity,
 )
+from actions.order_tasks import TASKS, ActionOrderTask
 from actions.returns import ActionTrackRefund
 from actions.session import ActionSessionStart
 from actions.settings import DEV_ACTION_SERVER_TOKEN, Settings, SettingsError

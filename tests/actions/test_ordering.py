@@ -8,18 +8,15 @@ from typing import Any
 import pytest
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.ledger_check import ActionCheckOrderRecord
-from actions.ordering import (
+from actions.cart import (
     ActionAddToCart,
-    ActionCancelCheckout,
-    ActionCheckout,
-    ActionConfirmOrder,
     ActionRemoveFromCart,
     ActionShowCart,
     CartError,
-    parse_address,
     parse_quantity,
 )
+from actions.checkout import ActionCancelCheckout, ActionCheckout, ActionConfirmOrder, parse_address
+from actions.ledger_check import ActionCheckOrderRecord
 from actions.services import services
 from actions.verify_orders import run_verification
 from ledger.canonical import KeyRing, order_dict
@@ -370,7 +367,7 @@ async def test_no_personal_data_reaches_the_chain(shop: SqliteOrderStore, chain:
 
 
 def test_numbers_inside_a_product_name_are_not_quantities() -> None:
-    from actions.ordering import requested_quantity
+    from actions.cart import requested_quantity
 
     tracker = make_tracker(
         {},

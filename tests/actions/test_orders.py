@@ -8,17 +8,16 @@ from typing import Any
 import pytest
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import common, orders
-from actions.orders import (
-    ActionCancelOrder,
+from actions import cancellation, common, order_tasks
+from actions.cancellation import ActionCancelOrder, ActionCheckCancellationFee
+from actions.order_changes import (
     ActionChangeOrderLine,
     ActionChangeShippingAddress,
-    ActionCheckCancellationFee,
     ActionKeepOrder,
-    ActionOrderTask,
     ValidateShippingAddressForm,
     normalize_country,
 )
+from actions.order_tasks import ActionOrderTask
 from actions.returns import ActionTrackRefund
 from actions.verification import ValidateOrderVerificationForm
 from shop.errors import StoreError
@@ -550,8 +549,8 @@ async def test_store_errors_never_escape(
             return fail
 
     monkeypatch.setattr(common, "store", lambda: Flaky())
-    monkeypatch.setattr(orders, "store", lambda: Flaky())
-    for task in orders.TASKS:
+    monkeypatch.setattr(cancellation, "store", lambda: Flaky())
+    for task in order_tasks.TASKS:
         dispatcher, _, _ = await run_action(ActionOrderTask(), verified("SD-100002", task), domain)
         assert responses(dispatcher) == ["utter_order_system_down"], task
 
@@ -561,8 +560,17 @@ def test_every_response_the_actions_use_is_declared(domain: dict[str, Any]) -> N
     from pathlib import Path
 
     source = "".join(
-        (Path(orders.__file__).parent / name).read_text()
-        for name in ("orders.py", "returns.py", "invoices.py", "verification.py", "common.py")
+        (Path(order_tasks.__file__).parent / name).read_text()
+        for name in (
+            "order_tasks.py",
+            "order_changes.py",
+            "cancellation.py",
+            "order_action.py",
+            "returns.py",
+            "invoices.py",
+            "verification.py",
+            "common.py",
+        )
     )
     used = set(re.findall(r'response="(utter_[a-z_]+)"', source))
     assert used and used <= set(domain["responses"])

@@ -1,19 +1,15 @@
-"""Order actions: the task run after verification, cancellation, item and address changes, fee check.
+"""Changes to a verified order: its lines (the buttons of ``utter_change_choose``) and its shipping address
+(``shipping_address_form``), and keeping the order as it is.
 
-``action_order_task`` runs once ``order_verification_form`` is done and carries out what the shopper asked
-for (the ``order_task`` slot, filled from the intent). Follow-ups that need another turn set ``order_step``
-and the rules in training_data/rules/orders.yml take it from there.
+``action_order_task`` (actions.order_tasks) offers the changes; the shopper's pick comes back here.
 """
 
 from __future__ import annotations
 
-import logging
 import re
-from abc import ABC, abstractmethod
-from collections.abc import Callable
 from typing import Any
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
@@ -22,37 +18,19 @@ from rasa_sdk.types import DomainDict
 from actions import messages
 from actions.common import (
     ORDER_STEP,
-    ORDER_TASK,
     STEP_CHOOSE_CHANGE,
     STEP_COLLECT_ADDRESS,
-    STEP_CONFIRM_CANCEL,
-    STEP_OFFER_HUMAN,
-    ask_to_verify,
     button,
     day,
     items_text,
     money,
-    short_day,
     store,
-    verified_order,
-    verified_order_number,
 )
-from actions.invoices import send_invoices
-from actions.returns import ORIGINAL_METHOD, report_reference, report_refunds, start_return
-from actions.verification import is_locked
-from shop.errors import (
-    InvalidInputError,
-    OrderNotCancellableError,
-    OrderNotModifiableError,
-    OutOfStockError,
-    StoreError,
-)
+from actions.order_action import VerifiedOrderAction
+from actions.returns import ORIGINAL_METHOD
+from shop.errors import InvalidInputError, OrderNotModifiableError, OutOfStockError
 from shop.model import Address, Order
 from shop.policy import MAX_QUANTITY_PER_LINE, MODIFIABLE_STATUSES, RETURN_WINDOW_DAYS
-
-logger = logging.getLogger(__name__)
-
-Handler = Callable[[CollectingDispatcher, Tracker, Order], list[EventType]]
 
 ADDRESS_SLOTS = ("new_street", "new_postcode", "new_city", "new_country")
 LINE_ITEM = "line_item"
@@ -111,86 +89,6 @@ def normalize_country(value: str) -> str | None:
     if text == "gb" or text == "u.k":
         return "GB"
     return COUNTRIES.get(text)
-
-
-# --- tasks after verification ------------------------------------------------------------------------
-def track(dispatcher: CollectingDispatcher, tracker: Tracker, order: Order) -> list[EventType]:
-    base: dict[str, Any] = {"order_id": order.number, "items": items_text(order)}
-    if order.status == "pending":
-        dispatcher.utter_message(response="utter_track_pending", **base)
-    elif order.status == "paid":
-        dispatcher.utter_message(response="utter_track_paid", **base)
-    elif order.status == "packed":
-        dispatcher.utter_message(response="utter_track_packed", **base)
-    elif order.status == "shipped" and order.shipment is not None:
-        dispatcher.utter_message(
-            response="utter_track_shipped",
-            carrier=order.shipment.carrier,
-            tracking_number=order.shipment.tracking_number,
-            tracking_url=order.shipment.tracking_url,
-            eta=day(order.shipment.estimated_delivery),
-            **base,
-        )
-    elif order.status == "delivered" and order.delivered_at is not None:
-        dispatcher.utter_message(
-            response="utter_track_delivered",
-            delivered_day=day(order.delivered_at) + f" ({short_day(order.delivered_at)})",
-            carrier=order.carrier or messages.OUR_CARRIER,
-            window_days=RETURN_WINDOW_DAYS,
-            **base,
-        )
-    elif order.status == "cancelled":
-        dispatcher.utter_message(
-            response="utter_track_cancelled",
-            cancelled_day=short_day(order.cancelled_at) if order.cancelled_at else messages.EARLIER,
-            **base,
-        )
-    elif order.status == "returned":
-        dispatcher.utter_message(response="utter_track_returned", **base)
-        report_refunds(dispatcher, order)
-    else:  # shipped without shipment data should not happen; say what we know
-        dispatcher.utter_message(response="utter_track_generic", status=order.status, **base)
-    return []
-
-
-def offer_cancellation(dispatcher: CollectingDispatcher, tracker: Tracker, order: Order) -> list[EventType]:
-    quote = store().cancellation_quote(order.number)
-    base: dict[str, Any] = {"order_id": order.number, "items": items_text(order)}
-    if quote.allowed:
-        if order.paid_at is None:
-            dispatcher.utter_message(response="utter_cancel_confirm_unpaid", **base)
-        elif quote.fee_minor == 0:
-            dispatcher.utter_message(
-                response="utter_cancel_confirm_free",
-                amount=money(order.total_minor, order.currency),
-                method=order.payment_method or ORIGINAL_METHOD,
-                **base,
-            )
-        else:
-            dispatcher.utter_message(
-                response="utter_cancel_confirm_fee",
-                fee=money(quote.fee_minor, quote.currency),
-                amount=money(order.total_minor - quote.fee_minor, order.currency),
-                method=order.payment_method or ORIGINAL_METHOD,
-                **base,
-            )
-        return [SlotSet(ORDER_STEP, STEP_CONFIRM_CANCEL)]
-    if order.status == "shipped":
-        dispatcher.utter_message(
-            response="utter_cancel_refused_shipped",
-            carrier=order.carrier or messages.THE_CARRIER,
-            window_days=RETURN_WINDOW_DAYS,
-            **base,
-        )
-    elif order.status == "delivered":
-        dispatcher.utter_message(
-            response="utter_cancel_refused_delivered", window_days=RETURN_WINDOW_DAYS, **base
-        )
-    elif order.status == "cancelled":
-        dispatcher.utter_message(response="utter_cancel_already_cancelled", **base)
-    else:
-        dispatcher.utter_message(response="utter_cancel_refused_returned", **base)
-    return []
 
 
 def offer_changes(dispatcher: CollectingDispatcher, tracker: Tracker, order: Order) -> list[EventType]:
@@ -266,128 +164,7 @@ def offer_address_change(dispatcher: CollectingDispatcher, tracker: Tracker, ord
     return [SlotSet(ORDER_STEP, STEP_COLLECT_ADDRESS), *[SlotSet(slot, None) for slot in ADDRESS_SLOTS]]
 
 
-def cancellation_fee(dispatcher: CollectingDispatcher, tracker: Tracker, order: Order) -> list[EventType]:
-    quote = store().cancellation_quote(order.number)
-    base = {"order_id": order.number}
-    if not quote.allowed:
-        dispatcher.utter_message(response="utter_fee_not_cancellable", reason=quote.reason, **base)
-    elif quote.fee_minor == 0:
-        dispatcher.utter_message(response="utter_fee_free", **base)
-    else:
-        dispatcher.utter_message(
-            response="utter_fee_packed", fee=money(quote.fee_minor, quote.currency), **base
-        )
-    return []
-
-
-def _start_return(dispatcher: CollectingDispatcher, tracker: Tracker, order: Order) -> list[EventType]:
-    return start_return(dispatcher, order)
-
-
-def _refund_status(dispatcher: CollectingDispatcher, tracker: Tracker, order: Order) -> list[EventType]:
-    return report_reference(dispatcher, tracker, order)
-
-
-TASKS: dict[str, Handler] = {
-    "track": track,
-    "cancel": offer_cancellation,
-    "change": offer_changes,
-    "address": offer_address_change,
-    "return": _start_return,
-    "refund_status": _refund_status,
-    "invoice": send_invoices,
-    "cancellation_fee": cancellation_fee,
-}
-
-
-class ActionOrderTask(Action):
-    """Runs after ``order_verification_form``: the shopper's request for the verified order."""
-
-    def name(self) -> str:
-        return "action_order_task"
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[EventType]:
-        events: list[EventType] = [SlotSet(ORDER_STEP, None)]
-        if is_locked(tracker):
-            dispatcher.utter_message(response="utter_verification_locked")
-            return [SlotSet(ORDER_STEP, STEP_OFFER_HUMAN)]
-        if verified_order_number(tracker) is None:  # never verified here, expired, or a forged slot
-            return events + ask_to_verify(dispatcher)
-        order = verified_order(tracker)
-        if order is None:
-            dispatcher.utter_message(response="utter_order_system_down")
-            return events
-        task = tracker.get_slot(ORDER_TASK) or "track"
-        handler = TASKS.get(str(task), track)
-        try:
-            return events + handler(dispatcher, tracker, order)
-        except StoreError:
-            logger.exception("order task %s failed for %s", task, order.number)
-            dispatcher.utter_message(response="utter_order_system_down")
-            return events
-
-
-class _VerifiedOrderAction(Action, ABC):
-    """An action on the verified order that always ends its step (resets ``order_step``)."""
-
-    def reset(self) -> list[EventType]:
-        return [SlotSet(ORDER_STEP, None)]
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[EventType]:
-        if verified_order_number(tracker) is None:  # never verified here, expired, or a forged slot
-            return self.reset() + ask_to_verify(dispatcher)
-        order = verified_order(tracker)
-        if order is None:
-            dispatcher.utter_message(response="utter_order_system_down")
-            return self.reset()
-        try:
-            return self.reset() + self.act(dispatcher, tracker, order)
-        except StoreError:
-            logger.exception("%s failed for %s", self.name(), order.number)
-            dispatcher.utter_message(response="utter_order_system_down")
-            return self.reset()
-
-    @abstractmethod
-    def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, order: Order) -> list[EventType]: ...
-
-
-class ActionCancelOrder(_VerifiedOrderAction):
-    """The shopper confirmed the cancellation."""
-
-    def name(self) -> str:
-        return "action_cancel_order"
-
-    def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, order: Order) -> list[EventType]:
-        before = {r.id for r in store().refunds_for_order(order.number)}
-        try:
-            cancelled, fee = store().cancel_order(order.number)
-        except OrderNotCancellableError:
-            dispatcher.utter_message(
-                response="utter_cancel_too_late", order_id=order.number, window_days=RETURN_WINDOW_DAYS
-            )
-            return []
-        refunds = [r for r in store().refunds_for_order(order.number) if r.id not in before]
-        if not refunds:
-            dispatcher.utter_message(response="utter_order_cancelled_unpaid", order_id=cancelled.number)
-            return []
-        refund = refunds[-1]
-        dispatcher.utter_message(
-            response="utter_order_cancelled_fee" if fee else "utter_order_cancelled_refund",
-            order_id=cancelled.number,
-            refund_id=refund.id,
-            amount=money(refund.amount_minor, refund.currency),
-            fee=money(fee, refund.currency),
-            method=refund.method or ORIGINAL_METHOD,
-            expected_by=day(refund.expected_by),
-        )
-        return []
-
-
-class ActionKeepOrder(_VerifiedOrderAction):
+class ActionKeepOrder(VerifiedOrderAction):
     """The shopper said no to a cancellation or change."""
 
     def name(self) -> str:
@@ -401,7 +178,7 @@ class ActionKeepOrder(_VerifiedOrderAction):
         return []
 
 
-class ActionChangeOrderLine(_VerifiedOrderAction):
+class ActionChangeOrderLine(VerifiedOrderAction):
     """Applies the change picked from ``utter_change_choose``'s buttons (``line_item``, ``line_quantity``)."""
 
     def name(self) -> str:
@@ -501,7 +278,7 @@ class ValidateShippingAddressForm(FormValidationAction):
         return {"new_country": code}
 
 
-class ActionChangeShippingAddress(_VerifiedOrderAction):
+class ActionChangeShippingAddress(VerifiedOrderAction):
     """Applies the address collected by ``shipping_address_form``."""
 
     def name(self) -> str:
@@ -534,16 +311,3 @@ class ActionChangeShippingAddress(_VerifiedOrderAction):
             address=updated.shipping_address.one_line(),
         )
         return []
-
-
-class ActionCheckCancellationFee(_VerifiedOrderAction):
-    """``check_cancellation_fee`` once an order is verified: the fee for that order."""
-
-    def name(self) -> str:
-        return "action_check_cancellation_fee"
-
-    def reset(self) -> list[EventType]:
-        return []
-
-    def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, order: Order) -> list[EventType]:
-        return cancellation_fee(dispatcher, tracker, order)
