@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import shutil
 import sqlite3
 from datetime import UTC, datetime
@@ -12,8 +13,16 @@ from pathlib import Path
 
 import pytest
 
+from actions.verify_orders import main as verify_orders_main
 from actions.verify_orders import run_verification
-from ledger.canonical import KeyRing, canonical_json, order_dict, parse_revision_ref, revision_ref
+from ledger.canonical import (
+    KeyRing,
+    canonical_json,
+    check_disclosure,
+    order_dict,
+    parse_revision_ref,
+    revision_ref,
+)
 from ledger.client import LedgerClient
 from ledger.gateway import LedgerGateway, queue_hook
 from ledger.outbox import Outbox
@@ -196,3 +205,23 @@ def test_the_seed_queues_one_record_per_seeded_order(
     assert set(found.values()) == {"pending"}  # queued, matching: nothing "missing" after seeding
     deliver(shop, chain)
     assert set(statuses(shop, keyring, chain).values()) == {"intact"}
+
+
+def test_the_disclosure_of_a_changed_order_is_of_its_latest_revision(
+    demo_shop: Path,
+    tmp_path: Path,
+    keyring: KeyRing,
+    chain: LedgerClient,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    gateway = LedgerGateway(keyring, lambda: chain, tmp_path / "shop.db")
+    shop = open_shop(demo_shop, tmp_path, gateway)
+    number = place_recorded_order(shop, gateway)
+    shop.change_order_line(number, "P-1042", 1)
+    deliver(shop, chain)
+    monkeypatch.setenv("LEDGER_HMAC_KEY", "test-ledger-hmac-key-0123456789")  # the keyring fixture's
+    assert verify_orders_main(["--db", str(shop.path), "--disclose", number]) == 0
+    disclosure = json.loads(capsys.readouterr().out)
+    assert disclosure["revision"] == 1
+    assert check_disclosure(disclosure, chain.digest_of(disclosure["record_id"]))
