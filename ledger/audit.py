@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from ledger.canonical import KeyRing
+from ledger.canonical import KeyRing, parse_revision_ref
 from ledger.errors import LedgerError
 from ledger.outbox import Outbox, connect, enqueue, latest_revision
 from ledger.verify import ChainReader, VerificationReport, verify_orders
@@ -53,7 +53,7 @@ def backfill(outbox_path: Path, keyring: KeyRing, orders: Iterable[Mapping[str, 
     """Queue a record for each order without one. Anchors the orders as they are now, not as they were."""
     queued = 0
     outbox = Outbox.open(outbox_path)
-    known = set(outbox.by_ref("order"))
+    known = {parse_revision_ref(ref)[0] for ref in outbox.by_ref("order")}  # any revision: it has a record
     outbox.close()
     conn = connect(outbox_path)
     try:

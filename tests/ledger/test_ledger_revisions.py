@@ -15,6 +15,7 @@ import pytest
 
 from actions.verify_orders import main as verify_orders_main
 from actions.verify_orders import run_verification
+from ledger.audit import backfill
 from ledger.canonical import (
     KeyRing,
     canonical_json,
@@ -25,7 +26,7 @@ from ledger.canonical import (
 )
 from ledger.client import LedgerClient
 from ledger.gateway import LedgerGateway, queue_hook
-from ledger.outbox import Outbox
+from ledger.outbox import Outbox, connect, enqueue
 from ledger.sender import Sender
 from shop.demo.seed import open_seeded_store
 from shop.model import Address
@@ -225,3 +226,12 @@ def test_the_disclosure_of_a_changed_order_is_of_its_latest_revision(
     disclosure = json.loads(capsys.readouterr().out)
     assert disclosure["revision"] == 1
     assert check_disclosure(disclosure, chain.digest_of(disclosure["record_id"]))
+
+
+def test_backfill_leaves_an_order_with_any_revision_alone(tmp_path: Path, keyring: KeyRing) -> None:
+    db = tmp_path / "shop.db"
+    conn = connect(db)
+    enqueue(conn, keyring.order_record({**sample_order("SD-100001"), "revision": 1}))
+    conn.close()
+    orders = [sample_order("SD-100001"), sample_order("SD-100002")]
+    assert backfill(db, keyring, orders) == 1  # SD-100002 only: SD-100001 has a record (its revision 1)
