@@ -74,11 +74,11 @@ browser-deps: ## install Debian's Chromium for the browser tests (needs root)
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; }
 
 # ----------------------------------------------------------------------------------- build artifacts
-data: setup ## seed the demo shop's order store (once; `make reseed` starts it afresh)
-	$(PY) -m shop.demo.seed --db $(SHOP_DB_PATH)
+data: setup ## seed the demo shop's order store, its orders' ledger records queued (once; `make reseed` starts afresh)
+	$(PY) -m actions.seed_shop --db $(SHOP_DB_PATH)
 
 reseed: setup ## rebuild the demo shop's order store from the seed
-	$(PY) -m shop.demo.seed --db $(SHOP_DB_PATH) --force
+	$(PY) -m actions.seed_shop --db $(SHOP_DB_PATH) --force
 
 catalog: setup ## regenerate the demo catalog (training_data/catalog/demo_products.csv)
 	$(PY) -m shop.demo.catalog_gen

@@ -95,7 +95,9 @@ class Services:
         except LedgerConfigError as error:
             raise SettingsError(str(error)) from None
         try:
-            store = open_store(settings)
+            store = open_store(  # the ledger's hooks: seeded orders and order changes are recorded too
+                settings, on_created=[ledger.queue_hook()], on_changed=[ledger.revision_hook()]
+            )
         except (OSError, sqlite3.Error, StoreError) as error:
             raise SettingsError(
                 f"SHOP_DB_PATH={settings.shop_db_path}: cannot open the order store ({error})"

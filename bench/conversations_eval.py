@@ -101,8 +101,11 @@ def main(argv: list[str] | None = None) -> int:
         (models_dir / model.name).symlink_to(model)  # the stack serves the newest model of models_dir
         config = StackConfig.on_free_ports(Path(tmp) / "var", models_dir=models_dir, with_bot=True)
         config.var_dir.mkdir(parents=True)
-        subprocess.run(
-            [str(APP_PYTHON), "-m", "shop.demo.seed", "--db", str(config.shop_db)], cwd=ROOT, check=True
+        subprocess.run(  # the demo shop with its orders' ledger records queued
+            [str(APP_PYTHON), "-m", "actions.seed_shop", "--db", str(config.shop_db)],
+            cwd=ROOT,
+            env=config.env(),
+            check=True,
         )
         stack = Stack(config, log_dir=Path(tmp) / "logs")
         started = time.monotonic()

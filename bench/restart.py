@@ -137,8 +137,11 @@ def main(argv: list[str] | None = None) -> int:
             with_bot=(ROOT / "bot" / "__main__.py").exists(),
             with_chain=(ROOT / "ledger" / "node.py").exists(),
         )
-        subprocess.run(
-            [str(APP_PYTHON), "-m", "shop.demo.seed", "--db", str(config.shop_db)], cwd=ROOT, check=True
+        subprocess.run(  # the demo shop with its orders' ledger records queued
+            [str(APP_PYTHON), "-m", "actions.seed_shop", "--db", str(config.shop_db)],
+            cwd=ROOT,
+            env=config.env(),
+            check=True,
         )
         stack = Stack(config)
         print("starting the stack ...", flush=True)

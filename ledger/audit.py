@@ -20,9 +20,9 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from ledger.canonical import KeyRing
+from ledger.canonical import KeyRing, parse_revision_ref
 from ledger.errors import LedgerError
-from ledger.outbox import Outbox, connect, enqueue
+from ledger.outbox import Outbox, connect, enqueue, latest_revision
 from ledger.verify import ChainReader, VerificationReport, verify_orders
 
 logger = logging.getLogger(__name__)
@@ -53,7 +53,7 @@ def backfill(outbox_path: Path, keyring: KeyRing, orders: Iterable[Mapping[str, 
     """Queue a record for each order without one. Anchors the orders as they are now, not as they were."""
     queued = 0
     outbox = Outbox.open(outbox_path)
-    known = set(outbox.by_ref("order"))
+    known = {parse_revision_ref(ref)[0] for ref in outbox.by_ref("order")}  # any revision: it has a record
     outbox.close()
     conn = connect(outbox_path)
     try:
@@ -66,6 +66,16 @@ def backfill(outbox_path: Path, keyring: KeyRing, orders: Iterable[Mapping[str, 
     finally:
         conn.close()
     return queued
+
+
+def queued_revision(outbox_path: Path, order: Mapping[str, Any]) -> int:
+    """The order's latest revision in the outbox (0 when none is queued): the one a disclosure is of."""
+    conn = connect(outbox_path)
+    try:
+        latest = latest_revision(conn, str(order["order_number"]))
+    finally:
+        conn.close()
+    return latest[0] if latest else 0
 
 
 def outbox_summary(outbox_path: Path) -> list[str]:
@@ -120,7 +130,11 @@ def main(argv: list[str] | None, *, read_orders: OrderReader, prog: str, descrip
         if not orders:
             print(f"no order {args.disclose} in {db_path}", file=sys.stderr)
             return 3
-        print(json.dumps(keyring.disclosure(orders[0]), indent=2))
+        print(
+            json.dumps(
+                keyring.disclosure({**orders[0], "revision": queued_revision(db_path, orders[0])}), indent=2
+            )
+        )
         return 0
     if args.backfill:
         queued = backfill(db_path, keyring, read_orders(db_path, None))

@@ -6,12 +6,21 @@ On chain there are only two 32-byte values per order:
     digest    = HMAC-SHA256(K_order, canonical order JSON)
     K_order   = HMAC-SHA256(K,       "shopdesk/order-key/v1\\0" + order number)
 
+Revisions: a legitimate change of an order (a line changed or removed before shipping) is recorded as the
+order's next revision n >= 1, a record of its own (the contract writes a record id once):
+
+    record_id = HMAC-SHA256(K, "shopdesk/order-revision-id/v1\\0" + order number + "\\0" + n)
+    digest    = HMAC-SHA256(K_order, canonical order JSON with "revision": n)
+
+Revision 0 (the order as created) has no "revision" key and the record id above, byte for byte as before.
+
 K is the shop's secret (LEDGER_HMAC_KEY). Handing out K_order and the canonical JSON of one order lets an
 auditor or the shopper recompute that order's digest without learning K or anything about other orders.
 
 Canonical form v1 (UTF-8 JSON, sorted keys, no whitespace): order number, UTC creation time
 ("YYYY-MM-DDTHH:MM:SSZ"), currency, lines (product id, quantity, unit price in integer minor units; sorted by
-product id), shipping and total in minor units. Names, emails, addresses and free text are refused, not dropped.
+product id), shipping and total in minor units, and the revision number from revision 1 on. Names, emails,
+addresses and free text are refused, not dropped.
 
 An order reaches the ledger as anything shaped like ``CanonicalOrder`` (the order store's ``Order`` is one);
 ``order_dict`` is the one place that turns it into the plain dict the canonical form is computed from.
@@ -26,7 +35,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Protocol, TypedDict
+from typing import Any, NotRequired, Protocol, TypedDict
 
 from ledger.errors import CanonicalFormError, LedgerConfigError
 
@@ -38,6 +47,8 @@ _CURRENCY_PATTERN = re.compile(r"^[A-Z]{3}$")
 _UTC_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 _ID_DOMAIN = b"shopdesk/order-id/v1\x00"
 _KEY_DOMAIN = b"shopdesk/order-key/v1\x00"
+_REVISION_ID_DOMAIN = b"shopdesk/order-revision-id/v1\x00"
+REVISION_SEPARATOR = "#"  # outbox ref of revision n >= 1: "SD-100042#2" (order numbers never contain "#")
 MIN_KEY_BYTES = 16
 
 
@@ -55,6 +66,7 @@ class CanonicalForm(TypedDict):
     lines: list[CanonicalLine]
     shipping_minor: int
     total_minor: int
+    revision: NotRequired[int]
 
 
 class CanonicalOrderLine(Protocol):
@@ -112,6 +124,25 @@ class OrderRecord:
     record_id: str
     digest: str
     version: int = CANONICAL_VERSION
+    revision: int = 0
+
+    @property
+    def ref(self) -> str:
+        """The outbox's reference of this record (see ``revision_ref``)."""
+        return revision_ref(self.order_number, self.revision)
+
+
+def revision_ref(order_number: str, revision: int = 0) -> str:
+    """The outbox ref of an order's revision: the order number for revision 0, ``"SD-100042#2"`` after."""
+    return order_number if revision == 0 else f"{order_number}{REVISION_SEPARATOR}{revision}"
+
+
+def parse_revision_ref(ref: str) -> tuple[str, int]:
+    """``revision_ref`` undone: ``"SD-100042#2"`` -> ``("SD-100042", 2)``; a plain order number is revision 0."""
+    number, separator, revision = ref.partition(REVISION_SEPARATOR)
+    if separator and revision.isdigit():
+        return number, int(revision)
+    return ref, 0
 
 
 def utc_timestamp(value: datetime | str) -> str:
@@ -149,7 +180,7 @@ def _id_field(field: str, value: Any) -> str:
 
 def canonical_order(order: Mapping[str, Any]) -> CanonicalForm:
     """Validate a plain order dict and return canonical form v1. Unknown keys are refused."""
-    extra = set(order) - ORDER_FIELDS - {"v"}
+    extra = set(order) - ORDER_FIELDS - {"v", "revision"}
     if extra:
         raise CanonicalFormError(
             sorted(extra)[0], f"not allowed in the canonical form; allowed: {sorted(ORDER_FIELDS)}"
@@ -182,7 +213,7 @@ def canonical_order(order: Mapping[str, Any]) -> CanonicalForm:
             }
         )
     lines.sort(key=lambda item: (item["product_id"], item["unit_price_minor"], item["quantity"]))
-    return {
+    form: CanonicalForm = {
         "v": CANONICAL_VERSION,
         "order_number": _id_field("order_number", order["order_number"]),
         "created_at": utc_timestamp(order["created_at"]),
@@ -191,6 +222,10 @@ def canonical_order(order: Mapping[str, Any]) -> CanonicalForm:
         "shipping_minor": _int_field("shipping_minor", order["shipping_minor"], minimum=0),
         "total_minor": _int_field("total_minor", order["total_minor"], minimum=0),
     }
+    revision = _int_field("revision", order.get("revision", 0), minimum=0)
+    if revision:  # revision 0 carries no key: its canonical JSON is exactly the form before revisions
+        form["revision"] = revision
+    return form
 
 
 def canonical_json(order: Mapping[str, Any]) -> bytes:
@@ -216,8 +251,12 @@ class KeyRing:
         """HMAC(K, domain || value): record ids for other record kinds (recommendation batches)."""
         return hmac.new(self._secret, domain + value.encode("utf-8"), hashlib.sha256).digest()
 
-    def record_id(self, order_number: str) -> bytes:
-        return hmac.new(self._secret, _ID_DOMAIN + order_number.encode("utf-8"), hashlib.sha256).digest()
+    def record_id(self, order_number: str, revision: int = 0) -> bytes:
+        """The record id of an order's revision (revision 0: the order as created)."""
+        if revision == 0:
+            return hmac.new(self._secret, _ID_DOMAIN + order_number.encode("utf-8"), hashlib.sha256).digest()
+        message = _REVISION_ID_DOMAIN + f"{order_number}\x00{revision}".encode()
+        return hmac.new(self._secret, message, hashlib.sha256).digest()
 
     def order_key(self, order_number: str) -> bytes:
         return hmac.new(self._secret, _KEY_DOMAIN + order_number.encode("utf-8"), hashlib.sha256).digest()
@@ -227,20 +266,25 @@ class KeyRing:
         return order_digest(self.order_key(canonical["order_number"]), canonical_json(canonical))
 
     def order_record(self, order: Mapping[str, Any]) -> OrderRecord:
-        number = canonical_order(order)["order_number"]
+        """The record of ``order`` at its ``"revision"`` (0 when absent)."""
+        canonical = canonical_order(order)
+        number, revision = canonical["order_number"], canonical.get("revision", 0)
         return OrderRecord(
             order_number=number,
-            record_id="0x" + self.record_id(number).hex(),
-            digest="0x" + self.digest(order).hex(),
+            record_id="0x" + self.record_id(number, revision).hex(),
+            digest="0x" + self.digest(canonical).hex(),
+            revision=revision,
         )
 
     def disclosure(self, order: Mapping[str, Any]) -> dict[str, Any]:
         """What an auditor or the shopper needs to check one order, without K."""
         canonical = canonical_order(order)
         number = canonical["order_number"]
+        revision = {"revision": canonical["revision"]} if "revision" in canonical else {}
         return {
             "order_number": number,
-            "record_id": "0x" + self.record_id(number).hex(),
+            **revision,
+            "record_id": "0x" + self.record_id(number, canonical.get("revision", 0)).hex(),
             "order_key": "0x" + self.order_key(number).hex(),
             "canonical_json": canonical_json(canonical).decode("utf-8"),
             "digest": "0x" + self.digest(canonical).hex(),

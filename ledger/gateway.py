@@ -5,10 +5,12 @@ One object per process (``actions.services.Services.ledger``), built from ``Ledg
 ``ledger.canonical.CanonicalOrder``; the canonical form is built in ``ledger.canonical`` only.
 
 - ``queue_hook()``: an ``on_created`` hook writing the order's outbox row in the order's own SQLite transaction.
+- ``revision_hook()``: an ``on_changed`` hook queueing the order's next revision (a legitimate change) in the
+  change's own transaction, so verification compares the order with what it legitimately became.
 - ``record(order)``: deliver the new order's record now if the chain answers (the instant receipt); otherwise the
   ledger sender does it later. The outbox row is claimed (leased) first, so the row is sent by this call or by
   the sender, never both.
-- ``check(order)``: the order against the chain (and its outbox row).
+- ``check(order)``: the order against its latest recorded revision on the chain (and its outbox row).
 - ``reconnect()``: drop the chain client after a chain error; the next call connects again.
 - ``record_shown(...)``: a recommendation list shown to a shopper, sealed in Merkle batches
   (``ledger.recommendations``).
@@ -22,18 +24,37 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 
-from ledger.canonical import CanonicalOrder, KeyRing, order_dict
+from ledger.canonical import CanonicalOrder, KeyRing, order_dict, revision_ref
 from ledger.client import LedgerClient
-from ledger.errors import ChainError, LedgerError
-from ledger.outbox import Outbox, OutboxRow, SqlTransaction, connect, enqueue, new_owner, row_problem
+from ledger.errors import CanonicalFormError, ChainError, LedgerError
+from ledger.outbox import (
+    Outbox,
+    OutboxRow,
+    SqlTransaction,
+    connect,
+    enqueue,
+    latest_revision,
+    new_owner,
+    row_problem,
+)
 from ledger.recommendations import record_shown_list
 from ledger.settings import LedgerSettings
-from ledger.verify import OrderCheck, check_order
+from ledger.verify import OrderCheck, check_order, latest_on_chain
 
 logger = logging.getLogger(__name__)
 
 QueueHook = Callable[[SqlTransaction, CanonicalOrder], None]
+RevisionHook = Callable[[SqlTransaction, CanonicalOrder, CanonicalOrder], None]
 MIN_LEASE_S = 15.0
+
+
+def queue_hook(keys: KeyRing) -> QueueHook:
+    """An ``on_created`` hook queueing an order's record (revision 0) inside the order's transaction."""
+
+    def queue_record(conn: SqlTransaction, order: CanonicalOrder) -> None:
+        enqueue(conn, keys.order_record(order_dict(order)))
+
+    return queue_record
 
 
 class LedgerGateway:
@@ -89,12 +110,41 @@ class LedgerGateway:
     # --- orders ----------------------------------------------------------------------------------------------
     def queue_hook(self) -> QueueHook:
         """An ``on_created`` hook queueing the order's ledger record inside the order's transaction."""
+        return queue_hook(self.keys)
+
+    def revision_hook(self) -> RevisionHook:
+        """An ``on_changed`` hook (order before, order after) queueing the order's next revision inside the
+        change's transaction, when the change alters the canonical form.
+
+        Nothing is queued (and verification keeps reporting what it reported) when the order has no record
+        yet (``--backfill`` anchors it as it is) or when the order *before* the change already differed from
+        its latest record: a change made on top of a tampered row must not launder it."""
         keys = self.keys
 
-        def queue_record(conn: SqlTransaction, order: CanonicalOrder) -> None:
-            enqueue(conn, keys.order_record(order_dict(order)))
+        def queue_revision(conn: SqlTransaction, before: CanonicalOrder, after: CanonicalOrder) -> None:
+            latest = latest_revision(conn, after.number)
+            if latest is None:
+                logger.info("order %s changed but has no ledger record; no revision queued", after.number)
+                return
+            revision, digest = latest
+            try:
+                before_digest = keys.order_record({**order_dict(before), "revision": revision}).digest
+                after_record = keys.order_record({**order_dict(after), "revision": revision})
+            except CanonicalFormError as exc:
+                logger.warning("order %s: no revision queued, its form is invalid: %s", after.number, exc)
+                return
+            if before_digest != digest:
+                logger.warning(
+                    "order %s differed from its ledger revision %s before this change; no revision queued",
+                    after.number,
+                    revision,
+                )
+                return
+            if after_record.digest == digest:  # nothing the ledger covers changed (e.g. only the address)
+                return
+            enqueue(conn, keys.order_record({**order_dict(after), "revision": revision + 1}))
 
-        return queue_record
+        return queue_revision
 
     def record(self, order: CanonicalOrder) -> OutboxRow | None:
         """Deliver the order's queued record now if the chain answers; returns its outbox row afterwards
@@ -127,14 +177,20 @@ class LedgerGateway:
 
     def check(self, order: CanonicalOrder) -> OrderCheck:
         """The order against the chain and its outbox row; raises a ``ChainError`` when the chain cannot be read."""
-        outbox = Outbox.open(self.outbox_path)
+        conn = connect(self.outbox_path)
         try:
-            row = outbox.get(order.number)
+            queued = latest_revision(conn, order.number)
+            start = queued[0] if queued else 0
+            queued_row = Outbox(conn).get(revision_ref(order.number, start))
         finally:
-            outbox.close()
-        record_id = self.keys.record_id(order.number)
+            conn.close()
         try:
             client = self.client()
+            revision = latest_on_chain(
+                order.number, self.keys, lambda rid: client.digest_of(rid) is not None, start
+            )
+            row = queued_row if revision == start else None  # a later one only on chain: its row is gone
+            record_id = self.keys.record_id(order.number, revision)
             stored = client.digest_of(record_id)
             tx_hash = (
                 row.tx_hash
@@ -144,7 +200,7 @@ class LedgerGateway:
         except ChainError:
             self.reconnect()
             raise
-        return check_order(order_dict(order), self.keys, stored, row, tx_hash)
+        return check_order(order_dict(order), self.keys, stored, row, tx_hash, revision)
 
     # --- recommendations -------------------------------------------------------------------------------------
     def record_shown(

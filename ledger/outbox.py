@@ -2,7 +2,8 @@
 
 ``enqueue(conn, record)`` is called inside the order store's transaction (an ``on_created`` hook), so an order
 and its ledger record exist together or not at all. Senders read due rows with their own connection and mark
-them recorded. Only the order number and the two hashes are stored here.
+them recorded. Only the order number and the two hashes are stored here. An order's revision n >= 1 (a
+legitimate change, ``ledger.canonical``) is a row of its own with the ref ``"SD-100042#n"``.
 
 Row life: ``pending`` → ``recorded`` (tx hash, block) | ``conflict`` (chain holds another digest) |
 ``quarantined`` (the row can never be sent: a malformed id or digest; ``last_error`` says why). A failed try
@@ -28,7 +29,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Protocol
 
-from ledger.canonical import OrderRecord
+from ledger.canonical import REVISION_SEPARATOR, OrderRecord, parse_revision_ref
 from ledger.errors import OutboxError
 
 logger = logging.getLogger(__name__)
@@ -170,20 +171,32 @@ def enqueue(conn: SqlTransaction, record: OrderRecord, *, kind: str = "order") -
     ensure_schema(conn)
     existing = conn.execute(
         f"SELECT record_id, digest FROM {TABLE} WHERE record_id = ? OR (kind = ? AND ref = ?)",
-        (record.record_id, kind, record.order_number),
+        (record.record_id, kind, record.ref),
     ).fetchone()
     if existing is not None:
         if existing[0] == record.record_id and existing[1] == record.digest:
             return
         raise OutboxError(
-            f"{kind} {record.order_number} is already queued with another digest; a confirmed record never changes"
+            f"{kind} {record.ref} is already queued with another digest; a confirmed record never changes"
         )
     now = _now_iso()
     conn.execute(
         f"INSERT INTO {TABLE} (record_id, kind, ref, digest, canonical_version, status, attempts, "
         "next_attempt_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'pending', 0, 0, ?, ?)",
-        (record.record_id, kind, record.order_number, record.digest, record.version, now, now),
+        (record.record_id, kind, record.ref, record.digest, record.version, now, now),
     )
+
+
+def latest_revision(conn: SqlTransaction, order_number: str) -> tuple[int, str] | None:
+    """The highest revision of ``order_number`` in the outbox and its digest, or None when none is queued
+    (read in the caller's transaction: the change hook numbers the next revision from it)."""
+    ensure_schema(conn)
+    rows = conn.execute(
+        f"SELECT ref, digest FROM {TABLE} WHERE kind = 'order' AND (ref = ? OR substr(ref, 1, ?) = ?)",
+        (order_number, len(order_number) + 1, order_number + REVISION_SEPARATOR),
+    ).fetchall()
+    found = [(parse_revision_ref(str(ref))[1], str(digest)) for ref, digest in rows]
+    return max(found) if found else None
 
 
 def connect(db_path: str | Path) -> sqlite3.Connection:

@@ -1,5 +1,10 @@
 """Compare orders (recomputed digests) with the chain and the outbox.
 
+An order is compared with its latest recorded revision (``ledger.canonical``): revision 0 as created, then one
+per legitimate change. The latest is the highest one the outbox queued or the chain holds (revisions
+1, 2, ... are looked up on chain until one is absent); the older revisions are history, never "orphaned".
+A row edited in the database without a change through the store still differs from its latest revision.
+
 Statuses per order:
     intact    the chain stores exactly the recomputed digest
     tampered  the chain (or the pending outbox row) holds another digest, or the row no longer has a valid
@@ -15,11 +20,11 @@ from __future__ import annotations
 import hmac
 import logging
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from ledger.canonical import KeyRing
+from ledger.canonical import KeyRing, parse_revision_ref, revision_ref
 from ledger.errors import CanonicalFormError
 from ledger.outbox import OutboxRow
 
@@ -73,12 +78,14 @@ def check_order(
     stored: bytes | None,
     outbox_row: OutboxRow | None,
     tx_hash: str | None = None,
+    revision: int = 0,
 ) -> OrderCheck:
-    """Classify one order given what the chain stores for it (``stored``) and its outbox row."""
+    """Classify one order given what the chain stores for its latest ``revision`` (``stored``) and that
+    revision's outbox row."""
     number = str(order.get("order_number", "?"))
-    record_id = "0x" + keyring.record_id(number).hex()
+    record_id = "0x" + keyring.record_id(number, revision).hex()
     try:
-        expected = keyring.digest(dict(order))
+        expected = keyring.digest({**order, "revision": revision})
     except CanonicalFormError as exc:
         return OrderCheck(number, "tampered", record_id, f"order row is no longer valid: {exc}", tx_hash)
     if stored is not None:
@@ -105,6 +112,24 @@ def check_order(
     )
 
 
+def revisions_by_order(outbox_rows: Mapping[str, OutboxRow]) -> dict[str, int]:
+    """The highest queued revision per order number, from the outbox's order rows keyed by ref."""
+    latest: dict[str, int] = {}
+    for ref in outbox_rows:
+        number, revision = parse_revision_ref(ref)
+        latest[number] = max(revision, latest.get(number, 0))
+    return latest
+
+
+def latest_on_chain(number: str, keyring: KeyRing, present: Callable[[bytes], bool], start: int = 0) -> int:
+    """The highest revision above ``start`` whose record ``present`` reports, probing ``start`` + 1, + 2, ...
+    until one is absent (revisions are queued in order, one per change); ``start`` when there is none."""
+    revision = start
+    while present(keyring.record_id(number, revision + 1)):
+        revision += 1
+    return revision
+
+
 def verify_orders(
     orders: Iterable[Mapping[str, Any]],
     keyring: KeyRing,
@@ -119,18 +144,20 @@ def verify_orders(
     ``other_record_ids``: ids on chain that are not orders (recommendation batches), never reported orphaned.
     """
     on_chain = chain.recorded_digests()
+    queued = revisions_by_order(outbox_rows)
     report = VerificationReport()
     seen: set[bytes] = set()
     for order in orders:
         number = str(order.get("order_number", "?"))
-        rid = keyring.record_id(number)
-        seen.add(rid)
+        revision = latest_on_chain(number, keyring, on_chain.__contains__, queued.get(number, 0))
+        seen.update(keyring.record_id(number, n) for n in range(revision + 1))
+        rid = keyring.record_id(number, revision)
         entry = on_chain.get(rid)
         stored, tx_hash = (entry[0], entry[1]) if entry else (None, None)
-        row = outbox_rows.get(number)
+        row = outbox_rows.get(revision_ref(number, revision))
         if stored is None and row is not None and row.status != "pending":
             stored = chain.digest_of(rid)  # a node may prune old events; storage is authoritative
-        report.checks.append(check_order(order, keyring, stored, row, tx_hash))
+        report.checks.append(check_order(order, keyring, stored, row, tx_hash, revision))
     if report_orphans:
         known_other = set(other_record_ids)
         for rid, (_, tx_hash) in on_chain.items():

@@ -2,7 +2,9 @@
 
 ``create_order`` runs ``on_created`` hooks inside its write transaction; a hook receives a ``Transaction``
 (anything with ``execute(sql, params)``), never a driver type, so the ledger's outbox can write its own row
-in the order's transaction without this Protocol naming SQLite.
+in the order's transaction without this Protocol naming SQLite. ``change_order_line`` (and so
+``remove_order_line``) runs the store's ``on_changed`` hooks, given at construction (``shop.open_store``), in the
+change's transaction with the order before and after: the ledger queues the order's next revision there.
 """
 
 from __future__ import annotations
@@ -27,6 +29,9 @@ class Transaction(Protocol):
 
 OnCreatedHook = Callable[[Transaction, Order], None]
 """Runs inside create_order's transaction after the order rows are written; raising rolls it all back."""
+
+OnChangedHook = Callable[[Transaction, Order, Order], None]
+"""Runs inside a change's transaction (order before, order after the change); raising rolls the change back."""
 
 
 @runtime_checkable

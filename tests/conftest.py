@@ -44,8 +44,11 @@ def _start_seeded_stack(var_dir: Path, log_dir: Path) -> Stack:
         with_bot=(ROOT / "bot" / "__main__.py").exists(),
         with_chain=(ROOT / "ledger" / "node.py").exists(),
     )
-    subprocess.run(  # the documented demo shop, before any process or test opens the database
-        [str(APP_PYTHON), "-m", "shop.demo.seed", "--db", str(config.shop_db)], cwd=ROOT, check=True
+    subprocess.run(  # the documented demo shop and its orders' ledger records, before any process opens it
+        [str(APP_PYTHON), "-m", "actions.seed_shop", "--db", str(config.shop_db)],
+        cwd=ROOT,
+        env=config.env(),
+        check=True,
     )
     log_dir.mkdir(parents=True, exist_ok=True)
     for stale in log_dir.glob("*.log"):

@@ -550,3 +550,32 @@ def test_every_domain_action_is_named_by_exactly_one_action_class() -> None:
     assert {name: paths for name, paths in names.items() if len(paths) > 1} == {}
     assert sorted(declared - set(names)) == [], "declared in domain/ but no action class names it"
     assert sorted(set(names) - declared) == [], "an action class whose name domain/ does not declare"
+
+
+# the demo shop is seeded with its orders' ledger records: `shop` may not import `ledger`, so every command that
+# seeds a shop for a running stack goes through `python -m actions.seed_shop` (docs/ledger.md, "Seeded orders")
+BARE_SEED = re.compile(r"""-m['"]?,?\s*['"]?shop\.demo\.seed\b""")
+
+
+def bare_seed_commands(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if BARE_SEED.search(line)]
+
+
+def test_stacks_and_make_seed_the_shop_with_its_ledger_records() -> None:
+    places = [ROOT / "Makefile", ROOT / "tests" / "conftest.py"]
+    places += sorted((ROOT / "bench").glob("*.py")) + sorted((ROOT / "scripts").glob("*.py"))
+    offenders = {
+        str(path.relative_to(ROOT)): found
+        for path in places
+        if (found := bare_seed_commands(path.read_text()))
+    }
+    assert offenders == {}, (
+        f"seed with `python -m actions.seed_shop` (queues the ledger records): {offenders}"
+    )
+
+
+def test_seed_guard_sees_bare_seed_commands() -> None:
+    assert bare_seed_commands("\t$(PY) -m shop.demo.seed --db $(SHOP_DB_PATH)\n")
+    assert bare_seed_commands('[str(APP_PYTHON), "-m", "shop.demo.seed", "--db", db]')
+    assert not bare_seed_commands('[str(APP_PYTHON), "-m", "actions.seed_shop", "--db", db]')
+    assert not bare_seed_commands("from shop.demo.seed import open_seeded_store")

@@ -40,6 +40,7 @@ from shop.demo.demo_data import (
     STREETS,
 )
 from shop.model import Clock
+from shop.orders import OnChangedHook, OnCreatedHook
 from shop.sqlite import SqliteOrderStore, to_db, utc_now
 
 logger = logging.getLogger(__name__)
@@ -232,8 +233,15 @@ def _basket(
     return [(pid, 2 if rng.random() < 0.1 else 1) for pid in picked]
 
 
-def seed(store: SqliteOrderStore, catalog_path: Path = DEFAULT_CATALOG, *, rng_seed: int = SEED) -> None:
-    """Fill an empty store. Raises RuntimeError if it already has orders."""
+def seed(
+    store: SqliteOrderStore,
+    catalog_path: Path = DEFAULT_CATALOG,
+    *,
+    rng_seed: int = SEED,
+    on_created: Sequence[OnCreatedHook] = (),
+) -> None:
+    """Fill an empty store. Raises RuntimeError if it already has orders. ``on_created`` runs for each seeded
+    order in the seed's transaction (the ledger queues its record there, as for an order placed in the chat)."""
     rng = random.Random(rng_seed)
     now = store.now().replace(microsecond=0)
     catalog = load_catalog(catalog_path)
@@ -377,6 +385,11 @@ def seed(store: SqliteOrderStore, catalog_path: Path = DEFAULT_CATALOG, *, rng_s
         last_serial = 100000 + len(DEMO_ORDERS) + N_GENERATED_ORDERS
         SqliteOrderStore.bump_sequence(conn, "order", last_serial)
         SqliteOrderStore.bump_sequence(conn, "invoice", 400000 + last_serial - 100000)
+        if on_created:
+            for (number,) in conn.execute("SELECT number FROM orders ORDER BY number").fetchall():
+                order = store._load_order(conn, number)
+                for hook in on_created:
+                    hook(conn, order)
     logger.info(
         "seeded %s with %s products, %s customers, %s orders",
         store.path,
@@ -387,18 +400,25 @@ def seed(store: SqliteOrderStore, catalog_path: Path = DEFAULT_CATALOG, *, rng_s
 
 
 def open_seeded_store(
-    path: str | Path, *, clock: Clock = utc_now, catalog_path: Path = DEFAULT_CATALOG, force: bool = False
+    path: str | Path,
+    *,
+    clock: Clock = utc_now,
+    catalog_path: Path = DEFAULT_CATALOG,
+    force: bool = False,
+    on_created: Sequence[OnCreatedHook] = (),
+    on_changed: Sequence[OnChangedHook] = (),
 ) -> SqliteOrderStore:
-    """Open the store at ``path``, seeding it first if it is new (or rebuilding it with ``force``)."""
+    """Open the store at ``path``, seeding it first if it is new (or rebuilding it with ``force``); ``on_created``
+    runs for each seeded order, ``on_changed`` is the store's (``shop.open_store``)."""
     path = Path(path)
     if force and path.exists():
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
-    store = SqliteOrderStore(path, clock=clock)
+    store = SqliteOrderStore(path, clock=clock, on_changed=on_changed)
     with store.read() as conn:
         seeded = conn.execute("SELECT COUNT(*) FROM orders").fetchone()[0] > 0
     if not seeded:
-        seed(store, catalog_path)
+        seed(store, catalog_path, on_created=on_created)
     return store
 
 
@@ -409,7 +429,9 @@ def _parse_now(text: str) -> datetime:
     return value.astimezone(UTC)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, on_created: Sequence[OnCreatedHook] = ()) -> int:
+    """The seed command; ``on_created`` runs for each seeded order (``python -m actions.seed_shop`` passes the
+    ledger's queue hook)."""
     parser = argparse.ArgumentParser(description="Create and seed the demo shop database if it is absent.")
     parser.add_argument(
         "--db", type=Path, default=None, help="SQLite file (default: $SHOP_DB_PATH or var/shop.db)"
@@ -428,7 +450,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.db = db if db.is_absolute() else REPO_ROOT / db
     fixed_now = args.now
     clock: Clock = (lambda: fixed_now) if fixed_now is not None else utc_now
-    store = open_seeded_store(args.db, clock=clock, catalog_path=args.catalog, force=args.force)
+    store = open_seeded_store(
+        args.db, clock=clock, catalog_path=args.catalog, force=args.force, on_created=on_created
+    )
     with store.read() as conn:
         counts = {
             t: conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 from collections.abc import Sequence
+from pathlib import Path
 
 from shop import policy
 from shop.errors import (
@@ -25,18 +26,27 @@ from shop.ids import (
 from shop.model import (
     Address,
     CancellationQuote,
+    Clock,
     Customer,
     Order,
     PurchasedLine,
 )
-from shop.orders import OnCreatedHook
-from shop.sqlite.base import SqliteBase, clean_text, parse_dt, to_db, validate_address
+from shop.orders import OnChangedHook, OnCreatedHook
+from shop.sqlite.base import SqliteBase, clean_text, parse_dt, to_db, utc_now, validate_address
 
 logger = logging.getLogger(__name__)
 
 
 class SqliteOrders(SqliteBase):
-    """``OrderBook`` on SQLite: orders, customers, changes before shipping, creating orders."""
+    """``OrderBook`` on SQLite: orders, customers, changes before shipping, creating orders.
+
+    ``on_changed``: hooks run in the transaction of every line change (the ledger's revision hook)."""
+
+    def __init__(
+        self, path: str | Path, *, clock: Clock = utc_now, on_changed: Sequence[OnChangedHook] = ()
+    ) -> None:
+        super().__init__(path, clock=clock)
+        self.on_changed = tuple(on_changed)
 
     # --- orders and verification ---------------------------------------------------------------
     def get_order(self, number: str) -> Order:
@@ -204,7 +214,10 @@ class SqliteOrders(SqliteBase):
                     " VALUES (?, ?, ?, ?, ?)",
                     (invoice_id, normalized, to_db(now), total, order.currency),
                 )
-            return self._load_order(conn, normalized)
+            updated = self._load_order(conn, normalized)
+            for hook in self.on_changed:
+                hook(conn, order, updated)
+            return updated
 
     def remove_order_line(self, number: str, product_id: str) -> Order:
         return self.change_order_line(number, product_id, 0)
