@@ -50,6 +50,7 @@ from bot.widget_session import (
     valid_session_id,
     verified_client,
 )
+from rasa_addons.checks import valid_unicode
 from rasa_addons.payloads import SHOPPER_ENTITIES, SHOPPER_INTENTS, command_problem
 
 logger = logging.getLogger(__name__)
@@ -259,7 +260,7 @@ class ShopDeskSocketIOInput(SocketIOInput):
             if data.get("session_id") not in (None, sender_id):
                 logger.debug("ignoring the session_id in a frame from %s (not its confirmed session)", sid)
             client = self._clients.get(sid) or "?"
-            text = data.get("message", "")
+            text = valid_unicode(data.get("message", ""))  # lone surrogates would crash the stores downstream
             if len(text) > self.max_message_chars:
                 await notice(sid, TOO_LONG.format(size=len(text), limit=self.max_message_chars))
                 return

@@ -21,6 +21,16 @@ RESERVED_PREFIX = "shopdesk_"
 _CLIENT_HEADER = re.compile(r"([0-9a-f]{16})\.([0-9a-f]{32})")
 
 
+# A lone UTF-16 surrogate ("\\udfff" is valid JSON) is not valid Unicode: anything that encodes the text to UTF-8
+# (the sentence encoder, SQLite, a log handler) raises on it, and the turn would go unanswered.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def valid_unicode(text: str) -> str:
+    """`text` with every lone surrogate replaced by U+FFFD (the rest untouched)."""
+    return _LONE_SURROGATE.sub("\ufffd", text)
+
+
 class InputProblem(Exception):
     """A request the REST channel refuses; carries the HTTP status and a message for the client."""
 

@@ -14,7 +14,8 @@ Every request to /webhooks/rest/webhook is checked before it reaches the dialogu
 - `metadata` that is not a small JSON object of scalars (a list, nested objects, long strings) → 400;
 - a command payload a shopper may not send (`/restart`, `/session_start`, an unknown intent, an entity named
   after an internal slot such as `verified_order_id`; rasa_addons.payloads) → 400, naming the problem;
-- an empty or blank message → 200 with a clear reply, and nothing is written to the conversation.
+- an empty or blank message → 200 with a clear reply, and nothing is written to the conversation;
+- lone UTF-16 surrogates (valid JSON, invalid Unicode) become U+FFFD before the dialogue sees the text.
 
 Every accepted message carries `metadata.shopdesk_client`, set here: a keyed hash of the client's address (or
 the client id the bot service's proxy vouches for with a signed `X-ShopDesk-Client` header); a client-sent
@@ -32,7 +33,14 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from rasa_addons.checks import CLIENT_KEY, InputProblem, client_id, parse_request, verified_client
+from rasa_addons.checks import (
+    CLIENT_KEY,
+    InputProblem,
+    client_id,
+    parse_request,
+    valid_unicode,
+    verified_client,
+)
 
 DEFAULT_MAX_MESSAGE_CHARS = 5000
 DEFAULT_MAX_BODY_BYTES = 64 * 1024
@@ -64,6 +72,10 @@ class GuardedRestInput(RestInput):
     def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> "GuardedRestInput":
         credentials = credentials or {}
         return cls(int(credentials.get("max_message_chars", DEFAULT_MAX_MESSAGE_CHARS)))
+
+    def _extract_message(self, req: Request) -> Optional[Text]:
+        text = super()._extract_message(req)
+        return valid_unicode(text) if isinstance(text, str) else text  # the guard refused every non-string
 
     def _extract_input_channel(self, req: Request) -> Text:
         return self.name()  # never the client's choice (the guard refuses another value)

@@ -12,21 +12,13 @@ float32 rows, one per text, and accept empty strings.
 from __future__ import annotations
 
 import logging
-import re
 from typing import Protocol
 
 import numpy as np
 
+from rasa_addons.checks import valid_unicode
+
 logger = logging.getLogger(__name__)
-
-# A lone UTF-16 surrogate (JSON may carry "\\udfff") is not valid Unicode: the encoders' tokenizers encode
-# to UTF-8 and would raise on it, and the whole message would go unanswered.
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def encodable(text: str) -> str:
-    """`text` with every lone surrogate replaced by U+FFFD (the rest untouched)."""
-    return _LONE_SURROGATE.sub("\ufffd", text)
 
 
 class SentenceEncoder(Protocol):
@@ -104,9 +96,9 @@ def load_encoder(name: str, threads: int = 1) -> SentenceEncoder:
 
 def encode_batched(encoder: SentenceEncoder, texts: list[str], batch_size: int) -> np.ndarray:
     """Encode in batches of `batch_size` (the encoders amortise their weight reads over a batch); texts are
-    made `encodable` first."""
+    made `valid_unicode` first (``rasa_addons.checks``: a lone surrogate would crash the tokenizer)."""
     out = np.zeros((len(texts), encoder.dim), dtype=np.float32)
     for start in range(0, len(texts), batch_size):
-        batch = [encodable(text) for text in texts[start : start + batch_size]]
+        batch = [valid_unicode(text) for text in texts[start : start + batch_size]]
         out[start : start + batch_size] = encoder.encode(batch)
     return out

@@ -270,3 +270,16 @@ def test_serve_refuses_a_bad_setting_before_starting_rasa() -> None:
     )
     assert done.returncode == 2
     assert "TRACKER_RETENTION_DAYS='forever'" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("raw", "clean"),
+    [
+        ("\udfff where is SD-100003", "\ufffd where is SD-100003"),
+        ("a\ud83db", "a\ufffdb"),  # a high surrogate without its pair
+        ("ok 👩‍👩‍👧 订单", "ok 👩‍👩‍👧 订单"),  # valid text, emoji and Chinese untouched
+    ],
+)
+def test_lone_surrogates_become_replacement_characters(raw: str, clean: str) -> None:
+    assert checks.valid_unicode(raw) == clean
+    checks.valid_unicode(raw).encode("utf-8")  # what every store and encoder downstream does

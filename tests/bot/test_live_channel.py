@@ -68,7 +68,9 @@ async def test_oversized_and_malformed_frames(rasa_url: str) -> None:
         await client.emit("user_uttered", {"message": "hi"})  # no session id
         await client.emit("user_uttered", {"message": "x" * 5000, "session_id": session})
         await wait_until(lambda: any("too long" in (m.get("text") or "") for m in inbox))
-        assert inbox[-1]["role"] == "notice"
+        # the refusal is a channel notice; other replies (to "hi") may arrive before or after it
+        refusals = [m for m in inbox if "too long" in (m.get("text") or "")]
+        assert all(m.get("role") == "notice" for m in refusals), refusals
         await client.emit("user_uttered", {"message": "hello", "session_id": session})
         await wait_until(lambda: any(m.get("role") != "notice" for m in inbox))  # still answering
     finally:

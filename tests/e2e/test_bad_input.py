@@ -110,6 +110,16 @@ async def test_lone_surrogate_escape_gets_a_reply(http: aiohttp.ClientSession, l
     await assert_still_serving(http, live_stack)
 
 
+async def test_lone_surrogates_reach_a_person_intact(http: aiohttp.ClientSession, live_stack: Stack) -> None:
+    # the handoff carries the transcript into the bot's inbox (SQLite): a lone surrogate once crashed the write
+    body = f'{{"sender": "{sender()}", "message": "\\udfff get me a real person!!! \\ud83d"}}'
+    status, payload = await post_raw(http, live_stack, body.encode())
+    assert status == 200 and isinstance(payload, list), payload
+    told = " ".join(str(m.get("text") or "") for m in payload)
+    assert handed_off(told), told
+    await assert_still_serving(http, live_stack)
+
+
 async def test_emoji_only_message_gets_a_reply(http: aiohttp.ClientSession, live_stack: Stack) -> None:
     chat = Shopper(http, live_stack.config.rest_url, sender())
     replies = await chat.say("😀😀🎉")
