@@ -52,6 +52,26 @@ def open_shop(demo_shop: Path, tmp_path: Path, gateway: LedgerGateway | None) ->
     return SqliteOrderStore(db, clock=lambda: NOW, on_changed=hooks)
 
 
+@pytest.fixture
+def gateway(tmp_path: Path, keyring: KeyRing, chain: LedgerClient) -> LedgerGateway:
+    return LedgerGateway(keyring, lambda: chain, tmp_path / "shop.db")
+
+
+@pytest.fixture
+def shop(demo_shop: Path, tmp_path: Path, gateway: LedgerGateway) -> SqliteOrderStore:
+    """A copy of the demo shop whose line changes queue revisions through ``gateway``."""
+    return open_shop(demo_shop, tmp_path, gateway)
+
+
+def order_refs(shop: SqliteOrderStore, number: str) -> list[str]:
+    """The outbox refs of ``number``'s records (``SD-…`` for revision 0, ``SD-…#n`` after), as queued."""
+    outbox = Outbox.open(shop.path)
+    try:
+        return [ref for ref in outbox.by_ref("order") if ref.startswith(number)]
+    finally:
+        outbox.close()
+
+
 def place_recorded_order(shop: SqliteOrderStore, gateway: LedgerGateway) -> str:
     """A new two-line order, created with the ledger's queue hook and recorded on chain (revision 0)."""
     lines = [("P-1041", 1), ("P-1042", 2)]
@@ -117,16 +137,12 @@ def test_without_the_revision_hook_a_line_change_reads_as_tampered(
 
 
 def test_a_change_through_the_store_is_recorded_and_verifies_intact(
-    demo_shop: Path, tmp_path: Path, keyring: KeyRing, chain: LedgerClient
+    shop: SqliteOrderStore, gateway: LedgerGateway, keyring: KeyRing, chain: LedgerClient
 ) -> None:
-    gateway = LedgerGateway(keyring, lambda: chain, tmp_path / "shop.db")
-    shop = open_shop(demo_shop, tmp_path, gateway)
     number = place_recorded_order(shop, gateway)
     shop.change_order_line(number, "P-1042", 1)
     changed = shop.remove_order_line(number, "P-1041")
-    outbox = Outbox.open(shop.path)
-    refs = sorted(ref for ref in outbox.by_ref("order") if ref.startswith(number))
-    outbox.close()
+    refs = sorted(order_refs(shop, number))
     assert refs == [number, f"{number}#1", f"{number}#2"]
     assert gateway.check(changed).status == "pending"  # revision 2 queued, not on chain yet
     deliver(shop, chain)
@@ -140,23 +156,17 @@ def test_a_change_through_the_store_is_recorded_and_verifies_intact(
 
 
 def test_a_change_that_leaves_the_canonical_form_alone_queues_nothing(
-    demo_shop: Path, tmp_path: Path, keyring: KeyRing, chain: LedgerClient
+    shop: SqliteOrderStore, gateway: LedgerGateway, keyring: KeyRing, chain: LedgerClient
 ) -> None:
-    gateway = LedgerGateway(keyring, lambda: chain, tmp_path / "shop.db")
-    shop = open_shop(demo_shop, tmp_path, gateway)
     number = place_recorded_order(shop, gateway)
     changed = shop.change_order_line(number, "P-1042", 2)  # the quantity it already has
-    outbox = Outbox.open(shop.path)
-    assert [ref for ref in outbox.by_ref("order") if ref.startswith(number)] == [number]
-    outbox.close()
+    assert order_refs(shop, number) == [number]
     assert gateway.check(changed).status == "intact"
 
 
 def test_a_row_edited_behind_the_store_still_reads_as_tampered(
-    demo_shop: Path, tmp_path: Path, keyring: KeyRing, chain: LedgerClient
+    shop: SqliteOrderStore, gateway: LedgerGateway, keyring: KeyRing, chain: LedgerClient
 ) -> None:
-    gateway = LedgerGateway(keyring, lambda: chain, tmp_path / "shop.db")
-    shop = open_shop(demo_shop, tmp_path, gateway)
     number = place_recorded_order(shop, gateway)
     shop.change_order_line(number, "P-1042", 1)
     deliver(shop, chain)
@@ -166,24 +176,18 @@ def test_a_row_edited_behind_the_store_still_reads_as_tampered(
 
 
 def test_a_change_on_top_of_a_tampered_row_does_not_launder_it(
-    demo_shop: Path, tmp_path: Path, keyring: KeyRing, chain: LedgerClient
+    shop: SqliteOrderStore, gateway: LedgerGateway, keyring: KeyRing, chain: LedgerClient
 ) -> None:
-    gateway = LedgerGateway(keyring, lambda: chain, tmp_path / "shop.db")
-    shop = open_shop(demo_shop, tmp_path, gateway)
     number = place_recorded_order(shop, gateway)
     tamper(shop, number)  # P-1041 and P-1042 quantities + 1, no revision
     changed = shop.change_order_line(number, "P-1042", 1)  # a legitimate-looking change afterwards
-    outbox = Outbox.open(shop.path)
-    assert [ref for ref in outbox.by_ref("order") if ref.startswith(number)] == [number]
-    outbox.close()
+    assert order_refs(shop, number) == [number]
     assert gateway.check(changed).status == "tampered"
 
 
 def test_a_change_of_an_order_without_any_record_queues_nothing(
-    demo_shop: Path, tmp_path: Path, keyring: KeyRing, chain: LedgerClient
+    shop: SqliteOrderStore, gateway: LedgerGateway, keyring: KeyRing, chain: LedgerClient
 ) -> None:
-    gateway = LedgerGateway(keyring, lambda: chain, tmp_path / "shop.db")
-    shop = open_shop(demo_shop, tmp_path, gateway)
     quote = shop.quote_order([("P-1041", 1), ("P-1042", 2)])
     order = shop.create_order("C-0001", [("P-1041", 1), ("P-1042", 2)], ADDRESS, quote.total_minor)  # no hook
     changed = shop.change_order_line(order.number, "P-1042", 1)
@@ -209,15 +213,13 @@ def test_the_seed_queues_one_record_per_seeded_order(
 
 
 def test_the_disclosure_of_a_changed_order_is_of_its_latest_revision(
-    demo_shop: Path,
-    tmp_path: Path,
+    shop: SqliteOrderStore,
+    gateway: LedgerGateway,
     keyring: KeyRing,
     chain: LedgerClient,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    gateway = LedgerGateway(keyring, lambda: chain, tmp_path / "shop.db")
-    shop = open_shop(demo_shop, tmp_path, gateway)
     number = place_recorded_order(shop, gateway)
     shop.change_order_line(number, "P-1042", 1)
     deliver(shop, chain)
