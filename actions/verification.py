@@ -50,7 +50,7 @@ from shop.errors import (
     OrderNotFoundError,
     StoreError,
 )
-from shop.ids import normalize_email, normalize_order_number
+from shop.ids import EMAIL_PATTERN, normalize_email, normalize_order_number
 from shop.model import Order
 from shop.policy import MAX_VERIFICATION_ATTEMPTS
 
@@ -71,7 +71,7 @@ _NAMED_ORDER = re.compile(
     re.IGNORECASE,
 )
 _WHOLE_ORDER = re.compile(r"\s*(\d{6})\s*[.!?]?\s*")
-_EMAIL_IN_TEXT = re.compile(r"(?<![\w.%+'-])[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+_EMAIL_IN_TEXT = re.compile(r"(?<![\w.%+'-])" + EMAIL_PATTERN)  # an address the store accepts, not mid-word
 
 
 def order_numbers_in(text: str) -> list[str]:

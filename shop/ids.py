@@ -24,7 +24,8 @@ _PREFIXED = {
     "customer id": ("C", 4, "a customer id like C-0001"),
 }
 
-_EMAIL_RE = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+EMAIL_PATTERN = r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+"  # what normalize_email accepts
+_EMAIL_RE = re.compile(EMAIL_PATTERN)
 
 
 def _prepare(raw: object, kind: str, expected: str) -> str:
