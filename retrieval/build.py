@@ -25,7 +25,7 @@ from retrieval.cli_common import (
 from retrieval.config import IndexConfig
 from retrieval.encoder import Encoder, SentenceTransformerEncoder
 from retrieval.errors import RetrievalError
-from retrieval.index import read_meta
+from retrieval.index_files import read_meta
 from retrieval.kb import kb_records, load_kb
 
 logger = logging.getLogger(__name__)

@@ -16,7 +16,8 @@ from typing import Any
 from retrieval.config import IndexConfig
 from retrieval.encoder import Encoder
 from retrieval.errors import IndexMetaMismatchError, IndexMissingError, RetrievalError
-from retrieval.index import VectorIndex, text_hash
+from retrieval.index import VectorIndex
+from retrieval.index_faiss import text_hash
 
 logger = logging.getLogger(__name__)
 
