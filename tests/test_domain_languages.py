@@ -8,7 +8,7 @@ for each language (and each value of any other slot a condition names, e.g. ``or
 what a shopper would get:
 
 - in a Chinese conversation only Chinese variations can be chosen, in an English one only English ones;
-- every Chinese variation has Han characters and no English word but the allowed names below;
+- every Chinese variation has Chinese characters (or punctuation) and no English word but the allowed names below;
 - what is chosen in either language fills the same ``{variables}`` and offers buttons with the same payloads;
 - conditions are slot conditions; the language condition only says ``zh`` (or ``en``, to keep an English
   variation that depends on another slot out of Chinese conversations).
@@ -34,6 +34,8 @@ LANGUAGES = ("en", "zh")
 ZH_CONDITION = {"type": "slot", "name": LANGUAGE_SLOT, "value": "zh"}
 
 HAN = re.compile(r"[\u4e00-\u9fff]")
+# a template of variables only (``{title}：{price_text}。``) is Chinese by its punctuation
+CHINESE = re.compile(r"[\u4e00-\u9fff\u3000-\u303f\uff00-\uffef]")
 VARIABLE = re.compile(r"{([^\n{}]+?)}")  # as actions.messages and Rasa's interpolator read them
 # Text that stays as written in Chinese: {variables}, links and site paths, email addresses, and our numbers
 # (SD-100042 orders, P-1001 products, RF-/RT- refunds and returns, "SD-" itself) and the card check "3-D Secure".
@@ -145,8 +147,8 @@ def _zh_text_problems(name: str, variations: Sequence[Variation]) -> list[str]:
             continue
         texts = [str(v.get("text") or ""), *(str(b.get("title") or "") for b in v.get("buttons") or [])]
         for text in texts:
-            if text.strip() and not HAN.search(text):
-                problems.append(f"{name}: zh text {text!r} has no Chinese characters")
+            if text.strip() and not CHINESE.search(text):
+                problems.append(f"{name}: zh text {text!r} has no Chinese characters or punctuation")
             if words := english_words(text):
                 problems.append(f"{name}: zh text {text!r} has English words {words}")
     return problems
