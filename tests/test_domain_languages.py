@@ -47,7 +47,7 @@ KEPT_AS_WRITTEN = re.compile(
     r"|[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
     r"|\b[A-Z]{1,2}-\d*"
 )
-ENGLISH_WORD = re.compile(r"[A-Za-zÀ-ÿß]+(?:[-'’][A-Za-zÀ-ÿß]+)*")
+ENGLISH_WORD = re.compile(r"[A-Za-zÀ-ÖØ-öø-ÿ]+(?:[-'’][A-Za-zÀ-ÖØ-öø-ÿ]+)*")  # Latin letters, not ×
 # Names a Chinese shopper sees as they are: ours, the payment brands and the card check as checkout shows
 # them, and the parts of the example address (a German address is written the German way on the parcel).
 ALLOWED_WORDS = frozenset(
