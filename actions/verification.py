@@ -50,7 +50,7 @@ from shop.errors import (
     OrderNotFoundError,
     StoreError,
 )
-from shop.ids import EMAIL_PATTERN, normalize_email, normalize_order_number
+from shop.ids import EMAIL_PATTERN, fold_width, normalize_email, normalize_order_number
 from shop.model import Order
 from shop.policy import MAX_VERIFICATION_ATTEMPTS
 
@@ -62,21 +62,30 @@ ORDER_ID_AMBIGUOUS = "order_id_ambiguous"
 ORDER_ID_CHOICES = "order_id_choices"
 _MAX_SCANNED = 5000  # a longer message is cut to this before the regexes run (bounded work)
 
-# SD-100042, sd100042, SD 100042, #100042 anywhere; never the digits of another id (RF-300001, INV-400001),
-# an email (anna100042@example.com) or a longer number.
-_PREFIXED_ORDER = re.compile(r"(?<![\w@.-])(?:SD[-\s]?|#)(\d{6})(?![\w@-]|\.\w)", re.IGNORECASE)
-# a bare 6-digit number only right after a word that says it is an order number, or as the whole message
+# SD-100042, sd100042, SD 100042, #100042 anywhere, also glued to Chinese (订单号SD-100042的); never the digits of
+# another id (RF-300001, INV-400001), an email (anna100042@example.com) or a longer number. The text is
+# width-folded first (shop.ids.fold_width), so full-width ＳＤ－１０００４２ and ＃１０００４２ are the same.
+# a word character that is not CJK: ids end where Chinese starts
+_ID_CHAR = r"[^\W\u2e80-\u9fff\uf900-\ufaff]"
+_PREFIXED_ORDER = re.compile(
+    rf"(?<!{_ID_CHAR})(?<![@.-])(?:SD[-\s]?|#)([0-9]{{6}})(?!{_ID_CHAR}|[@-]|\.{_ID_CHAR})", re.IGNORECASE
+)
+# a bare 6-digit number only right after a word that says it is an order number (English, or Chinese 订单号 /
+# 单号 / 订单编号 / 订单, optionally followed by 是/为/：), or as the whole message
 _NAMED_ORDER = re.compile(
-    r"\b(?:order|orders|number|no|nr|id)\.?:?(?:\s+(?:is|was))?\s+(\d{6})(?![\w@-]|\.\w)",
+    r"(?:\b(?:order|orders|number|no|nr|id)\.?:?(?:\s+(?:is|was))?\s+"
+    r"|(?:订单|单)(?:号码|编号|号)?\s*(?:是|为|:)?\s*)"
+    rf"([0-9]{{6}})(?!{_ID_CHAR}|[@-]|\.{_ID_CHAR})",
     re.IGNORECASE,
 )
-_WHOLE_ORDER = re.compile(r"\s*(\d{6})\s*[.!?]?\s*")
-_EMAIL_IN_TEXT = re.compile(r"(?<![\w.%+'-])" + EMAIL_PATTERN)  # an address the store accepts, not mid-word
+_WHOLE_ORDER = re.compile(r"\s*([0-9]{6})\s*[.!?。！？]?\s*")
+# an address the store accepts, not mid-word
+_EMAIL_IN_TEXT = re.compile(rf"(?<!{_ID_CHAR})(?<![.%+'-])" + EMAIL_PATTERN)
 
 
 def order_numbers_in(text: str) -> list[str]:
     """The distinct order numbers a message names, canonical (``SD-100042``), in the order written."""
-    text = text[:_MAX_SCANNED]
+    text = fold_width(text[:_MAX_SCANNED])
     found: list[tuple[int, str]] = [(m.start(), m.group(1)) for m in _PREFIXED_ORDER.finditer(text)]
     found += [(m.start(1), m.group(1)) for m in _NAMED_ORDER.finditer(text)]
     whole = _WHOLE_ORDER.fullmatch(text)
@@ -93,7 +102,7 @@ def order_numbers_in(text: str) -> list[str]:
 def emails_in(text: str) -> list[str]:
     """The distinct email addresses in a message, normalised (lower-cased), in the order written."""
     emails: list[str] = []
-    for match in _EMAIL_IN_TEXT.finditer(text[:_MAX_SCANNED]):
+    for match in _EMAIL_IN_TEXT.finditer(fold_width(text[:_MAX_SCANNED])):
         try:
             email = normalize_email(match.group(0).rstrip("."))
         except InvalidInputError:

@@ -7,12 +7,13 @@ is not exactly the expected shape is rejected with an InvalidIdentifierError nam
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from shop.errors import InvalidIdentifierError, InvalidInputError
 
 _MAX_RAW = 40  # longer input is never an id; keeps regexes cheap on hostile text
 
-_ORDER_RE = re.compile(r"(?:SD[-\s]?)?#?(\d{6})")
+_ORDER_RE = re.compile(r"(?:SD[-\s]?)?#?([0-9]{6})")  # ASCII digits only (after NFKC: see fold_width)
 ORDER_NUMBER_FORMAT = "an order number like SD-100042"
 
 _PREFIXED = {
@@ -28,10 +29,17 @@ EMAIL_PATTERN = r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+"  # what 
 _EMAIL_RE = re.compile(EMAIL_PATTERN)
 
 
+def fold_width(text: str) -> str:
+    """Full-width forms as typed with a Chinese or Japanese input method (``ＳＤ－１０００４２``, ``＃１０００４２``,
+    ``ａｎｎａ＠ｅｘａｍｐｌｅ．ｃｏｍ``) and the ideographic space, folded to their ASCII twins (NFKC). Other
+    scripts' digits (``١٠٠٠٤٢``) are not ASCII after folding, so no id pattern accepts them."""
+    return unicodedata.normalize("NFKC", text)
+
+
 def _prepare(raw: object, kind: str, expected: str) -> str:
     if not isinstance(raw, str):
         raise InvalidIdentifierError(kind, raw, expected)
-    text = raw.strip()
+    text = fold_width(raw).strip()
     if not text or len(text) > _MAX_RAW:
         raise InvalidIdentifierError(kind, raw, expected)
     return text.upper()
@@ -53,7 +61,7 @@ def format_order_number(serial: int) -> str:
 def _normalize_prefixed(raw: object, kind: str) -> str:
     prefix, digits, expected = _PREFIXED[kind]
     text = _prepare(raw, kind, expected)
-    match = re.fullmatch(rf"{prefix}[-\s]?(\d{{{digits}}})", text)
+    match = re.fullmatch(rf"{prefix}[-\s]?([0-9]{{{digits}}})", text)
     if not match:
         raise InvalidIdentifierError(kind, raw, expected)
     return f"{prefix}-{match.group(1)}"
@@ -83,7 +91,7 @@ def normalize_email(raw: object) -> str:
     """Lower-cased, stripped; InvalidInputError unless it looks like ``name@example.com``."""
     if not isinstance(raw, str):
         raise InvalidInputError("email", raw, "an email address like name@example.com")
-    text = raw.strip().lower()
+    text = fold_width(raw).strip().lower()
     if len(text) > 254 or not _EMAIL_RE.fullmatch(text):
         raise InvalidInputError("email", raw, "an email address like name@example.com")
     return text

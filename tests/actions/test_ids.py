@@ -101,6 +101,41 @@ def test_no_order_number_where_there_is_none(text: str) -> None:
     assert order_numbers_in(text) == []
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "订单号SD-100042的物流到哪了",  # glued to Chinese on both sides
+        "我的单号是100042",
+        "订单：１０００４２",  # full-width digits and colon (IME)
+        "＃１０００４２",
+        "ＳＤ－１０００４２ 帮我查一下",
+        "订单编号为 100042，谢谢",
+        "１０００４２。",
+    ],
+)
+def test_order_number_in_chinese_text_and_full_width(text: str) -> None:
+    assert order_numbers_in(text) == ["SD-100042"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "退款单RF-300001",
+        "我付了100042分",  # a bare number not said to be an order
+        "١٠٠٠٤٢",  # Arabic-Indic digits are not an order number
+        "SD-100042x",
+    ],
+)
+def test_no_order_number_in_other_chinese_or_foreign_text(text: str) -> None:
+    assert order_numbers_in(text) == []
+
+
+def test_emails_glued_to_chinese_and_full_width() -> None:
+    assert emails_in("邮箱anna@example.com谢谢") == ["anna@example.com"]
+    assert emails_in("我的邮箱是ａｎｎａ＠ｅｘａｍｐｌｅ．ｃｏｍ") == ["anna@example.com"]
+    assert emails_in("josée1@x.com") == []  # never the tail of a longer (accented) local part
+
+
 def test_two_orders_in_one_message_are_both_found_in_order() -> None:
     assert order_numbers_in("cancel #100002 and sd100001") == ["SD-100002", "SD-100001"]
 

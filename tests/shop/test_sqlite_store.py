@@ -48,12 +48,25 @@ HOSTILE = [
     "   ",
     "SD-100001\x00",
     "x" * 500,
+    "SD-١٠٠٠٤٢",  # digits of another script are never an order number
 ]
 ADDRESS = Address("Neue Straße 7", "20095", "Hamburg", "DE")
 
 
 # --- identifiers -----------------------------------------------------------------------------------
-@pytest.mark.parametrize("raw", ["SD-100042", "sd100042", " 100042 ", "SD 100042", "#100042", "sd-100042"])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "SD-100042",
+        "sd100042",
+        " 100042 ",
+        "SD 100042",
+        "#100042",
+        "sd-100042",
+        "ＳＤ－１０００４２",
+        "＃１０００４２",
+    ],
+)
 def test_order_numbers_are_normalised(raw: str) -> None:
     assert normalize_order_number(raw) == "SD-100042"
 
@@ -162,6 +175,12 @@ def test_store_satisfies_the_protocol(shop: SqliteOrderStore) -> None:
 def test_verify_order_accepts_the_email_in_any_case(shop: SqliteOrderStore) -> None:
     order = shop.verify_order("sd100003", "  Ben.Okafor@Example.com ")
     assert isinstance(order, Order) and order.number == "SD-100003"
+
+
+def test_verify_order_accepts_a_full_width_email_and_order_number(shop: SqliteOrderStore) -> None:
+    """What a Chinese input method types (ＳＤ－…, ａｎｎａ＠…) is the same order and address."""
+    order = shop.verify_order("ｓｄ１００００３", "ＢＥＮ.ＯＫＡＦＯＲ＠ＥＸＡＭＰＬＥ.ＣＯＭ")
+    assert order.number == "SD-100003"
 
 
 def test_verify_order_email_mismatch_reveals_nothing(shop: SqliteOrderStore) -> None:
