@@ -8,6 +8,7 @@ results/conversations/<split>.json (figures, per-conversation results and transc
 group (<split>_groups.png). Progress goes to stderr.
 
     .venv/app/bin/python -m bench.conversations_eval [--model models/shopdesk.tar.gz] [--split dev|test|both]
+    .venv/app/bin/python -m bench.conversations_eval --split zh_test      # the Chinese halves: zh_dev, zh_test, zh
 """
 
 from __future__ import annotations
@@ -31,6 +32,11 @@ from scripts.stack import APP_PYTHON, ROOT, Stack, StackConfig
 
 DEFAULT_MODEL = ROOT / "models" / "shopdesk.tar.gz"
 DEFAULT_OUT = ROOT / "results" / "conversations"
+SPLIT_GROUPS = {
+    "both": ["dev", "test"],
+    "zh": ["zh_dev", "zh_test"],
+    "all": ["dev", "test", "zh_dev", "zh_test"],
+}
 
 
 def progress(index: int, total: int, result: Result) -> None:
@@ -83,7 +89,12 @@ def chart(split: str, summary: dict[str, Any], path: Path, model: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL, help="trained Rasa model (.tar.gz)")
-    parser.add_argument("--split", choices=("dev", "test", "both"), default="both")
+    parser.add_argument(
+        "--split",
+        choices=("dev", "test", "both", "zh_dev", "zh_test", "zh", "all"),
+        default="both",
+        help="both: dev and test; zh: zh_dev and zh_test; all: the four",
+    )
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(message)s")
@@ -92,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     if not model.is_file():
         print(f"no model at {model}: train one (`make model`) or pass --model", file=sys.stderr)
         return 2
-    splits = ["dev", "test"] if args.split == "both" else [args.split]
+    splits = SPLIT_GROUPS.get(args.split, [args.split])
     cases = {split: load(split) for split in splits}  # a malformed file fails before the stack starts
     args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="bench-conversations-") as tmp:

@@ -4,6 +4,8 @@
     .venv/rasa/bin/python bench/nlu_eval.py --only ours           # quick iteration on our data
     .venv/rasa/bin/python bench/nlu_eval.py --data-dir ../shared/data --out results/nlu
     .venv/rasa/bin/python bench/nlu_eval.py --only ours --configs configs/nlu_sparse.yml configs/nlu_dense_use.yml
+    .venv/rasa/bin/python bench/nlu_eval.py --only ours --heldout eval/nlu_zh/test.yml   # + the Chinese set
+    .venv/rasa/bin/python bench/nlu_eval.py --model models/shopdesk.tar.gz --heldout eval/nlu_zh/test.yml
 
 Trains NLU-only models in temporary folders with config.yml (or each of --configs, on the same data and
 splits), parses every validation utterance and prints intent accuracy (DIET's top intent, and with the
@@ -11,8 +13,10 @@ FallbackClassifier applied: a fallback counts as wrong), macro-F1, the fallback 
 mapped Bitext entities, the NLU time per message (p50/p95 of one `parse` call: wall clock and process CPU,
 with --threads TensorFlow/BLAS threads, 1 by default) and a per-intent report, side by side. With
 --conversations (default eval/conversations/dev.yml when present) the user turns of the held-out
-conversations that name an intent are scored too. Writes confusion matrices (PNG) and a JSON summary to
---out. The Bitext data is converted in a temp folder and never written into the repository.
+conversations that name an intent are scored too. With --heldout, each held-out Rasa NLU YAML file (the Chinese
+set eval/nlu_zh/test.yml) is scored as a split of its own, with its own confusion matrix; with --model, an
+already trained model is scored on the --heldout files only (no training, no Bitext data needed). Writes
+confusion matrices (PNG) and a JSON summary to --out. The Bitext data is converted in a temp folder and never written into the repository.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(1, str(Path(__file__).resolve().parent.parent))
 
 from nlu_bitext import BitextError, Example, default_data_dir, read_split, write_yaml
+from nlu_heldout import read_heldout
 
 logger = logging.getLogger(__name__)
 
@@ -165,7 +170,9 @@ def score(name: str, preds: list[Prediction], examples: list[Example], n_train: 
     )
 
 
-def plot_confusion(name: str, preds: list[Prediction], out_dir: Path) -> Path:
+def plot_confusion(
+    name: str, preds: list[Prediction], out_dir: Path, source: str = "Bitext validation"
+) -> Path:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -191,7 +198,7 @@ def plot_confusion(name: str, preds: list[Prediction], out_dir: Path) -> Path:
                     color="white" if cm[i, j] > cm.max() / 2 else "black",
                 )
     ax.set_xlabel("predicted")
-    ax.set_ylabel("gold (Bitext validation)")
+    ax.set_ylabel(f"gold ({source})")
     ax.set_title(f"NLU intent confusion — {name}")
     fig.tight_layout()
     path = out_dir / f"confusion_{name}.png"
@@ -276,6 +283,39 @@ def _single_threaded(threads: int) -> None:
         os.environ[var] = str(threads)
 
 
+HELDOUT = "heldout:"  # prefix of the splits read from --heldout files
+
+
+def heldout_splits(paths: list[Path]) -> dict[str, list[Example]]:
+    """One split per held-out file, named after its folder and stem (eval/nlu_zh/test.yml: heldout:nlu_zh-test)."""
+    return {f"{HELDOUT}{p.parent.name}-{p.stem}": read_heldout(p) for p in paths}
+
+
+def report(name: str, split: str, preds: list[Prediction], scores: Scores, out: Path) -> None:
+    """Confusion matrix and errors of a reported split (Bitext validation, held-out files)."""
+    slug = name.replace("+", "_plus_").replace(":", "_").replace("@", "_")
+    source = "Bitext validation" if split == "validation" else split.removeprefix(HELDOUT)
+    png = plot_confusion(slug, preds, out, source)
+    print(f"[{name}] accuracy {scores.accuracy:.4f}, macro-F1 {scores.macro_f1:.4f}; -> {png}")
+    errors = [asdict(p) for p in preds if p.top != p.gold]
+    (out / f"errors_{slug}.json").write_text(json.dumps(errors, indent=1, ensure_ascii=False))
+
+
+def score_model(
+    model: Path, name: str, splits: dict[str, list[Example]], out: Path, n_train: int = 0, took: float = 0.0
+) -> list[Scores]:
+    """Parse and score every split with one trained model; report validation and held-out splits."""
+    results: list[Scores] = []
+    for split, examples in splits.items():
+        scored = name if split == "validation" else f"{name}@{split}"
+        preds = asyncio.run(_parse_all(model, examples, scored))
+        scores = score(scored, preds, examples, n_train, took)
+        results.append(scores)
+        if split == "validation" or split.startswith(HELDOUT):
+            report(scored, split, preds, scores, out)
+    return results
+
+
 def evaluate_config(
     config: Path,
     label: str,
@@ -291,18 +331,13 @@ def evaluate_config(
         slug = name.replace("+", "_plus_").replace(":", "_")
         model, took = train(config, nlu_dir, tmp / "models", slug)
         n_train = count_examples(nlu_dir)
-        for split, examples in splits.items():
-            if split != "validation" and data_name != "ours":
-                continue  # the other splits score our data alone
-            scored = name if split == "validation" else f"{name}@{split}"
-            preds = asyncio.run(_parse_all(model, examples, scored))
-            scores = score(scored, preds, examples, n_train, took)
-            results.append(scores)
-            if split == "validation":
-                png = plot_confusion(slug, preds, out)
-                print(f"[{name}] accuracy {scores.accuracy:.4f}, macro-F1 {scores.macro_f1:.4f}; -> {png}")
-                errors = [asdict(p) for p in preds if p.top != p.gold]
-                (out / f"errors_{slug}.json").write_text(json.dumps(errors, indent=1))
+        # Bitext train and the conversation turns score our data alone; validation and held-out files every model
+        wanted = {
+            k: v
+            for k, v in splits.items()
+            if k == "validation" or k.startswith(HELDOUT) or data_name == "ours"
+        }
+        results += score_model(model, name, wanted, out, n_train, took)
     return results
 
 
@@ -341,29 +376,55 @@ def main(argv: list[str] | None = None) -> int:
         help="held-out conversations whose user turns name an intent (scored when the file exists)",
     )
     parser.add_argument(
+        "--heldout",
+        type=Path,
+        nargs="+",
+        default=[],
+        help="held-out Rasa NLU YAML files, each scored as a split with a confusion matrix (eval/nlu_zh/test.yml)",
+    )
+    parser.add_argument(
+        "--model", type=Path, default=None, help="score this trained model on --heldout instead of training"
+    )
+    parser.add_argument(
         "--threads", type=int, default=1, help="TensorFlow/BLAS threads for training and parsing"
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    missing = [str(c) for c in args.configs if not c.is_file()]
+    missing = [str(c) for c in [*args.configs, *args.heldout, *([args.model] if args.model else [])]]
+    missing = [m for m in missing if not Path(m).is_file()]
     if missing:
-        print(f"no such config: {', '.join(missing)}", file=sys.stderr)
+        print(f"no such file: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    if args.model and not args.heldout:
+        print("--model scores the --heldout files: name at least one", file=sys.stderr)
         return 2
     _single_threaded(args.threads)
-    data_dir = args.data_dir or default_data_dir()
-    try:
-        validation = read_split(data_dir, "validation")
-    except BitextError as exc:
-        print(f"skipping NLU benchmark: {exc}", file=sys.stderr)
-        return 2
-    if args.limit:
-        validation = validation[: args.limit]
     args.out.mkdir(parents=True, exist_ok=True)
-    print(f"validation: {len(validation)} utterances from {data_dir / 'bitext' / 'validation.csv'}")
-    splits: dict[str, list[Example]] = {"validation": validation}
-    if not args.skip_train_split:
-        splits["bitext-train"] = read_split(data_dir, "train")
+    heldout = heldout_splits(args.heldout)
+    for split, examples in heldout.items():
+        print(f"{split}: {len(examples)} utterances, {len({e.intent for e in examples})} intents")
+    if args.model:
+        results = score_model(args.model, args.model.name.removesuffix(".tar.gz"), heldout, args.out)
+        (args.out / "summary.json").write_text(json.dumps([asdict(r) for r in results], indent=1))
+        print_side_by_side(results)
+        return 0
+    data_dir = args.data_dir or default_data_dir()
+    splits: dict[str, list[Example]] = {}
+    try:
+        splits["validation"] = read_split(data_dir, "validation")[: args.limit or None]
+        print(
+            f"validation: {len(splits['validation'])} utterances from {data_dir / 'bitext' / 'validation.csv'}"
+        )
+        if not args.skip_train_split:
+            splits["bitext-train"] = read_split(data_dir, "train")
+    except BitextError as exc:
+        if not heldout:
+            print(f"skipping NLU benchmark: {exc}", file=sys.stderr)
+            return 2
+        print(f"no Bitext data ({exc}): scoring the held-out files only", file=sys.stderr)
+        args.only = "ours"  # ours+bitext needs the Bitext train split
+    splits.update(heldout)
     if args.conversations.is_file():
         turns = read_conversation_turns(args.conversations)
         print(f"held-out conversations: {len(turns)} user turns with an intent from {args.conversations}")

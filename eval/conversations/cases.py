@@ -5,6 +5,8 @@ One file per split: ``split`` and ``conversations``; each conversation has an ``
 replies, or types "Yes" when there is none; ``{pick: "Customs"}`` presses such a button when one is offered
 and otherwise sends nothing; ``{say: "...", pad_to: 4999}`` repeats the text up to that many
 characters), the expected outcome ``expect`` and the wrong actions ``must_not`` (see README.md there).
+The Chinese halves (``zh_dev``, ``zh_test``) use the same format; ``expect.language`` (``zh`` or ``en``) asks
+every bot text to be in that language, ``expect.final_language`` only the texts answering the last turn.
 Errors name the file, the conversation and the bad field.
 """
 
@@ -18,7 +20,8 @@ from typing import Any
 import yaml
 
 HERE = Path(__file__).resolve().parent
-SPLITS = ("dev", "test")
+SPLITS = ("dev", "test", "zh_dev", "zh_test")
+LANGUAGES = ("en", "zh")
 GROUPS = (
     "one_shot",  # 1: a task with its order id and email in one message
     "order_ids",  # 2: order ids in the documented forms (#100042, sd100042, SD 100042, lowercase, spaces)
@@ -31,7 +34,17 @@ GROUPS = (
     "bad_input",  # mixed language, emoji-only, one word, 4,999 chars, two ids, a wrong email
 )
 EXPECT_KEYS = frozenset(
-    {"contains", "contains_any", "matches", "status", "returns_opened", "products_any", "handoff"}
+    {
+        "contains",
+        "contains_any",
+        "matches",
+        "status",
+        "returns_opened",
+        "products_any",
+        "handoff",
+        "language",
+        "final_language",
+    }
 )
 MUST_NOT_KEYS = frozenset({"reveal"})
 STATUSES = frozenset({"pending", "paid", "packed", "shipped", "delivered", "cancelled", "returned"})
@@ -69,6 +82,8 @@ class Expect:
     returns_opened: tuple[str, ...] = ()
     products_any: tuple[str, ...] = ()
     handoff: bool = False
+    language: str | None = None  # every bot text in this language ("zh": has Han characters; "en": has none)
+    final_language: str | None = None  # the bot texts answering the last turn in this language
 
 
 @dataclass(frozen=True)
@@ -130,6 +145,9 @@ def _expect(raw: Any, where: str) -> Expect:
             re.compile(str(raw["matches"]))
         except re.error as error:
             raise CaseError(f"{where}.matches: {raw['matches']!r} is not a regex: {error}") from error
+    for key in ("language", "final_language"):
+        if key in raw and raw[key] not in LANGUAGES:
+            raise CaseError(f"{where}.{key}: {raw[key]!r}; valid: {list(LANGUAGES)}")
     if not isinstance(raw.get("handoff", False), bool):
         raise CaseError(f"{where}.handoff: expected true or false, got {raw['handoff']!r}")
     return Expect(
@@ -140,6 +158,8 @@ def _expect(raw: Any, where: str) -> Expect:
         returns_opened=opened,
         products_any=_strings(raw["products_any"], f"{where}.products_any") if "products_any" in raw else (),
         handoff=bool(raw.get("handoff", False)),
+        language=raw.get("language"),
+        final_language=raw.get("final_language"),
     )
 
 
@@ -183,7 +203,7 @@ def parse(raw: Any, source: str) -> list[Conversation]:
 
 
 def load(split: str, directory: Path = HERE) -> list[Conversation]:
-    """The conversations of `split` ("dev" or "test")."""
+    """The conversations of `split` ("dev", "test", or the Chinese halves "zh_dev", "zh_test")."""
     if split not in SPLITS:
         raise CaseError(f"unknown split {split!r}; valid: {list(SPLITS)}")
     path = directory / f"{split}.yml"

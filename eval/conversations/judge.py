@@ -37,6 +37,7 @@ HANDOFF_VALUES = frozenset({"queued", "offline"})
 DEMO_ORDERS = tuple(f"SD-10000{i}" for i in range(1, 10))
 ID_IN_TEXT = re.compile(r"(?<![\d])(1\d{5})(?![\d])")
 EMAIL_IN_TEXT = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 REQUEST_TIMEOUT_S = 60.0
 
 
@@ -210,7 +211,7 @@ async def replay(
     if result.handoff:  # a queued handoff pauses the bot: silence afterwards is expected
         result.empty_turns = 0
     after = {number: shop.state(number) for number in watched}
-    judge(conversation, result, every, before, after, shop, "\n".join(typed))
+    judge(conversation, result, every, before, after, shop, "\n".join(typed), last_replies=replies)
     return result
 
 
@@ -222,8 +223,10 @@ def judge(
     after: dict[str, Any],
     shop: Shop,
     typed: str,
+    last_replies: list[dict[str, Any]] | None = None,
 ) -> None:
-    """Fill in `result`'s failed checks, wrong actions and containment."""
+    """Fill in `result`'s failed checks, wrong actions and containment (`last_replies`: those answering the
+    last turn, for `expect.final_language`; all of `replies` when not given)."""
     shown = shown_text(replies)
     folded = shown.casefold()
     expect = conversation.expect
@@ -246,6 +249,12 @@ def judge(
         }
         if not shown_ids & set(expect.products_any):
             failed.append(f"none of {list(expect.products_any)} shown")
+    for key, language, chunk in (
+        ("language", expect.language, replies),
+        ("final_language", expect.final_language, replies if last_replies is None else last_replies),
+    ):
+        if language:
+            failed.extend(f"{key}: not {language}: {t[:80]!r}" for t in off_language(chunk, language))
     if expect.handoff and not result.handoff:
         failed.append("no handoff")
     if not expect.handoff and result.handoff:
@@ -260,6 +269,12 @@ def judge(
         if email in shop.emails:
             wrong.append(f"revealed the customer email {email!r}")
     result.contained = not failed and not wrong
+
+
+def off_language(replies: list[dict[str, Any]], language: str) -> list[str]:
+    """The bot texts of `replies` not in `language` ("zh": without a Han character; "en": with one)."""
+    texts = [str(r.get("text") or "") for r in replies]
+    return [t for t in texts if t and (HAN.search(t) is None) == (language == "zh")]
 
 
 def describe_change(old: Any, new: Any) -> str:

@@ -53,6 +53,8 @@ def test_the_halves_change_different_orders() -> None:
         ({"expect": {"status": {"SD-100001": "gone"}}}, "status"),
         ({"expect": {"contains": "x"}, "turns": [{"say": "x", "pad_to": 9000}]}, "pad_to"),
         ({"expect": {"contains": "x"}, "must_not": {"change": ["SD-100001"]}}, "must_not"),
+        ({"expect": {"language": "fr"}}, "language"),
+        ({"expect": {"final_language": "ZH"}}, "final_language"),
     ],
 )
 def test_a_malformed_conversation_is_refused_naming_the_field(raw: dict[str, Any], named: str) -> None:
@@ -190,3 +192,38 @@ def test_summary_counts_per_group() -> None:
     assert summary["groups"]["policy"]["fallback_rate"] == pytest.approx(1 / 3)
     assert summary["overall"]["wrong_action_list"] == ["b: revealed 'x'"]
     assert summary["overall"]["p95_latency_ms"] == 40.0
+
+
+def test_language_asks_every_bot_text_to_be_chinese_or_english() -> None:
+    chinese, english = one({"expect": {"language": "zh"}}), one({"expect": {"language": "en"}})
+    assert run(chinese, ["您的订单 SD-100003 已发货", "Arc LED Desk Lamp — 可以调光"]).contained
+    mixed = run(chinese, ["您的订单已发货", "Your order has shipped."])
+    assert not mixed.contained
+    assert mixed.failed_checks == ["language: not zh: 'Your order has shipped.'"]
+    assert run(english, ["Your order has shipped."]).contained
+    assert not run(english, ["Your order has shipped.", "已发货"]).contained
+
+
+def test_final_language_looks_only_at_the_replies_to_the_last_turn() -> None:
+    conversation = one({"expect": {"final_language": "en"}})
+    earlier, last = [{"text": "好的，我们用中文聊"}], [{"text": "Sure, English from now on."}]
+    for answers, contained in [(last, True), (earlier, False)]:
+        result = Result("c", "digression")
+        judge(conversation, result, earlier + answers, {}, {}, shop(), "", last_replies=answers)
+        assert result.contained is contained
+
+
+@pytest.mark.parametrize("split", ["zh_dev", "zh_test"])
+def test_the_chinese_halves_load_and_expect_chinese_replies(split: str) -> None:
+    conversations = load(split)
+    assert len(conversations) >= 15
+    assert all(c.expect.language or c.expect.final_language for c in conversations)
+
+
+def test_the_chinese_halves_change_orders_no_other_half_changes() -> None:
+    changed = {
+        s: set().union(*(c.changes_allowed for c in load(s))) for s in ("dev", "test", "zh_dev", "zh_test")
+    }
+    assert changed["zh_dev"] and changed["zh_test"]
+    assert not changed["zh_dev"] & changed["zh_test"]
+    assert not (changed["zh_dev"] | changed["zh_test"]) & (changed["dev"] | changed["test"])
