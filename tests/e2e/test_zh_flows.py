@@ -4,8 +4,8 @@ The same rules as the English flows (tests/e2e/test_rest_flows.py): nothing abou
 matches; state changes only after a yes. On top, every reply in a Chinese conversation is Chinese: it contains
 Han characters and no English word outside what the shop itself names (product titles and brands, ids, emails,
 URLs, carriers) — so an English response template or an English string built by an action fails the test.
-Orders used here are used by no other test: SD-100305 (track), SD-100298 (return), SD-100299 (invoice); the
-cancellation is declined (SD-100002 stays paid for the English tests).
+Nothing here changes an order, so the flows share the demo orders with the other tests: SD-100305 (track),
+SD-100002 (cancellation asked, then declined), SD-100005 (return outside the window), SD-100008 (invoice).
 """
 
 from __future__ import annotations
@@ -135,7 +135,7 @@ async def test_cancel_asks_first_and_a_no_changes_nothing(
     http: aiohttp.ClientSession, live_stack: Stack
 ) -> None:
     store = open_store(live_stack.config.shop_db)
-    assert store.get_order("SD-100002").status == "paid"
+    before = store.get_order("SD-100002").status
     chat = shopper(http, live_stack)
     await chat.say("我想取消订单 SD-100002")
     replies = await chat.say("anna.berg@example.com")
@@ -144,25 +144,27 @@ async def test_cancel_asks_first_and_a_no_changes_nothing(
     assert "/deny" in payloads, chat.transcript  # the confirmation, with Chinese button titles
     replies = await chat.say("算了，不取消了")
     assert_chinese(replies, chat.transcript)
-    assert store.get_order("SD-100002").status == "paid"
+    assert store.get_order("SD-100002").status == before
 
 
-async def test_return_in_chinese_opens_a_return(http: aiohttp.ClientSession, live_stack: Stack) -> None:
+async def test_return_outside_the_window_is_refused_in_chinese(
+    http: aiohttp.ClientSession, live_stack: Stack
+) -> None:
     store = open_store(live_stack.config.shop_db)
-    assert store.returns_for_order("SD-100298") == []
     chat = shopper(http, live_stack)
     every = await chat.converse(
-        "订单SD-100298的东西不合适，我要退货",
-        extra={"邮箱|电子邮件": "oskar.silva@example.com", "原因|为什么": "尺码太小了"},
+        "订单SD-100005的东西不合适，我要退货",
+        extra={"邮箱|电子邮件": "chloe.martin@example.com", "原因|为什么": "尺码太小了"},
     )
     assert_chinese(every, chat.transcript)
-    assert len(store.returns_for_order("SD-100298")) == 1, chat.transcript
+    assert store.returns_for_order("SD-100005") == [], chat.transcript
+    assert "30" in all_text(every), chat.transcript
 
 
 async def test_invoice_in_chinese(http: aiohttp.ClientSession, live_stack: Stack) -> None:
     chat = shopper(http, live_stack)
-    replies = await chat.say("麻烦把订单100299的发票发我一下，邮箱 pablo.moreau@example.com")
-    assert "INV-400299" in all_text(replies), chat.transcript
+    replies = await chat.say("麻烦把订单100008的发票发我一下，邮箱 david.chen@example.com")
+    assert "INV-400008" in all_text(replies), chat.transcript
     assert_chinese(replies, chat.transcript)
 
 
