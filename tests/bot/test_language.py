@@ -62,7 +62,9 @@ def test_the_newest_slot_or_entity_decides() -> None:
     # a message without a language entity (an order id) keeps the language
     assert conversation_language([slot("zh"), user("SD-100042")]) == "zh"
     # other slots and malformed values do not count
-    assert conversation_language([slot("zh"), slot("en", name="handoff_status"), slot("fr"), slot(None)]) == "zh"
+    assert (
+        conversation_language([slot("zh"), slot("en", name="handoff_status"), slot("fr"), slot(None)]) == "zh"
+    )
 
 
 def test_the_page_language_decides_only_while_the_tracker_has_none() -> None:
