@@ -244,9 +244,9 @@ class ShopDeskSocketIOInput(SocketIOInput):
                 logger.warning("socket.io connection refused for Origin %r", origin)
                 return False
             self._clients[sid] = self.client_of(environ)
-            request = environ.get("sanic.request")
-            if self._app is None and getattr(request, "app", None) is not None:
-                self._app = request.app
+            app = getattr(environ.get("sanic.request"), "app", None)
+            if self._app is None and app is not None:
+                self._app = app
             return True
 
         @sio.on("disconnect", namespace=namespace)

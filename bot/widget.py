@@ -61,7 +61,18 @@ def shop_page(request: web.Request, language: Language) -> web.Response:
             "featured": featured_html(request.app[SHOP], page["catalogue_pending"]),
             "intro": page["intro"],  # our own constant, with markup
         },
-        **{key: value for key, value in page.items() if key not in ("intro", "catalogue_pending")},
+        html_lang=page["html_lang"],
+        title=page["title"],
+        nav_label=page["nav_label"],
+        nav_new=page["nav_new"],
+        nav_outdoor=page["nav_outdoor"],
+        nav_home=page["nav_home"],
+        nav_help=page["nav_help"],
+        heading=page["heading"],
+        featured_label=page["featured_label"],
+        other_language=page["other_language"],
+        other_language_tag=page["other_language_tag"],
+        other_language_url=page["other_language_url"],
     )
 
 
