@@ -107,6 +107,7 @@ WIDGET: dict[Language, dict[str, str]] = {
 SHOP_PAGE: dict[Language, dict[str, str]] = {
     "en": {
         "html_lang": "en",
+        "home_url": "/",
         "title": "ShopDesk demo shop",
         "nav_label": "Shop",
         "nav_new": "New in",
@@ -126,6 +127,7 @@ SHOP_PAGE: dict[Language, dict[str, str]] = {
     },
     "zh": {
         "html_lang": "zh-CN",
+        "home_url": "/zh",
         "title": "ShopDesk 演示商店",
         "nav_label": "商店",
         "nav_new": "新品",

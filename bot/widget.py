@@ -62,6 +62,7 @@ def shop_page(request: web.Request, language: Language) -> web.Response:
             "intro": page["intro"],  # our own constant, with markup
         },
         html_lang=page["html_lang"],
+        home_url=page["home_url"],
         title=page["title"],
         nav_label=page["nav_label"],
         nav_new=page["nav_new"],

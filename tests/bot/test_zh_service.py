@@ -38,6 +38,7 @@ async def test_the_chinese_shop_page_sets_its_language(anon: TestClient) -> None
         html = await response.text()
         assert '<html lang="zh-CN">' in html, path
         assert "四季好物" in html and "商品目录正在准备中。" in html  # no shop database: still Chinese
+        assert '<a class="shop-logo" href="/zh">' in html  # the Chinese shop links stay Chinese
         assert "Content-Security-Policy" in response.headers
     english = await (await anon.get("/")).text()
     assert '<html lang="en">' in english and "Gear for every season" in english
