@@ -178,6 +178,7 @@ class ShopDeskSocketIOInput(SocketIOInput):
         self._sessions: dict[str, str] = {}  # socket id -> the session it was confirmed for
         self._clients: dict[str, str] = {}  # socket id -> shopdesk_client
         self._app: Any = None  # the Sanic app (its ctx.agent holds the tracker store), seen at connect
+        self._languages: dict[str, Language] = {}  # socket id -> its conversation's language, as last read
 
     async def conversation_language(self, session_id: str, current_page: Language | None) -> Language:
         """``bot.language`` on the session's tracker; the page language when there is none (or no store)."""
@@ -191,6 +192,15 @@ class ShopDeskSocketIOInput(SocketIOInput):
                 logger.warning("could not read the tracker for the conversation's language", exc_info=True)
         events = (event.as_dict() for event in reversed(tracker.events)) if tracker is not None else ()
         return language_newest_first(events, current_page)
+
+    async def _socket_language(
+        self, sid: str, session_id: str, page: Language | None, refresh: bool = False
+    ) -> Language:
+        """The conversation's language for a socket: read once, then again only after a handled message, so
+        a flood of refused messages costs no tracker reads."""
+        if refresh or sid not in self._languages:
+            self._languages[sid] = await self.conversation_language(session_id, page)
+        return self._languages[sid]
 
     def get_output_channel(self) -> SocketIOOutput | None:
         if self.sio is None:
@@ -227,7 +237,7 @@ class ShopDeskSocketIOInput(SocketIOInput):
         namespace = self.namespace
 
         async def notice(sid: str, session_id: str, page: Language | None, key: str, **values: Any) -> None:
-            language = await self.conversation_language(session_id, page)
+            language = await self._socket_language(sid, session_id, page)
             text = shopper_text(language, key, **values)
             await sio.emit(
                 self.bot_message_evt, {"text": text, "role": "notice"}, room=sid, namespace=namespace
@@ -253,6 +263,7 @@ class ShopDeskSocketIOInput(SocketIOInput):
         async def disconnect(sid: str) -> None:
             self._clients.pop(sid, None)
             self._sessions.pop(sid, None)
+            self._languages.pop(sid, None)
 
         @sio.on("session_request", namespace=namespace)
         async def session_request(sid: str, data: Any = None) -> None:
@@ -267,6 +278,7 @@ class ShopDeskSocketIOInput(SocketIOInput):
                 if inspect.isawaitable(left):
                     await left
             self._sessions[sid] = session_id
+            self._languages.pop(sid, None)  # read again for this session
             if self.session_persistence:
                 entered = sio.enter_room(sid, session_id, namespace=namespace)
                 if inspect.isawaitable(entered):  # python-socketio >= 5.10: the lost-replies fix
@@ -301,7 +313,7 @@ class ShopDeskSocketIOInput(SocketIOInput):
             output = ShopDeskSocketIOOutput(sio, self.bot_message_evt)
             message = UserMessage(text, output, sender_id, input_channel=self.name(), metadata=metadata)
             await on_new_message(message)
-            language = await self.conversation_language(sender_id, page)
+            language = await self._socket_language(sid, sender_id, page, refresh=True)
             await sio.emit(LANGUAGE_EVENT, {"language": language}, room=sender_id, namespace=namespace)
 
         return socketio_webhook

@@ -15,7 +15,7 @@ from typing import Any
 
 from bot.errors import RasaError
 from bot.hub import Hub
-from bot.language import conversation_language
+from bot.language import decided_language
 from bot.periodic import run_every
 from bot.rasa_client import RasaApi
 from bot.store import HandoffStore
@@ -118,7 +118,9 @@ class TrackerSync:
                 logger.warning("cannot read the tracker of %s (HTTP %s)", handoff["id"], error.status)
             return 0
         self._failures.pop(handoff["id"], None)
-        if self.store.set_language(handoff["id"], conversation_language(events)):
+        decided, page = decided_language(reversed(events))
+        language = decided or page  # None: nothing known, keep what the handoff request said
+        if language is not None and self.store.set_language(handoff["id"], language):
             await self.hub.publish({"type": "queue"})  # the console's language badge
         added = 0
         last_ts = handoff["last_event_ts"]

@@ -27,7 +27,9 @@ SCRIPT = textwrap.dedent(
 
     class Store:
         broken = False
+        reads = 0
         async def retrieve(self, sender_id):
+            self.reads += 1
             if self.broken:
                 raise ConnectionError("tracker store down")
             return trackers.get(sender_id)
@@ -89,6 +91,10 @@ SCRIPT = textwrap.dedent(
         for _ in range(3):
             await handlers["user_uttered"]("switch", {"message": "好的", "metadata": {"page_language": "en"}})
         assert notices("switch") == [SHOPPER["zh"]["too_fast"]], notices("switch")
+        reads = store.reads  # a flood of refused messages reads no tracker
+        for _ in range(20):
+            await handlers["user_uttered"]("switch", {"message": "好的", "metadata": {"page_language": "en"}})
+        assert store.reads == reads and len(notices("switch")) == 21
         assert trackers[switch].get_slot("language") == "zh"
 
         # the tracker store is down: the page language, and the message still reaches the dialogue

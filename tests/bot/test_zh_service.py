@@ -134,6 +134,8 @@ async def test_the_sync_keeps_the_language_current_and_tells_the_consoles(
     anon: TestClient, alice: tuple[TestClient, str], server: TestServer, fake_rasa: FakeRasa
 ) -> None:
     hid = (await queue_handoff(anon, "switcher"))["handoff_id"]
+    named = (await queue_handoff(anon, "named-zh", language="zh"))["handoff_id"]
+    fake_rasa.user_says("named-zh", "SD-100042")  # decides nothing: the handoff request's language stays
     app = server.app
     sync = TrackerSync(app[STORE], app[RASA], app[HUB])
     published: list[dict[str, Any]] = []
@@ -148,6 +150,7 @@ async def test_the_sync_keeps_the_language_current_and_tells_the_consoles(
     fake_rasa.trackers["switcher"].append({**ZH_SLOT, "timestamp": 1e12})
     await sync.sync_once()
     assert app[STORE].get(hid)["language"] == "zh"
+    assert app[STORE].get(named)["language"] == "zh"
     assert {"type": "queue"} in published
     published.clear()
     await sync.sync_once()  # unchanged: no queue reload for the consoles
