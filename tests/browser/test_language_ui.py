@@ -1,13 +1,16 @@
-"""The widget's language logic in Debian's Chromium, without the Rasa stack: the bot service runs in-process
-with a fake Rasa, and socket.io-client is replaced by a stub the test drives (``window.__fire``), so this
-needs no trained model. The live round trip in Chinese is tests/browser/test_zh_widget.py."""
+"""The widget's and the console's language logic in Debian's Chromium, without the Rasa stack: the bot service
+runs in-process with a fake Rasa (its tracker sync on), and socket.io-client is replaced by a stub the test
+drives (``window.__fire``), so this needs no trained model. The live round trip in Chinese is
+tests/browser/test_zh_widget.py."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import shutil
 import socket
 import threading
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +20,7 @@ from aiohttp import web
 
 from bot.app import create_app
 from bot.messages import WIDGET
-from bot.settings import Settings
+from bot.settings import Settings, demo_agents
 from tests.bot.conftest import FakeRasa
 
 pytestmark = pytest.mark.browser
@@ -56,9 +59,15 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Fak
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     tmp: Path = tmp_path_factory.mktemp("widget-language")
-    settings = Settings(port=port, db_path=tmp / "handoff.db", shop_db_path=tmp / "shop.db")
+    settings = Settings(
+        port=port,
+        db_path=tmp / "handoff.db",
+        shop_db_path=tmp / "shop.db",
+        agents=demo_agents(),
+        poll_interval_s=0.1,
+    )
     rasa = FakeRasa()
-    runner = web.AppRunner(create_app(settings, rasa=rasa, sync=False))
+    runner = web.AppRunner(create_app(settings, rasa=rasa))
     loop = asyncio.new_event_loop()
     started = threading.Event()
 
@@ -81,7 +90,8 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Fak
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
+def browser(service: tuple[str, FakeRasa]) -> Iterator[Any]:
+    """Closed before the service, so no console websocket holds the service's shutdown."""
     executable = shutil.which("chromium")
     if executable is None:
         pytest.skip(
@@ -206,3 +216,37 @@ def test_enter_during_an_ime_composition_sends_nothing(browser: Any, service: tu
     assert [frame["message"] for frame in uttered(page)] == ["我的"]
     assert page.locator(".sd-log .sd-shopper").last.inner_text() == "我的"
     assert page.errors == []
+
+
+def test_the_console_badges_follow_the_conversations_language(
+    browser: Any, service: tuple[str, FakeRasa]
+) -> None:
+    url, rasa = service
+    agent = browser.new_context().new_page()
+    agent.set_default_timeout(TIMEOUT_MS)
+    agent.goto(url + "/console")
+    agent.get_by_label("Email").fill("agent@shopdesk.test")
+    agent.get_by_label("Password").fill("shopdesk-demo")
+    agent.get_by_role("button", name="Log in").click()
+    agent.wait_for_selector("body[data-live='true']")  # online: handoffs are queued
+    rasa.trackers["console-zh"] = [{"event": "user", "text": "我要找人工客服", "timestamp": 1.0}]
+    body = {"conversation_id": "console-zh", "reason": "contact_human_agent", "transcript": [], "context": {}}
+    request = urllib.request.Request(
+        url + "/api/handoff",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json", "Authorization": "Bearer dev-handoff-token"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        assert json.load(response)["status"] == "queued"
+
+    waiting = agent.locator("#queued-list button").first
+    waiting.wait_for()
+    assert waiting.locator(".lang-badge").inner_text() == "EN"  # nothing decided yet
+    waiting.click()
+    agent.wait_for_selector("#conv-header .lang-badge[data-language='en']")
+    # the detector's verdict reaches the tracker: the sync updates the handoff, the console follows
+    rasa.trackers["console-zh"].append({"event": "slot", "name": "language", "value": "zh", "timestamp": 2.0})
+    agent.wait_for_selector("#queued-list button[data-language='zh'] .lang-badge:text-is('中文')")
+    agent.wait_for_selector("#conv-header .lang-badge[data-language='zh']")
+    assert agent.locator("#conv-header .lang-badge").inner_text() == "中文"
+    assert agent.locator("#conv-header .lang-badge").get_attribute("lang") == "zh-CN"
