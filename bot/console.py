@@ -28,6 +28,7 @@ from bot.auth import (
 from bot.clients import client_address
 from bot.handoff_api import online_agents
 from bot.keys import HUB, LOGIN_GUARD, RASA, REPLY_LIMITER, SETTINGS, SHOP, STORE
+from bot.messages import text as shopper_text
 from bot.pages import render
 from bot.shopdb import normalize_order_number
 from bot.types import Handoff
@@ -37,9 +38,6 @@ from shop.errors import ShopUnavailableError
 logger = logging.getLogger(__name__)
 
 routes = web.RouteTableDef()
-
-JOINED = "{name} from our support team has joined the chat."
-BACK = "You are back with the assistant. Is there anything else I can help you with?"
 
 
 def _first_name(name: str) -> str:
@@ -60,6 +58,7 @@ def _summary(handoff: Handoff, now: float) -> dict[str, Any]:
         "closed_at": handoff["closed_at"],
         "waiting_s": round((handoff["claimed_at"] or now) - handoff["created_at"], 1),
         "customer_name": customer.get("name") if isinstance(customer, dict) else None,
+        "language": handoff["language"],
     }
 
 
@@ -198,7 +197,7 @@ async def claim(request: web.Request) -> web.Response:
     store, agent = request.app[STORE], agent_of(request).agent
     handoff = store.claim(request.match_info["handoff_id"], agent.email, agent.name)
     logger.info("%s claimed", handoff["id"])
-    notice = JOINED.format(name=_first_name(agent.name))
+    notice = shopper_text(handoff["language"], "agent_joined", name=_first_name(agent.name))
     delivered = await _send_bot_message(request, handoff, notice, role="notice", event="joined")
     await request.app[HUB].publish({"type": "queue"})
     return web.json_response({"handoff": _summary(handoff, store.clock()), "notice_delivered": delivered})
@@ -229,20 +228,21 @@ async def close(request: web.Request) -> web.Response:
     store, agent = request.app[STORE], agent_of(request).agent
     handoff = store.require_owner(request.match_info["handoff_id"], agent.email)
     msg_id = uuid.uuid4().hex
+    back = shopper_text(handoff["language"], "back_to_bot")
     await request.app[RASA].append_events(
         handoff["conversation_id"],
         [
             {"event": "resume"},
             {
                 "event": "bot",
-                "text": BACK,
+                "text": back,
                 "metadata": {"shopdesk_role": "notice", "shopdesk_event": "left", "shopdesk_msg_id": msg_id},
             },
             {"event": "slot", "name": "handoff_status", "value": None},
             {"event": "action", "name": "action_listen"},
         ],
     )
-    store.add_message(handoff["id"], "notice", BACK, time.time(), msg_id)
+    store.add_message(handoff["id"], "notice", back, time.time(), msg_id)
     handoff = store.close(handoff["id"], agent.email)
     logger.info("%s handed back to the bot", handoff["id"])
     await request.app[HUB].publish({"type": "queue"})

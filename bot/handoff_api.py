@@ -1,6 +1,7 @@
 """The handoff service API called by the action server (bearer ``HANDOFF_TOKEN``).
 
-``POST /api/handoff``  {conversation_id, reason, transcript: [{role, text, ts}], context}
+``POST /api/handoff``  {conversation_id, reason, transcript: [{role, text, ts}], context, language?}
+                       (language: en | zh, the conversation's; the tracker sync keeps it current anyway)
                        → {status: "queued" | "offline", wait_seconds, position, handoff_id, reason}
 ``POST /api/tickets``  {conversation_id, email, message, transcript?} → the ticket
 """
@@ -16,6 +17,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.keys import HUB, SETTINGS, STORE
+from bot.language import DEFAULT_LANGUAGE, LANGUAGES
 from bot.types import HandoffReply, TranscriptLine
 from bot.validate import bad_request, json_object, text_field
 
@@ -71,6 +73,9 @@ async def create_handoff(request: web.Request) -> web.Response:
     context = body.get("context", {})
     if not isinstance(context, dict):
         errors["context"] = "must be an object {customer, orders, cart}"
+    language = body.get("language", DEFAULT_LANGUAGE)
+    if language not in LANGUAGES:
+        errors["language"] = f"{str(language)[:20]!r} is not one of {', '.join(LANGUAGES)}"
     if errors:
         raise bad_request(errors)
 
@@ -82,7 +87,7 @@ async def create_handoff(request: web.Request) -> web.Response:
     if not agents:
         reply = HandoffReply(status="offline", wait_seconds=0, position=0, handoff_id=None, reason="no_agent")
         return web.json_response(reply)
-    handoff, created = store.open_handoff(conversation_id, reason, transcript, context)
+    handoff, created = store.open_handoff(conversation_id, reason, transcript, context, language)
     position = store.queue_position(handoff["id"])
     wait = (
         math.ceil(max(position, 1) / len(agents)) * settings.avg_handle_s

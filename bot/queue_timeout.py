@@ -4,7 +4,8 @@ The shopper is told the same way the console talks to them (bot events appended 
 tracker-events API, sent to their widget by ``execute_side_effects``), and the tracker is left exactly as
 ``action_handoff`` leaves it when nobody is available — ``action_handoff`` executed, the offer to leave a
 message with the ``/affirm`` / ``/deny`` buttons, ``handoff_status=offline`` — after a ``resume``, so the bot
-answers again and the existing rules take "leave a message" into the ticket form.
+answers again and the existing rules take "leave a message" into the ticket form. The notice and the
+button titles are in the conversation's language (the handoff's, kept current by ``bot.sync``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from typing import Any
 
 from bot.errors import RasaError
 from bot.hub import Hub
+from bot.messages import offer_buttons
+from bot.messages import text as shopper_text
 from bot.periodic import run_every
 from bot.rasa_client import RasaApi
 from bot.store import HandoffStore
@@ -22,24 +25,18 @@ from bot.types import Handoff
 
 logger = logging.getLogger(__name__)
 
-TIMED_OUT = (
-    "I'm sorry, nobody from our support team could take your conversation in time. "
-    "Would you like to leave a message with your email address? Our team will reply by email."
-)
-OFFER_BUTTONS = [
-    {"title": "Leave a message", "payload": "/affirm"},
-    {"title": "No, thanks", "payload": "/deny"},
-]
+TIMED_OUT = shopper_text("en", "queue_timed_out")
+OFFER_BUTTONS = offer_buttons("en")
 
 
-def timeout_events(msg_id: str) -> list[dict[str, Any]]:
+def timeout_events(msg_id: str, language: str = "en") -> list[dict[str, Any]]:
     return [
         {"event": "resume"},
         {"event": "action", "name": "action_handoff"},
         {
             "event": "bot",
-            "text": TIMED_OUT,
-            "data": {"buttons": OFFER_BUTTONS},
+            "text": shopper_text(language, "queue_timed_out"),
+            "data": {"buttons": offer_buttons(language)},
             "metadata": {"shopdesk_role": "notice", "shopdesk_event": "left", "shopdesk_msg_id": msg_id},
         },
         {"event": "slot", "name": "handoff_status", "value": "offline"},
@@ -62,12 +59,15 @@ class QueueTimeout:
             return False
         msg_id = uuid.uuid4().hex
         try:
-            await self.rasa.append_events(handoff["conversation_id"], timeout_events(msg_id))
+            await self.rasa.append_events(
+                handoff["conversation_id"], timeout_events(msg_id, handoff["language"])
+            )
         except RasaError as error:
             self.store.requeue(handoff["id"])
             logger.warning("could not time out %s yet (Rasa HTTP %s)", handoff["id"], error.status)
             return False
-        self.store.add_message(handoff["id"], "notice", TIMED_OUT, self.store.clock(), msg_id)
+        told = shopper_text(handoff["language"], "queue_timed_out")
+        self.store.add_message(handoff["id"], "notice", told, self.store.clock(), msg_id)
         logger.info("%s timed out in the queue after %.0f s", handoff["id"], self.timeout_s)
         return True
 

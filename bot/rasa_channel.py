@@ -1,7 +1,8 @@
 """ShopDesk's socket.io channel for the Rasa server (loaded from credentials.yml, runs in Rasa's Python 3.10).
 
-It imports only Rasa, Sanic, python-socketio, the standard library, two standard-library-only modules of
-this package (``bot.ratelimit``, ``bot.widget_session``) and ``rasa_addons.payloads``. Differences from ``rasa.core.channels.socketio``:
+It imports only Rasa, Sanic, python-socketio, the standard library, four standard-library-only modules of
+this package (``bot.ratelimit``, ``bot.widget_session``, ``bot.language``, ``bot.messages``) and
+``rasa_addons.payloads``. Differences from ``rasa.core.channels.socketio``:
 
 - **Origin check**: a browser connection whose ``Origin`` is not in ``allowed_origins`` (patterns such as
   ``http://127.0.0.1:*``; plus ``WIDGET_ALLOWED_ORIGINS``, comma-separated) is refused at connect.
@@ -24,6 +25,11 @@ this package (``bot.ratelimit``, ``bot.widget_session``) and ``rasa_addons.paylo
 - **Command payloads**: ``/restart``, ``/session_start`` and any other payload shoppers may not send
   (``rasa_addons.payloads.command_problem``) are refused with a notice and never reach the dialogue, so a
   shopper cannot un-pause a conversation an agent holds.
+- **The conversation's language**: the notices above are in the conversation's language (``bot.language``
+  on the tracker in Rasa's tracker store, else the page language the frame's ``metadata.page_language``
+  names), from ``bot.messages``; after the dialogue has handled a message the channel emits
+  ``shopdesk_language`` ``{"language": "en" | "zh"}`` to the conversation's room, so the widget's own
+  strings follow the conversation.
 """
 
 from __future__ import annotations
@@ -42,6 +48,8 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
+from bot.language import PAGE_LANGUAGE_KEY, Language, language_newest_first, normalize_language
+from bot.messages import text as shopper_text
 from bot.ratelimit import RateLimiter
 from bot.widget_session import (
     client_id,
@@ -59,9 +67,7 @@ SPEAKER_EVENTS = ("queued", "joined", "left")  # the widget's banner: waiting / 
 MAX_METADATA_KEYS = 16
 MAX_METADATA_VALUE_CHARS = 200
 DEFAULT_ORIGINS = ("http://127.0.0.1:*", "http://localhost:*")
-TOO_LONG = "That message is too long ({size} characters; the limit is {limit}). Please shorten it."
-TOO_FAST = "You are sending messages very quickly. Please wait a moment before sending more."
-NOT_ALLOWED = "I can't accept that message: {problem}."
+LANGUAGE_EVENT = "shopdesk_language"
 
 
 def clean_metadata(raw: Any, client: str) -> dict[str, Any]:
@@ -171,6 +177,30 @@ class ShopDeskSocketIOInput(SocketIOInput):
         self._client_limiter: RateLimiter | None = None
         self._sessions: dict[str, str] = {}  # socket id -> the session it was confirmed for
         self._clients: dict[str, str] = {}  # socket id -> shopdesk_client
+        self._app: Any = None  # the Sanic app (its ctx.agent holds the tracker store), seen at connect
+        self._languages: dict[str, Language] = {}  # socket id -> its conversation's language, as last read
+
+    async def conversation_language(self, session_id: str, current_page: Language | None) -> Language:
+        """``bot.language`` on the session's tracker; the page language when there is none (or no store)."""
+        agent = getattr(getattr(self._app, "ctx", None), "agent", None)
+        store = getattr(agent, "tracker_store", None)
+        tracker = None
+        if store is not None:
+            try:
+                tracker = await store.retrieve(session_id)
+            except Exception:  # a tracker store outage must not stop the notice / the conversation
+                logger.warning("could not read the tracker for the conversation's language", exc_info=True)
+        events = (event.as_dict() for event in reversed(tracker.events)) if tracker is not None else ()
+        return language_newest_first(events, current_page)
+
+    async def _socket_language(
+        self, sid: str, session_id: str, page: Language | None, refresh: bool = False
+    ) -> Language:
+        """The conversation's language for a socket: read once, then again only after a handled message, so
+        a flood of refused messages costs no tracker reads."""
+        if refresh or sid not in self._languages:
+            self._languages[sid] = await self.conversation_language(session_id, page)
+        return self._languages[sid]
 
     def get_output_channel(self) -> SocketIOOutput | None:
         if self.sio is None:
@@ -206,7 +236,9 @@ class ShopDeskSocketIOInput(SocketIOInput):
         self.sio = sio
         namespace = self.namespace
 
-        async def notice(sid: str, text: str) -> None:
+        async def notice(sid: str, session_id: str, page: Language | None, key: str, **values: Any) -> None:
+            language = await self._socket_language(sid, session_id, page)
+            text = shopper_text(language, key, **values)
             await sio.emit(
                 self.bot_message_evt, {"text": text, "role": "notice"}, room=sid, namespace=namespace
             )
@@ -222,12 +254,16 @@ class ShopDeskSocketIOInput(SocketIOInput):
                 logger.warning("socket.io connection refused for Origin %r", origin)
                 return False
             self._clients[sid] = self.client_of(environ)
+            app = getattr(environ.get("sanic.request"), "app", None)
+            if self._app is None and app is not None:
+                self._app = app
             return True
 
         @sio.on("disconnect", namespace=namespace)
         async def disconnect(sid: str) -> None:
             self._clients.pop(sid, None)
             self._sessions.pop(sid, None)
+            self._languages.pop(sid, None)
 
         @sio.on("session_request", namespace=namespace)
         async def session_request(sid: str, data: Any = None) -> None:
@@ -242,6 +278,7 @@ class ShopDeskSocketIOInput(SocketIOInput):
                 if inspect.isawaitable(left):
                     await left
             self._sessions[sid] = session_id
+            self._languages.pop(sid, None)  # read again for this session
             if self.session_persistence:
                 entered = sio.enter_room(sid, session_id, namespace=namespace)
                 if inspect.isawaitable(entered):  # python-socketio >= 5.10: the lost-replies fix
@@ -261,19 +298,22 @@ class ShopDeskSocketIOInput(SocketIOInput):
                 logger.debug("ignoring the session_id in a frame from %s (not its confirmed session)", sid)
             client = self._clients.get(sid) or "?"
             text = valid_unicode(data.get("message", ""))  # lone surrogates would crash the stores downstream
+            metadata = clean_metadata(data.get(self.metadata_key), client)
+            page = normalize_language(metadata.get(PAGE_LANGUAGE_KEY))
             if len(text) > self.max_message_chars:
-                await notice(sid, TOO_LONG.format(size=len(text), limit=self.max_message_chars))
+                await notice(sid, sender_id, page, "too_long", size=len(text), limit=self.max_message_chars)
                 return
             if not self._allow_rate(sender_id, client):
-                await notice(sid, TOO_FAST)
+                await notice(sid, sender_id, page, "too_fast")
                 return
             problem = command_problem(text, SHOPPER_INTENTS, SHOPPER_ENTITIES)
             if problem is not None:
-                await notice(sid, NOT_ALLOWED.format(problem=problem))
+                await notice(sid, sender_id, page, "not_allowed", problem=problem)
                 return
-            metadata = clean_metadata(data.get(self.metadata_key), client)
             output = ShopDeskSocketIOOutput(sio, self.bot_message_evt)
             message = UserMessage(text, output, sender_id, input_channel=self.name(), metadata=metadata)
             await on_new_message(message)
+            language = await self._socket_language(sid, sender_id, page, refresh=True)
+            await sio.emit(LANGUAGE_EVENT, {"language": language}, room=sender_id, namespace=namespace)
 
         return socketio_webhook

@@ -28,7 +28,8 @@ CREATE TABLE IF NOT EXISTS handoffs (
     claimed_at REAL,
     closed_at REAL,
     context TEXT NOT NULL DEFAULT '{}',
-    last_event_ts REAL NOT NULL DEFAULT 0
+    last_event_ts REAL NOT NULL DEFAULT 0,
+    language TEXT NOT NULL DEFAULT 'en'
 );
 CREATE UNIQUE INDEX IF NOT EXISTS one_open_handoff ON handoffs(conversation_id) WHERE status != 'closed';
 CREATE TABLE IF NOT EXISTS messages (
@@ -63,6 +64,8 @@ CREATE TABLE IF NOT EXISTS sessions (
 """
 
 Clock = Callable[[], float]
+# Columns added after a release: (table, column, definition) — added to an older database when it is opened.
+MIGRATIONS = (("handoffs", "language", "TEXT NOT NULL DEFAULT 'en'"),)
 
 
 def _handoff(row: sqlite3.Row) -> Handoff:
@@ -78,6 +81,7 @@ def _handoff(row: sqlite3.Row) -> Handoff:
         closed_at=row["closed_at"],
         context=json.loads(row["context"]),
         last_event_ts=row["last_event_ts"],
+        language=row["language"],
     )
 
 
@@ -113,7 +117,14 @@ class HandoffStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA busy_timeout=5000")
         self._db.executescript(SCHEMA)
+        self._migrate()
         self.clock = clock
+
+    def _migrate(self) -> None:
+        for table, column, definition in MIGRATIONS:
+            columns = {row["name"] for row in self._db.execute(f"PRAGMA table_info({table})")}
+            if column not in columns:
+                self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
 
     def shutdown(self) -> None:
         self._db.close()
@@ -125,6 +136,7 @@ class HandoffStore:
         reason: str,
         transcript: Iterable[TranscriptLine],
         context: dict[str, object],
+        language: str = "en",
     ) -> tuple[Handoff, bool]:
         """Queues a conversation; returns (handoff, created). An already open one is returned as is."""
         existing = self.open_handoff_for(conversation_id)
@@ -137,9 +149,10 @@ class HandoffStore:
         with self._db:
             self._db.execute("BEGIN IMMEDIATE")
             self._db.execute(
-                "INSERT INTO handoffs (id, conversation_id, status, reason, created_at, context, last_event_ts)"
-                " VALUES (?, ?, 'queued', ?, ?, ?, ?)",
-                (handoff_id, conversation_id, reason, now, json.dumps(context), last_ts),
+                "INSERT INTO handoffs"
+                " (id, conversation_id, status, reason, created_at, context, last_event_ts, language)"
+                " VALUES (?, ?, 'queued', ?, ?, ?, ?, ?)",
+                (handoff_id, conversation_id, reason, now, json.dumps(context), last_ts, language),
             )
             for line in lines:
                 role = line["role"] if line["role"] in ("shopper", "bot", "agent", "notice") else "bot"
@@ -242,6 +255,14 @@ class HandoffStore:
         self._db.execute(
             "UPDATE handoffs SET last_event_ts = MAX(last_event_ts, ?) WHERE id = ?", (ts, handoff_id)
         )
+
+    def set_language(self, handoff_id: str, language: str) -> bool:
+        """Records the conversation's language (bot.language); True when it changed."""
+        cursor = self._db.execute(
+            "UPDATE handoffs SET language = ? WHERE id = ? AND language != ?",
+            (language, handoff_id, language),
+        )
+        return cursor.rowcount == 1
 
     # --- messages ---------------------------------------------------------------------------------
     def add_message(

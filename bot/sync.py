@@ -2,7 +2,9 @@
 
 Every ``poll_interval_s`` the service reads the tracker of every queued or active handoff, stores the user
 and bot events newer than the handoff's ``last_event_ts`` and pushes them to the agents' consoles. Because
-the position is persisted, a restart of the service picks up everything the shopper wrote meanwhile.
+the position is persisted, a restart of the service picks up everything the shopper wrote meanwhile. The
+same read keeps the handoff's ``language`` (``bot.language``) current: the console's badge and the language
+of the notices the service sends (agent joined, back with the assistant, queue timed out).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any
 
 from bot.errors import RasaError
 from bot.hub import Hub
+from bot.language import decided_language
 from bot.periodic import run_every
 from bot.rasa_client import RasaApi
 from bot.store import HandoffStore
@@ -115,6 +118,10 @@ class TrackerSync:
                 logger.warning("cannot read the tracker of %s (HTTP %s)", handoff["id"], error.status)
             return 0
         self._failures.pop(handoff["id"], None)
+        decided, page = decided_language(reversed(events))
+        language = decided or page  # None: nothing known, keep what the handoff request said
+        if language is not None and self.store.set_language(handoff["id"], language):
+            await self.hub.publish({"type": "queue"})  # the console's language badge
         added = 0
         last_ts = handoff["last_event_ts"]
         # Re-read a few seconds before the cursor: events appended concurrently may carry slightly older

@@ -50,6 +50,7 @@ class Handoff(TypedDict):
     closed_at: float | None
     context: dict[str, object]
     last_event_ts: float
+    language: str  # en | zh: the conversation's language (bot.language), kept current by bot.sync
 
 
 class Ticket(TypedDict):

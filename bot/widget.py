@@ -1,4 +1,8 @@
-"""The demo shop page with the chat widget, the widget's history endpoint and product images."""
+"""The demo shop page with the chat widget, the widget's history endpoint and product images.
+
+``/`` is the English shop page, ``/zh`` (or ``/?lang=zh``) the Chinese one (``<html lang="zh-CN">``); the
+widget's strings in both languages travel in the page's widget config (bot.messages.WIDGET).
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,8 @@ from aiohttp import web
 
 from bot.clients import client_key
 from bot.keys import HISTORY_LIMITER, RASA, SESSION_LIMITER, SETTINGS, SHOP, STORE
+from bot.language import DEFAULT_LANGUAGE, Language, decided_language, normalize_language
+from bot.messages import SHOP_PAGE, WIDGET
 from bot.pages import json_for_script, render
 from bot.shopdb import ShopReader
 from bot.sync import as_object, describe_bot_event
@@ -31,24 +37,52 @@ PRODUCT_RE = re.compile(r"P-\d{4}")
 
 @routes.get("/")
 async def shop(request: web.Request) -> web.Response:
+    return shop_page(request, normalize_language(request.query.get("lang")) or DEFAULT_LANGUAGE)
+
+
+@routes.get("/zh")
+async def shop_zh(request: web.Request) -> web.Response:
+    return shop_page(request, "zh")
+
+
+def shop_page(request: web.Request, language: Language) -> web.Response:
     settings = request.app[SETTINGS]
     config = {
         "socketUrl": settings.rasa_public_url.rstrip("/"),  # "" = this page's origin (our proxy)
         "socketPath": "/socket.io/",
         "maxChars": settings.max_message_chars,
+        "strings": WIDGET,  # both languages: the widget follows the page, then the conversation
     }
+    page = SHOP_PAGE[language]
     return render(
         "shop.html",
-        raw={"widget_config": json_for_script(config), "featured": featured_html(request.app[SHOP])},
+        raw={
+            "widget_config": json_for_script(config),
+            "featured": featured_html(request.app[SHOP], page["catalogue_pending"]),
+            "intro": page["intro"],  # our own constant, with markup
+        },
+        html_lang=page["html_lang"],
+        home_url=page["home_url"],
+        title=page["title"],
+        nav_label=page["nav_label"],
+        nav_new=page["nav_new"],
+        nav_outdoor=page["nav_outdoor"],
+        nav_home=page["nav_home"],
+        nav_help=page["nav_help"],
+        heading=page["heading"],
+        featured_label=page["featured_label"],
+        other_language=page["other_language"],
+        other_language_tag=page["other_language_tag"],
+        other_language_url=page["other_language_url"],
     )
 
 
-def featured_html(shop: ShopReader) -> str:
+def featured_html(shop: ShopReader, pending: str = SHOP_PAGE["en"]["catalogue_pending"]) -> str:
     """The shop page's product tiles, from the order store; every value HTML-escaped."""
     try:
         products = shop.featured_products()
     except ShopUnavailableError:
-        return "<li>The catalogue is being prepared.</li>"
+        return f"<li>{html.escape(pending)}</li>"
     tiles = []
     for product in products:
         pid = html.escape(str(product["id"]), quote=True)
@@ -151,7 +185,8 @@ async def new_session(request: web.Request) -> web.Response:
 
 @routes.get("/api/widget/history")
 async def history(request: web.Request) -> web.Response:
-    """The conversation so far (the widget redraws it after a reload) and whether a person is on it.
+    """The conversation so far (the widget redraws it after a reload), whether a person is on it and the
+    conversation's language (``bot.language``; null while nothing is known: the widget's strings follow it).
 
     The session id travels in the ``X-ShopDesk-Session`` header (not the URL, so no access log holds it) and
     must be one our servers signed (``bot.widget_session``): a guessed or client-chosen id reads nothing.
@@ -167,4 +202,6 @@ async def history(request: web.Request) -> web.Response:
     messages = [m for m in (widget_message(e) for e in events if isinstance(e, dict)) if m is not None]
     handoff = request.app[STORE].open_handoff_for(session_id)
     mode = "bot" if handoff is None else ("agent" if handoff["status"] == "active" else "queued")
-    return web.json_response({"messages": messages[-200:], "mode": mode})
+    decided, page = decided_language(reversed([e for e in events if isinstance(e, dict)]))
+    language = decided or page  # None: nothing known yet, the widget keeps its page's language
+    return web.json_response({"messages": messages[-200:], "mode": mode, "language": language})

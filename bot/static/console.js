@@ -1,6 +1,7 @@
 /* ShopDesk agent console: queue, claim, live transcript, reply, hand back, closed conversations, tickets.
  * Live updates come over /api/console/ws; after a reconnect (e.g. a console restart) everything is reloaded
- * from the API, so nothing shown is stale. All text goes through textContent.
+ * from the API, so nothing shown is stale. All text goes through textContent. Each conversation shows its
+ * language (badge "EN" / "中文", kept current by the service's tracker sync); the console's UI stays English.
  */
 (function () {
   "use strict";
@@ -43,10 +44,24 @@
     return seconds < 60 ? seconds + " s" : Math.floor(seconds / 60) + " min " + (seconds % 60) + " s";
   }
 
+  // ---- language badge ---------------------------------------------------------------------------------
+  var LANGUAGES = {
+    en: { badge: "EN", tag: "en", title: "The shopper writes in English" },
+    zh: { badge: "中文", tag: "zh-CN", title: "The shopper writes in Chinese (answer in Simplified Chinese)" }
+  };
+  function languageBadge(language) {
+    var known = LANGUAGES[language] || LANGUAGES.en;
+    return el("span", {
+      "class": "lang-badge lang-" + (LANGUAGES[language] ? language : "en"), lang: known.tag,
+      "data-language": LANGUAGES[language] ? language : "en", title: known.title, "aria-label": known.title
+    }, known.badge);
+  }
+
   // ---- lists ----------------------------------------------------------------------------------------
   function convButton(item, label, meta) {
     var li = el("li");
-    var button = el("button", { type: "button", "data-id": item.id }, "");
+    var button = el("button", { type: "button", "data-id": item.id, "data-language": item.language || "en" }, "");
+    button.appendChild(languageBadge(item.language));
     button.appendChild(el("span", {}, label));
     var m = el("span", { "class": "conv-meta" }, meta);
     button.appendChild(m);
@@ -75,6 +90,12 @@
     });
     if (!queueData.queued.length) { queued.appendChild(el("li", { "class": "conv-meta" }, "Nobody is waiting.")); }
     if (!queueData.active.length) { active.appendChild(el("li", { "class": "conv-meta" }, "None.")); }
+    // the open conversation's header badge follows a language switch (the queue is reloaded on each change)
+    var open = queueData.queued.concat(queueData.active).filter(function (item) { return item.id === selected; })[0];
+    var badge = document.querySelector("#conv-header .lang-badge");
+    if (open && badge && badge.getAttribute("data-language") !== open.language) {
+      badge.replaceWith(languageBadge(open.language));
+    }
   }
 
   function loadQueue() {
@@ -159,6 +180,7 @@
   function renderHeader(conv) {
     var header = $("conv-header");
     header.textContent = "";
+    header.appendChild(languageBadge(conv.language));
     header.appendChild(el("p", {}, (conv.customer_name || "Guest shopper") + " · " + conv.reason + " · " + conv.status +
       (conv.agent_name ? " (" + conv.agent_name + ")" : "")));
     if (conv.status === "queued") {

@@ -7,12 +7,19 @@
  * - renders text, quick replies / buttons, images, product cards (carousel) and agent / notice messages;
  * - every text goes through textContent, never innerHTML;
  * - Enter sends, except while an IME composition is in progress (Chinese, Japanese, Korean input);
- * - keyboard and screen-reader friendly (labelled controls, a live log, Escape closes).
+ * - keyboard and screen-reader friendly (labelled controls, a live log, Escape closes);
+ * - its own strings in English or Chinese (one table, bot/messages.py WIDGET, handed over in the config):
+ *   first the page's language (data-lang on this script or on the config element, else <html lang>), then
+ *   the conversation's: the history endpoint's "language" after a reload and the channel's
+ *   "shopdesk_language" event after every message (bot/language.py decides both from Rasa's tracker).
+ *   Every message carries metadata.page_language, the tracker's fallback while nothing is decided.
  */
 (function () {
   "use strict";
 
-  var config = JSON.parse(document.getElementById("shopdesk-widget-config").textContent);
+  var configElement = document.getElementById("shopdesk-widget-config");
+  var config = JSON.parse(configElement.textContent);
+  var script = document.currentScript;
   var STORAGE_KEY = "shopdesk.session_id";
   var OPEN_KEY = "shopdesk.open";
   var TYPING_TIMEOUT_MS = 20000;
@@ -38,6 +45,35 @@
       });
   }
 
+  // ---- language: the page's, then the conversation's ---------------------------------------------------
+  var STRINGS = config.strings || {};
+  var LANGUAGE_TAGS = { en: "en", zh: "zh-CN" };
+  function normalizeLanguage(tag) {  // "zh-CN", "zh_Hant", "EN-gb" -> "zh" / "en"; anything else -> null
+    var primary = String(tag || "").trim().replace("_", "-").split("-")[0].toLowerCase();
+    return LANGUAGE_TAGS.hasOwnProperty(primary) ? primary : null;
+  }
+  var pageLanguage = normalizeLanguage(script && script.getAttribute("data-lang")) ||
+    normalizeLanguage(configElement.getAttribute("data-lang")) ||
+    normalizeLanguage(document.documentElement.getAttribute("lang")) || "en";
+  var language = pageLanguage;
+
+  /* The widget string `key` in the current language, {placeholders} filled from `values`. */
+  function t(key, values) {
+    var text = (STRINGS[language] || {})[key];
+    if (typeof text !== "string") { text = (STRINGS.en || {})[key]; }
+    if (typeof text !== "string") { text = key; }
+    return text.replace(/\{(\w+)\}/g, function (all, name) {
+      return values && values[name] !== undefined && values[name] !== null ? String(values[name]) : all;
+    });
+  }
+
+  var localized = [];  // [node, attribute ("text" = textContent), string key]: relabelled on a switch
+  function label(node, attribute, key) {
+    localized.push([node, attribute, key]);
+    if (attribute === "text") { node.textContent = t(key); } else { node.setAttribute(attribute, t(key)); }
+    return node;
+  }
+
   function el(tag, attrs, text) {
     var node = document.createElement(tag);
     Object.keys(attrs || {}).forEach(function (key) { node.setAttribute(key, attrs[key]); });
@@ -48,25 +84,23 @@
   // ---- DOM ------------------------------------------------------------------------------------------
   var root = el("div", { "class": "sd-widget", id: "shopdesk-widget" });
   var launcher = el("button", {
-    "class": "sd-launcher", type: "button", "aria-label": "Open chat with ShopDesk support",
-    "aria-expanded": "false", "aria-controls": "sd-panel"
-  }, "Chat");
-  var panel = el("section", { "class": "sd-panel", id: "sd-panel", role: "dialog", "aria-label": "ShopDesk chat", hidden: "" });
+    "class": "sd-launcher", type: "button", "aria-expanded": "false", "aria-controls": "sd-panel"
+  });
+  label(label(launcher, "aria-label", "launcher_label"), "text", "launcher");
+  var panel = label(el("section", { "class": "sd-panel", id: "sd-panel", role: "dialog", hidden: "" }), "aria-label", "panel_label");
   var header = el("header", { "class": "sd-header" });
-  header.appendChild(el("h2", { "class": "sd-title" }, "ShopDesk support"));
-  var closeButton = el("button", { "class": "sd-close", type: "button", "aria-label": "Close chat" }, "×");
+  header.appendChild(label(el("h2", { "class": "sd-title" }), "text", "title"));
+  var closeButton = label(el("button", { "class": "sd-close", type: "button" }, "×"), "aria-label", "close_label");
   header.appendChild(closeButton);
   var banner = el("p", { "class": "sd-banner", role: "status", "aria-live": "polite", hidden: "" });
   var connection = el("p", { "class": "sd-connection", role: "status", "aria-live": "polite", hidden: "" });
-  var log = el("ol", { "class": "sd-log", role: "log", "aria-live": "polite", "aria-label": "Conversation" });
-  var typing = el("li", { "class": "sd-typing", "aria-label": "The assistant is typing", hidden: "" });
+  var log = label(el("ol", { "class": "sd-log", role: "log", "aria-live": "polite" }), "aria-label", "log_label");
+  var typing = label(el("li", { "class": "sd-typing", hidden: "" }), "aria-label", "typing_label");
   typing.appendChild(el("span", { "aria-hidden": "true" }, "•••"));
   var form = el("form", { "class": "sd-form" });
-  var input = el("textarea", {
-    "class": "sd-input", rows: "1", maxlength: String(config.maxChars || 2000),
-    "aria-label": "Type your message", placeholder: "Type your message…"
-  });
-  var send = el("button", { "class": "sd-send", type: "submit", "aria-label": "Send message" }, "Send");
+  var input = el("textarea", { "class": "sd-input", rows: "1", maxlength: String(config.maxChars || 2000) });
+  label(label(input, "aria-label", "input_label"), "placeholder", "placeholder");
+  var send = label(label(el("button", { "class": "sd-send", type: "submit" }), "aria-label", "send_label"), "text", "send");
   form.appendChild(input);
   form.appendChild(send);
   panel.appendChild(header);
@@ -97,13 +131,15 @@
 
   // ---- mode: bot / queued / agent -------------------------------------------------------------------
   var mode = "bot";
+  var modeAgent = null;
   function setMode(next, agentName) {
     mode = next;
+    modeAgent = agentName || null;
     if (next === "agent") {
-      banner.textContent = "You are chatting with " + (agentName || "our support team") + " (a person).";
+      banner.textContent = t("agent_banner", { name: agentName || t("our_team") });
       banner.removeAttribute("hidden");
     } else if (next === "queued") {
-      banner.textContent = "Waiting for a person from our support team…";
+      banner.textContent = t("queued_banner");
       banner.removeAttribute("hidden");
     } else {
       banner.textContent = "";
@@ -131,7 +167,7 @@
   function bubble(role, agentName) {
     var item = el("li", { "class": "sd-msg sd-" + role });
     if (role === "agent") {
-      item.appendChild(el("span", { "class": "sd-who" }, (agentName || "Agent") + " · support team"));
+      item.appendChild(el("span", { "class": "sd-who" }, t("agent_byline", { name: agentName || t("agent") })));
     }
     if (typing.parentNode === log) { log.insertBefore(item, typing); } else { log.appendChild(item); }
     return item;
@@ -144,7 +180,7 @@
   }
 
   function renderButtons(item, buttons) {
-    var group = el("div", { "class": "sd-replies", role: "group", "aria-label": "Suggested replies" });
+    var group = el("div", { "class": "sd-replies", role: "group", "aria-label": t("replies_label") });
     buttons.forEach(function (button) {
       var b = el("button", { type: "button", "class": "sd-reply" }, button.title);
       b.addEventListener("click", function () {
@@ -160,9 +196,9 @@
     var cards = Array.isArray(payload.cards) ? payload.cards : [];
     if (payload.text) { item.appendChild(el("p", {}, payload.text)); }
     var wrap = el("div", { "class": "sd-carousel" });
-    var list = el("ul", { "class": "sd-cards", "aria-label": "Product suggestions", tabindex: "0" });
+    var list = el("ul", { "class": "sd-cards", "aria-label": t("cards_label"), tabindex: "0" });
     cards.forEach(function (card, index) {
-      var li = el("li", { "class": "sd-card", "aria-label": (index + 1) + " of " + cards.length + ": " + (card.title || "") });
+      var li = el("li", { "class": "sd-card", "aria-label": t("card_label", { index: index + 1, count: cards.length, title: card.title || "" }) });
       var image = safeUrl(card.image_url);
       if (image) { li.appendChild(el("img", { src: image, alt: card.title || "", loading: "lazy" })); }
       var link = safeUrl(card.url);
@@ -172,8 +208,8 @@
       if (card.reason) { li.appendChild(el("span", { "class": "sd-card-reason" }, card.reason)); }
       list.appendChild(li);
     });
-    var prev = el("button", { type: "button", "class": "sd-prev", "aria-label": "Previous products" }, "‹");
-    var next = el("button", { type: "button", "class": "sd-next", "aria-label": "Next products" }, "›");
+    var prev = el("button", { type: "button", "class": "sd-prev", "aria-label": t("previous_products") }, "‹");
+    var next = el("button", { type: "button", "class": "sd-next", "aria-label": t("next_products") }, "›");
     prev.addEventListener("click", function () { list.scrollBy({ left: -list.clientWidth * 0.8, behavior: "smooth" }); });
     next.addEventListener("click", function () { list.scrollBy({ left: list.clientWidth * 0.8, behavior: "smooth" }); });
     wrap.appendChild(prev);
@@ -186,7 +222,7 @@
     if (!attachment || typeof attachment !== "object") { return; }
     var payload = attachment.payload || {};
     if (attachment.type === "image" && safeUrl(payload.src)) {
-      item.appendChild(el("img", { src: payload.src, alt: payload.alt || "Image from the assistant", "class": "sd-image" }));
+      item.appendChild(el("img", { src: payload.src, alt: payload.alt || t("image_alt"), "class": "sd-image" }));
     } else if (attachment.type === "template" && Array.isArray(payload.elements)) {
       renderCards(item, {
         cards: payload.elements.map(function (e) {
@@ -207,7 +243,7 @@
     var custom = message.custom;
     if (message.text) { item.appendChild(el("p", {}, message.text)); }
     if (message.image && safeUrl(message.image)) {
-      item.appendChild(el("img", { src: message.image, alt: "Image from the assistant", "class": "sd-image" }));
+      item.appendChild(el("img", { src: message.image, alt: t("image_alt"), "class": "sd-image" }));
     }
     renderAttachment(item, message.attachment);
     if (custom && typeof custom === "object") {
@@ -232,9 +268,28 @@
   var confirmed = false;
   var outbox = [];
 
-  function showConnection(text) {
-    if (text) { connection.textContent = text; connection.removeAttribute("hidden"); }
+  var connectionKey = null;
+  function showConnection(key) {  // a WIDGET string key, or null to hide the line
+    connectionKey = key || null;
+    if (key) { connection.textContent = t(key); connection.removeAttribute("hidden"); }
     else { connection.textContent = ""; connection.setAttribute("hidden", ""); }
+  }
+
+  /* Switches the widget's own strings (what is already in the log stays as it was written). */
+  function setLanguage(next) {
+    next = normalizeLanguage(next);
+    if (!next || next === language) { return; }
+    language = next;
+    applyLanguage();
+  }
+  function applyLanguage() {
+    root.setAttribute("lang", LANGUAGE_TAGS[language]);
+    root.setAttribute("data-lang", language);
+    localized.forEach(function (entry) {
+      if (entry[1] === "text") { entry[0].textContent = t(entry[2]); } else { entry[0].setAttribute(entry[1], t(entry[2])); }
+    });
+    setMode(mode, modeAgent);
+    showConnection(connectionKey);
   }
 
   socket.on("connect", function () {
@@ -245,17 +300,20 @@
       storeSession(confirmedId);  // the server refused the stored id and issued a new one
     }
     confirmed = true;
-    showConnection("");
+    showConnection(null);
     root.setAttribute("data-connected", "true");
     while (outbox.length) { socket.emit("user_uttered", outbox.shift()); }
   });
   socket.on("disconnect", function () {
     confirmed = false;
     root.setAttribute("data-connected", "false");
-    showConnection("Connection lost — reconnecting…");
+    showConnection("connection_lost");
   });
   socket.on("connect_error", function () {
-    showConnection("Cannot reach the assistant — retrying…");
+    showConnection("unreachable");
+  });
+  socket.on("shopdesk_language", function (data) {  // the conversation's language after each message
+    if (data && typeof data === "object") { setLanguage(data.language); }
   });
   socket.on("bot_uttered", function (message) {
     if (!message || typeof message !== "object") { return; }
@@ -267,8 +325,8 @@
     var text = String(payload || "").trim();
     if (!text) { return; }
     render({ role: "shopper", text: title || text });
-    var frame = { message: text };  // the server knows which session this socket joined
-    if (title) { frame.metadata = { title: title }; }
+    var frame = { message: text, metadata: { page_language: pageLanguage } };  // the server knows the session
+    if (title) { frame.metadata.title = title; }
     if (confirmed) { socket.emit("user_uttered", frame); } else { outbox.push(frame); }
     showTyping();
   }
@@ -312,13 +370,19 @@
       (history.messages || []).forEach(render);
       pending.forEach(function (node) { log.appendChild(node); });
       var agent = (history.messages || []).filter(function (m) { return m.agent_name; }).pop();
+      setLanguage(history.language);
       setMode(history.mode || "bot", agent && agent.agent_name);
       root.setAttribute("data-history", "loaded");
     })
     .catch(function () { root.setAttribute("data-history", "failed"); })
     .then(function () { socket.connect(); });  // without a session id the server issues one on connect
 
+  applyLanguage();
   setMode("bot");
   setOpen(window.sessionStorage.getItem(OPEN_KEY) === "1", false);
-  window.ShopDeskWidget = { sessionId: function () { return sessionId; }, open: function () { setOpen(true, true); } };
+  window.ShopDeskWidget = {
+    sessionId: function () { return sessionId; },
+    open: function () { setOpen(true, true); },
+    language: function () { return language; }
+  };
 })();
