@@ -161,5 +161,11 @@ WORDS: dict[str, Any] = {
         "sports": "运动",
         "home & lighting": "家居照明",
         "electronics accessories": "电子配件",
+        "lamps": "灯具",
+        "knitwear": "针织衫",
+        "jackets": "夹克",
+        "accessories": "配饰",
+        "home": "家居",
+        "electronics": "电子产品",
     },
 }
