@@ -39,7 +39,7 @@ logger = logging.getLogger(__name__)
 _VARIABLE = re.compile(r"{([^\n{}]+?)}")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared and hashed by identity: one instance per language
 class Catalog:
     """The wording of one language. Templates are ``str.format`` strings; every language has every key, and
     the same placeholders (tests/actions/test_catalog_zh.py), except the :attr:`VOCABULARIES`: words for data
@@ -87,9 +87,8 @@ class Catalog:
     LINE_CHANGED: str  # {title} {quantity}
     ORDER_STATUSES: Mapping[str, str]  # shop.model.OrderStatus -> the word the shopper reads
     RETURN_STATUSES: Mapping[str, str]  # shop.model.ReturnStatus -> the word
-    NOT_CANCELLABLE: Mapping[
-        str, str
-    ]  # order status -> why it can't be cancelled (utter_fee_not_cancellable)
+    # order status -> why it can't be cancelled (the {reason} of utter_fee_not_cancellable)
+    NOT_CANCELLABLE: Mapping[str, str]
     # (pattern, replacement) rewrites of the shop's payment-method labels ("Visa ending 4242")
     PAYMENT_METHODS: tuple[tuple[str, str], ...]
     STORE_PROBLEM: str  # {detail}: the order store's own reason (English); a language may say it its own way
@@ -164,7 +163,7 @@ class Catalog:
         return self.NOT_CANCELLABLE.get(status, store_reason)
 
     def payment_method(self, label: str) -> str:
-        """The shop's payment-method label as this language says it (``Visa ending 4242`` → ``Visa（尾号4242）``)."""
+        """The shop's payment-method label as this language says it (``Visa ending 4242`` → ``Visa（尾号 4242）``)."""
         for pattern, replacement in self.PAYMENT_METHODS:
             label = re.sub(pattern, replacement, label)
         return label

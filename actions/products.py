@@ -216,7 +216,7 @@ class ActionAnswerProductQuestion(Action):
             picked = product_id in chosen
             question = pending if picked and pending else text
             if picked and not pending:
-                return self._describe(dispatcher, service.product(product_id), domain, tracker)
+                return self._describe(dispatcher, words, service.product(product_id), domain, tracker)
             fact = await in_executor(service.product_fact, product_id, question)
         except QueryError as exc:
             query_problem(dispatcher, words, exc)
@@ -261,7 +261,11 @@ class ActionAnswerProductQuestion(Action):
 
     @staticmethod
     def _describe(
-        dispatcher: CollectingDispatcher, record: Mapping[str, Any], domain: DomainDict, tracker: Tracker
+        dispatcher: CollectingDispatcher,
+        words: messages.Catalog,
+        record: Mapping[str, Any],
+        domain: DomainDict,
+        tracker: Tracker,
     ) -> list[EventType]:
         stock = record.get("stock")
         availability = (
@@ -280,7 +284,6 @@ class ActionAnswerProductQuestion(Action):
             price_text=record["price_text"],
             availability=availability,
         )
-        words = messages.catalog_for(tracker)
         similar = messages.button(words.SHOW_SIMILAR, f'/recommend_items{{"product":"{record["id"]}"}}')
         send_cards(dispatcher, words, summary, [record], buttons=[similar])
         return [SlotSet(SHOWN_PRODUCT, record["id"]), SlotSet(PENDING_QUESTION, None)]
