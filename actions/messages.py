@@ -126,7 +126,7 @@ class Catalog:
         return self.DAY_AND_DATE.format(**self._date_values(value))
 
     def join_items(self, parts: Sequence[str]) -> str:
-        """``a``, ``a and b``, ``a, b and c`` / ``a、b和c``."""
+        """``a``, ``a and b``, ``a, b and c`` / ``a、b 和 c``."""
         if len(parts) <= 1:
             return "".join(parts)
         return self.LIST_SEPARATOR.join(parts[:-1]) + self.LIST_LAST_SEPARATOR + parts[-1]

@@ -2,7 +2,7 @@
 fails on a missing or extra key; tests/actions/test_catalog_zh.py checks the placeholders).
 
 Conventions: full-width punctuation (，：（）); a space between Chinese and a Latin product title or id;
-money as the shop formats it (``€4.95``); dates ``12月3日（周四）`` and ``2026年12月3日``; lists ``a、b和c``.
+money as the shop formats it (``€4.95``); dates ``12月3日（周四）`` and ``2026年12月3日``; lists ``a、b 和 c``.
 Product titles, brands and ids stay as the (English) catalog writes them.
 """
 
@@ -27,7 +27,7 @@ WORDS: dict[str, Any] = {
     # order wording
     "ITEM_QUANTITY": "{quantity} × {title}",
     "LIST_SEPARATOR": "、",
-    "LIST_LAST_SEPARATOR": "和",
+    "LIST_LAST_SEPARATOR": " 和 ",  # a space between Chinese and the (Latin) titles it joins
     "CHOICE_SEPARATOR": " 或 ",
     "DAY": "{month_number}月{day}日（{weekday}）",
     "SHORT_DAY": "{year}年{month_number}月{day}日",
@@ -45,8 +45,8 @@ WORDS: dict[str, Any] = {
     "INVOICE_LINE": "{invoice_id} — {issued_day}开具，{amount}：{url}",
     "CART_LINE": "• {quantity} × {title}（{product_id}）— {amount}",
     "CART_TOTALS": "小计 {subtotal} · 运费 {shipping} · 合计 {total}",
-    "LINE_REMOVED": "删除了 {title}",
-    "LINE_CHANGED": "把 {title} 的数量改成了 {quantity}",
+    "LINE_REMOVED": "删除 {title}",  # utter_order_line_changed: "已为您{change}。"
+    "LINE_CHANGED": "将 {title} 的数量改为 {quantity}",
     "ORDER_STATUSES": {
         "pending": "待付款",
         "paid": "已付款",

@@ -147,7 +147,7 @@ async def test_change_buttons_and_change_in_chinese(shop: SqliteOrderStore) -> N
         ActionChangeOrderLine(), verified("SD-100002", line_item="P-1042", line_quantity="0")
     )
     assert responses(dispatcher) == ["utter_order_line_changed", "utter_change_refund"]
-    assert dispatcher.messages[0]["change"] == "删除了 Cork Yoga Blocks (Pair)"
+    assert dispatcher.messages[0]["change"] == "删除 Cork Yoga Blocks (Pair)"
     assert_chinese(dispatcher, shop_names(shop))
 
 
@@ -276,7 +276,7 @@ async def test_product_cards_heading_and_buttons_in_chinese(service: RetrievalSe
     t = tracker("a black bag under 100", "search_products", slots=dict(ZH))
     dispatcher = CollectingDispatcher()
     await products.ActionSearchProducts().run(dispatcher, t, zh_domain())
-    assert card_messages(dispatcher)[0]["text"].startswith("中文回复（100以内，黑色")
+    assert "（100以内，黑色" in card_messages(dispatcher)[0]["text"]
     assert dispatcher.messages[0]["buttons"][0]["title"].startswith("更多类似")
 
 

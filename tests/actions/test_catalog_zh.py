@@ -109,9 +109,9 @@ def test_chinese_dates() -> None:
 def test_chinese_lists_and_quantities() -> None:
     assert ZH.join_items([]) == ""
     assert ZH.join_items(["A"]) == "A"
-    assert ZH.join_items(["A", "B"]) == "A和B"
-    assert ZH.join_items(["A", "B", "C"]) == "A、B和C"
-    assert ZH.items([(2, "Merino T-Shirt"), (1, "Rain Jacket")]) == "2 × Merino T-Shirt和Rain Jacket"
+    assert ZH.join_items(["A", "B"]) == "A 和 B"
+    assert ZH.join_items(["A", "B", "C"]) == "A、B 和 C"
+    assert ZH.items([(2, "Merino T-Shirt"), (1, "Rain Jacket")]) == "2 × Merino T-Shirt 和 Rain Jacket"
     assert ZH.join_choices(["SD-100001", "SD-100002"]) == "SD-100001 或 SD-100002"
 
 
@@ -122,8 +122,8 @@ def test_chinese_statuses_payment_labels_and_changes() -> None:
     assert ZH.payment_method("Klarna invoice") == "Klarna 账单支付"
     assert ZH.payment_method("PayPal") == "PayPal"
     assert EN.payment_method("Visa ending 4242") == "Visa ending 4242"
-    assert ZH.line_change("Cork Yoga Blocks", 0) == "删除了 Cork Yoga Blocks"
-    assert ZH.line_change("Cork Yoga Blocks", 2) == "把 Cork Yoga Blocks 的数量改成了 2"
+    assert ZH.line_change("Cork Yoga Blocks", 0) == "删除 Cork Yoga Blocks"
+    assert ZH.line_change("Cork Yoga Blocks", 2) == "将 Cork Yoga Blocks 的数量改为 2"
     assert EN.line_change("Cork Yoga Blocks", 0) == "removed Cork Yoga Blocks"
     assert EN.not_cancellable("shipped", "store words") == (
         "the order is already with the carrier; it can be returned once it arrives"
