@@ -9,17 +9,18 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import messages
-from actions.common import ORDER_STEP, STEP_CONFIRM_CANCEL, day, items_text, money, store
+from actions.common import ORDER_STEP, STEP_CONFIRM_CANCEL, items_text, money, store
 from actions.order_action import VerifiedOrderAction
-from actions.returns import ORIGINAL_METHOD
+from actions.returns import payment_method
 from shop.errors import OrderNotCancellableError
 from shop.model import Order
 from shop.policy import RETURN_WINDOW_DAYS
 
 
 def offer_cancellation(dispatcher: CollectingDispatcher, tracker: Tracker, order: Order) -> list[EventType]:
+    words = messages.catalog_for(tracker)
     quote = store().cancellation_quote(order.number)
-    base: dict[str, Any] = {"order_id": order.number, "items": items_text(order)}
+    base: dict[str, Any] = {"order_id": order.number, "items": items_text(words, order)}
     if quote.allowed:
         if order.paid_at is None:
             dispatcher.utter_message(response="utter_cancel_confirm_unpaid", **base)
@@ -27,7 +28,7 @@ def offer_cancellation(dispatcher: CollectingDispatcher, tracker: Tracker, order
             dispatcher.utter_message(
                 response="utter_cancel_confirm_free",
                 amount=money(order.total_minor, order.currency),
-                method=order.payment_method or ORIGINAL_METHOD,
+                method=payment_method(words, order.payment_method),
                 **base,
             )
         else:
@@ -35,14 +36,14 @@ def offer_cancellation(dispatcher: CollectingDispatcher, tracker: Tracker, order
                 response="utter_cancel_confirm_fee",
                 fee=money(quote.fee_minor, quote.currency),
                 amount=money(order.total_minor - quote.fee_minor, order.currency),
-                method=order.payment_method or ORIGINAL_METHOD,
+                method=payment_method(words, order.payment_method),
                 **base,
             )
         return [SlotSet(ORDER_STEP, STEP_CONFIRM_CANCEL)]
     if order.status == "shipped":
         dispatcher.utter_message(
             response="utter_cancel_refused_shipped",
-            carrier=order.carrier or messages.THE_CARRIER,
+            carrier=order.carrier or words.THE_CARRIER,
             window_days=RETURN_WINDOW_DAYS,
             **base,
         )
@@ -58,10 +59,15 @@ def offer_cancellation(dispatcher: CollectingDispatcher, tracker: Tracker, order
 
 
 def cancellation_fee(dispatcher: CollectingDispatcher, tracker: Tracker, order: Order) -> list[EventType]:
+    words = messages.catalog_for(tracker)
     quote = store().cancellation_quote(order.number)
     base = {"order_id": order.number}
     if not quote.allowed:
-        dispatcher.utter_message(response="utter_fee_not_cancellable", reason=quote.reason, **base)
+        dispatcher.utter_message(
+            response="utter_fee_not_cancellable",
+            reason=words.not_cancellable(quote.status, quote.reason),
+            **base,
+        )
     elif quote.fee_minor == 0:
         dispatcher.utter_message(response="utter_fee_free", **base)
     else:
@@ -91,14 +97,15 @@ class ActionCancelOrder(VerifiedOrderAction):
             dispatcher.utter_message(response="utter_order_cancelled_unpaid", order_id=cancelled.number)
             return []
         refund = refunds[-1]
+        words = messages.catalog_for(tracker)
         dispatcher.utter_message(
             response="utter_order_cancelled_fee" if fee else "utter_order_cancelled_refund",
             order_id=cancelled.number,
             refund_id=refund.id,
             amount=money(refund.amount_minor, refund.currency),
             fee=money(fee, refund.currency),
-            method=refund.method or ORIGINAL_METHOD,
-            expected_by=day(refund.expected_by),
+            method=payment_method(words, refund.method),
+            expected_by=words.day(refund.expected_by),
         )
         return []
 

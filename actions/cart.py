@@ -208,9 +208,9 @@ def cart_lines(cart: list[dict[str, Any]]) -> list[tuple[str, int]]:
     return [(item["product_id"], item["quantity"]) for item in cart]
 
 
-def quote_text(quote: OrderQuote) -> str:
+def quote_text(words: messages.Catalog, quote: OrderQuote) -> str:
     lines = [
-        messages.CART_LINE.format(
+        words.CART_LINE.format(
             quantity=line.quantity,
             title=line.title,
             product_id=line.product_id,
@@ -218,7 +218,7 @@ def quote_text(quote: OrderQuote) -> str:
         )
         for line in quote.lines
     ]
-    totals = messages.CART_TOTALS.format(
+    totals = words.CART_TOTALS.format(
         subtotal=money(quote.subtotal_minor, quote.currency),
         shipping=money(quote.shipping_minor, quote.currency),
         total=money(quote.total_minor, quote.currency),
@@ -259,6 +259,7 @@ class ActionAddToCart(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
+        words = messages.catalog_for(tracker)
         try:
             quantity = requested_quantity(tracker) or 1
             products, query = await in_executor(requested_products, tracker)
@@ -268,14 +269,14 @@ class ActionAddToCart(Action):
             logger.exception("product lookup failed")
             return bad_request(dispatcher, "utter_cart_lookup_down")
         if not products:
-            dispatcher.utter_message(response="utter_cart_unknown_product", query=query or messages.THAT)
+            dispatcher.utter_message(response="utter_cart_unknown_product", query=query or words.THAT)
             return []
         if len(products) > 1:
             dispatcher.utter_message(
                 response="utter_cart_which_product",
                 buttons=[
                     button(
-                        messages.PRODUCT_CHOICE.format(title=p.title, price=money(p.price_minor, p.currency)),
+                        words.PRODUCT_CHOICE.format(title=p.title, price=money(p.price_minor, p.currency)),
                         f'/add_to_cart{{"product":"{p.id}"}}',
                     )
                     for p in products[:4]
@@ -336,7 +337,8 @@ class ActionRemoveFromCart(Action):
             return bad_request(dispatcher, exc.response, **exc.values)
         in_cart = [p for p in products if any(item["product_id"] == p.id for item in cart)]
         if not in_cart:
-            dispatcher.utter_message(response="utter_cart_not_in_cart", query=query or messages.THAT)
+            query = query or messages.catalog_for(tracker).THAT
+            dispatcher.utter_message(response="utter_cart_not_in_cart", query=query)
             return []
         product = in_cart[0]
         item = next(i for i in cart if i["product_id"] == product.id)
@@ -362,6 +364,7 @@ class ActionShowCart(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
+        words = messages.catalog_for(tracker)
         cart = get_cart(tracker)
         if not cart:
             dispatcher.utter_message(response="utter_cart_empty")
@@ -369,6 +372,8 @@ class ActionShowCart(Action):
         try:
             quote = await in_executor(store().quote_order, cart_lines(cart))
         except StoreError as exc:
-            return bad_request(dispatcher, "utter_cart_no_longer_available", detail=str(exc))
-        dispatcher.utter_message(response="utter_cart_contents", cart=quote_text(quote))
+            return bad_request(
+                dispatcher, "utter_cart_no_longer_available", detail=words.store_problem(str(exc))
+            )
+        dispatcher.utter_message(response="utter_cart_contents", cart=quote_text(words, quote))
         return []

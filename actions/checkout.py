@@ -86,6 +86,7 @@ class ActionCheckout(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
+        words = messages.catalog_for(tracker)
         cart = get_cart(tracker)
         if not cart:
             dispatcher.utter_message(response="utter_cart_empty")
@@ -100,7 +101,7 @@ class ActionCheckout(Action):
             quote = await in_executor(shop.quote_order, cart_lines(cart))
         except StoreError as exc:
             return [
-                *bad_request(dispatcher, "utter_cart_cannot_price", detail=str(exc)),
+                *bad_request(dispatcher, "utter_cart_cannot_price", detail=words.store_problem(str(exc))),
                 SlotSet(CART_STEP, None),
             ]
         typed = tracker.get_slot(CHECKOUT_ADDRESS)
@@ -117,13 +118,15 @@ class ActionCheckout(Action):
             address = customer.default_address
         else:
             return [SlotSet(CART_STEP, STEP_COLLECT_ADDRESS)]
-        return summarize(dispatcher, quote, address)
+        return summarize(dispatcher, words, quote, address)
 
 
-def summarize(dispatcher: CollectingDispatcher, quote: OrderQuote, address: Address) -> list[EventType]:
+def summarize(
+    dispatcher: CollectingDispatcher, words: messages.Catalog, quote: OrderQuote, address: Address
+) -> list[EventType]:
     dispatcher.utter_message(
         response="utter_order_summary",
-        summary=quote_text(quote),
+        summary=quote_text(words, quote),
         address=address.one_line(),
     )
     return [SlotSet(CART_QUOTE, quote_slot(quote, address)), SlotSet(CART_STEP, STEP_CONFIRM)]
@@ -170,6 +173,7 @@ class ActionConfirmOrder(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
+        words = messages.catalog_for(tracker)
         quote = tracker.get_slot(CART_QUOTE)
         customer_id = verified_customer_id(tracker)  # a customer_id slot alone is only a claim
         if tracker.get_slot(CART_STEP) != STEP_CONFIRM or not isinstance(quote, dict) or not customer_id:
@@ -198,7 +202,9 @@ class ActionConfirmOrder(Action):
                 fresh = await in_executor(shop.quote_order, lines)
             except StoreError as error:
                 return [
-                    *bad_request(dispatcher, "utter_cart_no_longer_available", detail=str(error)),
+                    *bad_request(
+                        dispatcher, "utter_cart_no_longer_available", detail=words.store_problem(str(error))
+                    ),
                     SlotSet(CART_STEP, None),
                 ]
             dispatcher.utter_message(
@@ -206,13 +212,13 @@ class ActionConfirmOrder(Action):
                 old_total=money(int(quote["total_minor"]), str(quote["currency"])),
                 total=money(fresh.total_minor, fresh.currency),
             )
-            return summarize(dispatcher, fresh, address)
+            return summarize(dispatcher, words, fresh, address)
         except (OutOfStockError, NotFoundError, InvalidInputError, InvalidIdentifierError) as exc:
-            dispatcher.utter_message(response="utter_order_failed", problem=str(exc))
+            dispatcher.utter_message(response="utter_order_failed", problem=words.store_problem(str(exc)))
             return [SlotSet(CART_STEP, None), SlotSet(CART_QUOTE, None)]
         except (StoreError, LedgerError):
             logger.exception("order creation failed for %s", tracker.sender_id)
-            dispatcher.utter_message(response="utter_order_failed", problem=messages.ORDER_NOT_SAVED)
+            dispatcher.utter_message(response="utter_order_failed", problem=words.ORDER_NOT_SAVED)
             return [SlotSet(CART_STEP, None), SlotSet(CART_QUOTE, None)]
         row = None
         try:

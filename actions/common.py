@@ -90,19 +90,21 @@ def money(amount_minor: int, currency: str) -> str:
 
 
 def day(value: date | datetime) -> str:
-    """``Tuesday 24 November`` (wording: actions.messages)."""
-    return messages.day(value)
+    """``Tuesday 24 November`` in English (tests, logs); actions say ``words.day(value)``."""
+    return messages.EN.day(value)
 
 
 def short_day(value: date | datetime) -> str:
-    """``24 Nov 2025`` (wording: actions.messages)."""
-    return messages.short_day(value)
+    """``24 Nov 2025`` in English (tests, logs); actions say ``words.short_day(value)``."""
+    return messages.EN.short_day(value)
 
 
-def items_text(order: Order, product_ids: tuple[str, ...] | list[str] | None = None) -> str:
-    """``2 × Merino T-Shirt and Packable Rain Jacket``."""
+def items_text(
+    words: messages.Catalog, order: Order, product_ids: tuple[str, ...] | list[str] | None = None
+) -> str:
+    """``2 × Merino T-Shirt and Packable Rain Jacket`` (``words``: the conversation's catalog)."""
     lines = [line for line in order.lines if product_ids is None or line.product_id in product_ids]
-    return messages.join_items([messages.item(line.quantity, line.title) for line in lines])
+    return words.items((line.quantity, line.title) for line in lines)
 
 
 def button(title: str, payload: str) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import messages
-from actions.common import money, short_day, store
+from actions.common import money, store
 from shop.errors import InvalidIdentifierError
 from shop.ids import normalize_invoice_id
 from shop.model import Invoice, Order
@@ -17,10 +17,10 @@ from shop.model import Invoice, Order
 logger = logging.getLogger(__name__)
 
 
-def invoice_line(invoice: Invoice) -> str:
-    return messages.INVOICE_LINE.format(
+def invoice_line(words: messages.Catalog, invoice: Invoice) -> str:
+    return words.INVOICE_LINE.format(
         invoice_id=invoice.id,
-        issued_day=short_day(invoice.issued_at),
+        issued_day=words.short_day(invoice.issued_at),
         amount=money(invoice.total_minor, invoice.currency),
         url=invoice.url,
     )
@@ -28,6 +28,7 @@ def invoice_line(invoice: Invoice) -> str:
 
 def send_invoices(dispatcher: CollectingDispatcher, tracker: Tracker, order: Order) -> list[EventType]:
     """All invoices of the order, or the one the shopper named if it belongs to this order."""
+    words = messages.catalog_for(tracker)
     invoices = store().invoices_for_order(order.number)
     asked = tracker.get_slot("invoice_id")
     events: list[EventType] = [SlotSet("invoice_id", None)] if asked else []
@@ -55,7 +56,7 @@ def send_invoices(dispatcher: CollectingDispatcher, tracker: Tracker, order: Ord
             response="utter_invoice_one",
             order_id=order.number,
             invoice_id=inv.id,
-            issued_day=short_day(inv.issued_at),
+            issued_day=words.short_day(inv.issued_at),
             amount=money(inv.total_minor, inv.currency),
             invoice_url=inv.url,
         )
@@ -63,6 +64,6 @@ def send_invoices(dispatcher: CollectingDispatcher, tracker: Tracker, order: Ord
         dispatcher.utter_message(
             response="utter_invoice_list",
             order_id=order.number,
-            invoice_lines="\n".join(messages.BULLET.format(line=invoice_line(inv)) for inv in invoices),
+            invoice_lines="\n".join(words.BULLET.format(line=invoice_line(words, inv)) for inv in invoices),
         )
     return events

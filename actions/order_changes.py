@@ -21,13 +21,12 @@ from actions.common import (
     STEP_CHOOSE_CHANGE,
     STEP_COLLECT_ADDRESS,
     button,
-    day,
     items_text,
     money,
     store,
 )
 from actions.order_action import VerifiedOrderAction
-from actions.returns import ORIGINAL_METHOD
+from actions.returns import payment_method
 from shop.errors import InvalidInputError, OrderNotModifiableError, OutOfStockError
 from shop.model import Address, Order
 from shop.policy import MAX_QUANTITY_PER_LINE, MODIFIABLE_STATUSES, RETURN_WINDOW_DAYS
@@ -92,32 +91,35 @@ def normalize_country(value: str) -> str | None:
 
 
 def offer_changes(dispatcher: CollectingDispatcher, tracker: Tracker, order: Order) -> list[EventType]:
-    base: dict[str, Any] = {"order_id": order.number, "items": items_text(order)}
+    words = messages.catalog_for(tracker)
+    base: dict[str, Any] = {"order_id": order.number, "items": items_text(words, order)}
     if order.status not in MODIFIABLE_STATUSES:
         if order.has_shipped:
             dispatcher.utter_message(
                 response="utter_change_refused_shipped", window_days=RETURN_WINDOW_DAYS, **base
             )
         else:
-            dispatcher.utter_message(response="utter_change_refused_closed", status=order.status, **base)
+            dispatcher.utter_message(
+                response="utter_change_refused_closed", status=words.order_status(order.status), **base
+            )
         return []
     buttons = []
     for line in order.lines:
         if len(order.lines) > 1:
             buttons.append(
-                button(messages.REMOVE_LINE.format(title=line.title), _line_payload(line.product_id, 0))
+                button(words.REMOVE_LINE.format(title=line.title), _line_payload(line.product_id, 0))
             )
         if line.quantity > 1:
             buttons.append(
                 button(
-                    messages.REDUCE_LINE.format(quantity=line.quantity - 1, title=line.title),
+                    words.REDUCE_LINE.format(quantity=line.quantity - 1, title=line.title),
                     _line_payload(line.product_id, line.quantity - 1),
                 )
             )
-    buttons.append(button(messages.CHANGE_ADDRESS, "/change_shipping_address"))
+    buttons.append(button(words.CHANGE_ADDRESS, "/change_shipping_address"))
     if len(order.lines) == 1:
-        buttons.append(button(messages.CANCEL_WHOLE_ORDER, "/cancel_order"))
-    buttons.append(button(messages.LEAVE_AS_IS, "/deny"))
+        buttons.append(button(words.CANCEL_WHOLE_ORDER, "/cancel_order"))
+    buttons.append(button(words.LEAVE_AS_IS, "/deny"))
     dispatcher.utter_message(response="utter_change_choose", buttons=buttons, **base)
     return [SlotSet(ORDER_STEP, STEP_CHOOSE_CHANGE)]
 
@@ -145,17 +147,21 @@ def _line_payload(product_id: str, quantity: int) -> str:
 
 
 def offer_address_change(dispatcher: CollectingDispatcher, tracker: Tracker, order: Order) -> list[EventType]:
+    words = messages.catalog_for(tracker)
     base: dict[str, Any] = {"order_id": order.number}
     if order.status not in MODIFIABLE_STATUSES:
         if order.has_shipped:
             dispatcher.utter_message(
                 response="utter_address_refused_shipped",
-                carrier=order.carrier or messages.THE_CARRIER,
+                carrier=order.carrier or words.THE_CARRIER,
                 **base,
             )
         else:
             dispatcher.utter_message(
-                response="utter_change_refused_closed", status=order.status, items=items_text(order), **base
+                response="utter_change_refused_closed",
+                status=words.order_status(order.status),
+                items=items_text(words, order),
+                **base,
             )
         return []
     dispatcher.utter_message(
@@ -188,6 +194,7 @@ class ActionChangeOrderLine(VerifiedOrderAction):
         return [SlotSet(ORDER_STEP, None), SlotSet(LINE_ITEM, None), SlotSet(LINE_QUANTITY, None)]
 
     def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, order: Order) -> list[EventType]:
+        words = messages.catalog_for(tracker)
         product_id = tracker.get_slot(LINE_ITEM)
         quantity = parse_quantity(tracker.get_slot(LINE_QUANTITY))
         line = next((ln for ln in order.lines if ln.product_id == product_id), None)
@@ -206,7 +213,7 @@ class ActionChangeOrderLine(VerifiedOrderAction):
                 dispatcher.utter_message(
                     response="utter_change_refused_shipped",
                     order_id=order.number,
-                    items=items_text(order),
+                    items=items_text(words, order),
                     window_days=RETURN_WINDOW_DAYS,
                 )
             return []
@@ -216,12 +223,11 @@ class ActionChangeOrderLine(VerifiedOrderAction):
         except InvalidInputError:
             dispatcher.utter_message(response="utter_change_not_understood", order_id=order.number)
             return []
-        change = f"removed {line.title}" if quantity == 0 else f"changed {line.title} to {quantity}"
         dispatcher.utter_message(
             response="utter_order_line_changed",
             order_id=updated.number,
-            change=change,
-            items=items_text(updated),
+            change=words.line_change(line.title, quantity),
+            items=items_text(words, updated),
             total=money(updated.total_minor, updated.currency),
         )
         refunds = [r for r in store().refunds_for_order(order.number) if r.id not in before]
@@ -229,8 +235,8 @@ class ActionChangeOrderLine(VerifiedOrderAction):
             dispatcher.utter_message(
                 response="utter_change_refund",
                 amount=money(refunds[-1].amount_minor, refunds[-1].currency),
-                method=refunds[-1].method or ORIGINAL_METHOD,
-                expected_by=day(refunds[-1].expected_by),
+                method=payment_method(words, refunds[-1].method),
+                expected_by=words.day(refunds[-1].expected_by),
             )
         return []
 
@@ -299,7 +305,7 @@ class ActionChangeShippingAddress(VerifiedOrderAction):
             dispatcher.utter_message(
                 response="utter_address_refused_shipped",
                 order_id=order.number,
-                carrier=order.carrier or messages.THE_CARRIER,
+                carrier=order.carrier or messages.catalog_for(tracker).THE_CARRIER,
             )
             return []
         except InvalidInputError:

@@ -23,9 +23,7 @@ from actions.common import (
     ORDER_TASK,
     STEP_OFFER_HUMAN,
     ask_to_verify,
-    day,
     items_text,
-    short_day,
     verified_order,
     verified_order_number,
 )
@@ -43,7 +41,8 @@ Handler = Callable[[CollectingDispatcher, Tracker, Order], list[EventType]]
 
 
 def track(dispatcher: CollectingDispatcher, tracker: Tracker, order: Order) -> list[EventType]:
-    base: dict[str, Any] = {"order_id": order.number, "items": items_text(order)}
+    words = messages.catalog_for(tracker)
+    base: dict[str, Any] = {"order_id": order.number, "items": items_text(words, order)}
     if order.status == "pending":
         dispatcher.utter_message(response="utter_track_pending", **base)
     elif order.status == "paid":
@@ -56,33 +55,35 @@ def track(dispatcher: CollectingDispatcher, tracker: Tracker, order: Order) -> l
             carrier=order.shipment.carrier,
             tracking_number=order.shipment.tracking_number,
             tracking_url=order.shipment.tracking_url,
-            eta=day(order.shipment.estimated_delivery),
+            eta=words.day(order.shipment.estimated_delivery),
             **base,
         )
     elif order.status == "delivered" and order.delivered_at is not None:
         dispatcher.utter_message(
             response="utter_track_delivered",
-            delivered_day=day(order.delivered_at) + f" ({short_day(order.delivered_at)})",
-            carrier=order.carrier or messages.OUR_CARRIER,
+            delivered_day=words.day_and_date(order.delivered_at),
+            carrier=order.carrier or words.OUR_CARRIER,
             window_days=RETURN_WINDOW_DAYS,
             **base,
         )
     elif order.status == "cancelled":
         dispatcher.utter_message(
             response="utter_track_cancelled",
-            cancelled_day=short_day(order.cancelled_at) if order.cancelled_at else messages.EARLIER,
+            cancelled_day=words.short_day(order.cancelled_at) if order.cancelled_at else words.EARLIER,
             **base,
         )
     elif order.status == "returned":
         dispatcher.utter_message(response="utter_track_returned", **base)
-        report_refunds(dispatcher, order)
+        report_refunds(dispatcher, words, order)
     else:  # shipped without shipment data should not happen; say what we know
-        dispatcher.utter_message(response="utter_track_generic", status=order.status, **base)
+        dispatcher.utter_message(
+            response="utter_track_generic", status=words.order_status(order.status), **base
+        )
     return []
 
 
 def _start_return(dispatcher: CollectingDispatcher, tracker: Tracker, order: Order) -> list[EventType]:
-    return start_return(dispatcher, order)
+    return start_return(dispatcher, messages.catalog_for(tracker), order)
 
 
 def _refund_status(dispatcher: CollectingDispatcher, tracker: Tracker, order: Order) -> list[EventType]:

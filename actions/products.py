@@ -35,8 +35,15 @@ PRODUCT = "product"
 KB_ENTRY = "kb_entry"
 FILTER_ENTITIES = ("color", "brand", "category", "price")
 
-HUMAN_BUTTON = messages.button(messages.TALK_TO_PERSON, "/contact_human_agent")
 T = TypeVar("T")
+
+
+def human_button(words: messages.Catalog) -> dict[str, str]:
+    """The "Talk to a person" button in the conversation's language."""
+    return messages.button(words.TALK_TO_PERSON, "/contact_human_agent")
+
+
+HUMAN_BUTTON = human_button(messages.EN)  # the English one (tests)
 
 
 def retrieval_service() -> RetrievalService:
@@ -63,13 +70,15 @@ def entity_values(tracker: Tracker, names: Sequence[str]) -> dict[str, list[str]
 
 def send_cards(
     dispatcher: CollectingDispatcher,
+    words: messages.Catalog,
     text: str,
     records: Sequence[Mapping[str, Any]],
     reasons: Mapping[str, str] | None = None,
     buttons: list[dict[str, str]] | None = None,
 ) -> None:
-    """The heading (already rendered from the domain) and a product list as text, then the cards payload."""
-    listing = "\n".join([text, messages.product_lines(records, reasons)])
+    """The heading (already rendered from the domain) and a product list as text, then the cards payload;
+    ``reasons`` (product id → reason) are already worded in ``words``' language."""
+    listing = "\n".join([text, words.product_lines(records, reasons)])
     dispatcher.utter_message(text=listing, buttons=buttons or [])
     dispatcher.utter_message(
         json_message={"type": "product_cards", "text": text, "cards": cards(records, reasons)}
@@ -85,16 +94,16 @@ QUERY_PROBLEMS = {
 }
 
 
-def query_problem(dispatcher: CollectingDispatcher, error: QueryError) -> None:
-    buttons = [HUMAN_BUTTON] if error.reason == "other_script" else []
+def query_problem(dispatcher: CollectingDispatcher, words: messages.Catalog, error: QueryError) -> None:
+    buttons = [human_button(words)] if error.reason == "other_script" else []
     dispatcher.utter_message(
         response=QUERY_PROBLEMS.get(error.reason, "utter_search_rephrase"), buttons=buttons
     )
 
 
-def unavailable(dispatcher: CollectingDispatcher, response: str) -> None:
+def unavailable(dispatcher: CollectingDispatcher, words: messages.Catalog, response: str) -> None:
     """``response``: which service is down, e.g. ``utter_product_search_unavailable`` (domain/products.yml)."""
-    dispatcher.utter_message(response=response, buttons=[HUMAN_BUTTON])
+    dispatcher.utter_message(response=response, buttons=[human_button(words)])
 
 
 def heading(domain: DomainDict, tracker: Tracker, name: str, filters: str = "", **values: Any) -> str:
@@ -108,15 +117,16 @@ def show_found(
     dispatcher: CollectingDispatcher, result: ProductSearchResult, domain: DomainDict, tracker: Tracker
 ) -> list[EventType]:
     """Cards for a confident search (also what an unsure message gets when the catalog answers it)."""
+    words = messages.catalog_for(tracker)
     records = [h.item for h in result.ranked.hits]
-    head = heading(domain, tracker, "utter_products_found", result.filters.describe())
+    head = heading(domain, tracker, "utter_products_found", words.filters(result.filters.terms()))
     more = [
         messages.button(
-            messages.MORE_LIKE.format(title=records[0]["title"]),
+            words.MORE_LIKE.format(title=records[0]["title"]),
             f'/recommend_items{{"product":"{records[0]["id"]}"}}',
         )
     ]
-    send_cards(dispatcher, head, records, buttons=more)
+    send_cards(dispatcher, words, head, records, buttons=more)
     return [SlotSet(SHOWN_PRODUCT, records[0]["id"])]
 
 
@@ -127,24 +137,27 @@ class ActionSearchProducts(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
+        words = messages.catalog_for(tracker)
         service = retrieval_service()
         try:
             result = await in_executor(
                 service.search_products, latest_text(tracker), entity_values(tracker, FILTER_ENTITIES)
             )
         except QueryError as exc:
-            query_problem(dispatcher, exc)
+            query_problem(dispatcher, words, exc)
             return []
         except FilterError as exc:
-            dispatcher.utter_message(response="utter_search_filter_problem", problem=exc.problem)
+            dispatcher.utter_message(
+                response="utter_search_filter_problem", problem=words.filter_problem(exc.problem)
+            )
             return []
         except RetrievalError:
             logger.exception("product search failed")
-            unavailable(dispatcher, "utter_product_search_unavailable")
+            unavailable(dispatcher, words, "utter_product_search_unavailable")
             return []
         ranked = result.ranked
         records = [h.item for h in ranked.hits]
-        described = result.filters.describe()
+        described = words.filters(result.filters.terms())
         logger.debug(
             "search %r: %s via %s (%.3f)", result.query, ranked.kind, ranked.source, ranked.confidence
         )
@@ -152,7 +165,7 @@ class ActionSearchProducts(Action):
             dispatcher.utter_message(
                 response="utter_search_nothing_filtered" if described else "utter_search_nothing",
                 filters=described,
-                buttons=[HUMAN_BUTTON],
+                buttons=[human_button(words)],
             )
             return [SlotSet(SHOWN_PRODUCT, None)]
         if ranked.kind == "answer":
@@ -163,9 +176,9 @@ class ActionSearchProducts(Action):
                 {"title": r["title"], "payload": f'/product_question{{"product":"{r["id"]}"}}'}
                 for r in records
             ]
-            send_cards(dispatcher, head, records, buttons=buttons)
+            send_cards(dispatcher, words, head, records, buttons=buttons)
         else:
-            dispatcher.utter_message(response="utter_search_no_match", buttons=[HUMAN_BUTTON])
+            dispatcher.utter_message(response="utter_search_no_match", buttons=[human_button(words)])
             return [SlotSet(SHOWN_PRODUCT, None)]
         return [SlotSet(SHOWN_PRODUCT, records[0]["id"])]
 
@@ -180,6 +193,7 @@ class ActionAnswerProductQuestion(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
+        words = messages.catalog_for(tracker)
         service = retrieval_service()
         text = latest_text(tracker)
         chosen = entity_values(tracker, [PRODUCT]).get(PRODUCT, [])
@@ -202,28 +216,26 @@ class ActionAnswerProductQuestion(Action):
             picked = product_id in chosen
             question = pending if picked and pending else text
             if picked and not pending:
-                return self._describe(dispatcher, service.product(product_id), domain, tracker)
+                return self._describe(dispatcher, words, service.product(product_id), domain, tracker)
             fact = await in_executor(service.product_fact, product_id, question)
         except QueryError as exc:
-            query_problem(dispatcher, exc)
+            query_problem(dispatcher, words, exc)
             return []
         except UnknownItemError:
             dispatcher.utter_message(response="utter_product_gone")
             return [SlotSet(SHOWN_PRODUCT, None), SlotSet(PENDING_QUESTION, None)]
         except RetrievalError:
             logger.exception("product question failed")
-            unavailable(dispatcher, "utter_product_info_unavailable")
+            unavailable(dispatcher, words, "utter_product_info_unavailable")
             return []
         record = fact.product
         if fact.answer is None:
             dispatcher.utter_message(
-                response="utter_product_fact_unknown", title=record["title"], buttons=[HUMAN_BUTTON]
+                response="utter_product_fact_unknown", title=record["title"], buttons=[human_button(words)]
             )
         else:
-            similar = messages.button(
-                messages.SHOW_SIMILAR, f'/recommend_items{{"product":"{record["id"]}"}}'
-            )
-            send_cards(dispatcher, fact.answer, [record], buttons=[similar])
+            similar = messages.button(words.SHOW_SIMILAR, f'/recommend_items{{"product":"{record["id"]}"}}')
+            send_cards(dispatcher, words, fact.answer, [record], buttons=[similar])
         return [SlotSet(SHOWN_PRODUCT, record["id"]), SlotSet(PENDING_QUESTION, None)]
 
     @staticmethod
@@ -249,7 +261,11 @@ class ActionAnswerProductQuestion(Action):
 
     @staticmethod
     def _describe(
-        dispatcher: CollectingDispatcher, record: Mapping[str, Any], domain: DomainDict, tracker: Tracker
+        dispatcher: CollectingDispatcher,
+        words: messages.Catalog,
+        record: Mapping[str, Any],
+        domain: DomainDict,
+        tracker: Tracker,
     ) -> list[EventType]:
         stock = record.get("stock")
         availability = (
@@ -268,8 +284,8 @@ class ActionAnswerProductQuestion(Action):
             price_text=record["price_text"],
             availability=availability,
         )
-        similar = messages.button(messages.SHOW_SIMILAR, f'/recommend_items{{"product":"{record["id"]}"}}')
-        send_cards(dispatcher, summary, [record], buttons=[similar])
+        similar = messages.button(words.SHOW_SIMILAR, f'/recommend_items{{"product":"{record["id"]}"}}')
+        send_cards(dispatcher, words, summary, [record], buttons=[similar])
         return [SlotSet(SHOWN_PRODUCT, record["id"]), SlotSet(PENDING_QUESTION, None)]
 
 
@@ -282,6 +298,7 @@ class ActionAnswerQuestion(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
+        words = messages.catalog_for(tracker)
         service = retrieval_service()
         chosen = entity_values(tracker, [KB_ENTRY]).get(KB_ENTRY, [])
         try:
@@ -291,14 +308,14 @@ class ActionAnswerQuestion(Action):
                 return []
             ranked = await in_executor(service.answer_question, latest_text(tracker))
         except QueryError as exc:
-            query_problem(dispatcher, exc)
+            query_problem(dispatcher, words, exc)
             return []
         except UnknownItemError:
             dispatcher.utter_message(response="utter_kb_entry_gone")
             return []
         except RetrievalError:
             logger.exception("knowledge-base answer failed")
-            unavailable(dispatcher, "utter_help_centre_unavailable")
+            unavailable(dispatcher, words, "utter_help_centre_unavailable")
             return []
         logger.debug("kb: %s via %s (%.3f)", ranked.kind, ranked.source, ranked.confidence)
         if ranked.kind == "answer":
@@ -308,7 +325,7 @@ class ActionAnswerQuestion(Action):
                 {"title": h.item["title"], "payload": f'/ask_question{{"kb_entry":"{h.item["entry_id"]}"}}'}
                 for h in ranked.hits
             ]
-            dispatcher.utter_message(response="utter_kb_which_one", buttons=[*buttons, HUMAN_BUTTON])
+            dispatcher.utter_message(response="utter_kb_which_one", buttons=[*buttons, human_button(words)])
         else:
-            dispatcher.utter_message(response="utter_kb_no_answer", buttons=[HUMAN_BUTTON])
+            dispatcher.utter_message(response="utter_kb_no_answer", buttons=[human_button(words)])
         return []

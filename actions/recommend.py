@@ -28,11 +28,11 @@ from rasa_sdk.types import DomainDict
 from actions import messages
 from actions.common import verified_customer_id
 from actions.products import (
-    HUMAN_BUTTON,
     PRODUCT,
     REFERS_BACK,
     SHOWN_PRODUCT,
     entity_values,
+    human_button,
     in_executor,
     latest_text,
     retrieval_service,
@@ -125,19 +125,21 @@ class ActionRecommendItems(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
+        words = messages.catalog_for(tracker)
         service = retrieval_service()
         try:
             intro, chosen = await in_executor(pick, tracker)
             records = [service.product(r.id) for r in chosen]
         except RetrievalError:
             logger.exception("recommendations failed")
-            dispatcher.utter_message(response="utter_recommend_unavailable", buttons=[HUMAN_BUTTON])
+            dispatcher.utter_message(response="utter_recommend_unavailable", buttons=[human_button(words)])
             return []
         if not records:
             dispatcher.utter_message(response="utter_recommend_none")
             return []
         intro_text = messages.render_heading(domain, tracker.slots, intro)
-        send_cards(dispatcher, intro_text, records, reasons={r.id: r.reason for r in chosen})
+        reasons = {r.id: words.reason(r.reason_code, r.reason_title) for r in chosen}
+        send_cards(dispatcher, words, intro_text, records, reasons=reasons)
         await audit_shown([r.id for r in chosen], chosen)
         return []
 

@@ -20,10 +20,8 @@ from actions.common import (
     ORDER_STEP,
     STEP_OFFER_HUMAN,
     ask_to_verify,
-    day,
     items_text,
     money,
-    short_day,
     store,
     verified_order,
     verified_order_number,
@@ -40,21 +38,25 @@ from shop.policy import RETURN_WINDOW_DAYS
 
 logger = logging.getLogger(__name__)
 
-ORIGINAL_METHOD = messages.ORIGINAL_PAYMENT_METHOD
+
+def payment_method(words: messages.Catalog, label: str | None) -> str:
+    """Where money goes back: the shop's payment-method label in the shopper's language, or "your original
+    payment method" when the order has none."""
+    return words.payment_method(label) if label else words.ORIGINAL_PAYMENT_METHOD
 
 
-def utter_refund(dispatcher: CollectingDispatcher, refund: Refund, *, method: str | None = None) -> None:
+def utter_refund(dispatcher: CollectingDispatcher, words: messages.Catalog, refund: Refund) -> None:
     """One refund's status, in the shopper's words."""
     common = {
         "refund_id": refund.id,
         "order_id": refund.order_number,
         "amount": money(refund.amount_minor, refund.currency),
-        "method": method or refund.method or ORIGINAL_METHOD,
-        "expected_by": day(refund.expected_by),
+        "method": payment_method(words, refund.method),
+        "expected_by": words.day(refund.expected_by),
     }
     if refund.status == "completed" and refund.completed_at is not None:
         dispatcher.utter_message(
-            response="utter_refund_completed", completed_day=short_day(refund.completed_at), **common
+            response="utter_refund_completed", completed_day=words.short_day(refund.completed_at), **common
         )
     elif refund.status == "rejected":
         dispatcher.utter_message(response="utter_refund_rejected", **common)
@@ -62,12 +64,14 @@ def utter_refund(dispatcher: CollectingDispatcher, refund: Refund, *, method: st
         dispatcher.utter_message(response="utter_refund_in_progress", **common)
 
 
-def report_refunds(dispatcher: CollectingDispatcher, order: Order) -> list[EventType]:
+def report_refunds(
+    dispatcher: CollectingDispatcher, words: messages.Catalog, order: Order
+) -> list[EventType]:
     """Every refund on the order; or why there is none yet."""
     refunds = store().refunds_for_order(order.number)
     if refunds:
         for refund in refunds:
-            utter_refund(dispatcher, refund)
+            utter_refund(dispatcher, words, refund)
         return []
     open_returns = [
         r for r in store().returns_for_order(order.number) if r.status in ("requested", "received")
@@ -83,10 +87,10 @@ def report_refunds(dispatcher: CollectingDispatcher, order: Order) -> list[Event
     return []
 
 
-def start_return(dispatcher: CollectingDispatcher, order: Order) -> list[EventType]:
+def start_return(dispatcher: CollectingDispatcher, words: messages.Catalog, order: Order) -> list[EventType]:
     """Open a return for the whole order if the policy allows; otherwise say why and what else can be done."""
     if order.status in ("cancelled", "returned"):
-        return report_refunds(dispatcher, order)
+        return report_refunds(dispatcher, words, order)
     if order.status in ("pending", "paid", "packed"):
         dispatcher.utter_message(response="utter_return_not_shipped", order_id=order.number)
         return []
@@ -109,8 +113,8 @@ def start_return(dispatcher: CollectingDispatcher, order: Order) -> list[EventTy
         dispatcher.utter_message(
             response="utter_return_outside_window",
             order_id=order.number,
-            delivered_day=short_day(order.delivered_at),
-            deadline_day=short_day(eligibility.deadline),
+            delivered_day=words.short_day(order.delivered_at),
+            deadline_day=words.short_day(eligibility.deadline),
             window_days=RETURN_WINDOW_DAYS,
         )
         return [SlotSet(ORDER_STEP, STEP_OFFER_HUMAN)]
@@ -125,10 +129,10 @@ def start_return(dispatcher: CollectingDispatcher, order: Order) -> list[EventTy
         response="utter_return_created",
         order_id=order.number,
         return_id=request.id,
-        items=items_text(order, list(request.product_ids)),
+        items=items_text(words, order, list(request.product_ids)),
         amount=money(amount, order.currency),
-        method=order.payment_method or ORIGINAL_METHOD,
-        deadline_day=short_day(eligibility.deadline) if eligibility.deadline else "",
+        method=payment_method(words, order.payment_method),
+        deadline_day=words.short_day(eligibility.deadline) if eligibility.deadline else "",
     )
     return []
 
@@ -139,25 +143,28 @@ REFERENCE_SLOTS = ("refund_id", "return_id")
 def report_reference(dispatcher: CollectingDispatcher, tracker: Tracker, order: Order) -> list[EventType]:
     """The refund or return the shopper named, if it belongs to the verified ``order``; without a number,
     every refund of the order. Never says whether a number of another order exists."""
+    words = messages.catalog_for(tracker)
     refund_id, return_id = (tracker.get_slot(slot) for slot in REFERENCE_SLOTS)
     if not (refund_id or return_id):
-        return report_refunds(dispatcher, order)
+        return report_refunds(dispatcher, words, order)
     reset: list[EventType] = [SlotSet(slot, None) for slot in REFERENCE_SLOTS]
     reference = str(refund_id or return_id)[:40]
     try:
         if refund_id:
             refund = store().get_refund(str(refund_id))
             if refund.order_number == order.number:
-                utter_refund(dispatcher, refund)
+                utter_refund(dispatcher, words, refund)
                 return reset
         else:
             request = store().get_return(str(return_id))
             if request.order_number == order.number:
                 if request.refund_id:
-                    utter_refund(dispatcher, store().get_refund(request.refund_id))
+                    utter_refund(dispatcher, words, store().get_refund(request.refund_id))
                 else:
                     dispatcher.utter_message(
-                        response="utter_return_status", return_id=request.id, return_status=request.status
+                        response="utter_return_status",
+                        return_id=request.id,
+                        return_status=words.return_status(request.status),
                     )
                 return reset
     except (InvalidIdentifierError, RefundNotFoundError, ReturnNotFoundError):

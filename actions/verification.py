@@ -262,7 +262,7 @@ class ValidateOrderVerificationForm(FormValidationAction):
                 return {
                     ORDER_ID: None,
                     ORDER_ID_AMBIGUOUS: True,
-                    ORDER_ID_CHOICES: messages.join_choices(numbers[:3]),
+                    ORDER_ID_CHOICES: messages.catalog_for(tracker).join_choices(numbers[:3]),
                 }
             slot_value = numbers[0] if numbers else str(slot_value[0]) if slot_value else ""
         try:

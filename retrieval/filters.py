@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from retrieval.errors import FilterError
 
@@ -102,6 +102,14 @@ _IN_STOCK = re.compile(
 )
 
 
+class FilterTerm(NamedTuple):
+    """One search filter: ``code`` (``between``, ``under``, ``over``, ``color``, ``brand``, ``category``,
+    ``in_stock``) and its values (``low`` / ``high`` prices as numbers without currency, or ``value``)."""
+
+    code: str
+    values: Mapping[str, str]
+
+
 @dataclass(frozen=True)
 class FilterVocabulary:
     """What the catalog contains (lower-cased), so words in a message can be recognised as filters."""
@@ -164,19 +172,36 @@ class ProductFilters:
                 return False
         return True
 
-    def describe(self, currency_symbol: str = "") -> str:
-        parts = []
+    def terms(self) -> list[FilterTerm]:
+        """The filters as codes and values, for a caller to word in its own language (actions.messages):
+        ``between`` / ``under`` / ``over`` with ``low`` / ``high`` prices, then ``color``, ``brand``,
+        ``category`` (each with a ``value``) and ``in_stock``."""
+        terms = []
         if self.min_price is not None and self.max_price is not None:
-            parts.append(
-                f"between {currency_symbol}{self.min_price:g} and {currency_symbol}{self.max_price:g}"
-            )
+            terms.append(FilterTerm("between", {"low": f"{self.min_price:g}", "high": f"{self.max_price:g}"}))
         elif self.max_price is not None:
-            parts.append(f"under {currency_symbol}{self.max_price:g}")
+            terms.append(FilterTerm("under", {"high": f"{self.max_price:g}"}))
         elif self.min_price is not None:
-            parts.append(f"over {currency_symbol}{self.min_price:g}")
-        parts += sorted(self.colors) + sorted(self.brands) + sorted(self.categories)
+            terms.append(FilterTerm("over", {"low": f"{self.min_price:g}"}))
+        for code, values in (("color", self.colors), ("brand", self.brands), ("category", self.categories)):
+            terms += [FilterTerm(code, {"value": value}) for value in sorted(values)]
         if self.in_stock:
-            parts.append("in stock")
+            terms.append(FilterTerm("in_stock", {}))
+        return terms
+
+    def describe(self, currency_symbol: str = "") -> str:
+        """The filters in English (logs, benchmarks); the shopper reads them from the actions' catalog."""
+        parts = []
+        for code, values in self.terms():
+            low, high = (currency_symbol + values.get(k, "") for k in ("low", "high"))
+            parts.append(
+                {
+                    "between": f"between {low} and {high}",
+                    "under": f"under {high}",
+                    "over": f"over {low}",
+                    "in_stock": "in stock",
+                }.get(code, values.get("value", ""))
+            )
         return ", ".join(parts)
 
 

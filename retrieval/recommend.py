@@ -1,6 +1,6 @@
 """Recommendations from plain data: item embeddings, categories and co-purchase baskets.
 
-Strategies (each recommendation carries a short reason):
+Strategies (each recommendation carries a reason: a code of ``REASONS`` and the title it names):
   * ``similar``      embedding neighbours in the same category (other categories only to fill up)
   * ``together``     item-item co-occurrence from order baskets, normalised (cosine on basket counts)
   * ``personal``     for a verified shopper: co-occurrence with and similarity to what they bought, minus it
@@ -24,12 +24,30 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
+# Why an item is recommended: a code and the title it refers to; the shopper's sentence comes from the actions'
+# message catalog (actions.messages), the English wording here serves logs, benchmarks and tests.
+REASONS = {
+    "popular": "popular with other shoppers",
+    "catalogue": "from our catalogue",
+    "similar": "similar to {title}",
+    "together": "often bought with {title}",
+    "personal_together": "often bought with your {title}",
+    "personal_similar": "similar to your {title}",
+}
+
+
 @dataclass(frozen=True)
 class Recommendation:
     id: str
     score: float
     strategy: str
-    reason: str
+    reason_code: str  # a key of REASONS
+    reason_title: str = ""  # the product the reason names ("often bought with <title>")
+
+    @property
+    def reason(self) -> str:
+        """The reason in English (``often bought with Yoga Mat``)."""
+        return REASONS[self.reason_code].format(title=self.reason_title) if self.reason_code else ""
 
 
 @dataclass(frozen=True)
@@ -151,9 +169,9 @@ class Recommender:
         return float(self.co.cosine[self.co.index[a], self.co.index[b]])
 
     def _finish(
-        self, scored: dict[str, tuple[float, str, str]], k: int, exclude: set[str]
+        self, scored: dict[str, tuple[float, str, str, str]], k: int, exclude: set[str]
     ) -> list[Recommendation]:
-        """Popularity de-bias, then MMR for diversity; ``scored``: id -> (score, strategy, reason)."""
+        """Popularity de-bias, then MMR for diversity; ``scored``: id -> (score, strategy, reason code, title)."""
         import numpy as np
 
         cands = [
@@ -167,7 +185,7 @@ class Recommender:
         adjusted = {i: s[0] / (1.0 + float(self._pop[self.position[i]])) ** alpha for i, s in cands}
         pool = sorted(adjusted, key=lambda i: -adjusted[i])[: self.config.candidates]
         if self.config.mmr_lambda >= 1.0:  # relevance only
-            return [Recommendation(i, float(adjusted[i]), scored[i][1], scored[i][2]) for i in pool[:k]]
+            return [Recommendation(i, float(adjusted[i]), *scored[i][1:]) for i in pool[:k]]
         top = max(adjusted[pool[0]], 1e-9)
         chosen: list[str] = []
         lam = self.config.mmr_lambda
@@ -185,15 +203,15 @@ class Recommender:
             chosen.append(pool[best_j])
             remaining.remove(best_j)
             max_sim = np.maximum(max_sim, pool_vectors @ pool_vectors[best_j])
-        return [Recommendation(i, float(adjusted[i]), scored[i][1], scored[i][2]) for i in chosen]
+        return [Recommendation(i, float(adjusted[i]), *scored[i][1:]) for i in chosen]
 
     # ------------------------------------------------------------------ strategies
     def popular(self, k: int = 10, exclude: Iterable[str] = ()) -> list[Recommendation]:
         pop = self.co.popularity()
         if pop:
-            scored = {i: (float(n), "popular", "popular with other shoppers") for i, n in pop.items()}
+            scored = {i: (float(n), "popular", "popular", "") for i, n in pop.items()}
         else:  # no order history at all: catalogue order
-            scored = {i: (1.0 / (1 + r), "popular", "from our catalogue") for r, i in enumerate(self.ids)}
+            scored = {i: (1.0 / (1 + r), "popular", "catalogue", "") for r, i in enumerate(self.ids)}
         # popularity is the signal here: no de-biasing, keep MMR for some variety
         saved = self.config
         self.config = RecConfig(**{**saved.__dict__, "popularity_alpha": 0.0})
@@ -213,7 +231,7 @@ class Recommender:
         sims = np.where(same, sims, sims - 1.0)
         order = np.argsort(-sims)[: self.config.candidates + 1]
         title = self._title(item_id)
-        scored = {self.ids[j]: (float(sims[j]) + 1.0, "similar", f"similar to {title}") for j in order}
+        scored = {self.ids[j]: (float(sims[j]) + 1.0, "similar", "similar", title) for j in order}
         return self._finish(scored, k, {item_id, *exclude})
 
     def together(
@@ -221,14 +239,14 @@ class Recommender:
     ) -> list[Recommendation]:
         sources = list(dict.fromkeys(item_ids))
         totals = self.co.scores(dict.fromkeys(sources, 1.0))
-        picked = self._finish({i: (v, "together", "") for i, v in totals.items()}, k, {*sources, *exclude})
+        picked = self._finish(
+            {i: (v, "together", "", "") for i, v in totals.items()}, k, {*sources, *exclude}
+        )
         out = []
         for rec in picked:
             weights = {s: self._co_weight(s, rec.id) for s in sources}
             source = max(weights, key=weights.__getitem__)
-            out.append(
-                Recommendation(rec.id, rec.score, "together", f"often bought with {self._title(source)}")
-            )
+            out.append(Recommendation(rec.id, rec.score, "together", "together", self._title(source)))
         return out
 
     def personal(self, history: Sequence[str], k: int = 10) -> list[Recommendation]:
@@ -251,16 +269,16 @@ class Recommender:
                 sim_scores[self.ids[j]] = self.config.similar_weight * float(best_sim[j])
                 sim_source[self.ids[j]] = bought[int(best[j])]
         total = {i: co_scores.get(i, 0.0) + sim_scores.get(i, 0.0) for i in {*co_scores, *sim_scores}}
-        picked = self._finish({i: (v, "personal", "") for i, v in total.items()}, k, set(bought))
+        picked = self._finish({i: (v, "personal", "", "") for i, v in total.items()}, k, set(bought))
         recs: list[Recommendation] = []
         for rec in picked:
             if co_scores.get(rec.id, 0.0) >= sim_scores.get(rec.id, 0.0):
                 weights = {b: recency[b] * self._co_weight(b, rec.id) for b in bought}
                 source = max(weights, key=weights.__getitem__)
-                reason = f"often bought with your {self._title(source)}"
+                code, title = "personal_together", self._title(source)
             else:
-                reason = f"similar to your {self._title(sim_source[rec.id])}"
-            recs.append(Recommendation(rec.id, rec.score, "personal", reason))
+                code, title = "personal_similar", self._title(sim_source[rec.id])
+            recs.append(Recommendation(rec.id, rec.score, "personal", code, title))
         if len(recs) < k:  # cold start for this shopper's items: fill with popular
             taken = {r.id for r in recs} | set(bought)
             recs += self.popular(k - len(recs), exclude=taken)

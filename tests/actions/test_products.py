@@ -312,5 +312,5 @@ async def test_card_heading_comes_from_the_domain_and_its_variations(service: Re
     dispatcher = CollectingDispatcher()
     await products.ActionSearchProducts().run(dispatcher, t, domain)
     payload = card_messages(dispatcher)[0]
-    assert payload["text"].startswith("我找到了（under 100, black")
+    assert payload["text"].startswith("我找到了（100以内，黑色")  # filters worded in the shopper's language
     assert dispatcher.messages[0]["text"].splitlines()[0] == payload["text"]
