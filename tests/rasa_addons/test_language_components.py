@@ -1,0 +1,104 @@
+"""The language components (rasa_addons/tokenizer.py, rasa_addons/language.py), run in Rasa's environment through
+language_probe.py: English tokens unchanged, Chinese segmented with ids and emails whole, the detector's entity,
+the guard's intent."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+RASA_PYTHON = ROOT / ".venv" / "rasa" / "bin" / "python"
+
+pytestmark = pytest.mark.skipif(
+    not RASA_PYTHON.exists(), reason="Rasa's environment (.venv/rasa) is not set up"
+)
+
+TOKENS: dict[str, list[tuple[str, int, int]]] = {
+    # ids and emails glued to Chinese stay one token; Chinese punctuation separates
+    "订单号SD-100042": [("订单号", 0, 3), ("SD-100042", 3, 12)],
+    "我的邮箱是anna@example.com，谢谢": [
+        ("我", 0, 1),
+        ("的", 1, 2),
+        ("邮箱", 2, 4),
+        ("是", 4, 5),
+        ("anna@example.com", 5, 21),
+        ("谢谢", 22, 24),
+    ],
+    "（SD-100042）到哪了？": [("SD-100042", 1, 10), ("到", 11, 12), ("哪", 12, 13), ("了", 13, 14)],
+    # full-width forms: half-width text, the original offsets
+    "订单＃１０００４２": [("订单", 0, 2), ("#100042", 2, 9)],
+    "ＳＤ－１０００４２在哪里": [("SD-100042", 0, 9), ("在", 9, 10), ("哪里", 10, 12)],
+    "邮箱：ａｎｎａ＠ｅｘａｍｐｌｅ．ｃｏｍ": [("邮箱", 0, 2), ("anna@example.com", 3, 19)],
+    # Traditional → Simplified text, segmented as Simplified
+    "我要退貨": [("我要", 0, 2), ("退货", 2, 4)],
+    "請問訂單什麼時候到": [("请问", 0, 2), ("订单", 2, 4), ("什么", 4, 6), ("时候", 6, 8), ("到", 8, 9)],
+    # mixed script: Latin words and numbers are tokens of their own
+    "我想买iPhone 15 Pro的手机壳": [
+        ("我", 0, 1),
+        ("想", 1, 2),
+        ("买", 2, 3),
+        ("iPhone", 3, 9),
+        ("15", 10, 12),
+        ("Pro", 13, 16),
+        ("的", 16, 17),
+        ("手机", 17, 19),
+        ("壳", 19, 20),
+    ],
+    "订单 SD 100042 到哪了": [
+        ("订单", 0, 2),
+        ("SD", 3, 5),
+        ("100042", 6, 12),
+        ("到", 13, 14),
+        ("哪", 14, 15),
+        ("了", 15, 16),
+    ],
+    # kana is a word, not an "emoji" (Rasa's emoji range covers U+24C2..U+1F251)
+    "注文はどこですか": [("注文", 0, 2), ("はどこですか", 2, 8)],
+    # emoji and punctuation only: one token of the whole text, as WhitespaceTokenizer does
+    "😀": [("😀", 0, 1)],
+    "我要退货😡": [("我要", 0, 2), ("退货", 2, 4)],
+    "？？": [("??", 0, 2)],
+    # English, through WhitespaceTokenizer itself
+    "where is my order SD-100042?": [
+        ("where", 0, 5),
+        ("is", 6, 8),
+        ("my", 9, 11),
+        ("order", 12, 17),
+        ("SD-100042", 18, 27),
+    ],
+}
+
+
+def probe(request: dict[str, Any]) -> dict[str, Any]:
+    done = subprocess.run(
+        [str(RASA_PYTHON), str(Path(__file__).with_name("language_probe.py"))],
+        cwd=ROOT,
+        input=json.dumps(request),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    lines = [line for line in done.stdout.splitlines() if line.startswith("PROBE ")]
+    assert done.returncode == 0 and lines, done.stderr[-3000:]
+    return json.loads(lines[-1][len("PROBE ") :])
+
+
+@pytest.fixture(scope="module")
+def facts() -> dict[str, Any]:
+    return probe({"tokenize": list(TOKENS), "english": True})
+
+
+def test_every_english_training_example_tokenizes_as_with_whitespace_tokenizer(facts: dict[str, Any]) -> None:
+    english = facts["english"]
+    assert english["checked"] > 3000
+    assert english["differences"] == []
+
+
+@pytest.mark.parametrize("text", list(TOKENS))
+def test_mixed_tokens(facts: dict[str, Any], text: str) -> None:
+    assert [tuple(token) for token in facts["tokens"][text]] == TOKENS[text]
