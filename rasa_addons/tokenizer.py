@@ -40,18 +40,12 @@ def _working_char(ch: str) -> str:
     """The one character `ch` stands for in the working copy (same length, so offsets stay put)."""
     if ch in CHINESE_PUNCTUATION or _HAN.fullmatch(ch):
         return " "
-    code = ord(ch)
-    if 0xFF01 <= code <= 0xFF5E:
-        return chr(code - _FULL_WIDTH_OFFSET)
-    return ch
+    return _half_width_char(ch)
 
 
-def half_width(text: str) -> str:
-    """`text` with full-width ASCII forms and the ideographic space mapped to ASCII (same length)."""
-    return "".join(
-        chr(ord(ch) - _FULL_WIDTH_OFFSET) if "\uff01" <= ch <= "\uff5e" else " " if ch == "\u3000" else ch
-        for ch in text
-    )
+def _half_width_char(ch: str) -> str:
+    # Kept here, not imported from language_rules, so this file also works on its own (the nlu-zh checks copy it).
+    return chr(ord(ch) - _FULL_WIDTH_OFFSET) if "\uff01" <= ch <= "\uff5e" else " " if ch == "\u3000" else ch
 
 
 @functools.lru_cache(maxsize=None)
@@ -116,7 +110,7 @@ class MixedTokenizer(WhitespaceTokenizer):
                 for word, start, end in segment_han(run.group())
             )
         if not tokens:  # only punctuation or emoji: one token, as WhitespaceTokenizer does
-            return [Token(half_width(text), 0, len(text))]
+            return [Token("".join(map(_half_width_char, text)), 0, len(text))]
         return sorted(tokens, key=lambda token: token.start)
 
     def _whitespace_words(self, working: str) -> List[Tuple[str, int]]:

@@ -88,9 +88,47 @@ def probe(request: dict[str, Any]) -> dict[str, Any]:
     return json.loads(lines[-1][len("PROBE ") :])
 
 
+# [text, the conversation's language slot (None: outside a conversation)] -> the language entity added, if any
+DETECT: list[tuple[str, str | None, str | None]] = [
+    ("我的订单在哪里", "en", "zh"),
+    ("我的订单在哪里", "zh", None),  # already Chinese: nothing to change
+    ("where is my order now", "zh", "en"),
+    ("where is my order now", "en", None),
+    ("English please", "zh", "en"),
+    ("请用中文", "en", "zh"),
+    ("SD-100042", "zh", None),  # no words: the conversation keeps its language
+    ("anna.berg@example.com", "zh", None),
+    ("ok", "zh", None),
+    ("😀", "zh", None),
+    ("注文はどこですか", "zh", None),  # Japanese: the guard answers it, the slot stays
+    ('/inform{"language": "en"}', "zh", None),  # a command payload is not a message to read
+    ("我的订单在哪里", None, None),  # outside a conversation (rasa test, /model/parse): nothing
+]
+# [text, DIET's intent] -> the intent after LanguageGuard
+GUARD: list[tuple[str, str, str]] = [
+    ("注文はどこですか", "track_order", "non_english"),
+    ("商品の返品", "get_refund", "non_english"),
+    ("주문을 취소하고 싶어요", "cancel_order", "non_english"),
+    ("где мой заказ", "track_order", "non_english"),
+    ("我的订单在哪里", "non_english", "track_order"),  # Chinese never keeps non_english
+    ("請問訂單什麼時候到", "non_english", "track_order"),
+    ("English please", "non_english", "track_order"),
+    ("¿dónde está mi pedido?", "non_english", "non_english"),  # Latin script: the classifier's call
+    ("where is my order", "track_order", "track_order"),
+    ("我的订单在哪里", "track_order", "track_order"),
+]
+
+
 @pytest.fixture(scope="module")
 def facts() -> dict[str, Any]:
-    return probe({"tokenize": list(TOKENS), "english": True})
+    return probe(
+        {
+            "tokenize": list(TOKENS),
+            "english": True,
+            "detect": [[text, slot] for text, slot, _ in DETECT],
+            "guard": [[text, intent] for text, intent, _ in GUARD],
+        }
+    )
 
 
 def test_every_english_training_example_tokenizes_as_with_whitespace_tokenizer(facts: dict[str, Any]) -> None:
@@ -102,3 +140,29 @@ def test_every_english_training_example_tokenizes_as_with_whitespace_tokenizer(f
 @pytest.mark.parametrize("text", list(TOKENS))
 def test_mixed_tokens(facts: dict[str, Any], text: str) -> None:
     assert [tuple(token) for token in facts["tokens"][text]] == TOKENS[text]
+
+
+@pytest.mark.parametrize(("text", "slot", "language"), DETECT)
+def test_the_detector_adds_the_language_only_when_it_changes(
+    facts: dict[str, Any], text: str, slot: str | None, language: str | None
+) -> None:
+    entities = facts["detected"][f"{text}|{slot}"]
+    assert entities[0] == ["order_id", "SD-100042", 0, 1, "DIETClassifier"]  # DIET's entity is kept
+    added = entities[1:]
+    if language is None:
+        assert added == []
+    else:
+        assert added == [["language", language, 0, len(text), "LanguageDetector"]]
+
+
+@pytest.mark.parametrize(("text", "intent", "expected"), GUARD)
+def test_the_guard(facts: dict[str, Any], text: str, intent: str, expected: str) -> None:
+    assert facts["guarded"][f"{text}|{intent}"] == expected
+
+
+def test_a_trained_pipeline_gets_the_conversation_from_the_processor() -> None:
+    """Trained, loaded and parsed as the server does: the tracker reaches the detector through Rasa's graph."""
+    seen = probe({"pipeline": True})["pipeline"]
+    # en (initial) -> "where is my order SD-100042" (en) -> "我的订单在哪里" (zh) -> "查一下SD-100042" (zh) -> English
+    assert seen["in_conversation"] == [[], ["zh"], [], ["en"]]
+    assert seen["outside"] == [[], [], [], []]
