@@ -160,8 +160,12 @@ _REQUESTS: list[tuple[re.Pattern[str], str]] = [
 ]
 
 
+_A_NOT_A = re.compile(r"([\u4e00-\u9fff])[不没沒]\1")  # 能不能, 会不会, 可不可以: a question, not a negation
+
+
 def _normalise(text: str) -> str:
-    return re.sub(r"\s+", " ", half_width(text).lower().replace("’", "'")).strip()
+    text = _A_NOT_A.sub(r"\1", half_width(text).lower().replace("’", "'"))
+    return re.sub(r"\s+", " ", text).strip()
 
 
 def requested_language(text: str) -> Optional[str]:

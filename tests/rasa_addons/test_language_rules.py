@@ -18,6 +18,9 @@ REQUESTS = [
     ("可以说中文吗", ZH),
     ("能讲普通话吗？", ZH),
     ("换成中文吧", ZH),
+    ("能不能用中文", ZH),  # A-not-A questions are not negations
+    ("可不可以说中文", ZH),
+    ("会不会说英语", EN),
     ("in Chinese please", ZH),
     ("Chinese please", ZH),
     ("can you speak Chinese?", ZH),
