@@ -8,7 +8,8 @@
   characters (`SD-100042`, `anna@example.com`, `2`, `iPhone`) is one token, stripped of punctuation exactly as
   in English, even when glued to Chinese (`订单号SD-100042` → `订单号`, `SD-100042`).
 - Each run of Han characters is converted to Simplified (zhconv, `zh-hans`) and segmented by jieba 0.42.1
-  (`jieba.tokenize`, default dictionary, loaded once per process on first use).
+  (`jieba.tokenize`, default dictionary, imported lazily and loaded once per process, when
+  the component is created, so the first Chinese message does not wait for it).
 
 Token text is normalised (half-width, Simplified); start and end are always those of the original text, so
 entity annotations and extracted values refer to what the shopper wrote.
@@ -18,10 +19,13 @@ from __future__ import annotations
 
 import functools
 import logging
-from typing import Any, List, Optional, Text, Tuple
+from typing import Any, Dict, List, Optional, Text, Tuple
 
 import regex
+from rasa.engine.graph import ExecutionContext
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.tokenizers.tokenizer import Token
 from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer
 from rasa.shared.nlu.training_data.message import Message
@@ -78,6 +82,17 @@ def segment_han(run: str) -> List[Tuple[str, int, int]]:
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=False)
 class MixedTokenizer(WhitespaceTokenizer):
     """WhitespaceTokenizer for English; jieba for runs of Han characters; ids and emails glued to Chinese kept whole."""
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "MixedTokenizer":
+        _jieba()  # load the dictionary with the model, not on the first Chinese message a shopper sends
+        return cls(config)
 
     @staticmethod
     def not_supported_languages() -> Optional[List[Text]]:
