@@ -6,8 +6,9 @@ ShopDesk speaks English (`en`) and Simplified Chinese (`zh`; Traditional is unde
    英语", "I can't read Chinese"). Requests that disagree cancel out.
 2. Another script (any kana or Hangul, unless Latin letters outnumber everything else; or mostly Cyrillic,
    Arabic, Thai, …) → no verdict: LanguageGuard answers it as a language we do not speak.
-3. Han characters, at least as many as there are Latin words → zh (Chinese shoppers write product names in
-   English inside Chinese sentences: "我想买iPhone 15 Pro的壳" is Chinese).
+3. Han characters, at least as many as there are lower-case Latin words → zh. Chinese shoppers write product
+   names in English inside Chinese sentences, and names are capitalised: "加购Arc LED Desk Lamp" (2 characters,
+   no lower-case word) and "我想买iPhone 15 Pro的壳" are Chinese, "can I return 这个 please" is English.
 4. At least MIN_ENGLISH_WORDS Latin words, one of them not small talk ("ok", "thanks", "hi" …) → en. Ids,
    emails, links and anything with a digit are not words. Fewer words ("ok", "thank you", "track order",
    "AirPods Pro") → no verdict, so a Chinese conversation is not switched by a product name or an "ok".
@@ -76,6 +77,7 @@ class ScriptCounts:
     kana_hangul: int  # Japanese kana and Korean Hangul letters
     other_letters: int  # letters of any other script: Cyrillic, Greek, Arabic, Hebrew, Thai, Devanagari, …
     latin_words: int  # words of Latin letters; ids, emails, links and tokens with digits excluded
+    lower_words: int  # latin_words that start with a lower-case letter (not a name: "Arc LED Desk Lamp")
     content_words: int  # latin_words that are not SMALL_TALK
 
 
@@ -97,12 +99,13 @@ def script_counts(text: str) -> ScriptCounts:
         else:
             other += 1
     words = [
-        word.lower()
+        word
         for word in _WORD.findall(_NOT_WORDS.sub(" ", half_width(text)))
         if all("LATIN" in unicodedata.name(ch, "") for ch in word if ch.isalpha())
     ]
-    content = sum(1 for word in words if word not in SMALL_TALK)
-    return ScriptCounts(han, latin, kana_hangul, other, len(words), content)
+    content = sum(1 for word in words if word.lower() not in SMALL_TALK)
+    lower = sum(1 for word in words if word[0].islower())
+    return ScriptCounts(han, latin, kana_hangul, other, len(words), lower, content)
 
 
 def is_unsupported(counts: ScriptCounts, min_letters: int = MIN_FOREIGN_LETTERS) -> bool:
@@ -195,7 +198,7 @@ def detect_language(text: str) -> Optional[str]:
     counts = script_counts(text)
     if is_unsupported(counts):
         return None
-    if counts.han and counts.han >= counts.latin_words:
+    if counts.han and counts.han >= counts.lower_words:
         return ZH
     if counts.latin_words >= MIN_ENGLISH_WORDS and counts.content_words >= 1:
         return EN

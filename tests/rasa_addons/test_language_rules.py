@@ -66,14 +66,16 @@ DETECTED = [
     ("我的订单在哪里？", ZH),
     ("我要退貨", ZH),  # Traditional
     ("好", ZH),
-    ("我想买iPhone 15 Pro的手机壳", ZH),  # 8 Han characters, 2 Latin words
+    ("我想买iPhone 15 Pro的手机壳", ZH),  # 8 Han characters, 1 lower-case word
+    ("加购Arc LED Desk Lamp", ZH),  # capitalised words are a name, not English
+    ("remove 掉Chelsea Boot", ZH),
     ("my order 我的订单", ZH),
     ("订单号SD-100042，邮箱anna@example.com", ZH),
     ("ＳＤ－１０００４２在哪里", ZH),
     # English: 3+ Latin words, one of them not small talk
     ("where is my order SD-100042?", EN),
     ("thank you so much", EN),
-    ("can I return 这个 please", EN),  # 2 Han characters < 4 Latin words
+    ("can I return 这个 please", EN),  # 2 Han characters < 3 lower-case words
     ("Is the manual in Chinese?", EN),
     # no verdict: the conversation keeps its language
     ("ok", None),
@@ -137,6 +139,7 @@ def test_unsupported_scripts(text: str, unsupported: bool) -> None:
 def test_ids_emails_and_digits_are_not_words() -> None:
     counts = script_counts("cancel SD-100042 for anna@example.com, invoice #00108 and sd100042")
     assert (counts.latin_words, counts.content_words) == (4, 4)  # cancel, for, invoice, and
+    assert script_counts("I bought the Arc LED Desk Lamp").lower_words == 2  # bought, the
 
 
 def test_half_width_keeps_the_length() -> None:
