@@ -30,12 +30,13 @@ from rasa.nlu.tokenizers.tokenizer import Token
 from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer
 from rasa.shared.nlu.training_data.message import Message
 
-logger = logging.getLogger(__name__)
-
 # Punctuation that separates words in Chinese text the way a space does in English (full-width and CJK forms).
-CHINESE_PUNCTUATION = "，。！？：；、“”‘’（）《》〈〉【】「」『』〔〕…—～·　"
+# Curly apostrophes are not here: "don’t" stays one word.
+CHINESE_PUNCTUATION = "，。！？：；、“”（）《》〈〉【】「」『』〔〕…—～·　"
 _HAN = regex.compile(r"\p{Han}+")
-_SPECIAL = regex.compile(r"[\p{Han}\uff01-\uff5e" + regex.escape(CHINESE_PUNCTUATION) + "]")
+# What sends a message down the mixed path: Han, full-width forms, CJK symbols and punctuation (U+3000-U+303F).
+# Curly quotes, dashes and ellipses alone do not: phones put them in English text, which WhitespaceTokenizer keeps.
+_SPECIAL = regex.compile(r"[\p{Han}\uff01-\uff5e\u3000-\u303f]")
 _LETTER_OR_DIGIT = regex.compile(r"[\p{L}\p{N}]")
 _FULL_WIDTH_OFFSET = 0xFEE0  # U+FF01..U+FF5E − U+0021..U+007E
 

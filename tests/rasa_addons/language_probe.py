@@ -4,6 +4,7 @@
 
 Prints one line `PROBE <json>`:
 - `tokens`: for each text of `tokenize`, MixedTokenizer's tokens as [text, start, end];
+- `same`: for each text of `same`, whether MixedTokenizer's tokens are WhitespaceTokenizer's;
 - `english`: every example of training_data/nlu/*.yml in Latin letters only (no CJK forms), tokenized by WhitespaceTokenizer and
   MixedTokenizer: how many were checked and the ones whose tokens differ (text, start, end or lemma);
 - `detected`: for each [text, slot] of `detect`, the entities after LanguageDetector, given a DIET entity
@@ -162,6 +163,10 @@ def main(request: dict[str, Any]) -> dict[str, Any]:
     }
     if request.get("pipeline"):
         result["pipeline"] = asyncio.run(pipeline())
+    plain = WhitespaceTokenizer(WhitespaceTokenizer.get_default_config())
+    result["same"] = {
+        text: tokens_of(plain, text) == tokens_of(mixed, text) for text in request.get("same", [])
+    }
     if request.get("english"):
         result["english"] = english_guard(mixed)
     return result

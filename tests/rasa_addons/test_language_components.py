@@ -88,6 +88,13 @@ def probe(request: dict[str, Any]) -> dict[str, Any]:
     return json.loads(lines[-1][len("PROBE ") :])
 
 
+# English as phones type it: curly quotes and apostrophes, dashes, ellipses, accents, emoji
+ENGLISH_AS_TYPED = [
+    "I don’t have my order — it’s “SD-100042”…",
+    "where’s my parcel?? 😡",
+    "the café’s invoice INV-2024-0042 · please",
+    "my email is anna.berg@example.com – thanks!",
+]
 # [text, the conversation's language slot (None: outside a conversation)] -> the language entity added, if any
 DETECT: list[tuple[str, str | None, str | None]] = [
     ("我的订单在哪里", "en", "zh"),
@@ -124,6 +131,7 @@ def facts() -> dict[str, Any]:
     return probe(
         {
             "tokenize": list(TOKENS),
+            "same": ENGLISH_AS_TYPED,
             "english": True,
             "detect": [[text, slot] for text, slot, _ in DETECT],
             "guard": [[text, intent] for text, intent, _ in GUARD],
@@ -135,6 +143,13 @@ def test_every_english_training_example_tokenizes_as_with_whitespace_tokenizer(f
     english = facts["english"]
     assert english["checked"] > 3000
     assert english["differences"] == []
+
+
+@pytest.mark.parametrize("text", ENGLISH_AS_TYPED)
+def test_english_as_phones_type_it_is_tokenized_as_with_whitespace_tokenizer(
+    facts: dict[str, Any], text: str
+) -> None:
+    assert facts["same"][text]
 
 
 @pytest.mark.parametrize("text", list(TOKENS))
