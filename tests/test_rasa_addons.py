@@ -55,6 +55,7 @@ def test_rest_guard_accepts_a_good_request() -> None:
         '/inform{"line_item": "P-0001", "line_quantity": "0"}',
         '/product_question{"product":"P-0001"}',
         '/ask_question{"kb_entry":"kb-12"}',
+        '/switch_language{"language": "zh"}',  # the language buttons of utter_language_unsupported
         "where is my order?",
         "a/b",
         "",
