@@ -7,7 +7,6 @@ import hmac
 import json
 import math
 import re
-import unicodedata
 from typing import Any, Dict, Optional
 
 from rasa_addons.payloads import SHOPPER_ENTITIES, SHOPPER_INTENTS, command_problem
@@ -156,18 +155,3 @@ def verified_client(secret: str, header: Optional[str]) -> Optional[str]:
         return None
     client, tag = match.groups()
     return client if hmac.compare_digest(tag, _tag(secret, "forwarded-client", client)) else None
-
-
-def latin_share(text: str) -> tuple[float, int]:
-    """The share of letters in `text` that are Latin, and how many letters there are."""
-    letters = [ch for ch in text if ch.isalpha()]
-    if not letters:
-        return 1.0, 0
-    latin = sum(1 for ch in letters if "LATIN" in unicodedata.name(ch, ""))
-    return latin / len(letters), len(letters)
-
-
-def is_foreign_script(text: str, min_latin_share: float = 0.5, min_letters: int = 2) -> bool:
-    """Whether `text` is written mostly outside the Latin script (messages without letters are not)."""
-    share, letters = latin_share(text)
-    return letters >= min_letters and share < min_latin_share

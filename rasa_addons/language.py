@@ -1,21 +1,38 @@
-"""An NLU component that recognises messages in a language the assistant does not speak yet.
+"""The NLU components that track the shopper's language (rules: rasa_addons/language_rules.py).
 
-The assistant speaks English (Chinese is next). A message whose letters are mostly outside the Latin script
-— Chinese, Japanese, Korean, Cyrillic, Arabic, … — gets the intent `non_english` with confidence 1.0, so the
-dialogue answers it clearly (in English and Chinese) instead of guessing an intent from meaningless
-character n-grams. Messages without letters (emoji, digits, an order number) are left to the classifier.
+- `LanguageDetector` (an entity extractor, after DIETClassifier) adds the entity `language` (`en` or `zh`,
+  spanning the message) when the message makes its language clear *and* it differs from the conversation's
+  `language` slot, which the `from_entity` mapping then sets. The slot therefore changes exactly as if the entity
+  were sent with every clear message, while an English conversation carries no extra entity. Outside a
+  conversation (`/model/parse`, `rasa test`, the NLU benchmark: the tracker has no `language` slot) it adds
+  nothing, so conversation tests and NLU evaluation see only the entities they annotate.
+- `LanguageGuard` (an intent classifier, after the detector) sets the intent `non_english` (confidence 1.0) for
+  a message in a script other than Latin and Han (kana ⇒ Japanese even with kanji, Hangul, Cyrillic, Arabic,
+  Thai, …), so the dialogue answers it in English and Chinese instead of guessing from meaningless features.
+  Latin-script languages (Spanish, German, …) are left to the classifier, which learns them from examples. A
+  Chinese message, or an explicit request for English or Chinese, never keeps `non_english`: the guard gives it
+  the classifier's next-best intent.
 """
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text, Type
+from typing import Any, Dict, List, Optional, Text, Type
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.classifier import IntentClassifier
+from rasa.nlu.extractors.extractor import EntityExtractorMixin
+from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import (
+    ENTITIES,
+    ENTITY_ATTRIBUTE_CONFIDENCE,
+    ENTITY_ATTRIBUTE_END,
+    ENTITY_ATTRIBUTE_START,
+    ENTITY_ATTRIBUTE_TYPE,
+    ENTITY_ATTRIBUTE_VALUE,
+    EXTRACTOR,
     INTENT,
     INTENT_NAME_KEY,
     INTENT_RANKING_KEY,
@@ -24,12 +41,73 @@ from rasa.shared.nlu.constants import (
 )
 from rasa.shared.nlu.training_data.message import Message
 
-from rasa_addons.checks import is_foreign_script
+from rasa_addons.language_rules import (
+    EN,
+    ZH,
+    detect_language,
+    is_unsupported,
+    requested_language,
+    script_counts,
+)
+
+LANGUAGE = "language"  # the entity and the slot (domain/language.yml)
+LANGUAGES = (EN, ZH)
+
+
+def conversation_language(tracker: Optional[DialogueStateTracker]) -> Optional[str]:
+    """The conversation's `language` slot (`en` when unset), or None outside a conversation."""
+    # dict.get: a tracker made without a domain (processor.parse_message(message) alone) has an AnySlotDict,
+    # which claims to hold every slot and makes one up on `[]`.
+    slot = tracker.slots.get(LANGUAGE) if tracker is not None else None
+    if slot is None:
+        return None
+    return slot.value if slot.value in LANGUAGES else EN
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False)
+class LanguageDetector(GraphComponent, EntityExtractorMixin):
+    """Adds the entity `language` when a message switches the conversation to English or Chinese."""
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {}
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "LanguageDetector":
+        return cls()
+
+    def process(
+        self, messages: List[Message], tracker: Optional[DialogueStateTracker] = None
+    ) -> List[Message]:
+        current = conversation_language(tracker)
+        if current is None:
+            return messages
+        for message in messages:
+            text = message.get(TEXT) or ""
+            detected = None if text.startswith("/") else detect_language(text)
+            if detected is None or detected == current:
+                continue
+            entity = {
+                ENTITY_ATTRIBUTE_TYPE: LANGUAGE,
+                ENTITY_ATTRIBUTE_VALUE: detected,
+                ENTITY_ATTRIBUTE_START: 0,
+                ENTITY_ATTRIBUTE_END: len(text),
+                ENTITY_ATTRIBUTE_CONFIDENCE: 1.0,
+                EXTRACTOR: self.name,
+            }
+            message.set(ENTITIES, [*(message.get(ENTITIES) or []), entity], add_to_output=True)
+        return messages
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
 class LanguageGuard(GraphComponent, IntentClassifier):
-    """Sets `intent` to `non_english` for messages written mostly in a non-Latin script."""
+    """`non_english` for scripts other than Latin and Han; never for Chinese or a request for en/zh."""
 
     @classmethod
     def required_components(cls) -> List[Type]:
@@ -37,11 +115,10 @@ class LanguageGuard(GraphComponent, IntentClassifier):
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
-        return {"intent": "non_english", "min_latin_share": 0.5, "min_letters": 2}
+        return {"intent": "non_english", "min_letters": 2}
 
     def __init__(self, config: Dict[Text, Any]) -> None:
         self.intent = str(config["intent"])
-        self.min_latin_share = float(config["min_latin_share"])
         self.min_letters = int(config["min_letters"])
 
     @classmethod
@@ -55,13 +132,32 @@ class LanguageGuard(GraphComponent, IntentClassifier):
         return cls(config)
 
     def is_foreign(self, text: str) -> bool:
-        return is_foreign_script(text, self.min_latin_share, self.min_letters)
+        return is_unsupported(script_counts(text), self.min_letters)
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
-            if not self.is_foreign(message.get(TEXT) or ""):
-                continue
-            prediction = {INTENT_NAME_KEY: self.intent, PREDICTED_CONFIDENCE_KEY: 1.0}
-            message.data[INTENT] = prediction
-            message.data[INTENT_RANKING_KEY] = [prediction]
+            text = message.get(TEXT) or ""
+            if self.is_foreign(text):
+                prediction = {INTENT_NAME_KEY: self.intent, PREDICTED_CONFIDENCE_KEY: 1.0}
+                message.data[INTENT] = prediction
+                message.data[INTENT_RANKING_KEY] = [prediction]
+            elif (message.get(INTENT) or {}).get(INTENT_NAME_KEY) == self.intent and (
+                detect_language(text) == ZH or requested_language(text) is not None
+            ):
+                self._demote(message)
         return messages
+
+    def _demote(self, message: Message) -> None:
+        """Replace `non_english` by the classifier's next-best intent (left as it is when there is none)."""
+        ranking = [
+            dict(entry)
+            for entry in message.get(INTENT_RANKING_KEY) or []
+            if entry.get(INTENT_NAME_KEY) != self.intent
+        ]
+        if not ranking:
+            return
+        message.data[INTENT] = {
+            INTENT_NAME_KEY: ranking[0][INTENT_NAME_KEY],
+            PREDICTED_CONFIDENCE_KEY: ranking[0].get(PREDICTED_CONFIDENCE_KEY, 0.0),
+        }
+        message.data[INTENT_RANKING_KEY] = ranking

@@ -58,6 +58,7 @@ SHOPPER_INTENTS: frozenset[str] = frozenset(
         "bot_challenge",
         "out_of_scope",
         "inform",
+        "switch_language",
         # ordering
         "add_to_cart",
         "remove_from_cart",
@@ -94,6 +95,7 @@ SHOPPER_ENTITIES: frozenset[str] = frozenset(
         "brand",
         "category",
         "price",
+        "language",  # the language buttons: /switch_language{"language": "zh"}
     }
 )
 

@@ -18,19 +18,7 @@ from rasa_addons import checks, payloads, redact, serve, settings
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.mark.parametrize(
-    ("text", "foreign"),
-    [
-        ("where is my order SD-100003?", False),
-        ("我的订单在哪里？", True),
-        ("где мой заказ", True),
-        ("my order 我的订单", False),  # mostly Latin letters
-        ("😀😀🎉", False),  # no letters: left to the classifier
-        ("SD-100003", False),
-    ],
-)
-def test_language_guard_flags_mostly_non_latin_text(text: str, foreign: bool) -> None:
-    assert checks.is_foreign_script(text) is foreign
+# The language rules (LanguageGuard, LanguageDetector) are tested in tests/rasa_addons/test_language_rules.py.
 
 
 @pytest.mark.parametrize(
@@ -67,6 +55,7 @@ def test_rest_guard_accepts_a_good_request() -> None:
         '/inform{"line_item": "P-0001", "line_quantity": "0"}',
         '/product_question{"product":"P-0001"}',
         '/ask_question{"kb_entry":"kb-12"}',
+        '/switch_language{"language": "zh"}',  # the language buttons of utter_language_unsupported
         "where is my order?",
         "a/b",
         "",
