@@ -123,10 +123,10 @@ def english_words(text: str) -> list[str]:
 
 
 def bilingual_by_design(variations: Sequence[Variation]) -> bool:
+    """Every variation says it in both languages (the answer to a language we do not speak, whose reader may
+    know either): no variation needs to be Chinese-only, whatever its condition."""
     texts = [str(v.get("text") or "") for v in variations]
-    return all(not _conditions(v) for v in variations) and all(
-        HAN.search(t) and ENGLISH_WORD.search(HAN.sub(" ", t)) for t in texts
-    )
+    return all(HAN.search(t) and ENGLISH_WORD.search(HAN.sub(" ", t)) for t in texts)
 
 
 def _condition_problems(name: str, variations: Sequence[Variation]) -> list[str]:
@@ -183,7 +183,7 @@ def variation_key(variation: Variation) -> tuple[tuple[str, ...], tuple[str, ...
 def response_problems(name: str, variations: Sequence[Variation]) -> list[str]:
     """What keeps response ``name`` from serving both languages (empty when it does)."""
     if bilingual_by_design(variations):
-        return []
+        return _condition_problems(name, variations)
     problems = []
     if not any(not _conditions(v) for v in variations):
         problems.append(f"{name}: no variation without a condition (the English default)")
