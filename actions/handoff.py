@@ -21,6 +21,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import verified_customer_id, verified_order_number
+from actions.language import language_of
 from actions.services import services
 from actions.settings import Settings
 from shop.errors import StoreError
@@ -148,6 +149,7 @@ class ActionHandoff(Action):
             "reason": reason,
             "transcript": transcript(tracker),
             "context": context(tracker),
+            "language": language_of(tracker),  # the console's badge and the notices' language from the start
         }
         offline_reason = "unreachable"
         try:

@@ -127,6 +127,16 @@ def tracker(intent: str = "contact_human_agent", slots: dict[str, Any] | None = 
     return Tracker("shopper-1", slots or {}, latest, events, False, None, {}, "action_listen")
 
 
+async def test_the_handoff_tells_the_console_the_conversation_language(
+    service: tuple[FakeBotService, Settings], store: FakeStore
+) -> None:
+    fake, settings = service
+    slots = {**proven("SD-100001", "C-0001", sender_id="shopper-1"), "language": "zh"}
+    await ActionHandoff(settings).run(CollectingDispatcher(), tracker(slots=slots), {})
+    _, body, _ = fake.requests[0]
+    assert body["language"] == "zh"
+
+
 async def test_queued_handoff_pauses_and_tells_the_wait(
     service: tuple[FakeBotService, Settings], store: FakeStore
 ) -> None:
@@ -143,6 +153,7 @@ async def test_queued_handoff_pauses_and_tells_the_wait(
     assert (path, auth) == ("/api/handoff", "Bearer secret-token")
     assert body["conversation_id"] == "shopper-1"
     assert body["reason"] == "contact_human_agent"
+    assert body["language"] == "en"
     assert [line["role"] for line in body["transcript"]] == ["shopper", "bot", "shopper"]
     assert body["context"]["customer"] == {"id": "C-0001", "name": "Ada Lovelace", "email": "ada@example.com"}
     assert body["context"]["orders"][0] == {
