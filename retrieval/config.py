@@ -6,6 +6,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
+# The multilingual encoder of the Chinese indexes (retrieval.multilingual; bench/retrieval_languages.py chose it)
+ZH_MODEL = "multilingual-e5-small"
+ZH_DIR = "zh"  # <index_dir>/zh/{kb,catalog}: the multilingual indexes Chinese conversations search
 METRICS = ("ip", "l2")
 
 
@@ -54,3 +57,13 @@ class RetrievalConfig:
     product_rank: RankConfig = field(default_factory=lambda: RankConfig(answer=0.45, clarify=0.25))
     kb_rank: RankConfig = field(default_factory=RankConfig)
     max_query_chars: int = 1000
+    # Chinese conversations: the multilingual encoder over <index_dir>/zh (KB in English + Chinese, the English
+    # catalog). E5's cosines sit in a narrow band (~0.78-0.95), hence thresholds far above the MiniLM ones; set
+    # on bench/data/retrieval_languages_dev.yml (docs/retrieval.md). The responder (English) is not used.
+    zh_encoder: EncoderConfig = field(default_factory=lambda: EncoderConfig(model=ZH_MODEL, batch_size=32))
+    zh_product_rank: RankConfig = field(
+        default_factory=lambda: RankConfig(answer=0.83, clarify=0.79, margin=0.01)
+    )
+    zh_kb_rank: RankConfig = field(
+        default_factory=lambda: RankConfig(answer=0.895, clarify=0.86, margin=0.008)
+    )

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from retrieval.config import RetrievalConfig
-from retrieval.encoder import Encoder, shared_encoder
+from retrieval.config import ZH_DIR, RankConfig, RetrievalConfig
+from retrieval.encoder import Encoder, query_vectors, shared_encoder
 from retrieval.filters import FilterVocabulary, ProductFilters, parse_filters
 from retrieval.index import Hit, VectorIndex
 from retrieval.kb import fold_entries
@@ -30,6 +30,7 @@ logger = logging.getLogger(__name__)
 
 CATALOG = "catalog"
 KB = "kb"
+SEARCH_LANGUAGES = ("en", "zh")
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,7 @@ class ProductFact:
 
 @dataclass
 class _State:
-    indexes: dict[str, VectorIndex] = field(default_factory=dict)
+    indexes: dict[tuple[str, str], VectorIndex] = field(default_factory=dict)
     vocabulary: FilterVocabulary | None = None
     ranker: Ranker | None = None
 
@@ -62,13 +63,17 @@ class RetrievalService:
         *,
         encoder: Encoder | None = None,
         ranker: Ranker | None = None,
+        zh_encoder: Encoder | None = None,
         responder_dir: str | Path | None = None,
         responder_config: ResponderConfig | None = None,
     ) -> None:
         """``responder_dir``/``responder_config``: the trained responder and how to serve it
-        (:class:`retrieval.responder.ResponderConfig`); the bi-encoder thresholds rank when it does not load."""
+        (:class:`retrieval.responder.ResponderConfig`); the bi-encoder thresholds rank when it does not load.
+        ``zh_encoder``: the multilingual encoder of the Chinese indexes (default: ``config.zh_encoder``, loaded on
+        the first Chinese search)."""
         self.config = config
         self._encoder = encoder
+        self._zh_encoder = zh_encoder
         self._responder_dir = responder_dir
         self._responder_config = responder_config
         self._state = _State(ranker=ranker)
@@ -81,17 +86,34 @@ class RetrievalService:
             self._encoder = shared_encoder(self.config.encoder)
         return self._encoder
 
-    def index(self, name: str) -> VectorIndex:
+    def encoder_for(self, language: str = "en") -> Encoder:
+        """The encoder of ``language``'s indexes: today's English model, or the multilingual one for ``zh``."""
+        if _lane(language) == "en":
+            return self.encoder
+        if self._zh_encoder is None:
+            self._zh_encoder = shared_encoder(self.config.zh_encoder)
+        return self._zh_encoder
+
+    def index(self, name: str, language: str = "en") -> VectorIndex:
+        """``name`` (``kb``/``catalog``) for ``language``: ``<index_dir>/<name>`` or ``<index_dir>/zh/<name>``."""
+        lane = _lane(language)
         with self._lock:
-            if name not in self._state.indexes:
+            if (lane, name) not in self._state.indexes:
                 cfg = self.config.catalog_index if name == CATALOG else self.config.kb_index
-                self._state.indexes[name] = VectorIndex.load(
-                    Path(self.config.index_dir) / name,
-                    expect_model=self.encoder.name,
-                    expect_dim=self.encoder.dim,
+                encoder = self.encoder_for(lane)
+                root = Path(self.config.index_dir) / (ZH_DIR if lane == "zh" else "")
+                self._state.indexes[lane, name] = VectorIndex.load(
+                    root / name,
+                    expect_model=encoder.name,
+                    expect_dim=encoder.dim,
                     config=cfg,
                 )
-            return self._state.indexes[name]
+            return self._state.indexes[lane, name]
+
+    def _rank_config(self, kind: str, language: str) -> RankConfig:
+        if _lane(language) == "zh":
+            return self.config.zh_kb_rank if kind == KB else self.config.zh_product_rank
+        return self.config.kb_rank if kind == KB else self.config.product_rank
 
     def reload(self) -> None:
         """Drop loaded indexes (the next call loads the current version on disk)."""
@@ -121,28 +143,38 @@ class RetrievalService:
         for name in (CATALOG, KB):
             self.index(name)
         _ = self.ranker
+        if (Path(self.config.index_dir) / ZH_DIR).is_dir():  # the Chinese indexes, when built
+            self.encoder_for("zh").encode(["warm up"])
+            for name in (CATALOG, KB):
+                self.index(name, "zh")
 
-    def _embed(self, text: str):  # type: ignore[no-untyped-def]
-        return self.encoder.encode([text])
+    def _embed(self, text: str, language: str = "en"):  # type: ignore[no-untyped-def]
+        return query_vectors(self.encoder_for(language), [text])
 
     # ------------------------------------------------------------------ products
     def product(self, product_id: str) -> Mapping[str, Any]:
         return self.index(CATALOG).get(product_id)
 
     def search_products(
-        self, text: str, entities: Mapping[str, Iterable[str]] | None = None, k: int = 3
+        self,
+        text: str,
+        entities: Mapping[str, Iterable[str]] | None = None,
+        k: int = 3,
+        language: str = "en",
     ) -> ProductSearchResult:
-        """Filters from the message applied inside the search; the bi-encoder score decides the move."""
-        query = clean_query(text, self.config.max_query_chars)
+        """Filters from the message applied inside the search; the bi-encoder score decides the move.
+        ``language``: the conversation's (``zh`` searches the English catalog with the multilingual index)."""
+        query = clean_query(text, self.config.max_query_chars, _lane(language))
         filters, rest = parse_filters(query, self.vocabulary, entities)
-        index = self.index(CATALOG)
+        index = self.index(CATALOG, language)
+        rank = self._rank_config(CATALOG, language)
         allowed = None if filters.empty else index.labels_where(filters.matches)
         embed_text = rest if len(re.findall(r"[^\W\d_]{2,}", rest)) >= 1 else query
-        hits = index.search(self._embed(embed_text), k=max(k, 5), allowed_labels=allowed)[0]
+        hits = index.search(self._embed(embed_text, language), k=max(k, 5), allowed_labels=allowed)[0]
         if hits:  # drop the tail that is far below the best match
-            floor = max(self.config.product_rank.clarify - 0.1, hits[0].score - 0.2)
+            floor = max(rank.clarify - 0.1, hits[0].score - 0.2)
             hits = [h for h in hits if h.score >= floor]
-        ranked = BiEncoderRanker(self.config.product_rank).rank(query, hits, [h.item["text"] for h in hits])
+        ranked = BiEncoderRanker(rank).rank(query, hits, [h.item["text"] for h in hits])
         if ranked.kind == "answer" or (ranked.kind == "clarify" and not filters.empty):
             # a confident search (or one the shopper's own filters narrowed down) shows a few cards, best first
             ranked = Ranked("answer", hits[:k], ranked.confidence, ranked.source, [h.score for h in hits[:k]])
@@ -153,24 +185,23 @@ class RetrievalService:
             )
         return ProductSearchResult(query, filters, ranked, None if allowed is None else len(allowed))
 
-    def identify_product(self, text: str, k: int | None = None) -> Ranked:
+    def identify_product(self, text: str, k: int | None = None, language: str = "en") -> Ranked:
         """Which product a question is about ("is the Aurora desk lamp dimmable?"): a product named in the
         question, else the responder re-ranking the bi-encoder's top-k (it is trained on known-item product
-        questions too), else the bi-encoder's own thresholds."""
-        query = clean_query(text, self.config.max_query_chars)
-        ranker = self.ranker
-        if ranker.name != ResponderRanker.name:
-            ranker = BiEncoderRanker(self.config.product_rank)
-        hits = self.index(CATALOG).search(self._embed(query), k=k or ranker.top_k or 5)[0]
+        questions too; English only), else the bi-encoder's own thresholds."""
+        query = clean_query(text, self.config.max_query_chars, _lane(language))
+        ranker = self._ranker_for(CATALOG, language)
+        rank = self._rank_config(CATALOG, language)
+        hits = self.index(CATALOG, language).search(self._embed(query, language), k=k or ranker.top_k or 5)[0]
         named = _named_in(query, hits)
         if named is not None:  # the shopper typed (most of) one product's name: that one
-            return Ranked("answer", [named], max(named.score, self.config.product_rank.answer), "title-match")
+            return Ranked("answer", [named], max(named.score, rank.answer), "title-match")
         return ranker.rank(query, hits, [h.item["text"] for h in hits], kind="product")
 
-    def product_fact(self, product_id: str, question: str) -> ProductFact:
+    def product_fact(self, product_id: str, question: str, language: str = "en") -> ProductFact:
         """Answer a question about one product from its own text (fields first, then its best sentence)."""
         record = self.product(product_id)
-        q = clean_query(question, self.config.max_query_chars).lower()
+        q = clean_query(question, self.config.max_query_chars, _lane(language)).lower()
         attrs = record.get("attributes", {}) or {}
         if re.search(r"\b(price|cost|how much|expensive|cheap)\b", q):
             return ProductFact(record, f"{record['title']} costs {record['price_text']}.", "price")
@@ -200,37 +231,51 @@ class RetrievalService:
                         field_name
                     ]
                     return ProductFact(record, f"{record['title']} {label} {text}.", field_name)
-        return self._fact_from_text(record, q)
+        return self._fact_from_text(record, q, language)
 
-    def _fact_from_text(self, record: Mapping[str, Any], question: str) -> ProductFact:
+    def _fact_from_text(self, record: Mapping[str, Any], question: str, language: str = "en") -> ProductFact:
         import numpy as np
 
         sentences = _sentences(record)
         if not sentences:
             return ProductFact(record, None, "text", 0.0)
-        vectors = self.encoder.encode(sentences)
-        sims = vectors @ self._embed(question)[0]
+        vectors = self.encoder_for(language).encode(sentences)
+        sims = vectors @ self._embed(question, language)[0]
         best = int(np.argmax(sims))
         score = float(sims[best])
-        if score < self.config.product_rank.clarify:
+        if score < self._rank_config(CATALOG, language).clarify:
             return ProductFact(record, None, "text", score)
         return ProductFact(
             record, f'From the product details of {record["title"]}: "{sentences[best]}"', "text", score
         )
 
     # ------------------------------------------------------------------ knowledge base
-    def answer_question(self, text: str, k: int | None = None) -> Ranked:
+    def answer_question(self, text: str, k: int | None = None, language: str = "en") -> Ranked:
         """A knowledge-base answer: the ranker (the responder when trained) over the bi-encoder's top-k
-        entries (k: the responder's ``top_k``, 10 for the bi-encoder alone)."""
-        query = clean_query(text, self.config.max_query_chars)
-        ranker = self.ranker
+        entries (k: the responder's ``top_k``, 10 for the bi-encoder alone). ``language`` ``zh``: the
+        multilingual index (English and Chinese texts of every entry) and its own thresholds, no responder;
+        each hit's payload carries ``title_zh`` / ``answer_zh`` (:func:`retrieval.kb.localized`)."""
+        query = clean_query(text, self.config.max_query_chars, _lane(language))
+        ranker = self._ranker_for(KB, language)
         k = k or ranker.top_k or 10
-        hits = fold_entries(self.index(KB).search(self._embed(query), k=k * 3)[0])[:k]
+        hits = fold_entries(self.index(KB, language).search(self._embed(query, language), k=k * 3)[0])[:k]
         return ranker.rank(
             query, hits, [f"{str(h.item['title']).rstrip('.')}. {h.item['answer']}" for h in hits], kind="kb"
         )
 
+    def _ranker_for(self, kind: str, language: str) -> Ranker:
+        """The responder reads English only: Chinese questions (measured: it re-ranks them worse than the
+        multilingual bi-encoder alone, docs/retrieval.md) and product identification without a responder use
+        the bi-encoder thresholds."""
+        if _lane(language) == "zh":
+            return BiEncoderRanker(self._rank_config(kind, language))
+        ranker = self.ranker
+        if kind == KB or ranker.name == ResponderRanker.name:
+            return ranker
+        return BiEncoderRanker(self.config.product_rank)
+
     def kb_entry(self, entry_id: str) -> Mapping[str, Any]:
+        """An entry's payload (both languages' title and answer) from the English index."""
         return self.index(KB).get(f"{entry_id}#a")
 
     # ------------------------------------------------------------------ recommendations
@@ -248,6 +293,11 @@ class RetrievalService:
             titles={r["id"]: r["title"] for r in records},
             available=available,
         )
+
+
+def _lane(language: str) -> str:
+    """The index set a conversation language searches: ``zh`` (multilingual) or ``en`` (anything else)."""
+    return "zh" if language == "zh" else "en"
 
 
 _WORD = re.compile(r"[a-z0-9]+")
