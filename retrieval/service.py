@@ -19,6 +19,7 @@ from retrieval.encoder import Encoder, query_vectors, shared_encoder
 from retrieval.filters import FilterVocabulary, ProductFilters, parse_filters
 from retrieval.index import Hit, VectorIndex
 from retrieval.kb import fold_entries
+from retrieval.lexical import HAN
 from retrieval.query import clean_query
 from retrieval.ranker import BiEncoderRanker, Ranked, Ranker, ResponderRanker, load_ranker
 from retrieval.recommend import RecConfig, Recommendation, Recommender
@@ -163,8 +164,10 @@ class RetrievalService:
         language: str = "en",
     ) -> ProductSearchResult:
         """Filters from the message applied inside the search; the bi-encoder score decides the move.
-        ``language``: the conversation's (``zh`` searches the English catalog with the multilingual index)."""
-        query = clean_query(text, self.config.max_query_chars, _lane(language))
+        ``language``: the conversation's (a Chinese message searches the English catalog with the multilingual
+        index: :func:`search_lane`)."""
+        language = search_lane(text, language)
+        query = clean_query(text, self.config.max_query_chars, language)
         filters, rest = parse_filters(query, self.vocabulary, entities)
         index = self.index(CATALOG, language)
         rank = self._rank_config(CATALOG, language)
@@ -189,7 +192,8 @@ class RetrievalService:
         """Which product a question is about ("is the Aurora desk lamp dimmable?"): a product named in the
         question, else the responder re-ranking the bi-encoder's top-k (it is trained on known-item product
         questions too; English only), else the bi-encoder's own thresholds."""
-        query = clean_query(text, self.config.max_query_chars, _lane(language))
+        language = search_lane(text, language)
+        query = clean_query(text, self.config.max_query_chars, language)
         ranker = self._ranker_for(CATALOG, language)
         rank = self._rank_config(CATALOG, language)
         hits = self.index(CATALOG, language).search(self._embed(query, language), k=k or ranker.top_k or 5)[0]
@@ -201,7 +205,8 @@ class RetrievalService:
     def product_fact(self, product_id: str, question: str, language: str = "en") -> ProductFact:
         """Answer a question about one product from its own text (fields first, then its best sentence)."""
         record = self.product(product_id)
-        q = clean_query(question, self.config.max_query_chars, _lane(language)).lower()
+        language = search_lane(question, language)
+        q = clean_query(question, self.config.max_query_chars, language).lower()
         attrs = record.get("attributes", {}) or {}
         if re.search(r"\b(price|cost|how much|expensive|cheap)\b", q):
             return ProductFact(record, f"{record['title']} costs {record['price_text']}.", "price")
@@ -252,10 +257,11 @@ class RetrievalService:
     # ------------------------------------------------------------------ knowledge base
     def answer_question(self, text: str, k: int | None = None, language: str = "en") -> Ranked:
         """A knowledge-base answer: the ranker (the responder when trained) over the bi-encoder's top-k
-        entries (k: the responder's ``top_k``, 10 for the bi-encoder alone). ``language`` ``zh``: the
-        multilingual index (English and Chinese texts of every entry) and its own thresholds, no responder;
+        entries (k: the responder's ``top_k``, 10 for the bi-encoder alone). A Chinese message in a Chinese
+        conversation (:func:`search_lane`): the multilingual index (English and Chinese texts of every entry) and its own thresholds, no responder;
         each hit's payload carries ``title_zh`` / ``answer_zh`` (:func:`retrieval.kb.localized`)."""
-        query = clean_query(text, self.config.max_query_chars, _lane(language))
+        language = search_lane(text, language)
+        query = clean_query(text, self.config.max_query_chars, language)
         ranker = self._ranker_for(KB, language)
         k = k or ranker.top_k or 10
         hits = fold_entries(self.index(KB, language).search(self._embed(query, language), k=k * 3)[0])[:k]
@@ -295,8 +301,14 @@ class RetrievalService:
         )
 
 
+def search_lane(text: str | None, language: str) -> str:
+    """The index set a message searches: ``zh`` (the multilingual indexes) when the conversation is Chinese and
+    the message has Chinese characters in it, else ``en`` (today's English indexes, which measured better on
+    English text: docs/retrieval.md). An English message in an English conversation never changes lanes."""
+    return "zh" if language == "zh" and text is not None and HAN.search(text) else "en"
+
+
 def _lane(language: str) -> str:
-    """The index set a conversation language searches: ``zh`` (multilingual) or ``en`` (anything else)."""
     return "zh" if language == "zh" else "en"
 
 
