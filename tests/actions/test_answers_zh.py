@@ -72,7 +72,11 @@ def make_service(root: Path, zh_kb_rank: RankConfig) -> RetrievalService:
         zh_kb_rank=zh_kb_rank,
     )
     return RetrievalService(
-        config, encoder=english, zh_encoder=chinese, ranker=BiEncoderRanker(config.kb_rank)
+        config,
+        encoder=english,
+        zh_encoder=chinese,
+        zh_catalog_encoder=chinese,
+        ranker=BiEncoderRanker(config.kb_rank),
     )
 
 

@@ -33,7 +33,13 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> RetrievalService:
     build_kb(KB_DIR, config.index_dir, english, IndexConfig())
     fmt, mapping = preset("demo")
     build_catalog(CATALOG, fmt, mapping, config.index_dir, english, IndexConfig())
-    build_zh(KB_DIR, CATALOG, config.index_dir, encoder=shared_encoder(config.zh_encoder))
+    build_zh(
+        KB_DIR,
+        CATALOG,
+        config.index_dir,
+        encoder=shared_encoder(config.zh_encoder),
+        catalog_encoder=shared_encoder(config.zh_catalog_encoder),
+    )
     from retrieval.ranker import BiEncoderRanker
 
     return RetrievalService(config, ranker=BiEncoderRanker(config.kb_rank))
