@@ -14,7 +14,7 @@ import pytest
 
 from retrieval.build import build_catalog, build_kb, build_zh
 from retrieval.catalog import preset
-from retrieval.config import ZH_DIR, IndexConfig, RetrievalConfig
+from retrieval.config import ZH_DIR, EncoderConfig, IndexConfig, RetrievalConfig
 from retrieval.errors import CatalogError, QueryError
 from retrieval.kb import kb_records, load_kb, localized
 from retrieval.service import RetrievalService, search_lane
@@ -135,3 +135,32 @@ def test_chinese_text_needs_three_questions_and_an_answer(tmp_path: Path) -> Non
     (tmp_path / "kb.yml").write_text(base + "      questions: [一, 二, 三]\n", encoding="utf-8")
     with pytest.raises(CatalogError, match=r"field 'zh\.answer'.*'x'"):
         load_kb(tmp_path)
+
+
+def test_import_catalog_keeps_the_chinese_catalog_index_in_step(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from retrieval import import_catalog
+    from retrieval.index import VectorIndex
+    from tests.retrieval.retrieval_fakes import FakeEncoder, write_demo_csv
+
+    def fake(config: EncoderConfig) -> FakeEncoder:
+        encoder = FakeEncoder(name=config.model)
+        encoder.config = config  # type: ignore[attr-defined]
+        return encoder
+
+    monkeypatch.setattr(import_catalog, "SentenceTransformerEncoder", fake)
+    monkeypatch.setattr(import_catalog, "make_encoder", fake)
+    csv = write_demo_csv(tmp_path / "demo.csv")
+    index_dir = tmp_path / "idx"
+    assert import_catalog.main([str(csv), "--preset", "demo", "--index-dir", str(index_dir), "-q"]) == 0
+    assert not (index_dir / ZH_DIR).exists()  # no Chinese indexes built here: none created
+    (index_dir / ZH_DIR).mkdir()
+    assert import_catalog.main([str(csv), "--preset", "demo", "--index-dir", str(index_dir), "-q"]) == 0
+    english, chinese = (
+        VectorIndex.load(index_dir / "catalog"),
+        VectorIndex.load(index_dir / ZH_DIR / "catalog"),
+    )
+    assert (
+        english.ids == chinese.ids and chinese.meta()["model"] == RetrievalConfig().zh_catalog_encoder.model
+    )
