@@ -62,9 +62,9 @@ Pairs = list[tuple[str, str]]
 
 def load_pairs(path: Path, key: str, text: str, target: str, split: str | None = None) -> Pairs:
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    rows = data.get(key, data) if isinstance(data, dict) else data
-    if isinstance(rows, dict):  # {split: [...]} layout
-        rows = [dict(r, split=s) for s, part in rows.items() for r in part]
+    rows = data
+    if isinstance(data, dict):  # {key: [...]}, else the file's one list ("queries:", "questions:")
+        rows = data.get(key) or next(v for v in data.values() if isinstance(v, list))
     if split is not None and any("split" in r for r in rows):
         rows = [r for r in rows if r.get("split") == split]
     return [(str(r[text]), str(r[target])) for r in rows]

@@ -27,7 +27,7 @@ from retrieval.cli_common import (
     setup_logging,
 )
 from retrieval.config import ZH_CATALOG_MODEL, ZH_DIR, EncoderConfig, IndexConfig
-from retrieval.encoder import SentenceTransformerEncoder, make_encoder
+from retrieval.encoder import Encoder, SentenceTransformerEncoder, make_encoder
 from retrieval.errors import RetrievalError
 
 
@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
             index_config_dict(config),
         )
         meta = {"source_fingerprint": fp, "source": str(args.file)}
-        targets = [(args.index_dir / args.name, encoder)]
+        targets: list[tuple[Path, Encoder]] = [(args.index_dir / args.name, encoder)]
         if not args.no_zh and (args.index_dir / ZH_DIR).is_dir():  # keep the Chinese catalog index in step
             zh_encoder = make_encoder(EncoderConfig(model=ZH_CATALOG_MODEL, batch_size=32))
             targets.append((args.index_dir / ZH_DIR / args.name, zh_encoder))
