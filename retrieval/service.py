@@ -153,6 +153,7 @@ class RetrievalService:
             self.index(name)
         _ = self.ranker
         if (Path(self.config.index_dir) / ZH_DIR).is_dir():  # the Chinese indexes, when built
+            clean_query("预热", language="zh")  # loads jieba's dictionary (the Chinese query checks use it)
             for name in (CATALOG, KB):
                 self.encoder_for("zh", name).encode(["warm up"])
             for name in (CATALOG, KB):
