@@ -175,7 +175,10 @@ class ActionSearchProducts(Action):
         return [SlotSet(SHOWN_PRODUCT, records[0]["id"])]
 
 
-REFERS_BACK = re.compile(r"\b(it|its|this|that|these|those|they|them|one)\b", re.I)
+REFERS_BACK = re.compile(
+    r"\b(it|its|this|that|these|those|they|them|one)\b|它|这个|那个|这款|那款|这件|那件|这双|那双|这些|那些",
+    re.I,
+)
 
 
 class ActionAnswerProductQuestion(Action):

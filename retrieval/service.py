@@ -19,7 +19,7 @@ from retrieval.encoder import Encoder, query_vectors, shared_encoder
 from retrieval.filters import FilterVocabulary, ProductFilters, parse_filters
 from retrieval.index import Hit, VectorIndex
 from retrieval.kb import fold_entries
-from retrieval.lexical import HAN
+from retrieval.lexical import HAN, simplified
 from retrieval.query import clean_query
 from retrieval.ranker import BiEncoderRanker, Ranked, Ranker, ResponderRanker, load_ranker
 from retrieval.recommend import RecConfig, Recommendation, Recommender
@@ -222,9 +222,11 @@ class RetrievalService:
         language = search_lane(question, language)
         q = clean_query(question, self.config.max_query_chars, language).lower()
         attrs = record.get("attributes", {}) or {}
-        if re.search(r"\b(price|cost|how much|expensive|cheap)\b", q):
+        if language == "zh":  # Traditional characters ask the same questions
+            q = simplified(q)
+        if re.search(r"\b(price|cost|how much|expensive|cheap)\b" + _ZH_ASKS["price"], q):
             return ProductFact(record, f"{record['title']} costs {record['price_text']}.", "price")
-        if re.search(r"\b(in stock|stock|available|availability|sold out|left)\b", q):
+        if re.search(r"\b(in stock|stock|available|availability|sold out|left)\b" + _ZH_ASKS["stock"], q):
             stock = record.get("stock")
             if stock is None:
                 answer = None
@@ -238,9 +240,9 @@ class RetrievalService:
                 answer = f"{record['title']} is out of stock at the moment."
             return ProductFact(record, answer, "stock")
         for field_name, pattern in (
-            ("sizes", r"\bsizes?\b|\bfit\b"),
-            ("colors", r"\bcolou?rs?\b"),
-            ("material", r"\b(material|made of|fabric|cotton|leather|wool)\b"),
+            ("sizes", r"\bsizes?\b|\bfit\b" + _ZH_ASKS["sizes"]),
+            ("colors", r"\bcolou?rs?\b" + _ZH_ASKS["colors"]),
+            ("material", r"\b(material|made of|fabric|cotton|leather|wool)\b" + _ZH_ASKS["material"]),
         ):
             if re.search(pattern, q):
                 value = attrs.get(field_name) or (attrs.get("color") if field_name == "colors" else None)
@@ -313,6 +315,16 @@ class RetrievalService:
             titles={r["id"]: r["title"] for r in records},
             available=available,
         )
+
+
+# How Chinese shoppers ask for a product's fields (no \b: Han characters are all word characters)
+_ZH_ASKS = {
+    "price": "|多少钱|价格|价钱|售价|贵不贵|贵吗|便宜",
+    "stock": "|有货|有没有货|库存|现货|卖完|售罄|缺货|断货",
+    "sizes": "|尺码|尺寸|码数|几码|什么码|合身",
+    "colors": "|颜色|什么色|哪些色|几种色",
+    "material": "|材质|材料|面料|什么做的|纯棉|真皮|羊毛",
+}
 
 
 def search_lane(text: str | None, language: str) -> str:

@@ -164,3 +164,26 @@ async def test_chinese_words_with_nothing_to_search_for_ask_again(text: str) -> 
     assert dispatcher.messages[0]["response"] == "utter_search_no_letters"
     dispatcher, events = await run(ActionFallback(), tracker(text, "nlu_fallback", "zh"))
     assert dispatcher.messages == [] and events[-1]["value"] == "rephrase"
+
+
+@pytest.mark.parametrize(
+    ("question", "field", "shows"),
+    [
+        ("这个多少钱？", "price", "49"),
+        ("它還有貨嗎", "stock", "in stock"),
+        ("这款有哪些颜色", "colors", "black, white"),
+        ("what does it cost?", "price", "49"),
+    ],
+)
+async def test_a_chinese_question_about_the_product_just_shown(
+    service: RetrievalService, question: str, field: str, shows: str
+) -> None:
+    """ "这个/它" refers back to the product on screen, and the field asked for is found in Chinese (Traditional
+    too); the sentence itself is the message catalog's to word."""
+    assert products.REFERS_BACK.search(question)
+    t = tracker(question, "product_question", "zh")
+    t.slots["shown_product_id"] = "P-1"
+    dispatcher, events = await run(products.ActionAnswerProductQuestion(), t)
+    assert {e["name"]: e["value"] for e in events}["shown_product_id"] == "P-1"
+    assert service.product_fact("P-1", question, "zh").field == field
+    assert shows in dispatcher.messages[0]["text"]
