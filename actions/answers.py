@@ -23,11 +23,13 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.language import Language, language_of
 from actions.products import in_executor, latest_text, retrieval_service
 from actions.services import services
 from retrieval.errors import QueryError, RetrievalError
+from retrieval.kb import localized
 from retrieval.ranker import Ranked
-from retrieval.service import ProductSearchResult, RetrievalService
+from retrieval.service import ProductSearchResult, RetrievalService, search_lane
 
 logger = logging.getLogger(__name__)
 
@@ -81,57 +83,69 @@ class Found:
     buttons: list[dict[str, str]] = field(default_factory=list)
 
 
-def kb_button(item: Mapping[str, Any]) -> dict[str, str]:
-    return {"title": str(item["title"]), "payload": f'/ask_question{{"kb_entry":"{item["entry_id"]}"}}'}
+def kb_button(item: Mapping[str, Any], language: Language = "en") -> dict[str, str]:
+    """A "did you mean" button for a KB entry, titled in the conversation's language."""
+    return {
+        "title": localized(item, "title", language),
+        "payload": f'/ask_question{{"kb_entry":"{item["entry_id"]}"}}',
+    }
 
 
 def product_button(item: Mapping[str, Any]) -> dict[str, str]:
     return {"title": str(item["title"]), "payload": f'/product_question{{"product":"{item["id"]}"}}'}
 
 
-def _choices(kb: Ranked, search: ProductSearchResult | None, product_floor: float) -> list[dict[str, str]]:
+def _choices(
+    kb: Ranked, search: ProductSearchResult | None, product_floor: float, language: Language = "en"
+) -> list[dict[str, str]]:
     """KB entries first, then products scoring at least ``product_floor``; at most ``MAX_CHOICES``, no
     duplicates."""
-    buttons = [kb_button(h.item) for h in kb.hits] if kb.kind == "clarify" else []
+    buttons = [kb_button(h.item, language) for h in kb.hits] if kb.kind == "clarify" else []
     if search is not None and search.ranked.kind == "clarify":
         buttons += [product_button(h.item) for h in search.ranked.hits if h.score >= product_floor]
     unique = list({b["payload"]: b for b in buttons}.values())
     return unique[:MAX_CHOICES]
 
 
-def look_up(service: RetrievalService, text: str) -> Found:
-    """Ask the knowledge base, then the catalog (blocking: call it in an executor).
+def look_up(service: RetrievalService, text: str, language: Language = "en") -> Found:
+    """Ask the knowledge base, then the catalog (blocking: call it in an executor), in the conversation's
+    ``language`` (``zh``: the multilingual indexes; answers and button titles in Chinese).
 
     Raises :class:`QueryError` for a message retrieval cannot take (empty, too long, another script).
     """
-    kb = service.answer_question(text)
+    kb = service.answer_question(text, language=language)
     if kb.kind == "answer" and kb.hits:
         item = kb.hits[0].item
-        return Found("answer", answer=str(item["answer"]), entry_id=str(item["entry_id"]))
+        return Found("answer", answer=localized(item, "answer", language), entry_id=str(item["entry_id"]))
     search: ProductSearchResult | None
     try:
-        search = service.search_products(text)
+        search = service.search_products(text, language=language)
     except RetrievalError as exc:  # a bad price range and the like: the KB side still counts
         logger.debug("fallback product search skipped: %s", exc)
         search = None
     if search is not None and search.ranked.kind == "answer" and search.ranked.hits:
         return Found("products", search=search)
-    buttons = _choices(kb, search, service.config.product_rank.clarify + PRODUCT_CHOICE_MARGIN)
+    lane = search_lane(text, language)
+    product_rank = service.config.zh_product_rank if lane == "zh" else service.config.product_rank
+    buttons = _choices(kb, search, product_rank.clarify + PRODUCT_CHOICE_MARGIN, language)
     if buttons:
         return Found("choices", buttons=buttons)
     return Found("nothing")
 
 
-def policy_answer(service: RetrievalService, intent: str, text: str) -> tuple[str, str] | None:
-    """(entry id, answer) when the KB answers this specific question better than the static response."""
-    ranked = service.answer_question(text)
+def policy_answer(
+    service: RetrievalService, intent: str, text: str, language: Language = "en"
+) -> tuple[str, str] | None:
+    """(entry id, answer in ``language``) when the KB answers this specific question better than the static
+    response."""
+    ranked = service.answer_question(text, language=language)
     if ranked.kind != "answer" or not ranked.hits:
         return None
     item = ranked.hits[0].item
     entry_id = str(item["entry_id"])
     if entry_id in GENERIC_ENTRIES.get(intent, frozenset()):
         return None
-    return entry_id, str(item["answer"])
+    return entry_id, localized(item, "answer", language)
 
 
 class ActionAnswerPolicy(Action):
@@ -150,7 +164,9 @@ class ActionAnswerPolicy(Action):
         if text and not text.lstrip().startswith("/"):  # a button payload has no question in it
             if services().settings.policy_kb_answers:
                 try:
-                    found = await in_executor(policy_answer, retrieval_service(), intent, text)
+                    found = await in_executor(
+                        policy_answer, retrieval_service(), intent, text, language_of(tracker)
+                    )
                 except QueryError as exc:
                     logger.debug("policy question not searchable (%s); static reply", exc.reason)
                 except RetrievalError:

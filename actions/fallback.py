@@ -20,6 +20,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.answers import Found, look_up
+from actions.language import Language, language_of
 from actions.products import in_executor, latest_text, retrieval_service, show_found
 from actions.services import services
 from retrieval.errors import QueryError, RetrievalError
@@ -74,7 +75,7 @@ class ActionFallback(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        found = await self._look_up(latest_text(tracker))
+        found = await self._look_up(latest_text(tracker), language_of(tracker))
         if found.kind != "nothing":
             logger.info("nlu fallback in %s answered by retrieval (%s)", tracker.sender_id, found.kind)
             return [*self._utter(dispatcher, found, domain, tracker), SlotSet(FALLBACK_SLOT, ANSWERED)]
@@ -88,11 +89,11 @@ class ActionFallback(Action):
         return [SlotSet(FALLBACK_SLOT, step)]
 
     @staticmethod
-    async def _look_up(text: str) -> Found:
+    async def _look_up(text: str, language: Language = "en") -> Found:
         if not text.strip() or text.lstrip().startswith("/"):
             return Found("nothing")
         try:
-            return await in_executor(look_up, retrieval_service(), text)
+            return await in_executor(look_up, retrieval_service(), text, language)
         except QueryError as exc:  # empty, too long, no letters, another script: nothing to search with
             logger.debug("fallback text not searchable (%s)", exc.reason)
         except RetrievalError:

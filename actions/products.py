@@ -21,8 +21,10 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import messages
+from actions.language import language_of
 from actions.services import services
 from retrieval.errors import FilterError, QueryError, RetrievalError, UnknownItemError
+from retrieval.kb import localized
 from retrieval.service import ProductSearchResult, RetrievalService, cards
 
 logger = logging.getLogger(__name__)
@@ -141,7 +143,10 @@ class ActionSearchProducts(Action):
         service = retrieval_service()
         try:
             result = await in_executor(
-                service.search_products, latest_text(tracker), entity_values(tracker, FILTER_ENTITIES)
+                service.search_products,
+                latest_text(tracker),
+                entity_values(tracker, FILTER_ENTITIES),
+                language=language_of(tracker),
             )
         except QueryError as exc:
             query_problem(dispatcher, words, exc)
@@ -183,7 +188,10 @@ class ActionSearchProducts(Action):
         return [SlotSet(SHOWN_PRODUCT, records[0]["id"])]
 
 
-REFERS_BACK = re.compile(r"\b(it|its|this|that|these|those|they|them|one)\b", re.I)
+REFERS_BACK = re.compile(
+    r"\b(it|its|this|that|these|those|they|them|one)\b|它|这个|那个|这款|那款|这件|那件|这双|那双|这些|那些",
+    re.I,
+)
 
 
 class ActionAnswerProductQuestion(Action):
@@ -199,8 +207,9 @@ class ActionAnswerProductQuestion(Action):
         chosen = entity_values(tracker, [PRODUCT]).get(PRODUCT, [])
         pending = tracker.get_slot(PENDING_QUESTION)
         shown = tracker.get_slot(SHOWN_PRODUCT)
+        language = language_of(tracker)
         try:
-            product_id = await self._product_id(service, text, chosen, shown)
+            product_id = await self._product_id(service, text, chosen, shown, language)
             if isinstance(product_id, list):  # ambiguous: ask which one, keep the question
                 buttons = [
                     {"title": r["title"], "payload": f'/product_question{{"product":"{r["id"]}"}}'}
@@ -217,7 +226,7 @@ class ActionAnswerProductQuestion(Action):
             question = pending if picked and pending else text
             if picked and not pending:
                 return self._describe(dispatcher, words, service.product(product_id), domain, tracker)
-            fact = await in_executor(service.product_fact, product_id, question)
+            fact = await in_executor(service.product_fact, product_id, question, language)
         except QueryError as exc:
             query_problem(dispatcher, words, exc)
             return []
@@ -240,7 +249,7 @@ class ActionAnswerProductQuestion(Action):
 
     @staticmethod
     async def _product_id(
-        service: RetrievalService, text: str, chosen: list[str], shown: str | None
+        service: RetrievalService, text: str, chosen: list[str], shown: str | None, language: str = "en"
     ) -> str | list[Mapping[str, Any]] | None:
         for value in chosen:
             try:
@@ -250,7 +259,7 @@ class ActionAnswerProductQuestion(Action):
                 continue
         if shown and REFERS_BACK.search(text):
             return shown
-        ranked = await in_executor(service.identify_product, text)
+        ranked = await in_executor(service.identify_product, text, language=language)
         if ranked.kind == "answer":
             return ranked.hits[0].id
         if shown:
@@ -301,12 +310,13 @@ class ActionAnswerQuestion(Action):
         words = messages.catalog_for(tracker)
         service = retrieval_service()
         chosen = entity_values(tracker, [KB_ENTRY]).get(KB_ENTRY, [])
+        language = language_of(tracker)  # which index is searched, and the language of the answer
         try:
             if chosen:
                 entry = await in_executor(service.kb_entry, chosen[0])
-                dispatcher.utter_message(text=entry["answer"])
+                dispatcher.utter_message(text=localized(entry, "answer", language))
                 return []
-            ranked = await in_executor(service.answer_question, latest_text(tracker))
+            ranked = await in_executor(service.answer_question, latest_text(tracker), language=language)
         except QueryError as exc:
             query_problem(dispatcher, words, exc)
             return []
@@ -319,10 +329,13 @@ class ActionAnswerQuestion(Action):
             return []
         logger.debug("kb: %s via %s (%.3f)", ranked.kind, ranked.source, ranked.confidence)
         if ranked.kind == "answer":
-            dispatcher.utter_message(text=ranked.hits[0].item["answer"])
+            dispatcher.utter_message(text=localized(ranked.hits[0].item, "answer", language))
         elif ranked.kind == "clarify":
             buttons = [
-                {"title": h.item["title"], "payload": f'/ask_question{{"kb_entry":"{h.item["entry_id"]}"}}'}
+                {
+                    "title": localized(h.item, "title", language),
+                    "payload": f'/ask_question{{"kb_entry":"{h.item["entry_id"]}"}}',
+                }
                 for h in ranked.hits
             ]
             dispatcher.utter_message(response="utter_kb_which_one", buttons=[*buttons, human_button(words)])

@@ -22,8 +22,8 @@ from retrieval.cli_common import (
     index_config_dict,
     setup_logging,
 )
-from retrieval.config import IndexConfig
-from retrieval.encoder import Encoder, SentenceTransformerEncoder
+from retrieval.config import ZH_CATALOG_MODEL, ZH_DIR, ZH_MODEL, EncoderConfig, IndexConfig
+from retrieval.encoder import Encoder, SentenceTransformerEncoder, make_encoder
 from retrieval.errors import RetrievalError
 from retrieval.index_files import read_meta
 from retrieval.kb import kb_records, load_kb
@@ -49,18 +49,21 @@ def build_kb(
     *,
     force: bool = False,
     show_progress: bool = False,
+    languages: tuple[str, ...] = ("en",),
 ) -> BuildSummary:
+    """``<index_dir>/kb`` from the entries' texts in ``languages`` (the Chinese index: ``("en", "zh")``)."""
     path = index_dir / "kb"
     fp = fingerprint(
         sorted(kb_dir.glob("*.y*ml")),
         encoder.name,
         getattr(encoder, "config", None),
         index_config_dict(config),
+        *([list(languages)] if languages != ("en",) else []),
     )
     if not force and _up_to_date(path, fp):
         meta = read_meta(path)
         return BuildSummary(path, "kb", meta["item_count"], 0, 0, 0, meta["item_count"], 0, 0.0, skipped=True)
-    records = kb_records(load_kb(kb_dir))
+    records = kb_records(load_kb(kb_dir), languages)
     return rebuild(
         path,
         records,
@@ -109,6 +112,49 @@ def build_catalog(
     )
 
 
+def build_zh(
+    kb_dir: Path,
+    catalog: Path,
+    index_dir: Path,
+    *,
+    encoder: Encoder | None = None,
+    catalog_encoder: Encoder | None = None,
+    force: bool = False,
+    show_progress: bool = False,
+) -> list[str]:
+    """The indexes Chinese conversations search: ``<index_dir>/zh/kb`` (every entry's English and Chinese
+    texts, encoder ``ZH_MODEL``) and ``<index_dir>/zh/catalog`` (the English catalog, ``ZH_CATALOG_MODEL``)."""
+    encoder = encoder or make_encoder(EncoderConfig(model=ZH_MODEL, batch_size=32))
+    catalog_encoder = catalog_encoder or make_encoder(EncoderConfig(model=ZH_CATALOG_MODEL, batch_size=32))
+    root = index_dir / ZH_DIR
+    lines = [
+        build_kb(
+            kb_dir,
+            root,
+            encoder,
+            IndexConfig(),
+            force=force,
+            show_progress=show_progress,
+            languages=("en", "zh"),
+        ).line()
+    ]
+    if catalog.is_file():
+        fmt, mapping = preset("demo")
+        lines.append(
+            build_catalog(
+                catalog,
+                fmt,
+                mapping,
+                root,
+                catalog_encoder,
+                IndexConfig(),
+                force=force,
+                show_progress=show_progress,
+            ).line()
+        )
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m retrieval.build", description=__doc__.split("\n")[0])
     parser.add_argument("--index-dir", type=Path, default=Path("var/index"))
@@ -118,6 +164,11 @@ def main(argv: list[str] | None = None) -> int:
         "--factory", default="Flat", help="FAISS factory string for the catalog (default: Flat)"
     )
     parser.add_argument("--force", action="store_true", help="rebuild even when nothing changed")
+    parser.add_argument(
+        "--no-zh",
+        action="store_true",
+        help=f"skip the Chinese indexes (<index-dir>/{ZH_DIR}/kb and catalog, encoder {ZH_MODEL})",
+    )
     add_encoder_args(parser)
     args = parser.parse_args(argv)
     setup_logging(args.quiet)
@@ -149,6 +200,11 @@ def main(argv: list[str] | None = None) -> int:
             )
         else:
             emit(f"catalog: {args.catalog} not found, catalog index not built", err=True)
+        if not args.no_zh:
+            for line in build_zh(
+                args.kb, args.catalog, args.index_dir, force=args.force, show_progress=not args.quiet
+            ):
+                emit(f"{ZH_DIR}/{line}")
     except RetrievalError as exc:
         emit(f"error: {exc}", err=True)
         return 2

@@ -6,6 +6,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
+# The multilingual encoder of the Chinese indexes (retrieval.multilingual; bench/retrieval_languages.py chose it)
+ZH_MODEL = "multilingual-e5-small"
+ZH_CATALOG_MODEL = (
+    "multilingual-e5-small+use-multilingual-v3"  # E5 and USE v3, fused (retrieval.multilingual)
+)
+ZH_DIR = "zh"  # <index_dir>/zh/{kb,catalog}: the multilingual indexes Chinese conversations search
 METRICS = ("ip", "l2")
 
 
@@ -54,3 +60,17 @@ class RetrievalConfig:
     product_rank: RankConfig = field(default_factory=lambda: RankConfig(answer=0.45, clarify=0.25))
     kb_rank: RankConfig = field(default_factory=RankConfig)
     max_query_chars: int = 1000
+    # Chinese messages in Chinese conversations: the multilingual indexes under <index_dir>/zh (KB in English +
+    # Chinese with E5; the English catalog with E5 + USE fused). Their cosines sit in other bands than MiniLM's
+    # (E5 ~0.78-0.95, fused ~0.55-0.75), hence their own thresholds, set on bench/data/retrieval_languages_dev.yml
+    # (docs/retrieval.md). The responder (English) is not used for them.
+    zh_encoder: EncoderConfig = field(default_factory=lambda: EncoderConfig(model=ZH_MODEL, batch_size=32))
+    zh_catalog_encoder: EncoderConfig = field(
+        default_factory=lambda: EncoderConfig(model=ZH_CATALOG_MODEL, batch_size=32)
+    )
+    zh_product_rank: RankConfig = field(
+        default_factory=lambda: RankConfig(answer=0.64, clarify=0.57, margin=0.02)
+    )
+    zh_kb_rank: RankConfig = field(
+        default_factory=lambda: RankConfig(answer=0.895, clarify=0.86, margin=0.008)
+    )

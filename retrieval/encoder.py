@@ -53,7 +53,9 @@ def resolve_model_path(model: str) -> Path:
     path = Path(model)
     if path.is_dir():
         return path
-    raise ConfigError("encoder model", model, [*_PACKAGED, "<a local model directory>"])
+    from retrieval.multilingual import MULTILINGUAL
+
+    raise ConfigError("encoder model", model, [*_PACKAGED, *MULTILINGUAL, "<a local model directory>"])
 
 
 class SentenceTransformerEncoder:
@@ -111,14 +113,31 @@ class SentenceTransformerEncoder:
         return np.ascontiguousarray(vectors, dtype="float32")
 
 
-_shared: dict[EncoderConfig, SentenceTransformerEncoder] = {}
+def make_encoder(config: EncoderConfig | None = None) -> Encoder:
+    """The encoder a configuration names: a multilingual engine (:mod:`retrieval.multilingual`:
+    ``multilingual-e5-small``, ``use-multilingual-v3``) or a sentence-transformers model."""
+    from retrieval.multilingual import MULTILINGUAL
+
+    config = config or EncoderConfig()
+    if config.model in MULTILINGUAL:
+        return MULTILINGUAL[config.model](config)  # type: ignore[no-any-return]
+    return SentenceTransformerEncoder(config)
+
+
+def query_vectors(encoder: Encoder, texts: Sequence[str]) -> np.ndarray:
+    """Search texts as the encoder wants them (E5's ``query: `` prefix when it has ``encode_queries``)."""
+    encode_queries = getattr(encoder, "encode_queries", None)
+    return encode_queries(list(texts)) if encode_queries is not None else encoder.encode(list(texts))
+
+
+_shared: dict[EncoderConfig, Encoder] = {}
 _shared_lock = threading.Lock()
 
 
-def shared_encoder(config: EncoderConfig | None = None) -> SentenceTransformerEncoder:
+def shared_encoder(config: EncoderConfig | None = None) -> Encoder:
     """One encoder per configuration per process (the model loads once)."""
     config = config or EncoderConfig()
     with _shared_lock:
         if config not in _shared:
-            _shared[config] = SentenceTransformerEncoder(config)
+            _shared[config] = make_encoder(config)
         return _shared[config]

@@ -26,8 +26,8 @@ from retrieval.cli_common import (
     index_config_dict,
     setup_logging,
 )
-from retrieval.config import IndexConfig
-from retrieval.encoder import SentenceTransformerEncoder
+from retrieval.config import ZH_CATALOG_MODEL, ZH_DIR, EncoderConfig, IndexConfig
+from retrieval.encoder import Encoder, SentenceTransformerEncoder, make_encoder
 from retrieval.errors import RetrievalError
 
 
@@ -65,6 +65,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--limit", type=_positive, help="import only the first N products (trials); stops reading there"
     )
+    parser.add_argument(
+        "--no-zh",
+        action="store_true",
+        help="leave <index-dir>/zh/<name> (the Chinese conversations' catalog index) alone even when it exists",
+    )
     add_encoder_args(parser)
     args = parser.parse_args(argv)
     setup_logging(args.quiet)
@@ -90,26 +95,39 @@ def main(argv: list[str] | None = None) -> int:
             index_config_dict(config),
         )
         meta = {"source_fingerprint": fp, "source": str(args.file)}
-        path = args.index_dir / args.name
-        if args.update:
-            summary = update(
-                path,
-                records,
-                encoder,
-                config,
-                kind="catalog",
-                remove_ids=args.remove,
-                extra_meta=meta,
-                show_progress=not args.quiet,
-            )
-        else:
-            summary = rebuild(
-                path, records, encoder, config, kind="catalog", extra_meta=meta, show_progress=not args.quiet
-            )
+        targets: list[tuple[Path, Encoder]] = [(args.index_dir / args.name, encoder)]
+        if not args.no_zh and (args.index_dir / ZH_DIR).is_dir():  # keep the Chinese catalog index in step
+            zh_encoder = make_encoder(EncoderConfig(model=ZH_CATALOG_MODEL, batch_size=32))
+            targets.append((args.index_dir / ZH_DIR / args.name, zh_encoder))
+        summaries = []
+        for path, target_encoder in targets:
+            if args.update:
+                summary = update(
+                    path,
+                    records,
+                    target_encoder,
+                    config,
+                    kind="catalog",
+                    remove_ids=args.remove,
+                    extra_meta=meta,
+                    show_progress=not args.quiet,
+                )
+            else:
+                summary = rebuild(
+                    path,
+                    records,
+                    target_encoder,
+                    config,
+                    kind="catalog",
+                    extra_meta=meta,
+                    show_progress=not args.quiet,
+                )
+            summaries.append(summary)
     except RetrievalError as exc:
         emit(f"error: {exc}", err=True)
         return 2
-    emit(summary.line())
+    for summary in summaries:
+        emit(summary.line())
     categories = {r["category"] for r in records}
     currencies = {r["currency"] for r in records}
     emit(

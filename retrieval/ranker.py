@@ -44,7 +44,7 @@ class Ranker(Protocol):
 
 class BiEncoderRanker:
     name = "bi-encoder"
-    top_k = None
+    top_k: int | None = None
 
     def __init__(self, config: RankConfig | None = None) -> None:
         self.config = config or RankConfig()

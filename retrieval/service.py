@@ -14,11 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from retrieval.config import RetrievalConfig
-from retrieval.encoder import Encoder, shared_encoder
+from retrieval.config import ZH_DIR, RankConfig, RetrievalConfig
+from retrieval.encoder import Encoder, query_vectors, shared_encoder
 from retrieval.filters import FilterVocabulary, ProductFilters, parse_filters
 from retrieval.index import Hit, VectorIndex
 from retrieval.kb import fold_entries
+from retrieval.lexical import HAN, simplified
 from retrieval.query import clean_query
 from retrieval.ranker import BiEncoderRanker, Ranked, Ranker, ResponderRanker, load_ranker
 from retrieval.recommend import RecConfig, Recommendation, Recommender
@@ -30,6 +31,7 @@ logger = logging.getLogger(__name__)
 
 CATALOG = "catalog"
 KB = "kb"
+SEARCH_LANGUAGES = ("en", "zh")
 
 
 @dataclass(frozen=True)
@@ -50,7 +52,7 @@ class ProductFact:
 
 @dataclass
 class _State:
-    indexes: dict[str, VectorIndex] = field(default_factory=dict)
+    indexes: dict[tuple[str, str], VectorIndex] = field(default_factory=dict)
     vocabulary: FilterVocabulary | None = None
     ranker: Ranker | None = None
 
@@ -62,13 +64,22 @@ class RetrievalService:
         *,
         encoder: Encoder | None = None,
         ranker: Ranker | None = None,
+        zh_encoder: Encoder | None = None,
+        zh_catalog_encoder: Encoder | None = None,
         responder_dir: str | Path | None = None,
         responder_config: ResponderConfig | None = None,
     ) -> None:
         """``responder_dir``/``responder_config``: the trained responder and how to serve it
-        (:class:`retrieval.responder.ResponderConfig`); the bi-encoder thresholds rank when it does not load."""
+        (:class:`retrieval.responder.ResponderConfig`); the bi-encoder thresholds rank when it does not load.
+        ``zh_encoder`` / ``zh_catalog_encoder``: the multilingual encoders of the Chinese KB and catalog indexes
+        (default: ``config.zh_encoder`` / ``config.zh_catalog_encoder``, loaded on the first Chinese search)."""
         self.config = config
         self._encoder = encoder
+        self._zh_encoders: dict[str, Encoder] = {
+            name: encoder
+            for name, encoder in ((KB, zh_encoder), (CATALOG, zh_catalog_encoder))
+            if encoder is not None
+        }
         self._responder_dir = responder_dir
         self._responder_config = responder_config
         self._state = _State(ranker=ranker)
@@ -81,17 +92,37 @@ class RetrievalService:
             self._encoder = shared_encoder(self.config.encoder)
         return self._encoder
 
-    def index(self, name: str) -> VectorIndex:
+    def encoder_for(self, language: str = "en", name: str = KB) -> Encoder:
+        """The encoder of ``language``'s ``name`` index: today's English model, or for ``zh`` the multilingual
+        one (KB: E5; catalog: E5 + USE fused, which finds English products for Chinese queries better)."""
+        if _lane(language) == "en":
+            return self.encoder
         with self._lock:
-            if name not in self._state.indexes:
+            if name not in self._zh_encoders:
+                config = self.config.zh_catalog_encoder if name == CATALOG else self.config.zh_encoder
+                self._zh_encoders[name] = shared_encoder(config)
+            return self._zh_encoders[name]
+
+    def index(self, name: str, language: str = "en") -> VectorIndex:
+        """``name`` (``kb``/``catalog``) for ``language``: ``<index_dir>/<name>`` or ``<index_dir>/zh/<name>``."""
+        lane = _lane(language)
+        with self._lock:
+            if (lane, name) not in self._state.indexes:
                 cfg = self.config.catalog_index if name == CATALOG else self.config.kb_index
-                self._state.indexes[name] = VectorIndex.load(
-                    Path(self.config.index_dir) / name,
-                    expect_model=self.encoder.name,
-                    expect_dim=self.encoder.dim,
+                encoder = self.encoder_for(lane, name)
+                root = Path(self.config.index_dir) / (ZH_DIR if lane == "zh" else "")
+                self._state.indexes[lane, name] = VectorIndex.load(
+                    root / name,
+                    expect_model=encoder.name,
+                    expect_dim=encoder.dim,
                     config=cfg,
                 )
-            return self._state.indexes[name]
+            return self._state.indexes[lane, name]
+
+    def _rank_config(self, kind: str, language: str) -> RankConfig:
+        if _lane(language) == "zh":
+            return self.config.zh_kb_rank if kind == KB else self.config.zh_product_rank
+        return self.config.kb_rank if kind == KB else self.config.product_rank
 
     def reload(self) -> None:
         """Drop loaded indexes (the next call loads the current version on disk)."""
@@ -121,28 +152,44 @@ class RetrievalService:
         for name in (CATALOG, KB):
             self.index(name)
         _ = self.ranker
+        if (Path(self.config.index_dir) / ZH_DIR).is_dir():  # the Chinese indexes, when built
+            clean_query("预热", language="zh")  # loads jieba's dictionary (the Chinese query checks use it)
+            for name in (CATALOG, KB):
+                self.encoder_for("zh", name).encode(["warm up"])
+            for name in (CATALOG, KB):
+                self.index(name, "zh")
 
-    def _embed(self, text: str):  # type: ignore[no-untyped-def]
-        return self.encoder.encode([text])
+    def _embed(self, text: str, language: str = "en", name: str = KB):  # type: ignore[no-untyped-def]
+        return query_vectors(self.encoder_for(language, name), [text])
 
     # ------------------------------------------------------------------ products
     def product(self, product_id: str) -> Mapping[str, Any]:
         return self.index(CATALOG).get(product_id)
 
     def search_products(
-        self, text: str, entities: Mapping[str, Iterable[str]] | None = None, k: int = 3
+        self,
+        text: str,
+        entities: Mapping[str, Iterable[str]] | None = None,
+        k: int = 3,
+        language: str = "en",
     ) -> ProductSearchResult:
-        """Filters from the message applied inside the search; the bi-encoder score decides the move."""
-        query = clean_query(text, self.config.max_query_chars)
+        """Filters from the message applied inside the search; the bi-encoder score decides the move.
+        ``language``: the conversation's (a Chinese message searches the English catalog with the multilingual
+        index: :func:`search_lane`)."""
+        language = search_lane(text, language)
+        query = clean_query(text, self.config.max_query_chars, language)
         filters, rest = parse_filters(query, self.vocabulary, entities)
-        index = self.index(CATALOG)
+        index = self.index(CATALOG, language)
+        rank = self._rank_config(CATALOG, language)
         allowed = None if filters.empty else index.labels_where(filters.matches)
         embed_text = rest if len(re.findall(r"[^\W\d_]{2,}", rest)) >= 1 else query
-        hits = index.search(self._embed(embed_text), k=max(k, 5), allowed_labels=allowed)[0]
+        hits = index.search(self._embed(embed_text, language, CATALOG), k=max(k, 5), allowed_labels=allowed)[
+            0
+        ]
         if hits:  # drop the tail that is far below the best match
-            floor = max(self.config.product_rank.clarify - 0.1, hits[0].score - 0.2)
+            floor = max(rank.clarify - 0.1, hits[0].score - 0.2)
             hits = [h for h in hits if h.score >= floor]
-        ranked = BiEncoderRanker(self.config.product_rank).rank(query, hits, [h.item["text"] for h in hits])
+        ranked = BiEncoderRanker(rank).rank(query, hits, [h.item["text"] for h in hits])
         if ranked.kind == "answer" or (ranked.kind == "clarify" and not filters.empty):
             # a confident search (or one the shopper's own filters narrowed down) shows a few cards, best first
             ranked = Ranked("answer", hits[:k], ranked.confidence, ranked.source, [h.score for h in hits[:k]])
@@ -153,28 +200,33 @@ class RetrievalService:
             )
         return ProductSearchResult(query, filters, ranked, None if allowed is None else len(allowed))
 
-    def identify_product(self, text: str, k: int | None = None) -> Ranked:
+    def identify_product(self, text: str, k: int | None = None, language: str = "en") -> Ranked:
         """Which product a question is about ("is the Aurora desk lamp dimmable?"): a product named in the
         question, else the responder re-ranking the bi-encoder's top-k (it is trained on known-item product
-        questions too), else the bi-encoder's own thresholds."""
-        query = clean_query(text, self.config.max_query_chars)
-        ranker = self.ranker
-        if ranker.name != ResponderRanker.name:
-            ranker = BiEncoderRanker(self.config.product_rank)
-        hits = self.index(CATALOG).search(self._embed(query), k=k or ranker.top_k or 5)[0]
+        questions too; English only), else the bi-encoder's own thresholds."""
+        language = search_lane(text, language)
+        query = clean_query(text, self.config.max_query_chars, language)
+        ranker = self._ranker_for(CATALOG, language)
+        rank = self._rank_config(CATALOG, language)
+        hits = self.index(CATALOG, language).search(
+            self._embed(query, language, CATALOG), k=k or ranker.top_k or 5
+        )[0]
         named = _named_in(query, hits)
         if named is not None:  # the shopper typed (most of) one product's name: that one
-            return Ranked("answer", [named], max(named.score, self.config.product_rank.answer), "title-match")
+            return Ranked("answer", [named], max(named.score, rank.answer), "title-match")
         return ranker.rank(query, hits, [h.item["text"] for h in hits], kind="product")
 
-    def product_fact(self, product_id: str, question: str) -> ProductFact:
+    def product_fact(self, product_id: str, question: str, language: str = "en") -> ProductFact:
         """Answer a question about one product from its own text (fields first, then its best sentence)."""
         record = self.product(product_id)
-        q = clean_query(question, self.config.max_query_chars).lower()
+        language = search_lane(question, language)
+        q = clean_query(question, self.config.max_query_chars, language).lower()
         attrs = record.get("attributes", {}) or {}
-        if re.search(r"\b(price|cost|how much|expensive|cheap)\b", q):
+        if language == "zh":  # Traditional characters ask the same questions
+            q = simplified(q)
+        if re.search(r"\b(price|cost|how much|expensive|cheap)\b" + _ZH_ASKS["price"], q):
             return ProductFact(record, f"{record['title']} costs {record['price_text']}.", "price")
-        if re.search(r"\b(in stock|stock|available|availability|sold out|left)\b", q):
+        if re.search(r"\b(in stock|stock|available|availability|sold out|left)\b" + _ZH_ASKS["stock"], q):
             stock = record.get("stock")
             if stock is None:
                 answer = None
@@ -188,9 +240,9 @@ class RetrievalService:
                 answer = f"{record['title']} is out of stock at the moment."
             return ProductFact(record, answer, "stock")
         for field_name, pattern in (
-            ("sizes", r"\bsizes?\b|\bfit\b"),
-            ("colors", r"\bcolou?rs?\b"),
-            ("material", r"\b(material|made of|fabric|cotton|leather|wool)\b"),
+            ("sizes", r"\bsizes?\b|\bfit\b" + _ZH_ASKS["sizes"]),
+            ("colors", r"\bcolou?rs?\b" + _ZH_ASKS["colors"]),
+            ("material", r"\b(material|made of|fabric|cotton|leather|wool)\b" + _ZH_ASKS["material"]),
         ):
             if re.search(pattern, q):
                 value = attrs.get(field_name) or (attrs.get("color") if field_name == "colors" else None)
@@ -200,37 +252,52 @@ class RetrievalService:
                         field_name
                     ]
                     return ProductFact(record, f"{record['title']} {label} {text}.", field_name)
-        return self._fact_from_text(record, q)
+        return self._fact_from_text(record, q, language)
 
-    def _fact_from_text(self, record: Mapping[str, Any], question: str) -> ProductFact:
+    def _fact_from_text(self, record: Mapping[str, Any], question: str, language: str = "en") -> ProductFact:
         import numpy as np
 
         sentences = _sentences(record)
         if not sentences:
             return ProductFact(record, None, "text", 0.0)
-        vectors = self.encoder.encode(sentences)
-        sims = vectors @ self._embed(question)[0]
+        vectors = self.encoder_for(language).encode(sentences)
+        sims = vectors @ self._embed(question, language)[0]
         best = int(np.argmax(sims))
         score = float(sims[best])
-        if score < self.config.product_rank.clarify:
+        if score < self._rank_config(CATALOG, language).clarify:
             return ProductFact(record, None, "text", score)
         return ProductFact(
             record, f'From the product details of {record["title"]}: "{sentences[best]}"', "text", score
         )
 
     # ------------------------------------------------------------------ knowledge base
-    def answer_question(self, text: str, k: int | None = None) -> Ranked:
+    def answer_question(self, text: str, k: int | None = None, language: str = "en") -> Ranked:
         """A knowledge-base answer: the ranker (the responder when trained) over the bi-encoder's top-k
-        entries (k: the responder's ``top_k``, 10 for the bi-encoder alone)."""
-        query = clean_query(text, self.config.max_query_chars)
-        ranker = self.ranker
+        entries (k: the responder's ``top_k``, 10 for the bi-encoder alone). A Chinese message in a Chinese
+        conversation (:func:`search_lane`): the multilingual index (English and Chinese texts of every entry) and its own thresholds, no responder;
+        each hit's payload carries ``title_zh`` / ``answer_zh`` (:func:`retrieval.kb.localized`)."""
+        language = search_lane(text, language)
+        query = clean_query(text, self.config.max_query_chars, language)
+        ranker = self._ranker_for(KB, language)
         k = k or ranker.top_k or 10
-        hits = fold_entries(self.index(KB).search(self._embed(query), k=k * 3)[0])[:k]
+        hits = fold_entries(self.index(KB, language).search(self._embed(query, language), k=k * 3)[0])[:k]
         return ranker.rank(
             query, hits, [f"{str(h.item['title']).rstrip('.')}. {h.item['answer']}" for h in hits], kind="kb"
         )
 
+    def _ranker_for(self, kind: str, language: str) -> Ranker:
+        """The responder reads English only: Chinese questions (measured: it re-ranks them worse than the
+        multilingual bi-encoder alone, docs/retrieval.md) and product identification without a responder use
+        the bi-encoder thresholds."""
+        if _lane(language) == "zh":
+            return BiEncoderRanker(self._rank_config(kind, language))
+        ranker = self.ranker
+        if kind == KB or ranker.name == ResponderRanker.name:
+            return ranker
+        return BiEncoderRanker(self.config.product_rank)
+
     def kb_entry(self, entry_id: str) -> Mapping[str, Any]:
+        """An entry's payload (both languages' title and answer) from the English index."""
         return self.index(KB).get(f"{entry_id}#a")
 
     # ------------------------------------------------------------------ recommendations
@@ -248,6 +315,27 @@ class RetrievalService:
             titles={r["id"]: r["title"] for r in records},
             available=available,
         )
+
+
+# How Chinese shoppers ask for a product's fields (no \b: Han characters are all word characters)
+_ZH_ASKS = {
+    "price": "|多少钱|价格|价钱|售价|贵不贵|贵吗|便宜",
+    "stock": "|有货|有没有货|库存|现货|卖完|售罄|缺货|断货",
+    "sizes": "|尺码|尺寸|码数|几码|什么码|合身",
+    "colors": "|颜色|什么色|哪些色|几种色",
+    "material": "|材质|材料|面料|什么做的|纯棉|真皮|羊毛",
+}
+
+
+def search_lane(text: str | None, language: str) -> str:
+    """The index set a message searches: ``zh`` (the multilingual indexes) when the conversation is Chinese and
+    the message has Chinese characters in it, else ``en`` (today's English indexes, which measured better on
+    English text: docs/retrieval.md). An English message in an English conversation never changes lanes."""
+    return "zh" if language == "zh" and text is not None and HAN.search(text) else "en"
+
+
+def _lane(language: str) -> str:
+    return "zh" if language == "zh" else "en"
 
 
 _WORD = re.compile(r"[a-z0-9]+")

@@ -139,14 +139,26 @@ entries:
     title: Countries we ship to
     questions: ["Which countries do you ship to?", "Do you deliver to Spain?"]
     answer: We ship to every EU country, the UK, Switzerland and Norway.
+    zh:
+      title: 配送国家
+      questions: ["你们寄哪些国家？", "能寄到西班牙吗？", "发货到瑞士吗？"]
+      answer: 我们配送到所有欧盟国家、英国、瑞士和挪威。
   - id: pay-invoice
     title: Paying by invoice
     questions: ["Can I pay by invoice?", "Can I buy now and pay later?"]
     answer: Business accounts can pay by bank transfer on invoice.
+    zh:
+      title: 发票付款
+      questions: ["可以按发票付款吗？", "可以先买后付吗？", "能记账月结吗？"]
+      answer: 企业账户可以使用发票银行转账付款。
   - id: care-wool
     title: Wool care
     questions: ["How do I wash a wool sweater?"]
     answer: Hand-wash wool at 30 degrees and dry flat.
+    zh:
+      title: 羊毛护理
+      questions: ["羊毛衫怎么洗？", "毛衣起球怎么办？", "针织衫可以机洗吗？"]
+      answer: 羊毛制品请用 30 度水手洗，然后平铺晾干。
 """
 
 

@@ -86,12 +86,13 @@ def product_passage(product: Product) -> str:
 # -------------------------------------------------------------------------------------- knowledge base
 def load_kb(kb_dir: Path) -> list[KbEntry]:
     """The shop's knowledge base, read by retrieval's own loader (the same entries the kb index embeds):
-    an entry's first question is its question, the other questions its paraphrases."""
+    an entry's first question is its question, the other questions its paraphrases. The responder reads
+    English only, so the entries' Chinese text is neither needed nor used here."""
     from retrieval import kb
     from retrieval.errors import CatalogError
 
     try:
-        loaded = kb.load_kb(kb_dir)
+        loaded = kb.load_kb(kb_dir, languages=("en",))
     except CatalogError as exc:
         raise TrainingDataError(kb_dir, str(exc)) from exc
     entries = []
