@@ -45,7 +45,13 @@ class Catalog:
     the same placeholders (tests/actions/test_catalog_zh.py), except the :attr:`VOCABULARIES`: words for data
     values (colours, categories, payment labels) that a language may leave as the data writes them."""
 
-    VOCABULARIES: ClassVar[tuple[str, ...]] = ("COLORS", "CATEGORIES", "PAYMENT_METHODS")
+    VOCABULARIES: ClassVar[tuple[str, ...]] = (
+        "COLORS",
+        "CATEGORIES",
+        "MATERIALS",
+        "SIZES",
+        "PAYMENT_METHODS",
+    )
 
     language: Language
     # --- buttons built by actions (their payloads stay in the actions) ------------------------------------
@@ -100,6 +106,13 @@ class Catalog:
     FILTER_SEPARATOR: str
     COLORS: Mapping[str, str]  # catalog colour -> the word; others are shown as the catalog writes them
     CATEGORIES: Mapping[str, str]  # catalog category -> the word; likewise
+    # --- product facts (retrieval.service.ProductFact, worded by actions/product_facts.py) ------------------
+    # price {title} {price}; in_stock {title} {count}; in_stock_many / out_of_stock {title};
+    # sizes / colors / material {title} {values}; text {title} {sentence} (the product text's own sentence)
+    PRODUCT_FACTS: Mapping[str, str]
+    FACT_VALUE_SEPARATOR: str  # between the values of sizes / colours / material
+    MATERIALS: Mapping[str, str]  # catalog material -> the word; others as the catalog writes them
+    SIZES: Mapping[str, str]  # catalog size -> the word (sizes like "M" or "42" stay as they are)
 
     # --- formatting -----------------------------------------------------------------------------------------
     def _date_values(self, value: date | datetime) -> dict[str, Any]:
@@ -316,6 +329,19 @@ EN = Catalog(
     FILTER_SEPARATOR=", ",
     COLORS={},
     CATEGORIES={},
+    PRODUCT_FACTS={
+        "price": "{title} costs {price}.",
+        "in_stock": "Yes, {title} is in stock ({count} available).",
+        "in_stock_many": "Yes, {title} is in stock.",
+        "out_of_stock": "{title} is out of stock at the moment.",
+        "sizes": "{title} comes in sizes {values}.",
+        "colors": "{title} comes in {values}.",
+        "material": "{title} is made of {values}.",
+        "text": 'From the product details of {title}: "{sentence}"',
+    },
+    FACT_VALUE_SEPARATOR=", ",
+    MATERIALS={},
+    SIZES={},
 )
 ZH = Catalog(language="zh", **messages_zh.WORDS)
 CATALOGS: dict[Language, Catalog] = {"en": EN, "zh": ZH}

@@ -22,6 +22,7 @@ from rasa_sdk.types import DomainDict
 
 from actions import messages
 from actions.language import language_of
+from actions.product_facts import fact_sentence
 from actions.services import services
 from retrieval.errors import FilterError, QueryError, RetrievalError, UnknownItemError
 from retrieval.kb import localized
@@ -238,13 +239,14 @@ class ActionAnswerProductQuestion(Action):
             unavailable(dispatcher, words, "utter_product_info_unavailable")
             return []
         record = fact.product
-        if fact.answer is None:
+        answer = fact_sentence(words, fact)
+        if answer is None:
             dispatcher.utter_message(
                 response="utter_product_fact_unknown", title=record["title"], buttons=[human_button(words)]
             )
         else:
             similar = messages.button(words.SHOW_SIMILAR, f'/recommend_items{{"product":"{record["id"]}"}}')
-            send_cards(dispatcher, words, fact.answer, [record], buttons=[similar])
+            send_cards(dispatcher, words, answer, [record], buttons=[similar])
         return [SlotSet(SHOWN_PRODUCT, record["id"]), SlotSet(PENDING_QUESTION, None)]
 
     @staticmethod

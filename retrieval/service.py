@@ -44,10 +44,23 @@ class ProductSearchResult:
 
 @dataclass(frozen=True)
 class ProductFact:
+    """What one product's own data says about a question, as data: the action words the sentence
+    (``actions/product_facts.py``, from the message catalog of the conversation's language).
+
+    ``field``: ``"price"`` (``values``: the price text), ``"stock"`` (``stock``: the count, None when the shop
+    does not say), ``"sizes"`` / ``"colors"`` / ``"material"`` (``values``: the field's values as the catalog
+    writes them) or ``"text"`` (``values``: the product text's best sentence; empty when none answers)."""
+
     product: Mapping[str, Any]
-    answer: str | None  # None: the product text does not say
-    field: str  # "price" | "stock" | "sizes" | "color" | "material" | "text"
+    field: str  # "price" | "stock" | "sizes" | "colors" | "material" | "text"
+    values: tuple[str, ...] = ()
+    stock: int | None = None
     score: float = 1.0
+
+    @property
+    def known(self) -> bool:
+        """False: the product's data does not say."""
+        return self.stock is not None if self.field == "stock" else bool(self.values)
 
 
 @dataclass
@@ -225,20 +238,10 @@ class RetrievalService:
         if language == "zh":  # Traditional characters ask the same questions
             q = simplified(q)
         if re.search(r"\b(price|cost|how much|expensive|cheap)\b" + _ZH_ASKS["price"], q):
-            return ProductFact(record, f"{record['title']} costs {record['price_text']}.", "price")
+            return ProductFact(record, "price", (str(record["price_text"]),))
         if re.search(r"\b(in stock|stock|available|availability|sold out|left)\b" + _ZH_ASKS["stock"], q):
             stock = record.get("stock")
-            if stock is None:
-                answer = None
-            elif stock > 0:
-                answer = (
-                    f"Yes, {record['title']} is in stock ({stock} available)."
-                    if stock <= 10
-                    else f"Yes, {record['title']} is in stock."
-                )
-            else:
-                answer = f"{record['title']} is out of stock at the moment."
-            return ProductFact(record, answer, "stock")
+            return ProductFact(record, "stock", stock=None if stock is None else int(stock))
         for field_name, pattern in (
             ("sizes", r"\bsizes?\b|\bfit\b" + _ZH_ASKS["sizes"]),
             ("colors", r"\bcolou?rs?\b" + _ZH_ASKS["colors"]),
@@ -247,11 +250,8 @@ class RetrievalService:
             if re.search(pattern, q):
                 value = attrs.get(field_name) or (attrs.get("color") if field_name == "colors" else None)
                 if value:
-                    text = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
-                    label = {"sizes": "comes in sizes", "colors": "comes in", "material": "is made of"}[
-                        field_name
-                    ]
-                    return ProductFact(record, f"{record['title']} {label} {text}.", field_name)
+                    values = tuple(map(str, value)) if isinstance(value, list) else (str(value),)
+                    return ProductFact(record, field_name, values)
         return self._fact_from_text(record, q, language)
 
     def _fact_from_text(self, record: Mapping[str, Any], question: str, language: str = "en") -> ProductFact:
@@ -259,16 +259,14 @@ class RetrievalService:
 
         sentences = _sentences(record)
         if not sentences:
-            return ProductFact(record, None, "text", 0.0)
+            return ProductFact(record, "text", score=0.0)
         vectors = self.encoder_for(language).encode(sentences)
         sims = vectors @ self._embed(question, language)[0]
         best = int(np.argmax(sims))
         score = float(sims[best])
         if score < self._rank_config(CATALOG, language).clarify:
-            return ProductFact(record, None, "text", score)
-        return ProductFact(
-            record, f'From the product details of {record["title"]}: "{sentences[best]}"', "text", score
-        )
+            return ProductFact(record, "text", score=score)
+        return ProductFact(record, "text", (sentences[best],), score=score)
 
     # ------------------------------------------------------------------ knowledge base
     def answer_question(self, text: str, k: int | None = None, language: str = "en") -> Ranked:

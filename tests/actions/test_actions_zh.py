@@ -293,6 +293,50 @@ async def test_product_by_button_in_chinese(service: RetrievalService) -> None: 
 
 
 @pytest.mark.parametrize(
+    ("question", "product_id", "answer"),
+    [
+        ("这个多少钱？", "P-3", "Metro Laptop Backpack 的价格是 €89.00。"),
+        ("它还有货吗", "P-4", "Voyager Trolley Bag 有货（还剩 5 件）。"),
+        ("它还有货吗", "P-5", "Trail Running Shoes 有货。"),  # 30 left: no count, as in English
+        ("它还有货吗", "P-2", "Orbit Floor Lamp 暂时缺货。"),
+        ("这双有哪些尺码", "P-5", "Trail Running Shoes 有这些尺码：39、40、41、42、43。"),
+        ("这个有哪些尺码", "P-4", "Voyager Trolley Bag 有这些尺码：登机箱尺寸、中号。"),
+        ("这件有哪些颜色", "P-6", "Merino Crew Sweater 有这些颜色：奶油色、灰色。"),
+        ("这件是什么材质", "P-6", "Merino Crew Sweater 的材质：美利奴羊毛。"),
+        ("这个是什么材质", "P-3", "Metro Laptop Backpack 的材质：再生聚酯纤维。"),
+    ],
+)
+async def test_product_questions_in_chinese(
+    service: RetrievalService,  # noqa: F811
+    question: str,
+    product_id: str,
+    answer: str,
+) -> None:
+    """The product's facts are worded by the Chinese catalog: prices as the shop writes them, colours,
+    materials and sizes in Chinese where the catalog has a word for them."""
+    t = tracker(question, "product_question", slots={"shown_product_id": product_id, **ZH})
+    dispatcher = CollectingDispatcher()
+    await products.ActionAnswerProductQuestion().run(dispatcher, t, zh_domain())
+    assert_chinese(dispatcher, DEMO_NAMES)
+    assert card_messages(dispatcher)[0]["text"] == answer
+    assert dispatcher.messages[0]["text"].startswith(answer + "\n")
+
+
+async def test_a_description_answer_in_chinese_quotes_the_product_text(
+    service: RetrievalService,  # noqa: F811
+) -> None:
+    """The product text's best sentence stays as the (English) catalog writes it, after a Chinese lead-in."""
+    t = tracker("is this lamp dimmable?", "product_question", slots={"shown_product_id": "P-1", **ZH})
+    dispatcher = CollectingDispatcher()
+    await products.ActionAnswerProductQuestion().run(dispatcher, t, zh_domain())
+    answer = card_messages(dispatcher)[0]["text"]
+    assert answer.startswith("Aurora Desk Lamp 的商品说明：“") and answer.endswith("”")
+    sentence = answer.removeprefix("Aurora Desk Lamp 的商品说明：“").removesuffix("”")
+    assert "Dimmable" in sentence
+    assert_chinese(dispatcher, [*DEMO_NAMES, sentence])
+
+
+@pytest.mark.parametrize(
     "slots",
     [{"shown_product_id": "P-4"}, {}, proven("SD-1", "C-1", sender_id="t1")],
     ids=["similar", "popular", "personal"],

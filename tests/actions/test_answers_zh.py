@@ -170,8 +170,8 @@ async def test_chinese_words_with_nothing_to_search_for_ask_again(text: str) -> 
     ("question", "field", "shows"),
     [
         ("这个多少钱？", "price", "49"),
-        ("它還有貨嗎", "stock", "in stock"),
-        ("这款有哪些颜色", "colors", "black, white"),
+        ("它還有貨嗎", "stock", "有货"),
+        ("这款有哪些颜色", "colors", "黑色、白色"),
         ("what does it cost?", "price", "49"),
     ],
 )

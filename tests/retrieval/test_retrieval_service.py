@@ -8,7 +8,7 @@ import pytest
 from retrieval.errors import FilterError, IndexMetaMismatchError, QueryError
 from retrieval.index import Hit
 from retrieval.ranker import BiEncoderRanker, ResponderRanker, load_ranker
-from retrieval.service import RetrievalService, cards
+from retrieval.service import ProductFact, RetrievalService, cards
 from tests.retrieval.retrieval_fakes import FakeEncoder
 
 
@@ -38,11 +38,26 @@ def test_search_rejects_bad_input(service: RetrievalService) -> None:
 
 
 def test_product_facts(service: RetrievalService) -> None:
-    assert service.product_fact("P-1", "how much is it?").answer == "Aurora Desk Lamp costs €49.00."
-    assert "out of stock" in (service.product_fact("P-2", "is it in stock?").answer or "")
-    assert service.product_fact("P-5", "what sizes does it come in?").answer.endswith("39, 40, 41, 42, 43.")
+    """What the product's data says, as data: the action words it in the conversation's language."""
+    price = service.product_fact("P-1", "how much is it?")
+    assert (price.field, price.values, price.product["id"]) == ("price", ("€49.00",), "P-1")
+    out = service.product_fact("P-2", "is it in stock?")
+    assert (out.field, out.stock, out.known) == ("stock", 0, True)
+    assert service.product_fact("P-4", "is it in stock?").stock == 5
+    sizes = service.product_fact("P-5", "what sizes does it come in?")
+    assert (sizes.field, sizes.values) == ("sizes", ("39", "40", "41", "42", "43"))
+    assert service.product_fact("P-6", "what colours does it come in?").values == ("cream", "grey")
+    assert service.product_fact("P-6", "what material is it?").values == ("merino wool",)
+    assert service.product_fact("P-6", "这件是什么材质", "zh").values == ("merino wool",)
     fact = service.product_fact("P-1", "is this lamp dimmable?")
-    assert fact.field == "text" and "Dimmable" in (fact.answer or "")
+    assert fact.field == "text" and fact.known and len(fact.values) == 1 and "Dimmable" in fact.values[0]
+
+
+def test_a_product_fact_the_data_does_not_give_is_not_known(service: RetrievalService) -> None:
+    record = service.product("P-1")
+    assert not ProductFact(record, "stock").known  # the shop keeps no count
+    assert not ProductFact(record, "text", score=0.1).known  # no sentence of the product text answers
+    assert ProductFact(record, "stock", stock=0).known
 
 
 def test_identify_product(service: RetrievalService) -> None:
