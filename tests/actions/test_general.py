@@ -54,7 +54,7 @@ def retrieval_finds_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
     from actions.answers import Found
 
     monkeypatch.setattr(fallback, "retrieval_service", lambda: None)
-    monkeypatch.setattr(fallback, "look_up", lambda service, text: Found("nothing"))
+    monkeypatch.setattr(fallback, "look_up", lambda service, text, language="en": Found("nothing"))
 
 
 def test_streak_counts_only_the_latest_run_of_fallbacks() -> None:
