@@ -21,6 +21,7 @@ import pytest
 import zhconv
 
 from scripts.stack import ROOT, Stack
+from shop.demo.demo_data import DEMO_CUSTOMERS, FIRST_NAMES
 from tests.e2e.shopper import Shopper, all_text
 from tests.e2e.stores import open_store
 
@@ -31,7 +32,7 @@ LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
 # What a Chinese reply may still show in Latin letters: ids, emails, URLs, tracking numbers, money, carriers.
 _SHOP_NAMES = re.compile(
     r"https?://\S+|/[\w./-]+|[\w.+'-]+@[\w-]+(?:\.[\w-]+)+|\b(?:SD|RT|RF|INV|P|C)-?\d+\b|\b[A-Z0-9]{8,}\b"
-    r"|€\s?[\d.,]+|\b(?:DHL|DPD|UPS|GLS|Hermes|EUR|PDF|ShopDesk|SKU|ID|OK|DE|EU|UK|CN|FAQ)\b",
+    r"|€\s?[\d.,]+|\b(?:DHL|DPD|UPS|GLS|Hermes|Visa|Mastercard|PayPal|Klarna|Apple Pay|EUR|PDF|ShopDesk|SKU|ID|OK|DE|EU|UK|CN|FAQ)\b",
 )
 
 
@@ -42,7 +43,12 @@ def _catalog_names() -> list[str]:
     return sorted(names, key=len, reverse=True)  # longest first: "Metro 20L Laptop Backpack" before "Metro"
 
 
-CATALOG_NAMES = _catalog_names()
+# The demo shop's products, brands and customers' first names ("谢谢您，Milan") are names, not English.
+CATALOG_NAMES = [
+    *_catalog_names(),
+    *FIRST_NAMES,
+    *(customer.name.split()[0] for customer in DEMO_CUSTOMERS),
+]
 
 
 def shown_texts(replies: list[dict[str, Any]]) -> Iterator[str]:
