@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 import socket
 import threading
 import urllib.request
@@ -22,6 +21,7 @@ from bot.app import create_app
 from bot.messages import WIDGET
 from bot.settings import Settings, demo_agents
 from tests.bot.conftest import FakeRasa
+from tests.browser.chromium import chromium
 
 pytestmark = pytest.mark.browser
 
@@ -92,21 +92,8 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Fak
 @pytest.fixture(scope="module")
 def browser(service: tuple[str, FakeRasa]) -> Iterator[Any]:
     """Closed before the service, so no console websocket holds the service's shutdown."""
-    executable = shutil.which("chromium")
-    if executable is None:
-        pytest.skip(
-            "chromium is not installed: run `make browser-deps` (apt-get install chromium chromium-driver)"
-        )
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(
-            executable_path=executable, args=["--no-sandbox", "--disable-gpu"]
-        )
-        try:
-            yield instance
-        finally:
-            instance.close()
+    with chromium() as instance:
+        yield instance
 
 
 def open_page(browser: Any, url: str, edit_html: Any = None) -> Any:

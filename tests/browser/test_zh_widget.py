@@ -9,29 +9,16 @@ trained on the Chinese data. Needs `chromium` on PATH (make browser-deps) and a 
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bot.messages import SHOPPER, WIDGET
+from tests.browser.chromium import TIMEOUT_MS, chromium, live_stack_with_bot, shot
 
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parents[2]
-SHOTS = ROOT / "artifacts" / "screenshots"
-TIMEOUT_MS = 45_000  # the Rasa server shares two CPU cores with the rest of the stack
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 ZH = WIDGET["zh"]
 # A bot message in Chinese (JavaScript): Han characters and no English word of four letters or more besides
 # the brand, so the pre-Chinese "Sorry, I can only help in English … 抱歉 …" does not count.
@@ -41,31 +28,13 @@ BOT_SAYS_CHINESE = r"""n => [...document.querySelectorAll('.sd-log .sd-bot')].sl
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    executable = shutil.which("chromium")
-    if executable is None:
-        pytest.skip(
-            "chromium is not installed: run `make browser-deps` (apt-get install chromium chromium-driver)"
-        )
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=executable, args=ARGS)
-        try:
-            yield instance
-        finally:
-            instance.close()
+    with chromium() as instance:
+        yield instance
 
 
 @pytest.fixture(scope="module")
 def stack(live_stack: Any) -> Any:
-    if not live_stack.config.with_bot:
-        pytest.skip("the live stack was started without the bot web service")
-    return live_stack
-
-
-def shot(page: Any, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    return live_stack_with_bot(live_stack)
 
 
 def open_shop(browser: Any, stack: Any, path: str, launcher_label: str) -> Any:

@@ -1,0 +1,53 @@
+"""Debian's Chromium under Playwright for the browser tests: launch flags, timeouts and screenshots."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SHOTS = ROOT / "artifacts" / "screenshots"
+TIMEOUT_MS = 45_000  # the Rasa server shares two CPU cores with the rest of the stack
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+@contextmanager
+def chromium() -> Iterator[Any]:
+    """A launched Chromium (``playwright install`` is never used); skips the test when it is not installed."""
+    executable = shutil.which("chromium")
+    if executable is None:
+        pytest.skip(
+            "chromium is not installed: run `make browser-deps` (apt-get install chromium chromium-driver)"
+        )
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=executable, args=ARGS)
+        try:
+            yield instance
+        finally:
+            instance.close()
+
+
+def live_stack_with_bot(live_stack: Any) -> Any:
+    if not live_stack.config.with_bot:
+        pytest.skip("the live stack was started without the bot web service")
+    return live_stack
+
+
+def shot(page: Any, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
