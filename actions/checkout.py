@@ -24,9 +24,11 @@ from actions.cart import (
     CART_QUOTE,
     CART_STEP,
     CHECKOUT_ADDRESS,
+    CHECKOUT_TASK,
     PLACED_ORDER,
     STEP_COLLECT_ADDRESS,
     STEP_CONFIRM,
+    STEP_VERIFY_CUSTOMER,
     CartError,
     bad_request,
     cart_lines,
@@ -34,7 +36,7 @@ from actions.cart import (
     in_executor,
     quote_text,
 )
-from actions.common import ORDER_ID, VERIFIED_ORDER_ID, money, store, verified_customer_id
+from actions.common import ORDER_ID, ORDER_TASK, VERIFIED_ORDER_ID, money, store, verified_customer_id
 from actions.services import services
 from ledger.errors import LedgerError
 from shop.errors import (
@@ -92,9 +94,11 @@ class ActionCheckout(Action):
             dispatcher.utter_message(response="utter_cart_empty")
             return [SlotSet(CART_STEP, None)]
         customer_id = verified_customer_id(tracker)
-        if customer_id is None:
+        if (
+            customer_id is None
+        ):  # the order number + email the shopper gives next verify, then checkout goes on
             dispatcher.utter_message(response="utter_checkout_need_customer")
-            return [SlotSet(CART_STEP, None)]
+            return [SlotSet(CART_STEP, STEP_VERIFY_CUSTOMER), SlotSet(ORDER_TASK, CHECKOUT_TASK)]
         shop = store()
         try:
             customer = await in_executor(shop.get_customer, customer_id)

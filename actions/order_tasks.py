@@ -18,6 +18,7 @@ from rasa_sdk.types import DomainDict
 
 from actions import messages
 from actions.cancellation import cancellation_fee, offer_cancellation
+from actions.cart import CART_STEP, CHECKOUT_TASK, STEP_CUSTOMER_VERIFIED
 from actions.common import (
     ORDER_STEP,
     ORDER_TASK,
@@ -90,6 +91,11 @@ def _refund_status(dispatcher: CollectingDispatcher, tracker: Tracker, order: Or
     return report_reference(dispatcher, tracker, order)
 
 
+def _continue_checkout(dispatcher: CollectingDispatcher, tracker: Tracker, order: Order) -> list[EventType]:
+    """Verified because checkout asked: nothing to say here, the rules run action_checkout next."""
+    return [SlotSet(CART_STEP, STEP_CUSTOMER_VERIFIED)]
+
+
 TASKS: dict[str, Handler] = {
     "track": track,
     "cancel": offer_cancellation,
@@ -99,6 +105,7 @@ TASKS: dict[str, Handler] = {
     "refund_status": _refund_status,
     "invoice": send_invoices,
     "cancellation_fee": cancellation_fee,
+    CHECKOUT_TASK: _continue_checkout,
 }
 
 

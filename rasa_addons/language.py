@@ -5,7 +5,9 @@
   `language` slot, which the `from_entity` mapping then sets. The slot therefore changes exactly as if the entity
   were sent with every clear message, while an English conversation carries no extra entity. Outside a
   conversation (`/model/parse`, `rasa test`, the NLU benchmark: the tracker has no `language` slot) it adds
-  nothing, so conversation tests and NLU evaluation see only the entities they annotate.
+  nothing, so conversation tests and NLU evaluation see only the entities they annotate. A first message
+  without a verdict (an order number alone on the Chinese shop page) takes the page's language, which the widget
+  sends as `metadata.page_language`.
 - `LanguageGuard` (an intent classifier, after the detector) sets the intent `non_english` (confidence 1.0) for
   a message in a script other than Latin and Han (kana ⇒ Japanese even with kanji, Hangul, Cyrillic, Arabic,
   Thai, …), so the dialogue answers it in English and Chinese instead of guessing from meaningless features.
@@ -24,6 +26,7 @@ from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.classifier import IntentClassifier
 from rasa.nlu.extractors.extractor import EntityExtractorMixin
+from rasa.shared.core.events import UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import (
     ENTITIES,
@@ -46,11 +49,14 @@ from rasa_addons.language_rules import (
     ZH,
     detect_language,
     is_unsupported,
+    page_language,
     requested_language,
     script_counts,
 )
 
 LANGUAGE = "language"  # the entity and the slot (domain/language.yml)
+METADATA = "metadata"  # the user message's metadata, as Rasa's NLU message converter passes it
+PAGE_LANGUAGE = "page_language"  # set by the widget (bot/static/widget.js) on every message
 LANGUAGES = (EN, ZH)
 
 
@@ -62,6 +68,11 @@ def conversation_language(tracker: Optional[DialogueStateTracker]) -> Optional[s
     if slot is None:
         return None
     return slot.value if slot.value in LANGUAGES else EN
+
+
+def _first_message(tracker: Optional[DialogueStateTracker]) -> bool:
+    """No user message in the conversation before this one (the tracker does not hold it yet)."""
+    return tracker is not None and not any(isinstance(event, UserUttered) for event in tracker.events)
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False)
@@ -91,6 +102,9 @@ class LanguageDetector(GraphComponent, EntityExtractorMixin):
         for message in messages:
             text = message.get(TEXT) or ""
             detected = None if text.startswith("/") else detect_language(text)
+            if detected is None and text and not text.startswith("/") and _first_message(tracker):
+                metadata = message.get(METADATA)
+                detected = page_language(metadata.get(PAGE_LANGUAGE) if isinstance(metadata, dict) else None)
             if detected is None or detected == current:
                 continue
             entity = {

@@ -203,3 +203,11 @@ def detect_language(text: str) -> Optional[str]:
     if counts.latin_words >= MIN_ENGLISH_WORDS and counts.content_words >= 1:
         return EN
     return None
+
+
+def page_language(tag: object) -> str | None:
+    """The language of a web page's ``lang`` tag the widget sends (``zh-CN``, ``zh-Hant``, ``en-GB``), if ours."""
+    if not isinstance(tag, str):
+        return None
+    primary = tag.strip().lower().replace("_", "-").split("-")[0]
+    return primary if primary in (EN, ZH) else None

@@ -17,6 +17,7 @@ from actions.cart import (
 )
 from actions.checkout import ActionCancelCheckout, ActionCheckout, ActionConfirmOrder, parse_address
 from actions.ledger_check import ActionCheckOrderRecord
+from actions.order_tasks import ActionOrderTask
 from actions.services import services
 from actions.verify_orders import run_verification
 from ledger.canonical import KeyRing, order_dict
@@ -202,10 +203,20 @@ async def test_remove(shop: SqliteOrderStore) -> None:
 async def test_empty_cart_and_unknown_shopper_cannot_check_out(shop: SqliteOrderStore) -> None:
     _, dispatcher = await run(ActionCheckout(), {**VERIFIED, "cart": []}, intent="checkout")
     assert said(dispatcher) == ["utter_cart_empty"]
-    _, dispatcher = await run(
+    events, dispatcher = await run(
         ActionCheckout(), {"cart": [{"product_id": "P-1001", "quantity": 1}]}, intent="checkout"
     )
     assert said(dispatcher) == ["utter_checkout_need_customer"]
+    # the order number + email given next verify for the checkout (rules: "details for checkout -> verify")
+    assert slot_events(events) == {"cart_step": "verify_customer", "order_task": "checkout"}
+
+
+async def test_verified_for_checkout_hands_back_to_checkout(shop: SqliteOrderStore) -> None:
+    """action_order_task after a verification checkout asked for says nothing and marks the customer verified,
+    so the rules run action_checkout next (the summary), instead of asking what to do with the order."""
+    events, dispatcher = await run(ActionOrderTask(), {**VERIFIED, "order_task": "checkout"}, intent="inform")
+    assert dispatcher.messages == []
+    assert slot_events(events) == {"order_step": None, "cart_step": "customer_verified"}
 
 
 async def test_confirm_creates_the_order_and_records_it_on_chain(

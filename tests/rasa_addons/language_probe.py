@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 import regex  # noqa: E402
 from rasa.core.channels import UserMessage  # noqa: E402
 from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer  # noqa: E402
-from rasa.shared.core.events import SlotSet  # noqa: E402
+from rasa.shared.core.events import SlotSet, UserUttered  # noqa: E402
 from rasa.shared.core.slots import CategoricalSlot  # noqa: E402
 from rasa.shared.core.trackers import DialogueStateTracker  # noqa: E402
 from rasa.shared.nlu.training_data.loading import load_data  # noqa: E402
@@ -68,7 +68,7 @@ def english_guard(mixed: MixedTokenizer) -> dict[str, Any]:
     return {"checked": checked, "skipped": skipped, "differences": differences[:20]}
 
 
-def tracker_with(slot: str | None) -> DialogueStateTracker | None:
+def tracker_with(slot: str | None, earlier_message: bool = False) -> DialogueStateTracker | None:
     if slot is None:
         return None
     language = CategoricalSlot(
@@ -80,13 +80,15 @@ def tracker_with(slot: str | None) -> DialogueStateTracker | None:
     )
     tracker = DialogueStateTracker("probe", [language])
     tracker.update(SlotSet("language", slot))
+    if earlier_message:
+        tracker.update(UserUttered("hello there", {"name": "greet", "confidence": 1.0}))
     return tracker
 
 
-def detected(text: str, slot: str | None) -> list[list[Any]]:
+def detected(text: str, slot: str | None, page: Any = None, earlier_message: bool = False) -> list[list[Any]]:
     diet = {"entity": "order_id", "value": "SD-100042", "start": 0, "end": 1, "extractor": "DIETClassifier"}
-    message = Message(data={TEXT: text, "entities": [diet]})
-    LanguageDetector().process([message], tracker_with(slot))
+    message = Message(data={TEXT: text, "entities": [diet], "metadata": {"page_language": page}})
+    LanguageDetector().process([message], tracker_with(slot, earlier_message))
     return [
         [e["entity"], e["value"], e.get("start"), e.get("end"), e["extractor"]]
         for e in message.get("entities")
@@ -158,6 +160,10 @@ def main(request: dict[str, Any]) -> dict[str, Any]:
         "tokens": {text: [t[:3] for t in tokens_of(mixed, text)] for text in request.get("tokenize", [])}
     }
     result["detected"] = {f"{text}|{slot}": detected(text, slot) for text, slot in request.get("detect", [])}
+    result["paged"] = [
+        [e[1] for e in detected(text, slot, page, earlier)[1:]]
+        for text, slot, page, earlier in request.get("paged", [])
+    ]
     result["guarded"] = {
         f"{text}|{intent}": guarded(text, intent) for text, intent in request.get("guard", [])
     }

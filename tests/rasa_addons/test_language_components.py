@@ -126,6 +126,20 @@ GUARD: list[tuple[str, str, str]] = [
 ]
 
 
+# A first message without a verdict takes the page's language (the widget's metadata.page_language); a clear
+# message, a later message or a page in another language does not.
+PAGED = [
+    ("SD-100042", "en", "zh-CN", False, ["zh"]),  # an order number alone on the Chinese shop page
+    ("anna@example.com", "en", "zh-Hant", False, ["zh"]),
+    ("SD-100042", "en", "en-GB", False, []),  # already English
+    ("SD-100042", "en", "fr", False, []),  # not a language we speak
+    ("SD-100042", "en", None, False, []),
+    ("SD-100042", "en", "zh-CN", True, []),  # not the first message: the conversation's language stays
+    ("where is my order please", "en", "zh-CN", False, []),  # clear English wins over the page
+    ("/greet", "en", "zh-CN", False, []),  # a button payload says nothing about language
+]
+
+
 @pytest.fixture(scope="module")
 def facts() -> dict[str, Any]:
     return probe(
@@ -135,6 +149,7 @@ def facts() -> dict[str, Any]:
             "english": True,
             "detect": [[text, slot] for text, slot, _ in DETECT],
             "guard": [[text, intent] for text, intent, _ in GUARD],
+            "paged": [[text, slot, page, earlier] for text, slot, page, earlier, _ in PAGED],
         }
     )
 
@@ -181,3 +196,10 @@ def test_a_trained_pipeline_gets_the_conversation_from_the_processor() -> None:
     # en (initial) -> "where is my order SD-100042" (en) -> "我的订单在哪里" (zh) -> "查一下SD-100042" (zh) -> English
     assert seen["in_conversation"] == [[], ["zh"], [], ["en"]]
     assert seen["outside"] == [[], [], [], []]
+
+
+@pytest.mark.parametrize(("text", "slot", "page", "earlier", "expected"), PAGED)
+def test_a_first_message_without_a_verdict_takes_the_page_language(
+    facts: dict[str, Any], text: str, slot: str, page: str | None, earlier: bool, expected: list[str]
+) -> None:
+    assert facts["paged"][PAGED.index((text, slot, page, earlier, expected))] == expected
