@@ -39,7 +39,6 @@ STEP_COLLECT_ADDRESS = "collect_address"
 STEP_CONFIRM = "confirm_order"
 # checkout needs a verified customer: the next order number + email verify, then checkout goes on
 STEP_VERIFY_CUSTOMER = "verify_customer"
-STEP_CUSTOMER_VERIFIED = "customer_verified"  # set by action_order_task: the rules run action_checkout next
 CHECKOUT_TASK = "checkout"  # the order_task of a verification asked for by checkout
 # Entities: product (domain/products.yml), quantity (domain/ordering.yml)
 PRODUCT = "product"

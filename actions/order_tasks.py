@@ -18,7 +18,7 @@ from rasa_sdk.types import DomainDict
 
 from actions import messages
 from actions.cancellation import cancellation_fee, offer_cancellation
-from actions.cart import CART_STEP, CHECKOUT_TASK, STEP_CUSTOMER_VERIFIED
+from actions.cart import CHECKOUT_TASK
 from actions.common import (
     ORDER_STEP,
     ORDER_TASK,
@@ -92,8 +92,9 @@ def _refund_status(dispatcher: CollectingDispatcher, tracker: Tracker, order: Or
 
 
 def _continue_checkout(dispatcher: CollectingDispatcher, tracker: Tracker, order: Order) -> list[EventType]:
-    """Verified because checkout asked: nothing to say here, the rules run action_checkout next."""
-    return [SlotSet(CART_STEP, STEP_CUSTOMER_VERIFIED)]
+    """Verified because checkout asked (cart_step verify_customer): nothing to say here, the rules run
+    action_checkout next."""
+    return []
 
 
 TASKS: dict[str, Handler] = {

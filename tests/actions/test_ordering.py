@@ -212,11 +212,11 @@ async def test_empty_cart_and_unknown_shopper_cannot_check_out(shop: SqliteOrder
 
 
 async def test_verified_for_checkout_hands_back_to_checkout(shop: SqliteOrderStore) -> None:
-    """action_order_task after a verification checkout asked for says nothing and marks the customer verified,
-    so the rules run action_checkout next (the summary), instead of asking what to do with the order."""
+    """action_order_task after a verification checkout asked for says nothing (the rules run action_checkout
+    next: the summary), instead of tracking the order it was verified with."""
     events, dispatcher = await run(ActionOrderTask(), {**VERIFIED, "order_task": "checkout"}, intent="inform")
     assert dispatcher.messages == []
-    assert slot_events(events) == {"order_step": None, "cart_step": "customer_verified"}
+    assert slot_events(events) == {"order_step": None}
 
 
 async def test_confirm_creates_the_order_and_records_it_on_chain(
