@@ -1,4 +1,5 @@
-"""The TEST half of the held-out shopper conversations (eval/conversations/test.yml) against the live stack.
+"""The TEST halves of the held-out shopper conversations (eval/conversations/test.yml, English, and zh_test.yml,
+Chinese) against the live stack.
 
 Replays every conversation over the REST channel and judges it with eval/conversations/judge.py (the same
 code as `make bench-conversations`): no wrong action at all, a reply to every turn, and containment at least
@@ -23,10 +24,15 @@ pytestmark = pytest.mark.integration
 # sits three conversations below that, so that a retrained model's borderline replies do not make CI flaky while
 # a regression to the old behaviour (0.38) still fails.
 CONTAINMENT_FLOOR = 0.75
+# The Chinese test half (issue 13): 0 before (every Chinese message got "I can only help in English"), 19/22 =
+# 0.86 after; the floor sits two conversations below.
+CONTAINMENT_FLOORS = {"test": CONTAINMENT_FLOOR, "zh_test": 0.77}
 
 
-async def test_heldout_test_half(live_stack: Stack) -> None:
-    conversations = load("test")
+@pytest.mark.parametrize("split", sorted(CONTAINMENT_FLOORS))
+async def test_heldout_test_half(live_stack: Stack, split: str) -> None:
+    floor = CONTAINMENT_FLOORS[split]
+    conversations = load(split)
     results = await replay_all(
         Target.from_stack_config(live_stack.config), conversations, secrets.token_hex(4)
     )
@@ -37,6 +43,6 @@ async def test_heldout_test_half(live_stack: Stack) -> None:
     assert overall["wrong_action_list"] == [], "\n".join(overall["wrong_action_list"])
     silent = {r.id: r.transcript for r in results if r.empty_turns}
     assert silent == {}, f"turns without a reply: {silent}"
-    assert overall["containment"] >= CONTAINMENT_FLOOR, (
-        f"containment {overall['containment']:.0%} < {CONTAINMENT_FLOOR:.0%}; misses: {misses}"
+    assert overall["containment"] >= floor, (
+        f"{split}: containment {overall['containment']:.0%} < {floor:.0%}; misses: {misses}"
     )
