@@ -30,6 +30,8 @@ from rasa.nlu.tokenizers.tokenizer import Token
 from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer
 from rasa.shared.nlu.training_data.message import Message
 
+from rasa_addons.language_rules import half_width
+
 # Punctuation that separates words in Chinese text the way a space does in English (full-width and CJK forms).
 # Curly apostrophes are not here: "don’t" stays one word.
 CHINESE_PUNCTUATION = "，。！？：；、“”（）《》〈〉【】「」『』〔〕…—～·　"
@@ -38,19 +40,13 @@ _HAN = regex.compile(r"\p{Han}+")
 # Curly quotes, dashes and ellipses alone do not: phones put them in English text, which WhitespaceTokenizer keeps.
 _SPECIAL = regex.compile(r"[\p{Han}\uff01-\uff5e\u3000-\u303f]")
 _LETTER_OR_DIGIT = regex.compile(r"[\p{L}\p{N}]")
-_FULL_WIDTH_OFFSET = 0xFEE0  # U+FF01..U+FF5E − U+0021..U+007E
 
 
 def _working_char(ch: str) -> str:
     """The one character `ch` stands for in the working copy (same length, so offsets stay put)."""
     if ch in CHINESE_PUNCTUATION or _HAN.fullmatch(ch):
         return " "
-    return _half_width_char(ch)
-
-
-def _half_width_char(ch: str) -> str:
-    # Kept here, not imported from language_rules, so this file also works on its own (the nlu-zh checks copy it).
-    return chr(ord(ch) - _FULL_WIDTH_OFFSET) if "\uff01" <= ch <= "\uff5e" else " " if ch == "\u3000" else ch
+    return half_width(ch)
 
 
 @functools.lru_cache(maxsize=None)
@@ -126,7 +122,7 @@ class MixedTokenizer(WhitespaceTokenizer):
                 for word, start, end in segment_han(run.group())
             )
         if not tokens:  # only punctuation or emoji: one token, as WhitespaceTokenizer does
-            return [Token("".join(map(_half_width_char, text)), 0, len(text))]
+            return [Token(half_width(text), 0, len(text))]
         return sorted(tokens, key=lambda token: token.start)
 
     def _whitespace_words(self, working: str) -> List[Tuple[str, int]]:
