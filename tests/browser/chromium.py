@@ -51,3 +51,15 @@ def live_stack_with_bot(live_stack: Any) -> Any:
 def shot(page: Any, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def login_agent(browser: Any, stack: Any) -> Any:
+    """The demo agent logged in to the console, its live websocket connected."""
+    page = browser.new_context().new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(stack.config.bot_url + "/console")
+    page.get_by_label("Email").fill("agent@shopdesk.test")
+    page.get_by_label("Password").fill("shopdesk-demo")
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_selector("body[data-live='true']")
+    return page

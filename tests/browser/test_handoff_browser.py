@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.chromium import TIMEOUT_MS, chromium, live_stack_with_bot, shot
+from tests.browser.chromium import TIMEOUT_MS, chromium, live_stack_with_bot, login_agent, shot
 
 pytestmark = pytest.mark.browser
 
@@ -58,17 +58,6 @@ def wait_for_bot_messages(page: Any, count: int) -> None:
 
 def bot_count(page: Any) -> int:
     return int(page.locator(".sd-log .sd-bot").count())
-
-
-def login_agent(browser: Any, stack: Any) -> Any:
-    page = browser.new_context().new_page()
-    page.set_default_timeout(TIMEOUT_MS)
-    page.goto(stack.config.bot_url + "/console")
-    page.get_by_label("Email").fill("agent@shopdesk.test")
-    page.get_by_label("Password").fill("shopdesk-demo")
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_selector("body[data-live='true']")
-    return page
 
 
 def test_shopper_tracks_an_order_on_a_phone(browser: Any, stack: Any) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from bot.messages import SHOPPER, WIDGET
-from tests.browser.chromium import TIMEOUT_MS, chromium, live_stack_with_bot, shot
+from tests.browser.chromium import TIMEOUT_MS, chromium, live_stack_with_bot, login_agent, shot
 
 pytestmark = pytest.mark.browser
 
@@ -60,17 +60,6 @@ def bot_count(page: Any) -> int:
 def wait_for_chinese_reply(page: Any, before: int) -> str:
     page.wait_for_function(BOT_SAYS_CHINESE, arg=before, timeout=TIMEOUT_MS)
     return str(page.locator(".sd-log .sd-bot").last.inner_text())
-
-
-def login_agent(browser: Any, stack: Any) -> Any:
-    page = browser.new_context().new_page()
-    page.set_default_timeout(TIMEOUT_MS)
-    page.goto(stack.config.bot_url + "/console")
-    page.get_by_label("Email").fill("agent@shopdesk.test")
-    page.get_by_label("Password").fill("shopdesk-demo")
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_selector("body[data-live='true']")
-    return page
 
 
 def test_the_chinese_page_shows_the_widget_in_chinese(browser: Any, stack: Any) -> None:
