@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import subprocess
 import textwrap
-from pathlib import Path
 
-import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
-RASA_PYTHON = ROOT / ".venv" / "rasa" / "bin" / "python"
+from tests.bot.rasa_env import assert_script_passes_in_rasa_env
 
 SCRIPT = textwrap.dedent(
     """
@@ -57,13 +52,7 @@ SCRIPT = textwrap.dedent(
 
 
 def test_channel_in_rasas_environment() -> None:
-    if not RASA_PYTHON.exists():
-        pytest.skip("Rasa's environment .venv/rasa is not installed (make setup)")
-    result = subprocess.run(
-        [str(RASA_PYTHON), "-c", SCRIPT], cwd=ROOT, capture_output=True, text=True, timeout=180, check=False
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert result.stdout.strip().endswith("ok")
+    assert_script_passes_in_rasa_env(SCRIPT)
 
 
 TRUST_SCRIPT = textwrap.dedent(
@@ -199,15 +188,4 @@ TRUST_SCRIPT = textwrap.dedent(
 
 
 def test_channel_sessions_clients_and_commands_in_rasas_environment() -> None:
-    if not RASA_PYTHON.exists():
-        pytest.skip("Rasa's environment .venv/rasa is not installed (make setup)")
-    result = subprocess.run(
-        [str(RASA_PYTHON), "-c", TRUST_SCRIPT],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert result.stdout.strip().endswith("ok")
+    assert_script_passes_in_rasa_env(TRUST_SCRIPT)

@@ -3,14 +3,9 @@ the conversation's language after each message (``shopdesk_language``)."""
 
 from __future__ import annotations
 
-import subprocess
 import textwrap
-from pathlib import Path
 
-import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
-RASA_PYTHON = ROOT / ".venv" / "rasa" / "bin" / "python"
+from tests.bot.rasa_env import assert_script_passes_in_rasa_env
 
 SCRIPT = textwrap.dedent(
     """
@@ -111,10 +106,4 @@ SCRIPT = textwrap.dedent(
 
 
 def test_channel_speaks_the_conversations_language_in_rasas_environment() -> None:
-    if not RASA_PYTHON.exists():
-        pytest.skip("Rasa's environment .venv/rasa is not installed (make setup)")
-    result = subprocess.run(
-        [str(RASA_PYTHON), "-c", SCRIPT], cwd=ROOT, capture_output=True, text=True, timeout=180, check=False
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert result.stdout.strip().endswith("ok")
+    assert_script_passes_in_rasa_env(SCRIPT)
