@@ -20,6 +20,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
+from rasa_addons.language_rules import page_language
+
 Language = Literal["en", "zh"]
 LANGUAGES: tuple[Language, ...] = ("en", "zh")
 DEFAULT_LANGUAGE: Language = "en"
@@ -29,10 +31,7 @@ PAGE_LANGUAGE_KEY = "page_language"  # user message metadata set by the widget
 
 def normalize_language(tag: object) -> Language | None:
     """``en`` / ``zh`` for a language tag (``zh-CN``, ``zh_Hant``, ``EN-gb`` …); None for anything else."""
-    if not isinstance(tag, str):
-        return None
-    primary = tag.strip().replace("_", "-").split("-")[0].lower()
-    return primary if primary in LANGUAGES else None  # type: ignore[return-value]
+    return page_language(tag)  # type: ignore[return-value]  # the NLU's own reading of the widget's tag
 
 
 def _entity_language(event: Mapping[str, Any]) -> Language | None:
