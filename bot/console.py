@@ -29,15 +29,17 @@ from bot.clients import client_address
 from bot.handoff_api import online_agents
 from bot.keys import HUB, LOGIN_GUARD, RASA, REPLY_LIMITER, SETTINGS, SHOP, STORE
 from bot.messages import text as shopper_text
+from bot.mood import MoodPoint, drivers, mood_label
 from bot.pages import render
 from bot.shopdb import normalize_order_number
-from bot.types import Handoff
+from bot.types import Handoff, Message
 from bot.validate import bad_request, json_object, text_field
 from shop.errors import ShopUnavailableError
 
 logger = logging.getLogger(__name__)
 
 routes = web.RouteTableDef()
+TS_TOLERANCE_S = 0.001  # a mood_trace ts is the user event's timestamp; allow for float round trips
 
 
 def _first_name(name: str) -> str:
@@ -59,6 +61,8 @@ def _summary(handoff: Handoff, now: float) -> dict[str, Any]:
         "waiting_s": round((handoff["claimed_at"] or now) - handoff["created_at"], 1),
         "customer_name": customer.get("name") if isinstance(customer, dict) else None,
         "language": handoff["language"],
+        "mood": None if handoff["mood"] is None else round(handoff["mood"], 3),
+        "mood_label": mood_label(handoff["mood"]),
     }
 
 
@@ -162,9 +166,12 @@ async def me(request: web.Request) -> web.Response:
 async def queue(request: web.Request) -> web.Response:
     store = request.app[STORE]
     now = store.clock()
-    waiting = [_summary(h, now) for h in store.list_handoffs(("queued",))]
-    for position, item in enumerate(waiting, start=1):
+    waiting = []
+    for position, (handoff, priority) in enumerate(store.queued_by_priority(now), start=1):
+        item = _summary(handoff, now)
         item["position"] = position
+        item["priority"] = round(priority, 2)  # bot.mood.priority: minutes waited + weighted sour mood
+        waiting.append(item)
     active = [_summary(h, now) for h in store.list_handoffs(("active",))]
     return web.json_response({"queued": waiting, "active": active, "now": now})
 
@@ -186,9 +193,29 @@ async def conversation(request: web.Request) -> web.Response:
     handoff = store.get(request.match_info["handoff_id"])
     summary = _summary(handoff, store.clock())
     summary["context"] = handoff["context"]
-    summary["messages"] = store.messages(handoff["id"])
+    summary["messages"] = messages = store.messages(handoff["id"])
+    summary["mood_trace"] = trace = store.mood_trace(handoff["id"])
+    summary["mood_drivers"] = _drivers(trace, messages)
     summary["mine"] = handoff["agent_email"] == agent_of(request).agent.email
     return web.json_response(summary)
+
+
+def _drivers(trace: list[MoodPoint], messages: list[Message]) -> list[dict[str, Any]]:
+    """The messages that pulled the mood down most, matched by ``ts`` to the shopper's transcript lines
+    (``message_id`` / ``text`` are None when the line is not in this handoff's transcript)."""
+    shopper = [m for m in messages if m["role"] == "shopper"]
+    found = []
+    for driver in drivers(trace):
+        line = min(shopper, key=lambda m: abs(m["ts"] - driver["ts"]), default=None)
+        matched = line if line is not None and abs(line["ts"] - driver["ts"]) <= TS_TOLERANCE_S else None
+        found.append(
+            {
+                **driver,
+                "message_id": matched["id"] if matched else None,
+                "text": matched["text"] if matched else None,
+            }
+        )
+    return found
 
 
 @routes.post("/api/console/conversations/{handoff_id}/claim")

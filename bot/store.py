@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from bot.errors import HandoffNotFoundError, HandoffStateError, TicketNotFoundError
+from bot.mood import MoodPoint, queue_order
 from bot.types import Handoff, Message, Ticket, TranscriptLine
 
 SCHEMA = """
@@ -29,7 +30,9 @@ CREATE TABLE IF NOT EXISTS handoffs (
     closed_at REAL,
     context TEXT NOT NULL DEFAULT '{}',
     last_event_ts REAL NOT NULL DEFAULT 0,
-    language TEXT NOT NULL DEFAULT 'en'
+    language TEXT NOT NULL DEFAULT 'en',
+    mood REAL,
+    mood_trace TEXT NOT NULL DEFAULT '[]'
 );
 CREATE UNIQUE INDEX IF NOT EXISTS one_open_handoff ON handoffs(conversation_id) WHERE status != 'closed';
 CREATE TABLE IF NOT EXISTS messages (
@@ -65,7 +68,11 @@ CREATE TABLE IF NOT EXISTS sessions (
 
 Clock = Callable[[], float]
 # Columns added after a release: (table, column, definition) — added to an older database when it is opened.
-MIGRATIONS = (("handoffs", "language", "TEXT NOT NULL DEFAULT 'en'"),)
+MIGRATIONS = (
+    ("handoffs", "language", "TEXT NOT NULL DEFAULT 'en'"),
+    ("handoffs", "mood", "REAL"),  # NULL: no judged message yet (unknown, not neutral)
+    ("handoffs", "mood_trace", "TEXT NOT NULL DEFAULT '[]'"),
+)
 
 
 def _handoff(row: sqlite3.Row) -> Handoff:
@@ -82,6 +89,7 @@ def _handoff(row: sqlite3.Row) -> Handoff:
         context=json.loads(row["context"]),
         last_event_ts=row["last_event_ts"],
         language=row["language"],
+        mood=row["mood"],
     )
 
 
@@ -186,14 +194,20 @@ class HandoffStore:
         return [_handoff(row) for row in rows]
 
     def queue_position(self, handoff_id: str) -> int:
+        """1-based place in the waiting queue in the console's order (``queued_by_priority``); 0: not queued."""
         handoff = self.get(handoff_id)
         if handoff["status"] != "queued":
             return 0
-        row = self._db.execute(
-            "SELECT COUNT(*) FROM handoffs WHERE status = 'queued' AND created_at <= ?",
-            (handoff["created_at"],),
-        ).fetchone()
-        return int(row[0])
+        ranked = [queued["id"] for queued, _ in self.queued_by_priority()]
+        return ranked.index(handoff_id) + 1 if handoff_id in ranked else 0
+
+    def queued_by_priority(self, now: float | None = None, limit: int = 200) -> list[tuple[Handoff, float]]:
+        """Queued handoffs with their priority (``bot.mood.priority``: waiting time and negative mood),
+        highest first, ties by arrival."""
+        now = self.clock() if now is None else now
+        waiting = {handoff["id"]: handoff for handoff in self.list_handoffs(("queued",), limit=10_000)}
+        ranked = queue_order([(h["id"], h["created_at"], h["mood"]) for h in waiting.values()], now)
+        return [(waiting[handoff_id], score) for handoff_id, score in ranked[:limit]]
 
     def claim(self, handoff_id: str, agent_email: str, agent_name: str) -> Handoff:
         """One agent per conversation: the first claim wins, a second one raises HandoffStateError."""
@@ -263,6 +277,22 @@ class HandoffStore:
             (language, handoff_id, language),
         )
         return cursor.rowcount == 1
+
+    def set_mood(self, handoff_id: str, mood: float | None, trace: list[MoodPoint]) -> bool:
+        """Records the conversation's mood (None: unknown) and its trace; True when either changed."""
+        encoded = json.dumps(trace)
+        cursor = self._db.execute(
+            "UPDATE handoffs SET mood = ?, mood_trace = ? WHERE id = ? AND (mood IS NOT ? OR mood_trace != ?)",
+            (mood, encoded, handoff_id, mood, encoded),
+        )
+        return cursor.rowcount == 1
+
+    def mood_trace(self, handoff_id: str) -> list[MoodPoint]:
+        row = self._db.execute("SELECT mood_trace FROM handoffs WHERE id = ?", (handoff_id,)).fetchone()
+        if row is None:
+            raise HandoffNotFoundError(handoff_id)
+        trace: list[MoodPoint] = json.loads(row[0])
+        return trace
 
     # --- messages ---------------------------------------------------------------------------------
     def add_message(

@@ -4,7 +4,10 @@ Every ``poll_interval_s`` the service reads the tracker of every queued or activ
 and bot events newer than the handoff's ``last_event_ts`` and pushes them to the agents' consoles. Because
 the position is persisted, a restart of the service picks up everything the shopper wrote meanwhile. The
 same read keeps the handoff's ``language`` (``bot.language``) current: the console's badge and the language
-of the notices the service sends (agent joined, back with the assistant, queue timed out).
+of the notices the service sends (agent joined, back with the assistant, queue timed out), and the
+handoff's ``mood`` and ``mood_trace`` (``bot.mood``): stored with the handoff, so the queue sorts and the
+console draws the trend without a tracker read of its own, and a closed conversation keeps its trend. A new
+handoff gets its mood on the next pass (within one poll interval); a change publishes ``{"type": "mood"}``.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import Any
 from bot.errors import RasaError
 from bot.hub import Hub
 from bot.language import decided_language
+from bot.mood import read_mood
 from bot.periodic import run_every
 from bot.rasa_client import RasaApi
 from bot.store import HandoffStore
@@ -122,6 +126,9 @@ class TrackerSync:
         language = decided or page  # None: nothing known, keep what the handoff request said
         if language is not None and self.store.set_language(handoff["id"], language):
             await self.hub.publish({"type": "queue"})  # the console's language badge
+        mood, trace = read_mood(reversed(events))
+        if self.store.set_mood(handoff["id"], mood, trace):  # the queue's order and badges, the trend
+            await self.hub.publish({"type": "mood", "handoff_id": handoff["id"]})
         added = 0
         last_ts = handoff["last_event_ts"]
         # Re-read a few seconds before the cursor: events appended concurrently may carry slightly older

@@ -51,6 +51,7 @@ class Handoff(TypedDict):
     context: dict[str, object]
     last_event_ts: float
     language: str  # en | zh: the conversation's language (bot.language), kept current by bot.sync
+    mood: float | None  # [-1, 1], the tracker's smoothed mood (bot.mood); None until a judged message
 
 
 class Ticket(TypedDict):

@@ -2,6 +2,8 @@
  * Live updates come over /api/console/ws; after a reconnect (e.g. a console restart) everything is reloaded
  * from the API, so nothing shown is stale. All text goes through textContent. Each conversation shows its
  * language (badge "EN" / "中文", kept current by the service's tracker sync); the console's UI stays English.
+ * The mood badge, trend and driving messages are drawn by console_mood.js (window.ShopDeskMood); the waiting
+ * queue comes from the service already in its order (waiting time and negative mood, docs/handoff.md).
  */
 (function () {
   "use strict";
@@ -63,6 +65,7 @@
     var button = el("button", { type: "button", "data-id": item.id, "data-language": item.language || "en" }, "");
     button.appendChild(languageBadge(item.language));
     button.appendChild(el("span", {}, label));
+    if (item.status !== "closed") { button.appendChild(window.ShopDeskMood.badge(item)); }
     var m = el("span", { "class": "conv-meta" }, meta);
     button.appendChild(m);
     if (item.id === selected) { button.classList.add("selected"); }
@@ -143,6 +146,7 @@
     var li = el("li", { "class": "line " + message.role, "data-role": message.role });
     if (who) { li.appendChild(el("span", { "class": "who" }, who)); }
     li.appendChild(el("span", { "class": "text" }, message.text));
+    window.ShopDeskMood.decorate(li, message);
     $("transcript").appendChild(li);
     $("transcript").scrollTop = $("transcript").scrollHeight;
   }
@@ -212,6 +216,7 @@
       $("transcript").textContent = "";
       shownIds = {};
       renderHeader(conv);
+      window.ShopDeskMood.render(conv);  // before the lines, so the driving ones are marked as they are added
       conv.messages.forEach(appendLine);
       renderContext(conv.context || {});
       document.querySelectorAll(".conv-list button").forEach(function (b) {
@@ -220,11 +225,18 @@
     }).catch(function (error) { status(error.message); });
   }
 
+  function refreshMood(id) {
+    return api("GET", "/api/console/conversations/" + encodeURIComponent(id)).then(function (conv) {
+      if (selected === id && selectedKind === "conv") { window.ShopDeskMood.render(conv); }
+    }).catch(function (error) { status(error.message); });
+  }
+
   function openTicket(id) {
     selected = id; selectedKind = "ticket";
     return api("GET", "/api/console/tickets/" + encodeURIComponent(id)).then(function (ticket) {
       $("transcript").textContent = "";
       shownIds = {};
+      window.ShopDeskMood.clear("Tickets have no mood trend.");
       var header = $("conv-header");
       header.textContent = "";
       header.appendChild(el("p", {}, "Ticket " + ticket.id + " from " + ticket.email + " · " + ticket.status));
@@ -320,6 +332,10 @@
       try { data = JSON.parse(event.data); } catch (e) { return; }
       if (data.type === "queue" || data.type === "presence") { loadQueue(); }
       if (data.type === "tickets") { loadTickets(); }
+      if (data.type === "mood") {  // the queue's order and badges, and the open conversation's trend
+        loadQueue();
+        if (data.handoff_id === selected && selectedKind === "conv") { refreshMood(selected); }
+      }
       if (data.type === "message") {
         if (data.handoff_id === selected && selectedKind === "conv") { appendLine(data.message); }
         else { unread[data.handoff_id] = true; renderQueue(); }
