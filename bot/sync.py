@@ -19,7 +19,7 @@ from typing import Any
 from bot.errors import RasaError
 from bot.hub import Hub
 from bot.language import decided_language
-from bot.mood import read_mood
+from bot.mood import MoodPoint, read_mood
 from bot.periodic import run_every
 from bot.rasa_client import RasaApi
 from bot.store import HandoffStore
@@ -111,6 +111,7 @@ class TrackerSync:
         self.hub = hub
         self.poll_interval_s = poll_interval_s
         self._failures: dict[str, int] = {}
+        self._moods: dict[str, tuple[float | None, list[MoodPoint]]] = {}  # last stored, per handoff
 
     async def sync_handoff(self, handoff: Handoff) -> int:
         """Stores and publishes the new lines of one handoff; returns how many were new."""
@@ -126,9 +127,11 @@ class TrackerSync:
         language = decided or page  # None: nothing known, keep what the handoff request said
         if language is not None and self.store.set_language(handoff["id"], language):
             await self.hub.publish({"type": "queue"})  # the console's language badge
-        mood, trace = read_mood(reversed(events))
-        if self.store.set_mood(handoff["id"], mood, trace):  # the queue's order and badges, the trend
-            await self.hub.publish({"type": "mood", "handoff_id": handoff["id"]})
+        mood_now = read_mood(reversed(events))
+        if self._moods.get(handoff["id"]) != mood_now:  # the store is written only when the mood moved
+            if self.store.set_mood(handoff["id"], *mood_now):  # the queue's order and badges, the trend
+                await self.hub.publish({"type": "mood", "handoff_id": handoff["id"]})
+            self._moods[handoff["id"]] = mood_now
         added = 0
         last_ts = handoff["last_event_ts"]
         # Re-read a few seconds before the cursor: events appended concurrently may carry slightly older
@@ -145,6 +148,9 @@ class TrackerSync:
 
     async def sync_once(self) -> int:
         handoffs = self.store.list_handoffs(("queued", "active"))
+        open_ids = {handoff["id"] for handoff in handoffs}
+        for gone in [hid for hid in self._moods if hid not in open_ids]:  # closed: forget
+            del self._moods[gone]
         results = await asyncio.gather(*(self.sync_handoff(h) for h in handoffs))
         return sum(results)
 
