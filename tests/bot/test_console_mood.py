@@ -224,3 +224,24 @@ async def test_the_sync_stores_the_recorded_mood_and_publishes_a_change_once() -
     assert hub.events.count({"type": "mood", "handoff_id": handoff["id"]}) == 1
     await sync.sync_handoff(store.get(handoff["id"]))  # nothing new: no second publish
     assert hub.events.count({"type": "mood", "handoff_id": handoff["id"]}) == 1
+
+
+async def test_the_sync_writes_the_store_only_when_the_mood_moved() -> None:
+    store, rasa = open_store(), FakeRasa()
+    handoff, _ = store.open_handoff("steady", "contact_human_agent", [], {})
+    rasa.trackers["steady"] = recorded_events()
+    writes: list[float | None] = []
+    set_mood = store.set_mood
+
+    def counting(handoff_id: str, mood: float | None, trace: Any) -> bool:
+        writes.append(mood)
+        return set_mood(handoff_id, mood, trace)
+
+    store.set_mood = counting  # type: ignore[method-assign]
+    sync = TrackerSync(store, rasa, RecordingHub())
+    for _ in range(3):  # the poll reads the same tracker again and again
+        await sync.sync_handoff(store.get(handoff["id"]))
+    assert writes == [pytest.approx(-0.55)]
+    rasa.trackers["steady"].append(slot("mood", -0.6, 99.0))
+    await sync.sync_handoff(store.get(handoff["id"]))
+    assert writes == [pytest.approx(-0.55), -0.6]
