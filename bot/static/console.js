@@ -85,6 +85,8 @@
       var meta = li.querySelector(".conv-meta");
       meta.setAttribute("data-created", String(item.created_at));
       meta.setAttribute("data-reason", item.reason);
+      li.querySelector("button").title = "Priority " + Number(item.priority).toFixed(2) +
+        " = minutes waited + 5 \u00d7 negative mood (docs/handoff.md)";
       queued.appendChild(li);
     });
     queueData.active.forEach(function (item) {

@@ -138,3 +138,21 @@ async def test_a_mood_change_is_pushed_to_the_consoles(
         pass
     assert event == {"type": "mood", "handoff_id": hid}
     await socket.close()
+
+
+async def test_a_closed_conversation_keeps_its_trend(
+    anon: TestClient, alice: tuple[TestClient, str], fake_rasa: FakeRasa, server: Any
+) -> None:
+    client, csrf = alice
+    hid = (await queue_handoff(anon, "closing-shopper"))["handoff_id"]
+    fake_rasa.user_says("closing-shopper", "useless", ts=3000.0)
+    fake_rasa.trackers["closing-shopper"] += mood_events([(3000.0, -0.8, -0.8)], 3001.0)
+    await sync(server)
+    await client.post(f"/api/console/conversations/{hid}/claim", headers={"X-CSRF-Token": csrf})
+    await client.post(f"/api/console/conversations/{hid}/close", headers={"X-CSRF-Token": csrf})
+    fake_rasa.trackers["closing-shopper"] = []  # the tracker is not read for a closed handoff
+    await sync(server)
+    conversation = await (await client.get(f"/api/console/conversations/{hid}")).json()
+    assert conversation["status"] == "closed"
+    assert (conversation["mood"], [p["mood"] for p in conversation["mood_trace"]]) == (-0.8, [-0.8])
+    assert [d["text"] for d in conversation["mood_drivers"]] == ["useless"]

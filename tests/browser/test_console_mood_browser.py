@@ -206,6 +206,8 @@ def test_mood_texts_stay_text_and_the_order_follows_the_mood(
     assert (
         agent.locator("#queued-list li:first-child .mood-badge").text_content() == "Mood: negative \u22120.90"
     )
+    title = agent.locator("#queued-list li:first-child button").get_attribute("title") or ""
+    assert re.match(r"Priority \d+\.\d\d = minutes waited \+ 5 × negative mood", title), title
     unknown = agent.locator("#queued-list li:nth-child(2) .mood-badge")
     assert unknown.text_content() == "Mood: mood unknown"
     assert unknown.get_attribute("data-mood-label") == "unknown"
