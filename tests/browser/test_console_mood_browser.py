@@ -234,5 +234,13 @@ def test_mood_texts_stay_text_and_the_order_follows_the_mood(
     agent.wait_for_selector("#mood-body svg.mood-sparkline[data-points='3']")
     agent.wait_for_selector(".transcript .line.shopper.driver:has-text('hello??')")
     assert agent.evaluate("window.__xss") is None
-    assert errors == []
     shot(agent, "console-mood-02-no-stack")
+    # claimed, handed back and reopened from the Closed tab: the stored trend is still there
+    agent.locator("#claim").click()
+    agent.locator("#hand-back").click()
+    agent.wait_for_selector("#conv-header:has-text('closed')")
+    agent.get_by_role("tab", name="Closed").click()
+    agent.locator(f"#closed-list button[data-id='{sour_id}']").click()
+    agent.wait_for_selector("#mood-body svg.mood-sparkline[data-points='3']")
+    assert agent.locator(".transcript .line.shopper.driver").count() == 2
+    assert errors == []
