@@ -63,7 +63,6 @@ CSAT_ASK_HANDBACK = {"shopdesk": "csat", "end": "handback"}
 
 
 def _json_error(status: type[web.HTTPException], message: str, **extra: object) -> web.HTTPException:
-
     return status(text=json.dumps({"error": message, **extra}), content_type="application/json")
 
 
