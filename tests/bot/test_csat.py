@@ -46,7 +46,9 @@ async def chatted(client: TestClient, fake_rasa: FakeRasa, text: str = "bye") ->
 
 
 def csat_events(fake_rasa: FakeRasa, session: str) -> list[dict[str, Any]]:
-    return [e for cid, events in fake_rasa.appended if cid == session for e in events if e.get("name") == "csat"]
+    return [
+        e for cid, events in fake_rasa.appended if cid == session for e in events if e.get("name") == "csat"
+    ]
 
 
 def stored(server: TestServer, session: str) -> list[Any]:
@@ -64,7 +66,12 @@ async def test_a_rating_is_stored_once_and_written_to_the_tracker_as_the_csat_sl
     assert response.status == 201, await response.text()
     assert await response.json() == {"status": "stored", "tracker": "written", "by": "bot", "language": "en"}
     [row] = stored(server, session)
-    assert (row["rating"], row["comment"], row["by"], row["handoff_id"]) == (4, "Quick and friendly", "bot", None)
+    assert (row["rating"], row["comment"], row["by"], row["handoff_id"]) == (
+        4,
+        "Quick and friendly",
+        "bot",
+        None,
+    )
     assert row["trigger"] == "goodbye" and row["tracker_written_at"] is not None
     [event] = csat_events(fake_rasa, session)
     assert event["event"] == "slot" and set(event["value"]) == CONTRACT_KEYS
@@ -83,7 +90,9 @@ async def test_the_server_decides_the_language_from_the_tracker_not_the_widget(
     anon: TestClient, server: TestServer, fake_rasa: FakeRasa
 ) -> None:
     session = await chatted(anon, fake_rasa, "再见")
-    fake_rasa.trackers[session].insert(0, {"event": "slot", "name": "language", "value": "zh", "timestamp": 1.0})
+    fake_rasa.trackers[session].insert(
+        0, {"event": "slot", "name": "language", "value": "zh", "timestamp": 1.0}
+    )
     response = await anon.post(URL, json=body(language="en"), headers=headers(session))
     assert response.status == 201
     assert stored(server, session)[0]["language"] == "zh"
@@ -162,7 +171,9 @@ async def test_a_missing_rating_and_malformed_fields_are_each_named(
     assert "1000 characters" in fields["comment"]
     assert "goodbye, resolved, handback, inactivity" in fields["trigger"]
     for raw in ("[4]", "not json"):
-        refused = await anon.post(URL, data=raw, headers={**headers(session), "Content-Type": "application/json"})
+        refused = await anon.post(
+            URL, data=raw, headers={**headers(session), "Content-Type": "application/json"}
+        )
         assert refused.status == 400 and "JSON object" in (await refused.json())["fields"]["body"]
     assert stored(server, session) == []
 
@@ -183,7 +194,9 @@ async def test_an_empty_or_missing_comment_and_one_at_the_limit_are_fine(
     anon: TestClient, server: TestServer, fake_rasa: FakeRasa, comment: str | None
 ) -> None:
     session = await chatted(anon, fake_rasa)
-    payload = body(comment=comment) if comment is not None else {k: v for k, v in body().items() if k != "comment"}
+    payload = (
+        body(comment=comment) if comment is not None else {k: v for k, v in body().items() if k != "comment"}
+    )
     assert (await anon.post(URL, json=payload, headers=headers(session))).status == 201
     assert stored(server, session)[0]["comment"] == (comment or "").strip()
 
@@ -242,7 +255,9 @@ async def test_without_a_widget_session_401_with_a_forged_one_403(
         response = await anon.post(URL, json=body(), headers=headers(bad))
         assert response.status == 403, bad
     session = await chatted(anon, fake_rasa)
-    foreign = await anon.post(URL, json=body(), headers={**headers(session), "Origin": "https://evil.example"})
+    foreign = await anon.post(
+        URL, json=body(), headers={**headers(session), "Origin": "https://evil.example"}
+    )
     assert foreign.status == 403
     assert stored(server, forged) == [] and stored(server, session) == []
 
@@ -251,7 +266,9 @@ async def test_too_many_ratings_from_one_client_are_refused(anon: TestClient, fa
     statuses = []
     for n in range(12):
         session = await chatted(anon, fake_rasa)
-        statuses.append((await anon.post(URL, json=body(survey_id=f"survey-{n:04d}"), headers=headers(session))).status)
+        statuses.append(
+            (await anon.post(URL, json=body(survey_id=f"survey-{n:04d}"), headers=headers(session))).status
+        )
     assert statuses[:10] == [201] * 10 and statuses[10:] == [429, 429]
 
 
@@ -313,7 +330,9 @@ def test_csat_settings_are_validated() -> None:
         from_env({"CSAT_RETRY_INTERVAL_S": "soon"})
 
 
-async def test_the_shop_page_loads_the_card_before_the_widget_and_passes_the_idle_time(anon: TestClient) -> None:
+async def test_the_shop_page_loads_the_card_before_the_widget_and_passes_the_idle_time(
+    anon: TestClient,
+) -> None:
     html = await (await anon.get("/")).text()
     assert html.index("/static/widget_csat.js") < html.index("/static/widget.js")
     assert "/static/widget_csat.css" in html
@@ -361,4 +380,4 @@ def test_every_string_the_card_uses_is_in_the_widget_table() -> None:
     assert used <= WIDGET["en"].keys() and used <= WIDGET["zh"].keys(), used - WIDGET["en"].keys()
     for literal in ("How did we do", "Send rating", "Thank you", "No, thanks", "Excellent"):
         assert literal not in source, literal
-    assert 'maxlength: String(MAX_COMMENT)' in source and "var MAX_COMMENT = 1000;" in source
+    assert "maxlength: String(MAX_COMMENT)" in source and "var MAX_COMMENT = 1000;" in source
