@@ -110,7 +110,8 @@ def validate_body(body: Mapping[str, Any]) -> tuple[str, int, str, str, str | No
         errors["trigger"] = f"required: one of {', '.join(TRIGGERS)} (got {str(trigger)[:20]!r})"
     if errors:
         raise bad_request(errors)
-    return str(survey_id), int(rating), comment, str(trigger), normalize_language(body.get("language"))  # type: ignore[arg-type]
+    assert isinstance(rating, int)  # checked above
+    return str(survey_id), rating, comment, str(trigger), normalize_language(body.get("language"))
 
 
 def _session(request: web.Request) -> str:
@@ -130,7 +131,9 @@ def _session(request: web.Request) -> str:
 
 def _last_user_ts(events: list[dict[str, Any]]) -> float | None:
     stamps = [
-        float(e.get("timestamp") or 0) for e in events if isinstance(e, dict) and e.get("event") == "user"
+        float(e["timestamp"])
+        for e in events
+        if isinstance(e, dict) and e.get("event") == "user" and isinstance(e.get("timestamp"), (int, float))
     ]
     return max(stamps) if stamps else None
 
