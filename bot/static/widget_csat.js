@@ -8,6 +8,8 @@
  * - a message with the custom payload {"shopdesk": "csat", "end": "goodbye" | "resolved" | "handback"}: the
  *   domain puts it on utter_goodbye and on the responses confirming a completed task, the agent console on
  *   its hand-back notice;
+ *   A goodbye that is the only thing said since the shopper answered a card (rated it, or "no thanks") does
+ *   not ask again: "thanks, bye" right after a rating is the same end;
  * - inactivity: csat_idle_s seconds (page query ?csat_idle_s=, else data-csat-idle-s on the config element,
  *   else the config's csatIdleS, CSAT_IDLE_S) of silence after a bot reply to the shopper, while the bot
  *   (not a person) has the conversation.
@@ -46,6 +48,9 @@
     var idleMs = idleSeconds(w.config || {}, w.configElement) * 1000;
     var asked = false;      // this episode has had its ask
     var spoke = false;      // the shopper said something in this episode (since this page loaded)
+    var said = 0;           // shopper messages in this episode
+    var answered = false;   // the shopper answered this episode's card (rated or "no thanks")
+    var previousAnswered = false;
     var mode = "bot";
     var card = null;        // the open card's list item, until rated or skipped
     var idleTimer = null;
@@ -57,6 +62,7 @@
       if (asked) { return; }
       asked = true;
       clearIdle();
+      if (trigger === "goodbye" && previousAnswered && said <= 1) { setState("not-asked"); return; }
       card = buildCard(trigger);
       w.insert(card);
       w.scrollDown();
@@ -109,6 +115,7 @@
         if (card === item) { card = null; }
       }
       skip.addEventListener("click", function () {
+        answered = true;
         item.remove();
         if (card === item) { card = null; }
         setState("skipped");
@@ -126,8 +133,8 @@
           headers: { "Content-Type": "application/json", "X-ShopDesk-Session": w.sessionId() || "" },
           body: JSON.stringify({ survey_id: surveyId, rating: rating, comment: text, trigger: trigger, language: w.language() })
         }).then(function (response) {
-          if (response.status === 201) { finish("csat_thanks", rating, text); setState("rated"); }
-          else if (response.status === 409) { finish("csat_already"); setState("already"); }
+          if (response.status === 201) { answered = true; finish("csat_thanks", rating, text); setState("rated"); }
+          else if (response.status === 409) { answered = true; finish("csat_already"); setState("already"); }
           else { throw new Error("csat " + response.status); }
         }).catch(function () {
           submit.disabled = false;
@@ -143,8 +150,11 @@
       shopperSpoke: function () {
         clearIdle();
         if (card) { card.remove(); card = null; setState("withdrawn"); }
+        if (asked) { previousAnswered = answered; said = 0; }
         asked = false;
+        answered = false;
         spoke = true;
+        said += 1;
       },
       /* A live frame from the assistant (or a person, or a notice). */
       botSaid: function (message) {

@@ -132,6 +132,12 @@ def test_goodbye_asks_and_a_rating_of_four_with_a_comment_is_stored_once(browser
     assert post_rating(page, row["survey_id"]) == 409
     assert post_rating(page, "another-survey-1") == 409
     assert len(ratings(stack, session)) == 1 and len(tracker_csat(stack, session)) == 1
+    # "bye" again right after the rating is the same end: no second card
+    before = page.locator(".sd-log .sd-bot").count()
+    say(page, "bye")
+    page.wait_for_selector("#shopdesk-widget[data-csat='not-asked']")
+    assert page.locator(".sd-log .sd-bot").count() > before
+    assert page.locator(".sd-csat form").count() == 0 and page.locator(".sd-csat").count() == 1
 
 
 def test_the_chinese_card_is_in_chinese_and_usable_by_keyboard(browser: Any, stack: Any) -> None:
