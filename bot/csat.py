@@ -46,6 +46,7 @@ from bot.rasa_client import RasaApi
 from bot.ratelimit import RateLimiter
 from bot.validate import bad_request, json_object
 from bot.widget_session import SESSION_ID_RE, valid_session_id
+from rasa_addons.redact import redact_text
 
 logger = logging.getLogger(__name__)
 
@@ -67,11 +68,18 @@ def _json_error(status: type[web.HTTPException], message: str, **extra: object) 
 
 
 def slot_event(rating: Rating) -> dict[str, Any]:
-    """The tracker event that carries a rating into Rasa (and from there the event broker)."""
+    """The tracker event that carries a rating into Rasa (and from there the event broker and analytics).
+
+    The comment leaves this service with email addresses, phone numbers and street addresses redacted
+    (``rasa_addons.redact``, as the tracker store redacts what shoppers type); the ratings table keeps it whole,
+    as the handoff transcripts beside it do.
+    """
+    value = dict(slot_value(rating))
+    value["comment"] = redact_text(rating["comment"])
     return {
         "event": "slot",
         "name": SLOT,
-        "value": dict(slot_value(rating)),
+        "value": value,
         "timestamp": rating["created_at"],
     }
 

@@ -217,6 +217,19 @@ async def test_a_comment_with_html_is_stored_and_sent_as_the_text_it_is(
     assert lone.status == 400 and "Unicode" in (await lone.json())["fields"]["comment"]
 
 
+async def test_personal_data_in_a_comment_is_redacted_in_the_tracker_and_kept_in_the_store(
+    anon: TestClient, server: TestServer, fake_rasa: FakeRasa
+) -> None:
+    session = await chatted(anon, fake_rasa)
+    comment = "Slow. Mail me at ada.lovelace@example.com or call +49 30 12345678"
+    assert (
+        await anon.post(URL, json=body(comment=comment, rating=2), headers=headers(session))
+    ).status == 201
+    assert stored(server, session)[0]["comment"] == comment
+    sent = csat_events(fake_rasa, session)[0]["value"]["comment"]
+    assert sent == "Slow. Mail me at [email] or call [phone]"
+
+
 async def test_sent_twice_the_second_is_already_rated_and_nothing_is_stored_twice(
     anon: TestClient, server: TestServer, fake_rasa: FakeRasa
 ) -> None:
