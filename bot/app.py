@@ -12,7 +12,8 @@ import aiohttp
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
-from bot import console, handoff_api, proxy, widget
+from bot import console, csat, handoff_api, proxy, widget
+from bot.csat_store import CsatStore
 from bot.errors import BotError, HandoffNotFoundError, HandoffStateError, RasaError, TicketNotFoundError
 from bot.hub import Hub
 from bot.keys import (
@@ -27,6 +28,7 @@ from bot.keys import (
     STORE,
 )
 from bot.loginguard import LoginGuard
+from bot.periodic import run_every
 from bot.queue_timeout import QueueTimeout
 from bot.rasa_client import RasaApi, RasaHttpClient
 from bot.ratelimit import RateLimiter
@@ -103,9 +105,11 @@ def create_app(settings: Settings, rasa: RasaApi | None = None, *, sync: bool = 
     app[LOGIN_GUARD] = LoginGuard(frozenset(agent.email for agent in settings.agents))
     app[HISTORY_LIMITER] = RateLimiter(60, 60.0)
     app[SESSION_LIMITER] = RateLimiter(20, 60.0)
+    app[csat.CSAT_LIMITER] = RateLimiter(10, 60.0)
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
         app[STORE] = HandoffStore(settings.db_path)
+        app[csat.CSAT_STORE] = CsatStore(settings.db_path)  # its own table in the handoff service's file
         client = None
         if rasa is None:
             client = RasaHttpClient(settings.rasa_url, settings.rasa_token, settings.rasa_output_channel)
@@ -124,6 +128,10 @@ def create_app(settings: Settings, rasa: RasaApi | None = None, *, sync: bool = 
             if settings.handoff_queue_timeout_s > 0:
                 expiry = QueueTimeout(app[STORE], app[RASA], app[HUB], settings.handoff_queue_timeout_s)
                 tasks.append(asyncio.create_task(expiry.run()))
+            writer = csat.CsatTrackerWriter(app[csat.CSAT_STORE], app[RASA])
+            tasks.append(
+                asyncio.create_task(run_every(settings.csat_retry_interval_s, writer.retry_pending, "csat"))
+            )
         yield
         for task in tasks:
             task.cancel()
@@ -133,12 +141,14 @@ def create_app(settings: Settings, rasa: RasaApi | None = None, *, sync: bool = 
         await app[HUB].close_all()
         if client is not None:
             await client.close()
+        app[csat.CSAT_STORE].shutdown()
         app[STORE].shutdown()
 
     app.cleanup_ctx.append(resources)
     app.add_routes(handoff_api.routes)
     app.add_routes(console.routes)
     app.add_routes(widget.routes)
+    app.add_routes(csat.routes)
     app.add_routes(proxy.routes)
     app.router.add_static("/static", STATIC, show_index=False)
     return app

@@ -26,6 +26,7 @@ from bot.auth import (
     start_session,
 )
 from bot.clients import client_address
+from bot.csat import CSAT_ASK_HANDBACK
 from bot.handoff_api import online_agents
 from bot.keys import HUB, LOGIN_GUARD, RASA, REPLY_LIMITER, SETTINGS, SHOP, STORE
 from bot.messages import text as shopper_text
@@ -264,6 +265,7 @@ async def close(request: web.Request) -> web.Response:
                 "event": "bot",
                 "text": back,
                 "metadata": {"shopdesk_role": "notice", "shopdesk_event": "left", "shopdesk_msg_id": msg_id},
+                "data": {"custom": CSAT_ASK_HANDBACK},  # the widget asks the shopper to rate (bot.csat)
             },
             {"event": "slot", "name": "handoff_status", "value": None},
             {"event": "action", "name": "action_listen"},

@@ -54,6 +54,8 @@ class Settings:
     agent_rate: tuple[int, float] = (20, 10.0)  # at most 20 replies per 10 s per agent
     avg_handle_s: int = 180  # expected minutes per conversation for the wait estimate
     allowed_origins: tuple[str, ...] = ()  # extra websocket Origins besides public_url
+    csat_idle_s: float = 300.0  # the widget asks for a rating after this much silence following a bot reply
+    csat_retry_interval_s: float = 30.0  # how often ratings Rasa missed are written to its tracker again
 
     @property
     def base_url(self) -> str:
@@ -133,11 +135,19 @@ def from_env(environ: Mapping[str, str] | None = None) -> Settings:
         allowed_origins=tuple(
             o.strip().rstrip("/") for o in env.get("BOT_ALLOWED_ORIGINS", "").split(",") if o.strip()
         ),
+        csat_idle_s=number("CSAT_IDLE_S", "300"),
+        csat_retry_interval_s=number("CSAT_RETRY_INTERVAL_S", "30"),
     )
     if settings.shop_backend not in BACKENDS:
         raise ConfigError("SHOP_BACKEND", settings.shop_backend, f"one of {', '.join(BACKENDS)}")
     if settings.handoff_queue_timeout_s < 0:
         raise ConfigError("HANDOFF_QUEUE_TIMEOUT_S", settings.handoff_queue_timeout_s, "0 (never) or more")
+    for name, value in (
+        ("CSAT_IDLE_S", settings.csat_idle_s),
+        ("CSAT_RETRY_INTERVAL_S", settings.csat_retry_interval_s),
+    ):
+        if not value > 0:
+            raise ConfigError(name, value, "a number of seconds above 0")
     validate(settings)
     return settings
 

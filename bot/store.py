@@ -184,6 +184,16 @@ class HandoffStore:
         ).fetchone()
         return _handoff(row) if row else None
 
+    def handled_since(self, conversation_id: str, since: float) -> Handoff | None:
+        """The newest handoff of this conversation a person took (claimed) that was still open at or after
+        ``since``: who handled the conversation since then (CSAT: a rating is the agent's when one did)."""
+        row = self._db.execute(
+            "SELECT * FROM handoffs WHERE conversation_id = ? AND claimed_at IS NOT NULL"
+            " AND (closed_at IS NULL OR closed_at >= ?) ORDER BY claimed_at DESC LIMIT 1",
+            (conversation_id, since),
+        ).fetchone()
+        return _handoff(row) if row else None
+
     def list_handoffs(self, statuses: tuple[str, ...], limit: int = 200) -> list[Handoff]:
         marks = ",".join("?" * len(statuses))
         order = "created_at" if "closed" not in statuses else "closed_at DESC"

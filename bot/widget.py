@@ -51,6 +51,7 @@ def shop_page(request: web.Request, language: Language) -> web.Response:
         "socketUrl": settings.rasa_public_url.rstrip("/"),  # "" = this page's origin (our proxy)
         "socketPath": "/socket.io/",
         "maxChars": settings.max_message_chars,
+        "csatIdleS": settings.csat_idle_s,  # the rating card after this much silence (?csat_idle_s= overrides)
         "strings": WIDGET,  # both languages: the widget follows the page, then the conversation
     }
     page = SHOP_PAGE[language]

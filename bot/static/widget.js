@@ -13,6 +13,7 @@
  *   the conversation's: the history endpoint's "language" after a reload and the channel's
  *   "shopdesk_language" event after every message (bot/language.py decides both from Rasa's tracker).
  *   Every message carries metadata.page_language, the tracker's fallback while nothing is decided.
+ * - asks for a 1-5 rating when a conversation ends: widget_csat.js (loaded first), told what happens here.
  */
 (function () {
   "use strict";
@@ -134,6 +135,7 @@
   var modeAgent = null;
   function setMode(next, agentName) {
     mode = next;
+    if (csat) { csat.modeChanged(next); }
     modeAgent = agentName || null;
     if (next === "agent") {
       banner.textContent = t("agent_banner", { name: agentName || t("our_team") });
@@ -147,6 +149,15 @@
     }
     root.setAttribute("data-mode", next);
   }
+
+  // ---- the rating card (widget_csat.js) -------------------------------------------------------------
+  var csat = window.ShopDeskCsat ? window.ShopDeskCsat.create({
+    root: root, config: config, configElement: configElement, t: t, el: el, label: label,
+    insert: function (item) { if (typing.parentNode === log) { log.insertBefore(item, typing); } else { log.appendChild(item); } },
+    scrollDown: scrollDown,
+    sessionId: function () { return sessionId; },
+    language: function () { return language; }
+  }) : null;
 
   // ---- typing indicator -----------------------------------------------------------------------------
   var typingTimer = null;
@@ -319,12 +330,14 @@
     if (!message || typeof message !== "object") { return; }
     if (message.role !== "notice") { hideTyping(); }
     render(message);
+    if (csat) { csat.botSaid(message); }
   });
 
   function sendMessage(payload, title) {
     var text = String(payload || "").trim();
     if (!text) { return; }
     render({ role: "shopper", text: title || text });
+    if (csat) { csat.shopperSpoke(); }
     var frame = { message: text, metadata: { page_language: pageLanguage } };  // the server knows the session
     if (title) { frame.metadata.title = title; }
     if (confirmed) { socket.emit("user_uttered", frame); } else { outbox.push(frame); }
