@@ -42,7 +42,7 @@ DIALOGUE_INPUTS := config.yml $(shell find domain $(DIALOGUE_DATA) -name '*.yml'
 .PHONY: help setup run shell test test-unit test-conversations test-live validate lint typecheck \
         data reseed catalog index responder model browser-deps clean verify-orders import-catalog \
         bench-nlu bench-load bench-startup bench-retrieval bench-recs bench-responder bench-responder-train \
-        bench-ledger bench-handoff bench-restart
+        bench-ledger bench-handoff bench-restart analytics themes
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-20s\033[0m %s\n", $$1, $$2}'
@@ -76,6 +76,12 @@ browser-deps: ## install Debian's Chromium for the browser tests (needs root)
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; }
 
 # ----------------------------------------------------------------------------------- build artifacts
+analytics: setup ## Rasa's broker events (EVENT_BROKER_DB) -> the analytics tables (ANALYTICS_DB), incrementally
+	$(PY) -m analytics.refresh
+
+themes: setup analytics ## group complaints, low ratings' comments and negative messages into themes (ANALYTICS_DB)
+	$(PY) -m analytics.themes
+
 data: setup ## seed the demo shop's order store, its orders' ledger records queued (once; `make reseed` starts afresh)
 	$(PY) -m actions.seed_shop --db $(SHOP_DB_PATH)
 
