@@ -13,6 +13,8 @@ class ConfigError(AnalyticsError):
     def __init__(self, name: str, value: object, expected: str) -> None:
         super().__init__(f"{name}={value!r} is not valid: expected {expected}")
         self.name = name
+        self.value = value
+        self.expected = expected
 
 
 class UnknownTableError(AnalyticsError):
