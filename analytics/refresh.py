@@ -128,7 +128,7 @@ def _write(connection: sqlite3.Connection, conversation: Conversation) -> None:
         ],
     )
     connection.executemany(
-        "INSERT INTO feedback VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO feedback_texts VALUES (?, ?, ?, ?, ?, ?)",
         [(*key, ts, source, c.language, text) for ts, source, text in _feedback(c)],
     )
 

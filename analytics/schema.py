@@ -1,7 +1,7 @@
 """The analytics tables (ANALYTICS_DB, SQLite); this package is their only writer and reader.
 
 Per conversation (rebuilt whenever its sender has new events, or while it has not ended): ``conversations``,
-``turns``, ``actions``, ``handoffs``, ``fallbacks``, ``csat``, ``mood``, ``feedback`` (texts the themes group).
+``turns``, ``actions``, ``handoffs``, ``fallbacks``, ``csat``, ``mood``, ``feedback_texts`` (texts the themes group).
 Aggregates, recomputed at every refresh: ``intents``, ``daily``. ``themes`` is written by analytics.themes,
 ``state`` holds the broker watermark and counters.
 """
@@ -46,7 +46,7 @@ CREATE TABLE IF NOT EXISTS mood (
     sender_id TEXT NOT NULL, session_no INTEGER NOT NULL, ts REAL NOT NULL, day TEXT NOT NULL,
     score REAL NOT NULL, label TEXT NOT NULL, mood REAL NOT NULL
 );
-CREATE TABLE IF NOT EXISTS feedback (
+CREATE TABLE IF NOT EXISTS feedback_texts (
     sender_id TEXT NOT NULL, session_no INTEGER NOT NULL, ts REAL NOT NULL,
     source TEXT NOT NULL, language TEXT NOT NULL, text TEXT NOT NULL
 );
@@ -67,11 +67,11 @@ CREATE INDEX IF NOT EXISTS handoffs_sender ON handoffs (sender_id);
 CREATE INDEX IF NOT EXISTS fallbacks_sender ON fallbacks (sender_id);
 CREATE INDEX IF NOT EXISTS csat_sender ON csat (sender_id);
 CREATE INDEX IF NOT EXISTS mood_sender ON mood (sender_id);
-CREATE INDEX IF NOT EXISTS feedback_sender ON feedback (sender_id);
+CREATE INDEX IF NOT EXISTS feedback_sender ON feedback_texts (sender_id);
 """
 
 # Rebuilt per sender (a sender's rows are deleted and written again in one transaction).
-PER_SENDER = ("conversations", "turns", "actions", "handoffs", "fallbacks", "csat", "mood", "feedback")
+PER_SENDER = ("conversations", "turns", "actions", "handoffs", "fallbacks", "csat", "mood", "feedback_texts")
 # What the dashboard exports as CSV (state is internal).
 EXPORTED = (*PER_SENDER, "intents", "daily", "themes")
 

@@ -1,6 +1,6 @@
 """``python -m analytics.themes`` (``make themes``): feedback grouped into themes per language.
 
-The texts are the ``feedback`` table's (complaints, negative messages, low ratings' comments: analytics.refresh).
+The texts are the ``feedback_texts`` table's (complaints, negative messages, low ratings' comments: analytics.refresh).
 Per language they are embedded (multilingual E5 through ``retrieval.multilingual``; any :class:`Embedder`),
 centred (E5's cosines crowd into 0.8-0.95; removing the mean direction spreads them), clustered agglomeratively
 (average linkage, cosine) with k chosen by silhouette from 2 to ``max_themes``, and a set whose best silhouette
@@ -126,7 +126,7 @@ def themes_for(
 def _feedback(connection: sqlite3.Connection) -> dict[str, list[tuple[str, str]]]:
     by_language: dict[str, list[tuple[str, str]]] = defaultdict(list)
     rows = connection.execute(
-        "SELECT language, text, source FROM feedback WHERE TRIM(text) != '' ORDER BY ts DESC"
+        "SELECT language, text, source FROM feedback_texts WHERE TRIM(text) != '' ORDER BY ts DESC"
     ).fetchall()
     for language, text, source in rows:
         if len(by_language[language]) < MAX_TEXTS:
@@ -137,7 +137,7 @@ def _feedback(connection: sqlite3.Connection) -> dict[str, list[tuple[str, str]]
 def refresh_themes(
     db: Path, embedder: Embedder | None = None, config: ThemeConfig | None = None
 ) -> list[Theme]:
-    """Recompute every theme from the ``feedback`` table and store them (``themes``), replacing the old ones."""
+    """Recompute every theme from the ``feedback_texts`` table and store them (``themes``), replacing the old ones."""
     config = config or ThemeConfig()
     connection = schema.connect(db)
     try:

@@ -19,7 +19,7 @@ TABLES = (
     "fallbacks",
     "csat",
     "mood",
-    "feedback",
+    "feedback_texts",
     "intents",
     "daily",
 )
@@ -82,7 +82,7 @@ def test_each_conversation_gets_its_facts(settings: AnalyticsSettings) -> None:
         ("shopper-c", "negative", -0.8),
         ("shopper-c", "neutral", -0.5),
     ]
-    feedback = query(settings, "SELECT sender_id, source, language FROM feedback ORDER BY ts")
+    feedback = query(settings, "SELECT sender_id, source, language FROM feedback_texts ORDER BY ts")
     assert feedback == [("shopper-c", "complaint", "zh"), ("shopper-b", "low_rating", "en")]
     day = query(
         settings, "SELECT day, conversations, ended, contained, handed_off, containment_rate FROM daily"

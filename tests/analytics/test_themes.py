@@ -97,7 +97,7 @@ def test_refresh_themes_stores_them_and_replaces_old_ones(tmp_path: Path) -> Non
     connection = schema.connect(db)
     with connection:
         connection.executemany(
-            "INSERT INTO feedback VALUES ('s', 0, ?, ?, 'en', ?)",
+            "INSERT INTO feedback_texts VALUES ('s', 0, ?, ?, 'en', ?)",
             [
                 (1.0, "complaint", "broken box"),
                 (2.0, "low_rating", "broken lid"),
