@@ -26,6 +26,11 @@
     return root;
   }
 
+  // The plot's own width in CSS pixels, so its text stays at the page's size.
+  function width(container) {
+    return Math.max(360, Math.round(container.clientWidth || 640));
+  }
+
   function empty(container, message) {
     container.textContent = "";
     const p = document.createElement("p");
@@ -41,7 +46,7 @@
   // Lines over days: series = [{name, color, values: [number|null per day]}], y from lo to hi.
   function lineChart(container, days, series, lo, hi, label, format) {
     if (!days.length) return empty(container, "No conversations yet.");
-    const W = 640, H = 240, L = 44, R = 12, T = 12, B = 40;
+    const W = width(container), H = 240, L = 44, R = 12, T = 12, B = 40;
     const root = svg(container, W, H, label);
     const x = (i) => (days.length === 1 ? L + (W - L - R) / 2 : L + (i * (W - L - R)) / (days.length - 1));
     const y = (v) => T + ((hi - v) * (H - T - B)) / (hi - lo);
@@ -71,7 +76,7 @@
   // Horizontal bars: rows = [{label, value}].
   function barChart(container, rows, label, emptyText, color) {
     if (!rows.length) return empty(container, emptyText);
-    const W = 640, row = 24, L = 230, R = 50, H = rows.length * row + 8;
+    const W = width(container), row = 24, L = Math.min(230, W / 2.5), R = 50, H = rows.length * row + 8;
     const root = svg(container, W, H, label);
     const max = Math.max(...rows.map((r) => r.value), 1);
     rows.forEach((r, i) => {
@@ -90,7 +95,7 @@
     const totals = { bot: 0, agent: 0 };
     for (const by of ["bot", "agent"]) for (const n of Object.values(csat[by] || {})) totals[by] += n;
     if (!totals.bot && !totals.agent) return empty(container, "No ratings yet.");
-    const W = 640, H = 240, L = 40, B = 40, T = 12;
+    const W = width(container), H = 240, L = 40, B = 40, T = 12;
     const root = svg(container, W, H, "CSAT distribution, bot and agents apart");
     const slot = (W - L - 12) / 5;
     for (let rating = 1; rating <= 5; rating++) {
