@@ -114,6 +114,10 @@ def _float(value: Any) -> float | None:
     return float(value)
 
 
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
 def _csat(value: Any, ts: float) -> Csat | None:
     """The slot contract's csat value, or None when it breaks it (rating outside 1..5, no survey id, ...)."""
     if not isinstance(value, Mapping):
@@ -194,10 +198,11 @@ class _Folder:
             self.resumed = True
 
     def _user(self, conversation: Conversation, event: Mapping[str, Any], ts: float) -> None:
-        parse = event.get("parse_data") if isinstance(event.get("parse_data"), Mapping) else {}
-        intent = parse.get("intent") if isinstance(parse.get("intent"), Mapping) else {}
-        name = intent.get("name") if isinstance(intent.get("name"), str) else None
-        text = event.get("text") if isinstance(event.get("text"), str) else ""
+        parse = _mapping(event.get("parse_data"))
+        intent = _mapping(parse.get("intent"))
+        raw_name, raw_text = intent.get("name"), event.get("text")
+        name = raw_name if isinstance(raw_name, str) else None
+        text = raw_text if isinstance(raw_text, str) else ""
         turn = Turn(ts, name, _float(intent.get("confidence")), text, fallback=name == FALLBACK_INTENT)
         conversation.turns.append(turn)
         self.pending_latency = turn
@@ -209,7 +214,7 @@ class _Folder:
         if self.pending_latency is not None:
             self.pending_latency.latency_ms = round(max(0.0, ts - self.pending_latency.ts) * 1000.0, 1)
             self.pending_latency = None
-        metadata = event.get("metadata") if isinstance(event.get("metadata"), Mapping) else {}
+        metadata = _mapping(event.get("metadata"))
         if metadata.get("shopdesk_role") == "agent" or metadata.get("shopdesk_event") == "joined":
             conversation.agent_joined = True
 

@@ -60,9 +60,9 @@ def _feedback(conversation: Conversation) -> list[tuple[float, str, str]]:
         if turn.intent == "complaint" and turn.text.strip():
             found[turn.ts] = (turn.ts, "complaint", turn.text)
     for point in conversation.mood_points.values():
-        turn = by_ts.get(point.ts)
-        if point.label == "negative" and turn is not None and turn.text.strip() and turn.ts not in found:
-            found[turn.ts] = (turn.ts, "negative", turn.text)
+        said = by_ts.get(point.ts)
+        if point.label == "negative" and said is not None and said.text.strip() and said.ts not in found:
+            found[said.ts] = (said.ts, "negative", said.text)
     rows = sorted(found.values())
     for rating in conversation.csat.values():
         if rating.rating <= LOW_RATING and rating.comment.strip():

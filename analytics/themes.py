@@ -101,8 +101,8 @@ def themes_for(
     vectors = np.asarray(embedder.encode([text for text, _ in texts]), dtype="float32")
     labels = cluster(vectors, config)
     members: dict[int, list[int]] = defaultdict(list)
-    for row, label in enumerate(labels):
-        members[label].append(row)
+    for row, number in enumerate(labels):
+        members[number].append(row)
     groups = sorted(members.values(), key=lambda rows: (-len(rows), rows[0]))
     terms = class_tfidf([[texts[i][0] for i in rows] for rows in groups], language)
     found = []
