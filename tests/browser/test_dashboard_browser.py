@@ -19,7 +19,7 @@ from analytics.settings import AnalyticsSettings
 from analytics.themes import refresh_themes
 from bot.app import create_app
 from bot.settings import DEMO_ADMIN_EMAIL, DEMO_AGENT_EMAIL, DEMO_AGENT_PASSWORD, Settings, demo_agents
-from tests.analytics.recorded import stream, write_broker
+from tests.analytics.recorded import T0, stream, user, write_broker
 from tests.analytics.test_themes import OneHot
 from tests.bot.conftest import FakeRasa
 from tests.browser.chromium import chromium, shot
@@ -28,6 +28,7 @@ pytestmark = pytest.mark.browser
 
 TIMEOUT_MS = 20_000
 PLOTS = ("plot-rates", "plot-intents", "plot-fallbacks", "plot-csat", "plot-mood", "plot-reasons")
+HOSTILE = '<img src=x onerror="document.body.dataset.pwned=1">'
 MARKS = """(id) => document.querySelectorAll(`#${id} svg .mark`).length"""
 
 
@@ -38,7 +39,7 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         port = probe.getsockname()[1]
     tmp: Path = tmp_path_factory.mktemp("dashboard")
     analytics = AnalyticsSettings(event_broker_db=tmp / "events.db", analytics_db=tmp / "analytics.db")
-    write_broker(analytics.event_broker_db, stream())
+    write_broker(analytics.event_broker_db, [*stream(), ("html", user(T0, HOSTILE, "nlu_fallback", 0.1))])
     refresh(analytics)
     refresh_themes(analytics.analytics_db, OneHot())  # the stand-in embedder: no model to load
     settings = Settings(
@@ -99,7 +100,11 @@ def test_admin_dashboard_draws_every_plot(browser: Any, service: str) -> None:
     assert status.startswith("Updated"), status
     for plot in PLOTS:
         assert page.evaluate(MARKS, plot) > 0, f"{plot} has no data marks"
-    assert page.locator("#totals .total .value").first.text_content() == "5"
+    assert page.locator("#totals .total .value").first.text_content() == "6"
+    # a shopper's HTML is shown as text, never run
+    assert HOSTILE[:20] in (page.locator("#plot-fallbacks").text_content() or "")
+    assert page.locator("#plot-fallbacks img").count() == 0
+    assert page.evaluate("() => document.body.dataset.pwned") is None
     assert page.locator("#themes .theme").count() == 2  # a Chinese complaint, an English low rating
     assert "took ages" in (page.locator("#themes").text_content() or "")
     assert page.locator("#exports a").count() >= 10
