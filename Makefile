@@ -42,7 +42,7 @@ DIALOGUE_INPUTS := config.yml $(shell find domain $(DIALOGUE_DATA) -name '*.yml'
 .PHONY: help setup run shell test test-unit test-conversations test-live validate lint typecheck \
         data reseed catalog index responder model browser-deps clean verify-orders import-catalog \
         bench-nlu bench-load bench-startup bench-retrieval bench-recs bench-responder bench-responder-train \
-        bench-ledger bench-handoff bench-restart analytics themes
+        bench-ledger bench-handoff bench-restart analytics themes bench-broker
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-20s\033[0m %s\n", $$1, $$2}'
@@ -175,6 +175,10 @@ bench-ledger: setup ## records/s to eth-tester and anvil, verification and catch
 
 bench-handoff: setup model ## handoff latency with 10 conversations at once
 	$(PY) -m bench.handoff_latency
+
+bench-broker: setup model ## what the event broker costs: per published event, and a turn with vs without it
+	$(RASA_VENV)/bin/python -m bench.broker_publish
+	$(PY) -m bench.broker_latency
 
 bench-restart: setup model ## restart time per process (kill -9, p50 of 5) and the replies during each gap
 	$(PY) -m bench.restart --kills 5
