@@ -26,6 +26,8 @@ export RESPONDER_DATA_DIR ?= var/responder-data
 export RESPONDER_CONFIG ?= cpu_small
 export ACTION_SERVER_URL ?= http://127.0.0.1:5055/webhook
 export TRACKER_URL ?= sqlite:///var/tracker.db
+export EVENT_BROKER_DB ?= var/events.db
+export ANALYTICS_DB ?= var/analytics.db
 export RASA_URL ?= http://127.0.0.1:5005
 export RASA_TOKEN ?= dev-rasa-token
 export HF_HUB_OFFLINE := 1
@@ -40,7 +42,7 @@ DIALOGUE_INPUTS := config.yml $(shell find domain $(DIALOGUE_DATA) -name '*.yml'
 .PHONY: help setup run shell test test-unit test-conversations test-live validate lint typecheck \
         data reseed catalog index responder model browser-deps clean verify-orders import-catalog \
         bench-nlu bench-load bench-startup bench-retrieval bench-recs bench-responder bench-responder-train \
-        bench-ledger bench-handoff bench-restart
+        bench-ledger bench-handoff bench-restart analytics themes bench-broker
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-20s\033[0m %s\n", $$1, $$2}'
@@ -74,6 +76,12 @@ browser-deps: ## install Debian's Chromium for the browser tests (needs root)
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; }
 
 # ----------------------------------------------------------------------------------- build artifacts
+analytics: setup ## Rasa's broker events (EVENT_BROKER_DB) -> the analytics tables (ANALYTICS_DB), incrementally
+	$(PY) -m analytics.refresh
+
+themes: setup analytics ## group complaints, low ratings' comments and negative messages into themes (ANALYTICS_DB)
+	$(PY) -m analytics.themes
+
 data: setup ## seed the demo shop's order store, its orders' ledger records queued (once; `make reseed` starts afresh)
 	$(PY) -m actions.seed_shop --db $(SHOP_DB_PATH)
 
@@ -167,6 +175,10 @@ bench-ledger: setup ## records/s to eth-tester and anvil, verification and catch
 
 bench-handoff: setup model ## handoff latency with 10 conversations at once
 	$(PY) -m bench.handoff_latency
+
+bench-broker: setup model ## what the event broker costs: per published event, and a turn with vs without it
+	$(RASA_VENV)/bin/python -m bench.broker_publish
+	$(PY) -m bench.broker_latency
 
 bench-restart: setup model ## restart time per process (kill -9, p50 of 5) and the replies during each gap
 	$(PY) -m bench.restart --kills 5

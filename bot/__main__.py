@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     from aiohttp import web
 
     from bot.app import create_app
-    from bot.settings import DEMO_AGENT_EMAIL, DEMO_AGENT_PASSWORD, from_env
+    from bot.settings import DEMO_ADMIN_EMAIL, DEMO_AGENT_EMAIL, DEMO_AGENT_PASSWORD, from_env
 
     try:
         settings = from_env()
@@ -40,6 +40,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"ShopDesk agent console: {settings.base_url}/console", flush=True)
     if any(agent.email == DEMO_AGENT_EMAIL for agent in settings.agents):
         print(f"Demo agent login:       {DEMO_AGENT_EMAIL} / {DEMO_AGENT_PASSWORD}", flush=True)
+    if any(agent.email == DEMO_ADMIN_EMAIL for agent in settings.agents):
+        print(f"Demo admin login:       {DEMO_ADMIN_EMAIL} / {DEMO_AGENT_PASSWORD}", flush=True)
     web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None)
     return 0
 

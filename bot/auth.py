@@ -24,6 +24,7 @@ from bot.settings import Agent, Settings
 SESSION_COOKIE = "shopdesk_session"
 LOGIN_COOKIE = "shopdesk_login"
 CSRF_HEADER = "X-CSRF-Token"
+ADMIN_ONLY = "the analytics dashboard is for admins: ask an admin to give you the admin role"
 _DUMMY_HASH = "scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
 
 
@@ -108,6 +109,20 @@ def require_agent(handler: Handler) -> Handler:
         request[AGENT_SESSION] = session
         return await handler(request)
 
+    wrapped.__name__ = handler.__name__
+    wrapped.__doc__ = handler.__doc__
+    return wrapped
+
+
+def require_admin(handler: Handler) -> Handler:
+    """As ``require_agent``, then 403 for an agent without the admin role."""
+
+    async def admin_only(request: web.Request) -> web.StreamResponse:
+        if not request[AGENT_SESSION].agent.is_admin:
+            raise _json_error(web.HTTPForbidden, ADMIN_ONLY)
+        return await handler(request)
+
+    wrapped = require_agent(admin_only)
     wrapped.__name__ = handler.__name__
     wrapped.__doc__ = handler.__doc__
     return wrapped

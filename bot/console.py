@@ -145,8 +145,15 @@ async def console_page(request: web.Request) -> web.Response:
     session = current_session(request)
     if session is None:
         raise web.HTTPSeeOther("/console/login")
+    link = (
+        '<a class="dashboard-link" href="/console/dashboard">Dashboard</a>' if session.agent.is_admin else ""
+    )
     return render(
-        "console.html", agent_name=session.agent.name, agent_email=session.agent.email, csrf=session.csrf
+        "console.html",
+        raw={"dashboard_link": link},
+        agent_name=session.agent.name,
+        agent_email=session.agent.email,
+        csrf=session.csrf,
     )
 
 

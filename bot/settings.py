@@ -8,6 +8,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from analytics.errors import ConfigError as AnalyticsConfigError
+from analytics.settings import AnalyticsSettings
+from analytics.settings import from_env as analytics_from_env
 from bot.errors import ConfigError
 from bot.hours import BusinessHours, parse_business_hours
 from bot.passwords import hash_password
@@ -17,7 +20,9 @@ from shop.read import BACKENDS, DEFAULT_BACKEND
 ROOT = Path(__file__).resolve().parent.parent
 
 DEMO_AGENT_EMAIL = "agent@shopdesk.test"
-DEMO_AGENT_PASSWORD = "shopdesk-demo"  # documented dev login, refused in production
+DEMO_ADMIN_EMAIL = "admin@shopdesk.test"  # the demo admin: the console plus the analytics dashboard
+DEMO_AGENT_PASSWORD = "shopdesk-demo"  # documented dev login (both demo accounts), refused in production
+ROLES = ("agent", "admin")  # an admin also sees the analytics dashboard (bot/dashboard.py)
 DEV_SECRETS = {"dev-rasa-token", "dev-handoff-token", "dev-session-secret", DEV_WIDGET_SECRET, ""}
 
 
@@ -26,6 +31,11 @@ class Agent:
     email: str
     name: str
     password_hash: str
+    role: str = "agent"  # "agent" | "admin"
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
 
 
 @dataclass(frozen=True)
@@ -56,6 +66,7 @@ class Settings:
     allowed_origins: tuple[str, ...] = ()  # extra websocket Origins besides public_url
     csat_idle_s: float = 300.0  # the widget asks for a rating after this much silence following a bot reply
     csat_retry_interval_s: float = 30.0  # how often ratings Rasa missed are written to its tracker again
+    analytics: AnalyticsSettings = field(default_factory=AnalyticsSettings)  # EVENT_BROKER_DB, ANALYTICS_DB
 
     @property
     def base_url(self) -> str:
@@ -79,20 +90,33 @@ class Settings:
 
 
 def demo_agents() -> tuple[Agent, ...]:
-    return (Agent(DEMO_AGENT_EMAIL, "Alex (demo agent)", hash_password(DEMO_AGENT_PASSWORD)),)
+    password_hash = hash_password(DEMO_AGENT_PASSWORD)
+    return (
+        Agent(DEMO_AGENT_EMAIL, "Alex (demo agent)", password_hash),
+        Agent(DEMO_ADMIN_EMAIL, "Ada (demo admin)", password_hash, "admin"),
+    )
 
 
 def load_agents(path: Path) -> tuple[Agent, ...]:
-    """A JSON list of ``{"email", "name", "password_hash"}`` (hash from ``python -m bot hash-password``)."""
+    """A JSON list of ``{"email", "name", "password_hash", "role"?}`` (hash from ``python -m bot hash-password``;
+    role "agent", the default, or "admin")."""
     try:
         rows = json.loads(path.read_text())
-        agents = tuple(Agent(r["email"].strip().lower(), r["name"], r["password_hash"]) for r in rows)
+        agents = tuple(
+            Agent(r["email"].strip().lower(), r["name"], r["password_hash"], r.get("role", "agent"))
+            for r in rows
+        )
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
         raise ConfigError(
-            "AGENTS_FILE", str(path), f"a JSON list of {{email, name, password_hash}} ({error})"
+            "AGENTS_FILE", str(path), f"a JSON list of {{email, name, password_hash, role?}} ({error})"
         ) from None
     if not agents:
         raise ConfigError("AGENTS_FILE", str(path), "at least one agent")
+    for agent in agents:
+        if agent.role not in ROLES:
+            raise ConfigError(
+                "AGENTS_FILE", f"{agent.email}: role {agent.role!r}", f"a role of {', '.join(ROLES)}"
+            )
     return agents
 
 
@@ -109,6 +133,10 @@ def from_env(environ: Mapping[str, str] | None = None) -> Settings:
 
     agents_file = env.get("AGENTS_FILE", "")
     agents = load_agents(Path(agents_file)) if agents_file else demo_agents()
+    try:
+        analytics = analytics_from_env(env)
+    except AnalyticsConfigError as error:
+        raise ConfigError(error.name, error.value, error.expected) from None
     settings = Settings(
         host=env.get("BOT_HOST", "127.0.0.1"),
         port=int(number("BOT_PORT", "8080")),
@@ -137,6 +165,7 @@ def from_env(environ: Mapping[str, str] | None = None) -> Settings:
         ),
         csat_idle_s=number("CSAT_IDLE_S", "300"),
         csat_retry_interval_s=number("CSAT_RETRY_INTERVAL_S", "30"),
+        analytics=analytics,
     )
     if settings.shop_backend not in BACKENDS:
         raise ConfigError("SHOP_BACKEND", settings.shop_backend, f"one of {', '.join(BACKENDS)}")
@@ -164,7 +193,6 @@ def validate(settings: Settings) -> None:
     ):
         if value in DEV_SECRETS or len(value) < 16:
             raise ConfigError(name, "<hidden>", "a real secret of 16+ characters in production")
-    if any(agent.email == DEMO_AGENT_EMAIL for agent in settings.agents):
-        raise ConfigError(
-            "AGENTS_FILE", DEMO_AGENT_EMAIL, "real agents (the demo agent is refused in production)"
-        )
+    for demo in (DEMO_AGENT_EMAIL, DEMO_ADMIN_EMAIL):
+        if any(agent.email == demo for agent in settings.agents):
+            raise ConfigError("AGENTS_FILE", demo, "real agents (the demo agents are refused in production)")

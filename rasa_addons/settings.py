@@ -25,6 +25,7 @@ ENDPOINT_DEFAULTS = {
     "ACTION_SERVER_URL": "http://127.0.0.1:5055/webhook",
     "ACTION_SERVER_TOKEN": DEV_ACTION_SERVER_TOKEN,
     "TRACKER_URL": "sqlite:///var/tracker.db",
+    "EVENT_BROKER_DB": "var/events.db",
 }
 
 

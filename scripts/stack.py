@@ -145,6 +145,8 @@ class StackConfig:
                 "ACTION_SERVER_URL": f"{self.action_url}/webhook",
                 "ACTION_SERVER_TOKEN": self.action_token,
                 "TRACKER_URL": f"sqlite:///{self.var_dir / 'tracker.db'}",
+                "EVENT_BROKER_DB": str(self.var_dir / "events.db"),
+                "ANALYTICS_DB": str(self.var_dir / "analytics.db"),
                 "RASA_URL": self.rasa_url,
                 "RASA_HOST": self.rasa_host,
                 "RASA_PORT": str(self.rasa_port),

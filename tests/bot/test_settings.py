@@ -11,7 +11,7 @@ import pytest
 from bot.errors import ConfigError
 from bot.hours import parse_business_hours
 from bot.passwords import hash_password, verify_password
-from bot.settings import DEMO_AGENT_EMAIL, from_env
+from bot.settings import DEMO_ADMIN_EMAIL, DEMO_AGENT_EMAIL, from_env
 
 GOOD_SECRETS = {
     "RASA_TOKEN": "r" * 20,
@@ -24,7 +24,10 @@ GOOD_SECRETS = {
 def test_defaults_need_no_configuration() -> None:
     settings = from_env({})
     assert settings.port == 8080
-    assert [a.email for a in settings.agents] == [DEMO_AGENT_EMAIL]
+    assert [(a.email, a.role) for a in settings.agents] == [
+        (DEMO_AGENT_EMAIL, "agent"),
+        (DEMO_ADMIN_EMAIL, "admin"),
+    ]
     assert settings.business_hours.is_open()
 
 

@@ -97,6 +97,7 @@ async def main() -> None:
     # the action endpoint exactly as endpoints.yml configures it
     os.environ.update(ACTION_SERVER_URL=f"http://127.0.0.1:{port}/webhook", ACTION_SERVER_TOKEN="probe-token")
     os.environ.setdefault("TRACKER_URL", f"sqlite:///{tmp / 'unused.db'}")
+    os.environ.setdefault("EVENT_BROKER_DB", str(tmp / "events.db"))  # endpoints.yml's event broker
     from_file = read_endpoints_from_path(str(ROOT / "endpoints.yml")).action
     facts["unauthorized"] = await case(agent, store, "unauthorized", from_file)
     facts["authorization_seen"] = sorted(set(SEEN_AUTHORIZATION))

@@ -60,6 +60,7 @@ def rasa(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         ACTION_SERVER_URL=f"http://127.0.0.1:{_free_port()}/webhook",  # nothing listens there
         ACTION_SERVER_TIMEOUT_S="5",
         TRACKER_URL=f"sqlite:///{tmp / 'tracker.db'}",
+        EVENT_BROKER_DB=str(tmp / "events.db"),
         SHOPDESK_ENV="development",
     )
     env.pop("RASA_MAX_BODY_BYTES", None)

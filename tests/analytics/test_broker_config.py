@@ -1,0 +1,46 @@
+"""endpoints.yml's event broker, run in Rasa's environment (broker_probe.py): Rasa's SQL broker on the SQLite
+file EVENT_BROKER_DB names, every event published with its sender, personal data redacted."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+RASA_PYTHON = ROOT / ".venv" / "rasa" / "bin" / "python"
+
+pytestmark = pytest.mark.skipif(
+    not RASA_PYTHON.exists(), reason="Rasa's environment (.venv/rasa) is not set up"
+)
+
+
+@pytest.fixture(scope="module")
+def facts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    tmp = tmp_path_factory.mktemp("broker")
+    done = subprocess.run(
+        [str(RASA_PYTHON), str(Path(__file__).with_name("broker_probe.py")), str(tmp)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    lines = [line for line in done.stdout.splitlines() if line.startswith("PROBE ")]
+    assert done.returncode == 0 and lines, done.stderr[-3000:]
+    return json.loads(lines[-1][len("PROBE ") :])
+
+
+def test_the_sql_broker_writes_every_event_with_its_sender(facts: dict[str, Any]) -> None:
+    assert facts["broker"] == "RedactingSQLEventBroker"
+    assert facts["columns"] == ["id", "sender_id", "data"]  # what analytics.broker reads
+    assert facts["events"] == ["action", "session_started", "action", "user", "slot", "bot"]
+    assert facts["senders"] == ["probe"]
+
+
+def test_the_broker_keeps_no_personal_data(facts: dict[str, Any]) -> None:
+    assert not facts["email_anywhere"]
+    assert facts["user_text"] == "my email is [email]"
+    assert facts["email_slot"] == "[redacted]"
