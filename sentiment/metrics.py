@@ -41,7 +41,7 @@ def binary_accuracy(gold: Sequence[str], scores: Sequence[float]) -> float | Non
 
 def confusion(gold: Sequence[str], pred: Sequence[str]) -> list[list[int]]:
     """Rows: gold label, columns: predicted label, both in ``LABELS`` order."""
-    index = {label: i for i, label in enumerate(LABELS)}
+    index: dict[str, int] = {label: i for i, label in enumerate(LABELS)}
     matrix = [[0] * len(LABELS) for _ in LABELS]
     for g, p in zip(gold, pred, strict=True):
         matrix[index[g]][index[p]] += 1

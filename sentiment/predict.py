@@ -56,10 +56,13 @@ def read_texts(path: Path) -> list[str]:
             for number, line in enumerate(f, start=1):
                 try:
                     row = json.loads(line)
-                except ValueError as exc:
-                    raise InputError(f"{path}:{number}: not a JSON line ({exc.msg})") from exc
+                except ValueError as exc:  # JSONDecodeError, or an integer too long to convert
+                    why = exc.msg if isinstance(exc, json.JSONDecodeError) else exc
+                    raise InputError(f"{path}:{number}: not a JSON line ({why})") from exc
                 if not isinstance(row, dict) or not isinstance(row.get("text"), str):
-                    raise InputError(f'{path}:{number}: expected an object with a string "text", got {line[:80]!r}')
+                    raise InputError(
+                        f'{path}:{number}: expected an object with a string "text", got {line.strip()[:80]!r}'
+                    )
                 texts.append(row["text"])
         except UnicodeDecodeError as exc:
             raise InputError(f"{path}:{len(texts) + 1}: not UTF-8 ({exc.reason})") from exc
@@ -74,7 +77,9 @@ def score(scorer: Scorer, texts: Sequence[str], batch: int = BATCH) -> list[Pred
         chunk = todo[start : start + batch]
         preds = scorer.predict([texts[i][:MAX_TEXT_CHARS] for i in chunk])
         if len(preds) != len(chunk):
-            raise RuntimeError(f"scorer {scorer.name} returned {len(preds)} predictions for {len(chunk)} texts")
+            raise RuntimeError(
+                f"scorer {scorer.name} returned {len(preds)} predictions for {len(chunk)} texts"
+            )
         for i, pred in zip(chunk, preds, strict=True):
             out[i] = pred
     return out
@@ -97,22 +102,29 @@ def write_predictions(path: Path, predictions: Sequence[Prediction]) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m sentiment.predict", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--in", dest="inp", type=Path, required=True, help="JSON lines, each {\"text\": ...}")
-    parser.add_argument("--out", type=Path, required=True, help="JSON lines, each {\"label\": ..., \"score\": ...}")
-    parser.add_argument("--model-dir", type=Path, default=None, help="default: SENTIMENT_DIR or var/sentiment")
+    parser.add_argument("--in", dest="inp", type=Path, required=True, help='JSON lines, each {"text": ...}')
+    parser.add_argument(
+        "--out", type=Path, required=True, help='JSON lines, each {"label": ..., "score": ...}'
+    )
+    parser.add_argument(
+        "--model-dir", type=Path, default=None, help="default: SENTIMENT_DIR or var/sentiment"
+    )
     args = parser.parse_args(argv)
     try:
         model_dir = args.model_dir or sentiment_dir_from_env()
         texts = read_texts(args.inp)
     except InputError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {exc}", file=sys.stderr)  # noqa: T201
         return 2
     from sentiment.loading import load_scorer
 
     scorer = load_scorer(model_dir) if any(has_words(t) for t in texts) else None
     predictions = score(scorer, texts) if scorer is not None else [NOT_JUDGED] * len(texts)
     write_predictions(args.out, predictions)
-    print(f"{len(predictions)} predictions ({scorer.name if scorer else 'nothing to judge'}) -> {args.out}", file=sys.stderr)
+    print(  # noqa: T201
+        f"{len(predictions)} predictions ({scorer.name if scorer else 'nothing to judge'}) -> {args.out}",
+        file=sys.stderr,
+    )
     return 0
 
 

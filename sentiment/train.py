@@ -97,7 +97,9 @@ def train_model(
         return None
     configs, train = _finetune()
     if config_name not in configs:
-        raise KeyError(f"unknown sentiment config {config_name!r}: choose one of {', '.join(sorted(configs))}")
+        raise KeyError(
+            f"unknown sentiment config {config_name!r}: choose one of {', '.join(sorted(configs))}"
+        )
     config = configs[config_name]
     checksum = inputs_checksum(input_files(data_dir, nlu_dir), config)
     if not force and recorded_checksum(out) == checksum and (out / MODEL_CONFIG).is_file():
@@ -129,7 +131,9 @@ def train_model(
         "dev_metrics": metrics,
         "seconds": round(time.time() - started, 1),
     }
-    (tmp / TRAINING_RECORD).write_text(json.dumps(record, indent=2, sort_keys=True, default=str) + "\n", "utf-8")
+    (tmp / TRAINING_RECORD).write_text(
+        json.dumps(record, indent=2, sort_keys=True, default=str) + "\n", "utf-8"
+    )
     _swap_in(tmp, out)
     logger.info("sentiment model written to %s in %.0f s", out, record["seconds"])
     return record
@@ -145,7 +149,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     if not args.data_dir.is_dir():
-        print(
+        print(  # noqa: T201
             f"no sentiment data at {args.data_dir}: not training a sentiment model; the action server and "
             "make sentiment-predict score with the lexicon baseline (set DATA_DIR to train one)",
             file=sys.stderr,
@@ -154,10 +158,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         train_model(args.config, args.data_dir, args.out, force=args.force, progress=not args.no_progress)
     except KeyError as exc:
-        print(f"error: {exc.args[0]}", file=sys.stderr)
+        print(f"error: {exc.args[0]}", file=sys.stderr)  # noqa: T201
         return 2
     except DataError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {exc}", file=sys.stderr)  # noqa: T201
         return 2
     return 0
 

@@ -17,7 +17,11 @@ WOMENS = [
     ("Awful", "Terrible quality, sent it back.", 1),
     ("No text", "", 5),  # skipped: no review text
 ]
-SHOPPING = [("书籍", 1, "\ufeff这本书写得很好，值得一读"), ("手机", 0, "电池太差了，一天要充三次"), ("水果", 1, "很新鲜，下次还买")]
+SHOPPING = [
+    ("书籍", 1, "\ufeff这本书写得很好，值得一读"),
+    ("手机", 0, "电池太差了，一天要充三次"),
+    ("水果", 1, "很新鲜，下次还买"),
+]
 EPRSTMT_TRAIN = [("物流很快，包装也好", "Positive"), ("质量一般，有点失望", "Negative")]
 EPRSTMT_TEST = [("东西收到了，非常满意", "Positive"), ("做工粗糙，不推荐", "Negative")]
 BITEXT = [
@@ -73,7 +77,10 @@ def write_data_dir(root: Path) -> Path:
         zf.writestr("online_shopping_10_cats.csv", buf.getvalue().encode("utf-8"))
     (data / "eprstmt").mkdir()
     for name, rows in (("train_few_all.json", EPRSTMT_TRAIN), ("dev_few_all.json", EPRSTMT_TEST)):
-        lines = [json.dumps({"id": i, "sentence": s, "label": lab}, ensure_ascii=False) for i, (s, lab) in enumerate(rows)]
+        lines = [
+            json.dumps({"id": i, "sentence": s, "label": lab}, ensure_ascii=False)
+            for i, (s, lab) in enumerate(rows)
+        ]
         (data / "eprstmt" / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
     (data / "bitext").mkdir()
     with (data / "bitext" / "train.csv").open("w", encoding="utf-8", newline="") as f:

