@@ -272,6 +272,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "split_counts": splits.counts(),
         "targets": TARGETS,
         "threads": args.threads,
+        "load_average_1_5_15": [round(x, 2) for x in os.getloadavg()],  # the latency figures depend on it
         "results": results,
         "plots": pngs,
     }
