@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -105,10 +104,3 @@ def test_embedding_cache_persists_and_embeds_only_new_texts(tmp_path: Path) -> N
 def test_predict_before_fit_is_an_error() -> None:
     with pytest.raises(RuntimeError, match="before fit"):
         EmbeddingLinearScorer(EmbeddingCache(None, FakeEncoder())).predict(["x"])
-
-
-class _Unused:
-    name = "unused"
-
-    def predict(self, texts: Sequence[str]) -> list[object]:  # pragma: no cover
-        raise AssertionError
