@@ -24,6 +24,8 @@ export INDEX_DIR ?= var/index
 export RESPONDER_DIR ?= var/responder
 export RESPONDER_DATA_DIR ?= var/responder-data
 export RESPONDER_CONFIG ?= cpu_small
+export SENTIMENT_DIR ?= var/sentiment
+export SENTIMENT_CONFIG ?= $(if $(CI),cpu_ci,cpu_small)
 export ACTION_SERVER_URL ?= http://127.0.0.1:5055/webhook
 export TRACKER_URL ?= sqlite:///var/tracker.db
 export EVENT_BROKER_DB ?= var/events.db
@@ -42,7 +44,8 @@ DIALOGUE_INPUTS := config.yml $(shell find domain $(DIALOGUE_DATA) -name '*.yml'
 .PHONY: help setup run shell test test-unit test-conversations test-live validate lint typecheck \
         data reseed catalog index responder model browser-deps clean verify-orders import-catalog \
         bench-nlu bench-load bench-startup bench-retrieval bench-recs bench-responder bench-responder-train \
-        bench-ledger bench-handoff bench-restart analytics themes bench-broker
+        bench-ledger bench-handoff bench-restart analytics themes bench-broker sentiment sentiment-predict \
+        bench-sentiment
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-20s\033[0m %s\n", $$1, $$2}'
@@ -98,6 +101,13 @@ responder: setup index ## fine-tune the BERT responder (when its inputs changed;
 	$(PY) -m retrieval.responder.training.build_data --out $(RESPONDER_DATA_DIR) --index-dir $(INDEX_DIR)
 	$(PY) -m retrieval.responder.training.train --config $(RESPONDER_CONFIG) --data $(RESPONDER_DATA_DIR) --out $(RESPONDER_DIR) $(if $(CI),--no-progress,)
 
+sentiment: setup ## train the sentiment model (when its inputs changed; SENTIMENT_CONFIG=cpu_ci|cpu_small|gpu_full)
+	$(PY) -m sentiment.train --config $(SENTIMENT_CONFIG) --data-dir $(DATA_DIR) --out $(SENTIMENT_DIR) $(if $(CI),--no-progress,)
+
+sentiment-predict: setup ## score texts: make sentiment-predict IN=texts.jsonl OUT=preds.jsonl (lines {"text": ...})
+	@test -n "$(IN)" -a -n "$(OUT)" || { echo 'usage: make sentiment-predict IN=texts.jsonl OUT=preds.jsonl' >&2; exit 2; }
+	$(PY) -m sentiment.predict --in $(IN) --out $(OUT)
+
 model: setup models/.trained ## train the Rasa model (only when domain, training data or config changed)
 
 models/.trained: $(DIALOGUE_INPUTS) | $(RASA_VENV)/.installed
@@ -106,7 +116,7 @@ models/.trained: $(DIALOGUE_INPUTS) | $(RASA_VENV)/.installed
 	@touch $@
 
 # --------------------------------------------------------------------------------------------- run
-run: setup data index responder model ## set up, train if needed and start the whole platform (Ctrl-C stops it)
+run: setup data index responder sentiment model ## set up, train if needed and start the whole platform (Ctrl-C stops it)
 	$(PY) -m scripts.run
 
 shell: ## chat with the running assistant in this terminal (start it with `make run` first)
@@ -119,7 +129,7 @@ import-catalog: setup ## import a catalog: make import-catalog FILE=catalog.csv 
 	$(PY) -m retrieval.import_catalog $(FILE) $(if $(FORMAT),--format $(FORMAT),) $(if $(PRESET),--preset $(PRESET),) --index-dir $(INDEX_DIR)
 
 # -------------------------------------------------------------------------------------------- tests
-test: setup browser-deps index responder model ## set up and run every test: lint, validation, conversations, unit, live, browser
+test: setup browser-deps index responder sentiment model ## set up and run every test: lint, validation, conversations, unit, live, browser
 	$(MAKE) lint
 	$(MAKE) validate
 	$(MAKE) test-conversations
@@ -182,6 +192,9 @@ bench-broker: setup model ## what the event broker costs: per published event, a
 
 bench-restart: setup model ## restart time per process (kill -9, p50 of 5) and the replies during each gap
 	$(PY) -m bench.restart --kills 5
+
+bench-sentiment: setup sentiment ## sentiment: lexicon vs linear-on-embeddings vs fine-tuned per language/source, CPU ms/message
+	$(PY) -m bench.sentiment_eval --data-dir $(DATA_DIR) --model-dir $(SENTIMENT_DIR)
 
 .PHONY: bench-conversations
 bench-conversations: setup model ## held-out shopper conversations: containment, wrong actions, fallbacks, p95 (MODEL=, SPLIT=)
