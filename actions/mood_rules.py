@@ -67,9 +67,9 @@ class MoodConfig:
     """The numbers behind the mood (MOOD_* settings; docs/mood.md says how they were chosen)."""
 
     alpha: float = 0.5  # MOOD_ALPHA: weight of the newest message in the moving average
-    alert: float = -0.5  # MOOD_ALERT: sustained negativity at or below this mood
+    alert: float = -0.4  # MOOD_ALERT: sustained negativity at or below this mood
     recover: float = -0.1  # MOOD_RECOVER: re-armed once the mood is back at or above this
-    drop: float = 1.0  # MOOD_DROP: a sharp drop is a fall this large from the recent peak
+    drop: float = 0.8  # MOOD_DROP: a sharp drop is a fall this large from the recent peak
     negative: float = -0.3  # MOOD_NEGATIVE: a message counts as negative at or below this score
     streak: int = 2  # MOOD_STREAK: negative messages in a row before any offer
     offers: bool = True  # MOOD_OFFERS: 0 tracks the mood without ever offering a person

@@ -81,7 +81,7 @@ def test_a_sharp_drop_from_a_good_mood_offers_before_the_alert_level() -> None:
     trace: list[TraceEntry] = []
     mood = None
     triggers = []
-    for i, score in enumerate([0.9, 0.9, -0.8, -0.8]):
+    for i, score in enumerate([0.9, 0.9, -0.6, -0.6]):
         moved = step(mood, trace, prediction(score), float(i), CONFIG)
         mood, trace = moved.mood, moved.trace
         triggers.append(moved.trigger)
