@@ -1,9 +1,16 @@
-"""``action_track_mood``: every shopper message scored, the conversation's mood kept, a person offered when it sours.
+"""The mood on the action server: every shopper message scored, the conversation's mood kept, a person offered.
 
-Rasa runs it through the custom slot mapping of ``mood`` (domain/mood.yml): ``action_extract_slots`` calls it on
-the action server after every user message, before the policies pick the turn's answer, and keeps the
-``SlotSet`` and ``BotUttered`` events it returns. So the offer (``utter_offer_human_mood``) reaches the shopper
-in the same reply, *before* the turn's own answer (docs/mood.md shows the live check).
+Two actions, both run by Rasa's ``action_extract_slots`` after every user message, before the policies pick the
+turn's answer:
+
+- ``action_track_mood`` — the custom mapping of the slot ``mood`` (domain/mood.yml): scores the message, sets
+  ``mood`` and ``mood_trace``, answers an open offer and decides a new one (``mood_offer: offered``). Rasa keeps
+  only the *slot* events of a custom mapping's action (``ActionExtractSlots._execute_validation_action`` filters
+  its ``BotUttered`` out), so it cannot say anything itself.
+- ``action_validate_slot_mappings`` — Rasa's slot-validation hook, run right after on the tracker *with* this
+  step's slot events; its utterances are kept and sent at once. It utters ``utter_offer_human_mood`` when this
+  step set ``mood_offer: offered``: the offer reaches the shopper in the same reply, *before* the turn's own
+  answer, rendered with the language this message set (docs/mood.md shows the live check).
 
 The scorer (``services().sentiment``, built once at start from ``SENTIMENT_DIR``) is synchronous and CPU-bound:
 it runs in the loop's worker threads. A scorer error is logged and changes nothing; the turn goes on.
@@ -22,7 +29,6 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.language import LANGUAGE_SLOT
 from actions.mood_rules import (
     ACCEPTED,
     FLOW_OFFER_ACTIONS,
@@ -43,6 +49,7 @@ MOOD = "mood"
 MOOD_TRACE = "mood_trace"
 MOOD_OFFER = "mood_offer"
 HANDOFF_STATUS = "handoff_status"  # actions.handoff sets it (queued / offline); the console clears it
+FALLBACK_NEXT = "fallback_next"  # actions.fallback sets it (answered / rephrase / offer_human)
 OFFER_RESPONSE = "utter_offer_human_mood"
 
 
@@ -66,12 +73,13 @@ def last_offer_ts(tracker: Tracker) -> float | None:
     return latest
 
 
-def switches_language(tracker: Tracker) -> bool:
-    """Whether the latest message sets another language (Rasa fills the slot in this same step, after us)."""
-    current = tracker.get_slot(LANGUAGE_SLOT)
-    for entity in (tracker.latest_message or {}).get("entities") or []:
-        if entity.get("entity") == LANGUAGE_SLOT and entity.get("value") != current:
-            return True
+def offered_in_this_step(tracker: Tracker) -> bool:
+    """Whether ``mood_offer: offered`` was set after the latest user event (by action_track_mood, this step)."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            return False
+        if event.get("event") == "slot" and event.get("name") == MOOD_OFFER:
+            return bool(event.get("value") == OFFERED)
     return False
 
 
@@ -124,7 +132,10 @@ class ActionTrackMood(Action):
             )
             return events
         reason = blocked(
-            intent, tracker.get_slot(HANDOFF_STATUS), tracker.active_loop_name, switches_language(tracker)
+            intent,
+            tracker.get_slot(HANDOFF_STATUS),
+            tracker.active_loop_name,
+            tracker.get_slot(FALLBACK_NEXT),
         )
         if reason is not None:
             logger.info(
@@ -132,8 +143,7 @@ class ActionTrackMood(Action):
             )
             return events
         logger.info("mood %.2f (%s) in %s: offering a person", moved.mood, moved.trigger, tracker.sender_id)
-        dispatcher.utter_message(response=OFFER_RESPONSE)
-        events.append(SlotSet(MOOD_OFFER, OFFERED))
+        events.append(SlotSet(MOOD_OFFER, OFFERED))  # uttered by action_validate_slot_mappings, next
         return events
 
     @staticmethod
@@ -154,3 +164,18 @@ class ActionTrackMood(Action):
             )
             return None
         return prediction
+
+
+class ActionDeliverMoodOffer(Action):
+    """Rasa's ``action_validate_slot_mappings``: utters the mood's offer that ``action_track_mood`` decided in
+    this step. It validates no slot (an extracted slot it returns nothing for counts as valid)."""
+
+    def name(self) -> str:
+        return "action_validate_slot_mappings"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        if offered_in_this_step(tracker):
+            dispatcher.utter_message(response=OFFER_RESPONSE)
+        return []

@@ -13,9 +13,8 @@ Inputs are plain values (a score, the slots' values, timestamps), so every rule 
   time the mood stood at or above ``recover``; the conversation starts armed (a neutral 0 counts as recovered).
   So one offer per sour stretch, and after a decline nothing more until the mood has recovered.
 - **blocked** — no offer while a person is already involved (``handoff_status`` set), while a form is collecting
-  something, when the shopper's own intent already leads to a person (asking for one, a complaint: its rule
-  offers one, a fallback: its rules offer one on the second miss), or when the message switches the language
-  (the offer would be rendered in the old one; it fires on the next sour message instead).
+  something, or when the shopper's own intent already leads to a person (asking for one; a complaint: its rule
+  offers one; a low-confidence message right after a miss: the fallback rules may offer one now).
 """
 
 from __future__ import annotations
@@ -38,8 +37,11 @@ DECLINED = "declined"
 ACCEPTED = "accepted"
 DECLINE_INTENT = "decline_human_offer"  # the offer's "No, carry on" button
 ACCEPT_INTENTS = frozenset({"contact_human_agent", "contact_customer_service"})  # "Yes, a person", or typed
-# intents whose own flow already leads to a person (rules: complaint -> utter_offer_human; two fallbacks in a row)
-FLOW_OFFER_INTENTS = frozenset({"complaint", "nlu_fallback", *ACCEPT_INTENTS})
+# intents whose own flow already leads to a person (the rule complaint -> utter_offer_human; asking for one)
+FLOW_OFFER_INTENTS = frozenset({"complaint", *ACCEPT_INTENTS})
+FALLBACK_INTENT = (
+    "nlu_fallback"  # its rules offer a person on the second miss in a row (fallback_next: rephrase)
+)
 # a flow's offer of a person in the tracker (the complaint, fallback and order rules' action)
 FLOW_OFFER_ACTIONS = frozenset({"utter_offer_human"})
 
@@ -168,17 +170,17 @@ def armed(trace: Sequence[TraceEntry], last_offer_ts: float | None, config: Mood
 
 
 def blocked(
-    intent: str | None, handoff_status: object, active_loop: str | None, switches_language: bool
+    intent: str | None, handoff_status: object, active_loop: str | None, fallback_next: object
 ) -> str | None:
-    """Why no offer may be made this turn, or None."""
+    """Why no offer may be made this turn, or None (``fallback_next``: the slot action_fallback set last turn)."""
     if handoff_status:
         return "a person is already involved"
     if intent in FLOW_OFFER_INTENTS:
         return f"the flow of {intent} leads to a person itself"
+    if intent == FALLBACK_INTENT and fallback_next == "rephrase":
+        return "a second miss in a row: the fallback rules may offer a person"
     if active_loop:
         return f"the form {active_loop} is collecting an answer"
-    if switches_language:
-        return "the message switches the language"
     return None
 
 

@@ -1,7 +1,8 @@
 """action_track_mood with a Tracker, a CollectingDispatcher and a fake scorer: the events it returns, turn by turn.
 
-``Chat`` plays what Rasa does around the action: a user event per message, the action's slot events applied
-(stamped after the message, as Rasa stamps them) and its utterance logged as a bot event.
+``Chat`` plays what Rasa's ``action_extract_slots`` does with the two actions: a user event per message,
+``action_track_mood``'s slot events applied (stamped after the message, as Rasa stamps them), then
+``action_validate_slot_mappings`` run on that tracker and its utterance logged as a bot event.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.handoff import handoff_reason
-from actions.mood import ActionTrackMood, accepted_mood_offer
+from actions.mood import ActionDeliverMoodOffer, ActionTrackMood, accepted_mood_offer
 from actions.services import Services, sentiment_scorer
 from actions.settings import Settings, SettingsError
 from sentiment.lexicon import LexiconScorer
@@ -92,10 +93,15 @@ class Chat:
         )
         dispatcher = CollectingDispatcher()
         events = await ActionTrackMood().run(dispatcher, tracker, {})
+        assert dispatcher.messages == []  # Rasa would drop them: a custom mapping's action only sets slots
         for event in events:
-            assert event["event"] == "slot", event  # action_extract_slots keeps only slots and utterances
+            assert event["event"] == "slot", event
             self.slots[event["name"]] = event["value"]
             self.events.append({**event, "timestamp": self.clock + 0.01})
+        after = Tracker(
+            "shopper-1", dict(self.slots), parse, list(self.events), False, None, loop, "action_listen"
+        )
+        assert await ActionDeliverMoodOffer().run(dispatcher, after, {}) == []  # validates nothing
         responses = [str(m.get("response")) for m in dispatcher.messages]
         self.events += [{"event": "bot", "timestamp": self.clock + 0.02} for _ in responses]
         self.offers += responses.count("utter_offer_human_mood")
@@ -217,7 +223,7 @@ async def test_ids_are_taken_out_before_scoring(scorer: FakeScorer) -> None:
     [
         ({"handoff_status": "queued"}, "inform", None),
         ({}, "complaint", None),
-        ({}, "nlu_fallback", None),
+        ({"fallback_next": "rephrase"}, "nlu_fallback", None),
         ({}, "inform", "order_verification_form"),
     ],
 )
@@ -231,6 +237,13 @@ async def test_no_offer_when_a_person_is_involved_or_the_flow_offers_one(
     assert chat.offers == 0
 
 
+async def test_a_fallback_answered_by_retrieval_does_not_block_the_offer(scorer: FakeScorer) -> None:
+    chat = Chat(slots={"language": "en", "fallback_next": "answered"})
+    for text in list(SOUR)[:2]:
+        await chat.say(text, intent="nlu_fallback")
+    assert chat.offers == 1
+
+
 async def test_the_flows_own_offer_counts_as_the_offer(scorer: FakeScorer) -> None:
     chat = Chat()
     await chat.say("this is ridiculous, nobody tells me anything", intent="complaint")
@@ -241,15 +254,22 @@ async def test_the_flows_own_offer_counts_as_the_offer(scorer: FakeScorer) -> No
     assert chat.offers == 0
 
 
-async def test_a_message_that_switches_the_language_defers_the_offer(scorer: FakeScorer) -> None:
-    scorer.scores.update({"太离谱了": -0.9, "服务太差了": -0.9})
+async def test_the_offer_is_uttered_only_in_the_step_that_decided_it(scorer: FakeScorer) -> None:
+    chat = Chat()
+    for text in list(SOUR)[:2]:
+        await chat.say(text)
+    assert chat.slots["mood_offer"] == "offered" and chat.offers == 1
+    # the next message leaves the offer open (still "offered") but says nothing more
+    _, responses = await chat.say("how long does delivery take?")
+    assert responses == [] and chat.slots["mood_offer"] == "offered"
+
+
+async def test_a_message_that_switches_the_language_still_gets_the_offer(scorer: FakeScorer) -> None:
+    # Rasa renders the validation action's utterance with the slots of this step: the new language included
+    scorer.scores.update({"太离谱了": -0.9})
     chat = Chat()
     await chat.say("this is ridiculous, nobody tells me anything")
-    zh = [{"entity": "language", "value": "zh"}]
-    _, responses = await chat.say("太离谱了", entities=zh)
-    assert responses == []  # Rasa renders the offer with the slots before this message: it would be English
-    chat.slots["language"] = "zh"  # what Rasa's from_entity mapping does in the same step
-    _, responses = await chat.say("服务太差了")
+    _, responses = await chat.say("太离谱了", entities=[{"entity": "language", "value": "zh"}])
     assert responses == ["utter_offer_human_mood"]
 
 
