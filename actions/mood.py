@@ -73,6 +73,16 @@ def last_offer_ts(tracker: Tracker) -> float | None:
     return latest
 
 
+def last_fallback_step(tracker: Tracker) -> object:
+    """``fallback_next`` as action_fallback set it for the shopper's previous message, or None when that message
+    was no low-confidence one (the slot itself keeps its value across later turns)."""
+    users = [e for e in tracker.events if e.get("event") == "user"]
+    if len(users) < 2:
+        return None
+    previous = ((users[-2].get("parse_data") or {}).get("intent") or {}).get("name")
+    return tracker.get_slot(FALLBACK_NEXT) if previous == "nlu_fallback" else None
+
+
 def offered_in_this_step(tracker: Tracker) -> bool:
     """Whether ``mood_offer: offered`` was set after the latest user event (by action_track_mood, this step)."""
     for event in reversed(tracker.events):
@@ -135,7 +145,7 @@ class ActionTrackMood(Action):
             intent,
             tracker.get_slot(HANDOFF_STATUS),
             tracker.active_loop_name,
-            tracker.get_slot(FALLBACK_NEXT),
+            last_fallback_step(tracker),
         )
         if reason is not None:
             logger.info(

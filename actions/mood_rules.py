@@ -7,8 +7,9 @@ Inputs are plain values (a score, the slots' values, timestamps), so every rule 
 - **trace** — the last ``TRACE_LENGTH`` judged messages ``{ts, score, label, mood}`` (no text).
 - **offer** (hysteresis) — the mood offers a person when it is *armed* and one of
   *sustained negativity* (``mood <= alert``) or a *sharp drop* (``peak - mood >= drop``, the peak over the last
-  ``DROP_WINDOW`` messages and the neutral start) holds, and the last ``streak`` judged messages were each
-  negative (``score <= negative``): one message, however sour, never offers on its own.
+  ``DROP_WINDOW`` messages and the neutral start) holds, and the latest judged message and at least ``streak``
+  of the last ``streak + 1`` were negative (``score <= negative``): one message, however sour, never offers on
+  its own, and one the scorer misses in a sour stretch does not reset it.
   It is *armed* unless a person was offered (by the mood or by a flow: a complaint, fallbacks) after the last
   time the mood stood at or above ``recover``; the conversation starts armed (a neutral 0 counts as recovered).
   So one offer per sour stretch, and after a decline nothing more until the mood has recovered.
@@ -73,7 +74,9 @@ class MoodConfig:
     recover: float = -0.1  # MOOD_RECOVER: re-armed once the mood is back at or above this
     drop: float = 0.8  # MOOD_DROP: a sharp drop is a fall this large from the recent peak
     negative: float = -0.3  # MOOD_NEGATIVE: a message counts as negative at or below this score
-    streak: int = 2  # MOOD_STREAK: negative messages in a row before any offer
+    streak: int = (
+        2  # MOOD_STREAK: negative messages among the last streak + 1 (the latest one) before any offer
+    )
     offers: bool = True  # MOOD_OFFERS: 0 tracks the mood without ever offering a person
 
     def problems(self) -> list[str]:
@@ -147,8 +150,8 @@ def step(
     mood = smooth(previous, prediction.score, config.alpha)
     entry = TraceEntry(ts=ts, score=round(prediction.score, 4), label=prediction.label, mood=round(mood, 4))
     new_trace = [*trace, entry][-TRACE_LENGTH:]
-    recent = new_trace[-config.streak :]
-    streak = len(recent) == config.streak and all(e["score"] <= config.negative for e in recent)
+    negative = [e["score"] <= config.negative for e in new_trace[-(config.streak + 1) :]]
+    streak = negative[-1] and sum(negative) >= config.streak
     trigger = None
     if streak:
         earlier = [e["mood"] for e in list(trace)[-DROP_WINDOW:]]
@@ -172,7 +175,8 @@ def armed(trace: Sequence[TraceEntry], last_offer_ts: float | None, config: Mood
 def blocked(
     intent: str | None, handoff_status: object, active_loop: str | None, fallback_next: object
 ) -> str | None:
-    """Why no offer may be made this turn, or None (``fallback_next``: the slot action_fallback set last turn)."""
+    """Why no offer may be made this turn, or None (``fallback_next``: what action_fallback decided for the
+    previous message, None when that was no low-confidence one)."""
     if handoff_status:
         return "a person is already involved"
     if intent in FLOW_OFFER_INTENTS:

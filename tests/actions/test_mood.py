@@ -223,7 +223,7 @@ async def test_ids_are_taken_out_before_scoring(scorer: FakeScorer) -> None:
     [
         ({"handoff_status": "queued"}, "inform", None),
         ({}, "complaint", None),
-        ({"fallback_next": "rephrase"}, "nlu_fallback", None),
+        ({"fallback_next": "rephrase"}, "nlu_fallback", None),  # a miss right before each
         ({}, "inform", "order_verification_form"),
     ],
 )
@@ -235,6 +235,15 @@ async def test_no_offer_when_a_person_is_involved_or_the_flow_offers_one(
         events, _ = await chat.say(text, intent=intent, active_loop=active_loop)
         assert "mood" in slot_events(events)  # the mood is still tracked
     assert chat.offers == 0
+
+
+async def test_a_miss_two_messages_ago_does_not_block_the_offer(scorer: FakeScorer) -> None:
+    chat = Chat(slots={"language": "en", "fallback_next": "rephrase"})  # the slot keeps its value...
+    await chat.say("this is ridiculous, nobody tells me anything", intent="nlu_fallback")
+    await chat.say("how long does delivery take?", intent="delivery_period")  # ...past a clear message
+    await chat.say("useless answers, terrible service", intent="nlu_fallback")
+    await chat.say("I'm really angry now", intent="nlu_fallback")
+    assert chat.offers == 1
 
 
 async def test_a_fallback_answered_by_retrieval_does_not_block_the_offer(scorer: FakeScorer) -> None:

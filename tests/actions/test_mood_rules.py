@@ -232,3 +232,9 @@ def test_the_streak_is_what_keeps_a_single_message_from_offering() -> None:
     undamped = MoodConfig(alpha=1.0)  # the mood jumps to each message's score
     assert offers([0.0, -0.99, 0.0], undamped) == []
     assert offers([0.0, -0.99, 0.0], MoodConfig(alpha=1.0, streak=1)) == [1]
+
+
+def test_one_message_the_scorer_misses_in_a_sour_stretch_does_not_reset_it() -> None:
+    # -0.45, then a miss (-0.18), then -0.93: two of the last three negative, the latest too
+    assert offers([0.0, -0.45, -0.18, -0.93]) == [3]
+    assert offers([0.0, -0.45, -0.18, -0.1, -0.93]) == []  # two misses: no longer a streak

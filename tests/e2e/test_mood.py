@@ -4,9 +4,8 @@ model in SENTIMENT_DIR, else the lexicon baseline).
 A scripted sour conversation gets the mood's offer of a person (utter_offer_human_mood: its "No, carry on"
 button sends /decline_human_offer) exactly once, in the shopper's language, as the first reply of its turn
 (action_track_mood runs inside action_extract_slots, before the turn's own answer); a neutral conversation with
-one negative word gets none. The messages ask policy questions (answered on the spot, no form, no complaint:
-those flows offer a person themselves; angrier wordings are parsed as complaints, the Chinese ones especially)
-and are each plainly sour or plainly neutral for any sane scorer.
+one negative word gets none. No message starts a form or parses as a complaint (those flows offer a person
+themselves), and each is plainly sour or plainly neutral for the lexicon baseline and the fine-tuned model.
 """
 
 from __future__ import annotations
@@ -28,18 +27,22 @@ DECLINE = "/decline_human_offer"
 ACCEPT = "/contact_human_agent"
 HAN = re.compile(r"[\u4e00-\u9fff]")
 
-SOUR = {  # each parsed by the model as a policy question (no form, no complaint), each plainly angry
+# Each plainly angry for the lexicon baseline and for the fine-tuned model alike, and parsed as something other
+# than a complaint (whose own rule offers a person). Angry wordings with a question are scored neutral by the
+# fine-tuned model when in English (the question dominates), and most angry statements parse as complaints:
+# these are the few that are neither. The English sour stretch is broken by one neutral question on purpose.
+SOUR = {
     "en": [
-        "I'm really angry. How do I reset my password?",
-        "I am really angry and fed up. How do I change my account details?",
-        "I'm so annoyed right now. How long does shipping take?",
-        "This is infuriating! Which payment methods do you accept?",
+        "I'm really angry.",
+        "How do I reset my password?",
+        "I'm really angry.",
+        "I'm really angry.",
     ],
     "zh": [
-        "太烦人了，怎么重置密码？",
-        "太烦了！怎么删除我的账户？",
-        "我真的很生气，配送一般要多久？",
-        "气死了，你们支持哪些付款方式？",
+        "太差劲了，我真的很生气，非常不满意！配送一般要多久？",
+        "服务太烂了，我非常生气！你们支持哪些付款方式？",
+        "太差劲了，我真的很生气，非常不满意！配送一般要多久？",
+        "服务太烂了，我非常生气！你们支持哪些付款方式？",
     ],
 }
 NEUTRAL = {
