@@ -22,6 +22,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.common import verified_customer_id, verified_order_number
 from actions.language import language_of
+from actions.mood import accepted_mood_offer
 from actions.services import services
 from actions.settings import Settings
 from shop.errors import StoreError
@@ -57,6 +58,8 @@ def transcript(tracker: Tracker, limit: int = TRANSCRIPT_LINES) -> list[dict[str
 
 
 def handoff_reason(tracker: Tracker) -> str:
+    if accepted_mood_offer(tracker):  # "Yes, a person" under the mood's offer (actions/mood.py)
+        return "mood"
     intent = (tracker.latest_message or {}).get("intent", {}).get("name")
     if intent in ("contact_human_agent", "contact_customer_service"):
         return str(intent)

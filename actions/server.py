@@ -43,8 +43,13 @@ logger = logging.getLogger("actions.server")  # not __name__: "__mp_main__" in a
 
 
 def warm_up() -> None:
-    """Load the retrieval service's encoder, indexes and ranker (the responder when one is trained)."""
+    """Load the sentiment scorer's lazy parts (VADER's lexicon, snownlp), then the retrieval service's encoder,
+    indexes and ranker (the responder when one is trained)."""
     started = time.perf_counter()
+    try:
+        services().sentiment.predict(["thanks", "谢谢"])
+    except Exception:  # the mood action logs its own failures; serving goes on
+        logger.exception("sentiment warm-up failed")
     try:
         service = services().retrieval
         service.warm_up()

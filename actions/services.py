@@ -13,7 +13,8 @@ raises, naming the fix. Tests configure their own through the ``services`` fixtu
 
 What is built here and nowhere else: the order store (``shop.open_store``, which picks the implementation from
 ``SHOP_BACKEND``), the retrieval service (models load on warm-up or first use), the ledger gateway (keys checked
-now, the chain reached on first use) and the recommender cache.
+now, the chain reached on first use), the recommender cache and the sentiment scorer (``SENTIMENT_DIR``: the
+fine-tuned model when one is trained, else the lexicon baseline; ``sentiment.loading.load_scorer``).
 """
 
 from __future__ import annotations
@@ -34,6 +35,9 @@ from retrieval.config import RetrievalConfig
 from retrieval.recommend import Recommender
 from retrieval.responder.config import ResponderConfig
 from retrieval.service import RetrievalService
+from sentiment.lexicon import LexiconScorer
+from sentiment.loading import load_scorer
+from sentiment.types import Scorer
 from shop import open_store
 from shop.errors import StoreError
 from shop.interface import OrderStore
@@ -76,6 +80,19 @@ def retrieval_service(settings: Settings) -> RetrievalService:
     )
 
 
+def sentiment_scorer(settings: Settings) -> Scorer:
+    """The scorer in ``SENTIMENT_DIR`` (the lexicon baseline when none is trained); a model that is there but does
+    not load stops the start, naming the variable."""
+    try:
+        scorer = load_scorer(settings.sentiment_dir)
+    except Exception as error:  # whatever the model's loader raises (torch, JSON, a missing file)
+        raise SettingsError(
+            f"SENTIMENT_DIR={settings.sentiment_dir}: cannot load the sentiment model ({error})"
+        ) from None
+    logger.info("sentiment scorer: %s (SENTIMENT_DIR=%s)", scorer.name, settings.sentiment_dir)
+    return scorer
+
+
 @dataclass(frozen=True)
 class Services:
     settings: Settings
@@ -85,6 +102,8 @@ class Services:
     recommender: TimedCache[Recommender] = field(
         default_factory=lambda: TimedCache[Recommender](RECOMMENDER_MAX_AGE_S)
     )
+    # the mood's scorer (actions.mood); from_settings loads SENTIMENT_DIR, hand-built services get the baseline
+    sentiment: Scorer = field(default_factory=LexiconScorer)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Services:
@@ -102,7 +121,13 @@ class Services:
             raise SettingsError(
                 f"SHOP_DB_PATH={settings.shop_db_path}: cannot open the order store ({error})"
             ) from None
-        return cls(settings=settings, store=store, retrieval=retrieval_service(settings), ledger=ledger)
+        return cls(
+            settings=settings,
+            store=store,
+            retrieval=retrieval_service(settings),
+            ledger=ledger,
+            sentiment=sentiment_scorer(settings),
+        )
 
     def replace(self, **changes: object) -> Services:
         """A copy with some parts swapped (tests: another store, an in-process chain) and a fresh recommender

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
+from actions.mood_rules import MoodConfig
 from ledger.errors import LedgerConfigError
 from ledger.settings import LedgerSettings
 from retrieval.responder.config import PRECISION_CHOICES, THRESHOLD_PROBABILITIES
@@ -79,6 +80,10 @@ class Settings:
     fallback_offer_human_after: int = (
         2  # FALLBACK_OFFER_HUMAN_AFTER: misses in a row before a person is offered
     )
+    # --- mood (issue 14) ---
+    # SENTIMENT_DIR: the trained sentiment model (none there: the lexicon baseline)
+    sentiment_dir: Path = REPO_ROOT / "var" / "sentiment"
+    mood: MoodConfig = field(default_factory=MoodConfig)  # MOOD_*: smoothing and when to offer a person
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -124,6 +129,8 @@ class Settings:
                 env.get("FALLBACK_OFFER_HUMAN_AFTER"),
                 d.fallback_offer_human_after,
             ),
+            sentiment_dir=_path(env["SENTIMENT_DIR"]) if env.get("SENTIMENT_DIR") else d.sentiment_dir,
+            mood=_mood(env, d.mood),
         )
         settings.validate()
         return dataclasses.replace(settings, ledger=_ledger(env))  # after ours: their errors come first
@@ -166,6 +173,9 @@ class Settings:
             raise SettingsError(
                 f"FALLBACK_OFFER_HUMAN_AFTER={self.fallback_offer_human_after}: expected 1 to 10 misses"
             )
+        problems = self.mood.problems()
+        if problems:
+            raise SettingsError("; ".join(problems))
         if self.environment == "production":
             for name, value in (
                 ("HANDOFF_TOKEN", self.handoff_token),
@@ -182,6 +192,31 @@ def _ledger(env: Mapping[str, str]) -> LedgerSettings:
         return LedgerSettings.from_env(env)
     except LedgerConfigError as error:
         raise SettingsError(str(error)) from None
+
+
+def _mood(env: Mapping[str, str], d: MoodConfig) -> MoodConfig:
+    """The MOOD_* settings over their defaults (``validate`` checks the ranges)."""
+    return MoodConfig(
+        alpha=_float("MOOD_ALPHA", env.get("MOOD_ALPHA"), d.alpha),
+        alert=_float("MOOD_ALERT", env.get("MOOD_ALERT"), d.alert),
+        recover=_float("MOOD_RECOVER", env.get("MOOD_RECOVER"), d.recover),
+        drop=_float("MOOD_DROP", env.get("MOOD_DROP"), d.drop),
+        negative=_float("MOOD_NEGATIVE", env.get("MOOD_NEGATIVE"), d.negative),
+        streak=_int("MOOD_STREAK", env.get("MOOD_STREAK"), d.streak),
+        offers=env.get("MOOD_OFFERS", "1").strip().lower() not in _FALSE,
+    )
+
+
+def _float(name: str, value: str | None, default: float) -> float:
+    if value is None or not value.strip():
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        raise SettingsError(f"{name}={value!r}: expected a number") from None
+    if number != number or number in (float("inf"), float("-inf")):
+        raise SettingsError(f"{name}={value!r}: expected a finite number")
+    return number
 
 
 def _int(name: str, value: str | None, default: int) -> int:

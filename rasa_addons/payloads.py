@@ -59,6 +59,7 @@ SHOPPER_INTENTS: frozenset[str] = frozenset(
         "out_of_scope",
         "inform",
         "switch_language",
+        "decline_human_offer",  # "No, carry on" under the mood's offer of a person (domain/mood.yml)
         # ordering
         "add_to_cart",
         "remove_from_cart",

@@ -36,6 +36,7 @@ def config_from_env() -> StackConfig:
         var_dir=ROOT / "var",
         index_dir=Path(os.environ.get("INDEX_DIR", ROOT / "var" / "index")),
         responder_dir=Path(os.environ.get("RESPONDER_DIR", ROOT / "var" / "responder")),
+        sentiment_dir=Path(os.environ.get("SENTIMENT_DIR", ROOT / "var" / "sentiment")),
         rasa_port=int(os.environ.get("RASA_PORT", "5005")),
         action_port=int(os.environ.get("ACTION_SERVER_PORT", "5055")),
         bot_port=int(os.environ.get("BOT_PORT", "8080")),

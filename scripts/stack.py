@@ -68,6 +68,9 @@ class StackConfig:
     models_dir: Path = ROOT / "models"
     index_dir: Path = ROOT / "var" / "index"
     responder_dir: Path = ROOT / "var" / "responder"
+    sentiment_dir: Path = (
+        ROOT / "var" / "sentiment"
+    )  # the action server's mood scorer (none there: the lexicon)
     rasa_port: int = 5005
     action_port: int = 5055
     bot_port: int = 8080
@@ -139,6 +142,7 @@ class StackConfig:
                 "SHOP_DB_PATH": str(self.shop_db),
                 "INDEX_DIR": str(self.index_dir),
                 "RESPONDER_DIR": str(self.responder_dir),
+                "SENTIMENT_DIR": str(self.sentiment_dir),
                 "ACTION_SERVER_PORT": str(self.action_port),
                 "ACTION_SERVER_HOST": self.action_host,
                 "SANIC_HOST": self.action_host,  # rasa-sdk's own name for it

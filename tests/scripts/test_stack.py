@@ -99,3 +99,14 @@ def test_exit_reasons_name_the_signal_or_the_code() -> None:
     assert exit_reason(-9) == "was killed by SIGKILL"
     assert exit_reason(-15) == "was killed by SIGTERM"
     assert exit_reason(3) == "exited with code 3"
+
+
+def test_the_action_server_gets_the_sentiment_model_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SENTIMENT_DIR", raising=False)
+    assert run.config_from_env().env()["SENTIMENT_DIR"].endswith("/var/sentiment")  # the embedded default
+    monkeypatch.setenv("SENTIMENT_DIR", str(tmp_path / "model"))
+    assert run.config_from_env().env()["SENTIMENT_DIR"] == str(tmp_path / "model")
+    config = StackConfig.on_free_ports(tmp_path, sentiment_dir=tmp_path / "other")
+    assert config.env()["SENTIMENT_DIR"] == str(tmp_path / "other")  # the stack's own choice wins
