@@ -23,7 +23,7 @@ export SHOP_DB_PATH ?= var/shop.db
 export INDEX_DIR ?= var/index
 export RESPONDER_DIR ?= var/responder
 export RESPONDER_DATA_DIR ?= var/responder-data
-export RESPONDER_CONFIG ?= cpu_small
+export RESPONDER_CONFIG ?= $(if $(CI),cpu_ci,cpu_small)
 export SENTIMENT_DIR ?= var/sentiment
 export SENTIMENT_CONFIG ?= $(if $(CI),cpu_ci,cpu_small)
 export ACTION_SERVER_URL ?= http://127.0.0.1:5055/webhook
@@ -57,14 +57,14 @@ $(RASA_VENV)/.installed: requirements/rasa.lock
 	@test -n "$(PY310)" || { echo "error: Python 3.10 not found: Rasa 3.6 needs it. Looked for $(PYENV_ROOT)/versions/3.10.13/bin/python3.10 and python3.10 on PATH; install it with 'pyenv install 3.10.13' or set PY310=/path/to/python3.10" >&2; exit 1; }
 	@echo "==> Rasa environment (Python 3.10: $(PY310))"
 	$(PY310) -m venv $(RASA_VENV)
-	$(RASA_VENV)/bin/pip install --quiet --disable-pip-version-check --prefer-binary --no-deps -r requirements/rasa.lock
+	$(RASA_VENV)/bin/pip install --quiet --disable-pip-version-check --prefer-binary --no-compile --no-deps -r requirements/rasa.lock
 	@touch $@
 
 $(APP_VENV)/.installed: requirements/app.lock
 	@test -n "$(PY311)" || { echo "error: Python 3.11 not found: the action server needs it. Install it with 'pyenv install 3.11.7' or set PY311=/path/to/python3.11" >&2; exit 1; }
 	@echo "==> application environment (Python 3.11: $(PY311))"
 	$(PY311) -m venv $(APP_VENV)
-	$(APP_VENV)/bin/pip install --quiet --disable-pip-version-check --prefer-binary --no-deps -r requirements/app.lock
+	$(APP_VENV)/bin/pip install --quiet --disable-pip-version-check --prefer-binary --no-compile --no-deps -r requirements/app.lock
 	@touch $@
 
 node_modules/.installed: package.json package-lock.json
@@ -97,7 +97,7 @@ catalog: setup ## regenerate the demo catalog (training_data/catalog/demo_produc
 index: setup ## build the FAISS indexes for the catalog and knowledge base (when their inputs changed)
 	$(PY) -m retrieval.build --index-dir $(INDEX_DIR)
 
-responder: setup index ## fine-tune the BERT responder (when its inputs changed; RESPONDER_CONFIG=cpu_small|gpu_full)
+responder: setup index ## fine-tune the BERT responder (when its inputs changed; RESPONDER_CONFIG=cpu_small|cpu_ci|gpu_full)
 	$(PY) -m retrieval.responder.training.build_data --out $(RESPONDER_DATA_DIR) --index-dir $(INDEX_DIR)
 	$(PY) -m retrieval.responder.training.train --config $(RESPONDER_CONFIG) --data $(RESPONDER_DATA_DIR) --out $(RESPONDER_DIR) $(if $(CI),--no-progress,)
 
@@ -129,10 +129,14 @@ import-catalog: setup ## import a catalog: make import-catalog FILE=catalog.csv 
 	$(PY) -m retrieval.import_catalog $(FILE) $(if $(FORMAT),--format $(FORMAT),) $(if $(PRESET),--preset $(PRESET),) --index-dir $(INDEX_DIR)
 
 # -------------------------------------------------------------------------------------------- tests
-test: setup browser-deps index responder sentiment model ## set up and run every test: lint, validation, conversations, unit, live, browser
-	$(MAKE) lint
-	$(MAKE) validate
-	$(MAKE) test-conversations
+# `make test` runs everything before pytest as one parallel make (TEST_JOBS at once, each job's output kept
+# together): the two environments install side by side, the Rasa model trains as soon as its environment is there,
+# the responder and the sentiment model (torch) train beside it, and lint, validate and the conversation tests fill
+# the gaps. On 2 cores each of these leaves part of the CPU idle alone (docs/benchmarks.md, "CI time (issue 14)").
+TEST_JOBS ?= 3
+TEST_BUILDS := model index responder sentiment
+test: browser-deps ## set up and run every test: lint, validation, conversations, unit, live, browser
+	$(MAKE) -j$(TEST_JOBS) --output-sync=target $(TEST_BUILDS) lint validate test-conversations
 	$(PY) -m pytest
 
 test-unit: setup ## the fast tests (no live servers, no browser)
