@@ -1,0 +1,322 @@
+"""Fine-tune the sentiment classifier (:mod:`sentiment.model`) on labelled examples, and its named configurations.
+
+``CONFIGS`` (chosen by ``SENTIMENT_CONFIG``):
+
+- ``cpu_ci``: what every fresh-clone CI trains; ~2 minutes on 2 cores including the encoder load;
+- ``cpu_small``: what ``make run`` trains when there is no model; ~10 minutes on 2 cores;
+- ``gpu_full``: the whole encoder on a CUDA device, all the data, bf16 autocast.
+
+The CPU configurations keep the first ``layers`` encoder layers and fine-tune only the top ``layers -
+frozen_layers`` of them with the head: the frozen bottom needs no backward pass, and what is frozen is not
+written to the artifact. Training examples are drawn balanced over (language, label) up to ``max_train``, so
+the English reviews' many 5-star texts do not drown the rest, and the Chinese (binary) data still counts.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+import time
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from sentiment.e5_bert import load_tokenizer
+from sentiment.errors import SentimentError
+from sentiment.model import (
+    FineTunedScorer,
+    SentimentNet,
+    artifact_config,
+    build_net,
+    quantize_int8,
+    save_model,
+)
+from sentiment.types import LABELS, Example, Prediction
+
+logger = logging.getLogger(__name__)
+
+DEVICES = ("auto", "cpu", "cuda")
+
+
+@dataclass(frozen=True)
+class FinetuneConfig:
+    """One training recipe. ``max_train`` caps the examples drawn (balanced over language x label); ``max_steps``
+    caps the optimiser steps (0: ``epochs`` over the drawn examples)."""
+
+    name: str
+    layers: int = 6  # encoder layers kept (1..12)
+    frozen_layers: int = 4  # bottom layers not trained (0..layers-1)
+    max_len: int = 64  # tokens per text, prefix and <s> </s> included
+    epochs: float = 1.0
+    max_steps: int = 0
+    max_train: int = 4000
+    batch_size: int = 32
+    lr: float = 1e-4  # encoder layers
+    head_lr: float = 2e-3
+    weight_decay: float = 0.01
+    warmup: float = 0.06  # share of steps with a linear warm-up
+    dropout: float = 0.1
+    device: str = "cpu"  # auto | cpu | cuda
+    bf16: bool = False  # autocast on CUDA
+    quantize: str = "int8"  # how the artifact is served: int8 (dynamic, linear layers) | none
+    seed: int = 13
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.layers <= 12:
+            raise SentimentError(f"config {self.name}: layers {self.layers} is outside 1..12")
+        if not 0 <= self.frozen_layers < self.layers:
+            raise SentimentError(
+                f"config {self.name}: frozen_layers {self.frozen_layers} is outside 0..{self.layers - 1}"
+            )
+        if not 8 <= self.max_len <= 512:
+            raise SentimentError(f"config {self.name}: max_len {self.max_len} is outside 8..512")
+        if self.device not in DEVICES:
+            raise SentimentError(
+                f"config {self.name}: device {self.device!r} is not one of {', '.join(DEVICES)}"
+            )
+        if self.quantize not in ("none", "int8"):
+            raise SentimentError(f"config {self.name}: quantize {self.quantize!r} is not one of none, int8")
+        if self.batch_size < 1 or self.max_train < 1 or self.epochs <= 0 or self.max_steps < 0:
+            raise SentimentError(f"config {self.name}: batch_size, max_train, epochs must be positive")
+
+
+CONFIGS: dict[str, FinetuneConfig] = {
+    "cpu_ci": FinetuneConfig("cpu_ci", layers=4, frozen_layers=2, max_len=64, max_train=2400, batch_size=32),
+    "cpu_small": FinetuneConfig(
+        "cpu_small", layers=6, frozen_layers=3, max_len=96, max_train=12000, batch_size=32
+    ),
+    "gpu_full": FinetuneConfig(
+        "gpu_full",
+        layers=12,
+        frozen_layers=0,
+        max_len=256,
+        epochs=3.0,
+        max_train=1_000_000,
+        batch_size=64,
+        lr=3e-5,
+        head_lr=1e-3,
+        device="cuda",
+        bf16=True,
+    ),
+}
+
+
+def get_config(name: str) -> FinetuneConfig:
+    try:
+        return CONFIGS[name]
+    except KeyError:
+        raise SentimentError(f"sentiment config {name!r} is not one of {', '.join(CONFIGS)}") from None
+
+
+def select_device(config: FinetuneConfig) -> torch.device:
+    """``cuda`` / ``cpu`` as configured; ``auto`` picks CUDA when present. CUDA asked for but absent is an error."""
+    cuda = torch.cuda.is_available()
+    if config.device == "cuda" and not cuda:
+        raise SentimentError(
+            f"config {config.name} needs a CUDA device and none is available: use cpu_small or cpu_ci"
+        )
+    return torch.device("cuda" if config.device == "cuda" or (config.device == "auto" and cuda) else "cpu")
+
+
+def balanced_sample(examples: Sequence[Example], limit: int, seed: int) -> list[Example]:
+    """Up to ``limit`` examples, as evenly spread over (language, label) groups as the groups allow."""
+    groups: dict[tuple[str, str], list[Example]] = defaultdict(list)
+    for ex in examples:
+        groups[(ex.language, ex.label)].append(ex)
+    rng = random.Random(seed)
+    for key in sorted(groups):
+        rng.shuffle(groups[key])
+    take: dict[tuple[str, str], int] = dict.fromkeys(groups, 0)
+    left, open_keys = min(limit, len(examples)), sorted(groups)
+    while left > 0 and open_keys:
+        share = max(1, left // len(open_keys))
+        for key in list(open_keys):
+            add = min(share, len(groups[key]) - take[key], left)
+            take[key] += add
+            left -= add
+            if take[key] == len(groups[key]):
+                open_keys.remove(key)
+            if left == 0:
+                break
+    chosen = [ex for key in sorted(groups) for ex in groups[key][: take[key]]]
+    rng.shuffle(chosen)
+    return chosen
+
+
+def _batches(lengths: list[int], batch_size: int, rng: random.Random) -> list[list[int]]:
+    """Shuffled batches of similar length (less padding): sort within shuffled windows of 50 batches."""
+    order = list(range(len(lengths)))
+    rng.shuffle(order)
+    window = batch_size * 50
+    batches: list[list[int]] = []
+    for start in range(0, len(order), window):
+        chunk = sorted(order[start : start + window], key=lengths.__getitem__)
+        batches.extend(chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size))
+    rng.shuffle(batches)
+    return batches
+
+
+def _freeze(net: SentimentNet, frozen_layers: int) -> list[nn.Module]:
+    """Freeze the embeddings and the bottom layers; return the frozen modules (kept in eval mode: no dropout)."""
+    frozen: list[nn.Module] = [net.bert.embeddings, *net.bert.encoder.layer[:frozen_layers]]
+    for module in frozen:
+        for p in module.parameters():
+            p.requires_grad_(False)
+    return frozen
+
+
+def evaluate(predictions: Sequence[Prediction], examples: Sequence[Example]) -> dict[str, dict[str, float]]:
+    """Accuracy and macro-F1 (over the labels present in gold or predicted) per language and overall, and binary
+    accuracy on the non-neutral gold texts (positive when P(pos) > P(neg), i.e. score > 0)."""
+    from sklearn.metrics import accuracy_score, f1_score
+
+    out: dict[str, dict[str, float]] = {}
+    langs = sorted({ex.language for ex in examples})
+    for lang in [*langs, "all"]:
+        idx = [i for i, ex in enumerate(examples) if lang in ("all", ex.language)]
+        gold = [examples[i].label for i in idx]
+        pred = [predictions[i].label for i in idx]
+        polar = [i for i in idx if examples[i].label != "neutral"]
+        binary = [(predictions[i].score > 0) == (examples[i].label == "positive") for i in polar]
+        out[lang] = {
+            "n": len(idx),
+            "accuracy": round(float(accuracy_score(gold, pred)), 4),
+            "macro_f1": round(float(f1_score(gold, pred, average="macro", zero_division=0)), 4),
+            "binary_accuracy": round(sum(binary) / len(binary), 4) if binary else float("nan"),
+        }
+    return out
+
+
+def train(
+    train: Sequence[Example],
+    dev: Sequence[Example],
+    config: FinetuneConfig,
+    out_dir: Path,
+    *,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Fine-tune on ``train``, evaluate the served form (quantised as configured) on ``dev``, write the artifact
+    (``out_dir/config.json`` + ``weights.safetensors``) and return ``{"dev": {lang: metrics}, "train_seconds",
+    "train_examples", "steps", "config"}``."""
+    if not train:
+        raise SentimentError("no training examples")
+    started = time.perf_counter()
+    device = select_device(config)
+    torch.manual_seed(config.seed)
+    rng = random.Random(config.seed)
+    examples = balanced_sample(train, config.max_train, config.seed)
+    counts = Counter(f"{ex.language}/{ex.label}" for ex in examples)
+    logger.info(
+        "training %s on %d examples %s (device %s)",
+        config.name,
+        len(examples),
+        dict(sorted(counts.items())),
+        device,
+    )
+
+    tokenizer = load_tokenizer()
+    encoded = tokenizer(
+        [f"query: {ex.text}" for ex in examples], truncation=True, max_length=config.max_len, padding=False
+    )["input_ids"]
+    labels = torch.tensor([LABELS.index(ex.label) for ex in examples])
+    lengths = [len(ids) for ids in encoded]
+
+    net = build_net(config.layers, dropout=config.dropout).to(device)
+    frozen = _freeze(net, config.frozen_layers)
+    encoder_params = [p for p in net.bert.parameters() if p.requires_grad]
+    optimiser = torch.optim.AdamW(
+        [
+            {"params": encoder_params, "lr": config.lr},
+            {"params": list(net.head.parameters()), "lr": config.head_lr},
+        ],
+        weight_decay=config.weight_decay,
+    )
+    per_epoch = math.ceil(len(examples) / config.batch_size)
+    total = config.max_steps or max(1, math.ceil(per_epoch * config.epochs))
+    warm = max(1, int(total * config.warmup))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimiser, lambda s: min((s + 1) / warm, max(0.0, (total - s) / max(1, total - warm)))
+    )
+    loss_fn = nn.CrossEntropyLoss()
+    autocast = config.bf16 and device.type == "cuda"
+    step, epoch, running = 0, 0, 0.0
+    net.train()
+    for module in frozen:
+        module.eval()
+    while step < total:
+        for batch in _batches(lengths, config.batch_size, rng):
+            if step >= total:
+                break
+            width = max(lengths[i] for i in batch)
+            ids = torch.full((len(batch), width), tokenizer.pad_token_id, dtype=torch.long)
+            mask = torch.zeros((len(batch), width), dtype=torch.long)
+            for row, i in enumerate(batch):
+                ids[row, : lengths[i]] = torch.tensor(encoded[i])
+                mask[row, : lengths[i]] = 1
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
+                logits = net(ids.to(device), mask.to(device))
+            loss = loss_fn(logits.float(), labels[batch].to(device))
+            optimiser.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_([*encoder_params, *net.head.parameters()], 1.0)
+            optimiser.step()
+            scheduler.step()
+            step += 1
+            running = 0.9 * running + 0.1 * float(loss) if step > 1 else float(loss)
+            if progress and (step % max(1, total // 10) == 0 or step == total):
+                logger.info(
+                    "%s step %d/%d epoch %d loss %.3f (%.0fs)",
+                    config.name,
+                    step,
+                    total,
+                    epoch,
+                    running,
+                    time.perf_counter() - started,
+                )
+        epoch += 1
+    train_seconds = time.perf_counter() - started
+
+    net = net.to("cpu").eval()
+    served = quantize_int8(net) if config.quantize == "int8" else net
+    dummy = {"frozen_layers": config.frozen_layers, "max_len": config.max_len, "prefix": "query: "}
+    scorer = FineTunedScorer(served, tokenizer, dummy)
+    metrics = evaluate(scorer.predict([ex.text for ex in dev]), dev) if dev else {}
+    logger.info("%s dev metrics %s", config.name, metrics)
+    summary = {
+        "dev": metrics,
+        "train_seconds": round(train_seconds, 1),
+        "train_examples": len(examples),
+        "train_counts": dict(sorted(counts.items())),
+        "steps": step,
+        "config": asdict(config),
+    }
+    training = {
+        **asdict(config),
+        "train_examples": len(examples),
+        "train_counts": summary["train_counts"],
+        "steps": step,
+        "train_seconds": summary["train_seconds"],
+        "device": device.type,
+    }
+    save_model(
+        net,
+        artifact_config(
+            layers=config.layers,
+            frozen_layers=config.frozen_layers,
+            max_len=config.max_len,
+            quantize=config.quantize,
+            training=training,
+            metrics=metrics,
+        ),
+        out_dir,
+    )
+    return summary
+
+
+__all__ = ["CONFIGS", "FinetuneConfig", "evaluate", "get_config", "replace", "select_device", "train"]
