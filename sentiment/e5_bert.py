@@ -253,7 +253,7 @@ def load_bert(num_layers: int | None = None, path: Path | None = None, *, q4_emb
     q4 = Q4File(path)
     config = bert_config(q4.header, num_layers)
     with torch.device("meta"):
-        model = BertModel(config, add_pooling_layer=False)
+        model: Any = BertModel(config, add_pooling_layer=False)
     state = bert_state_dict(q4, config.num_hidden_layers, word=not q4_embeddings)
     if q4_embeddings:
         model.embeddings.word_embeddings = Q4Embedding.from_file(q4)
@@ -288,6 +288,9 @@ class Q4Embedding(nn.Module):
         blocks = q4.raw_q4("emb.word", q4.header.hidden)
         scales = torch.from_numpy(np.ascontiguousarray(blocks[..., :2]).view(np.float16)[..., 0].copy())
         return cls(scales, torch.from_numpy(np.ascontiguousarray(blocks[..., 2:])))
+
+    scales: torch.Tensor
+    packed: torch.Tensor
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
         packed = self.packed[ids]

