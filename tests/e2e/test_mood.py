@@ -27,16 +27,16 @@ DECLINE = "/decline_human_offer"
 ACCEPT = "/contact_human_agent"
 HAN = re.compile(r"[\u4e00-\u9fff]")
 
-# Each plainly angry for the lexicon baseline and for the fine-tuned model alike, and parsed as something other
-# than a complaint (whose own rule offers a person). Angry wordings with a question are scored neutral by the
-# fine-tuned model when in English (the question dominates), and most angry statements parse as complaints:
-# these are the few that are neither. The English sour stretch is broken by one neutral question on purpose.
+# Each plainly angry for the lexicon baseline and for the fine-tuned model alike (scores -0.66 .. -1.0 with both),
+# and parsed as something other than a complaint (whose own rule offers a person): the English ones fall back (no
+# intent fits a bare outburst). The sour stretch is broken by one neutral question on purpose, so no two fallbacks
+# come in a row (the fallback ladder's own business) and one sour message alone never offers.
 SOUR = {
     "en": [
-        "I'm really angry.",
+        "This is awful. I am so disappointed.",
         "How do I reset my password?",
-        "I'm really angry.",
-        "I'm really angry.",
+        "I hate this, it is the worst.",
+        "Ugh, this is terrible.",
     ],
     "zh": [
         "太差劲了，我真的很生气，非常不满意！配送一般要多久？",
