@@ -34,8 +34,10 @@ pytestmark = pytest.mark.browser
 XSS = '<img src=x onerror="window.__xss=1">'
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def browser() -> Iterator[Any]:
+    """One test's browser: Playwright's sync API allows one instance at a time in a thread, and the second
+    test starts its own (local_browser), so this one must be closed first."""
     with chromium() as instance:
         yield instance
 
