@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Literal, TypedDict
 
 from bot.errors import BotError
+from bot.sqlite_db import open_db
 
 RatedBy = Literal["bot", "agent"]
 Trigger = Literal["goodbye", "resolved", "handback", "inactivity"]
@@ -117,13 +118,7 @@ def slot_value(rating: Rating) -> CsatSlot:
 
 class CsatStore:
     def __init__(self, path: Path | str, clock: Clock = time.time) -> None:
-        if str(path) != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA busy_timeout=5000")
-        self._db.executescript(SCHEMA)
+        self._db = open_db(path, SCHEMA)
         self.clock = clock
 
     def shutdown(self) -> None:

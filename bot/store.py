@@ -15,6 +15,7 @@ from pathlib import Path
 
 from bot.errors import HandoffNotFoundError, HandoffStateError, TicketNotFoundError
 from bot.mood import MoodPoint, queue_order
+from bot.sqlite_db import open_db
 from bot.types import Handoff, Message, Ticket, TranscriptLine
 
 SCHEMA = """
@@ -118,13 +119,7 @@ def _ticket(row: sqlite3.Row) -> Ticket:
 
 class HandoffStore:
     def __init__(self, path: Path | str, clock: Clock = time.time) -> None:
-        if str(path) != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA busy_timeout=5000")
-        self._db.executescript(SCHEMA)
+        self._db = open_db(path, SCHEMA)
         self._migrate()
         self.clock = clock
 

@@ -9,11 +9,8 @@ bot service in-process with a fake Rasa (its tracker sync on).
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
-import socket
-import threading
 import time
 import urllib.parse
 import urllib.request
@@ -22,11 +19,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import web
 
-from bot.app import create_app
 from bot.settings import Settings, demo_agents
 from tests.bot.conftest import FakeRasa
+from tests.browser.bot_service import serve_bot
 from tests.browser.chromium import chromium, live_stack_with_bot, login_agent, shot
 
 pytestmark = pytest.mark.browser
@@ -117,38 +113,17 @@ def test_the_console_shows_a_real_trackers_mood(browser: Any, live_stack: Any) -
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, FakeRasa]]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
     tmp: Path = tmp_path_factory.mktemp("console-mood")
     settings = Settings(
-        port=port,
+        port=0,  # serve_bot picks a free one
         db_path=tmp / "handoff.db",
         shop_db_path=tmp / "shop.db",
         agents=demo_agents(),
         poll_interval_s=0.1,
     )
     rasa = FakeRasa()
-    runner = web.AppRunner(create_app(settings, rasa=rasa))
-    loop = asyncio.new_event_loop()
-    started = threading.Event()
-
-    def serve() -> None:
-        asyncio.set_event_loop(loop)
-        loop.run_until_complete(runner.setup())
-        loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", port).start())
-        started.set()
-        loop.run_forever()
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    assert started.wait(30), "the bot service did not start"
-    try:
-        yield f"http://127.0.0.1:{port}", rasa
-    finally:
-        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(30)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(30)
+    with serve_bot(settings, rasa) as url:
+        yield url, rasa
 
 
 @pytest.fixture(scope="module")

@@ -4,24 +4,20 @@ in-process with a fake Rasa (no trained model needed)."""
 
 from __future__ import annotations
 
-import asyncio
-import socket
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import web
 
 from analytics.refresh import refresh
 from analytics.settings import AnalyticsSettings
 from analytics.themes import refresh_themes
-from bot.app import create_app
 from bot.settings import DEMO_ADMIN_EMAIL, DEMO_AGENT_EMAIL, DEMO_AGENT_PASSWORD, Settings, demo_agents
 from tests.analytics.recorded import T0, stream, user, write_broker
 from tests.analytics.test_themes import OneHot
 from tests.bot.conftest import FakeRasa
+from tests.browser.bot_service import serve_bot
 from tests.browser.chromium import chromium, shot
 
 pytestmark = pytest.mark.browser
@@ -34,41 +30,20 @@ MARKS = """(id) => document.querySelectorAll(`#${id} svg .mark`).length"""
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
     tmp: Path = tmp_path_factory.mktemp("dashboard")
     analytics = AnalyticsSettings(event_broker_db=tmp / "events.db", analytics_db=tmp / "analytics.db")
     write_broker(analytics.event_broker_db, [*stream(), ("html", user(T0, HOSTILE, "nlu_fallback", 0.1))])
     refresh(analytics)
     refresh_themes(analytics.analytics_db, OneHot())  # the stand-in embedder: no model to load
     settings = Settings(
-        port=port,
+        port=0,  # serve_bot picks a free one
         db_path=tmp / "handoff.db",
         shop_db_path=tmp / "shop.db",
         agents=demo_agents(),
         analytics=analytics,
     )
-    runner = web.AppRunner(create_app(settings, rasa=FakeRasa(), sync=False))
-    loop = asyncio.new_event_loop()
-    started = threading.Event()
-
-    def serve() -> None:
-        asyncio.set_event_loop(loop)
-        loop.run_until_complete(runner.setup())
-        loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", port).start())
-        started.set()
-        loop.run_forever()
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    assert started.wait(30), "the bot service did not start"
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(30)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(30)
+    with serve_bot(settings, FakeRasa(), sync=False) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
