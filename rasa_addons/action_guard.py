@@ -35,6 +35,7 @@ from rasa.core.actions.action import (
 from rasa.core.actions.forms import FormAction
 from rasa.shared.core.constants import ACTION_LISTEN_NAME, ACTION_SESSION_START_NAME
 from rasa.shared.core.events import BotUttered, Event, FollowupAction, UserUtteranceReverted
+from rasa.shared.exceptions import RasaException
 
 logger = logging.getLogger(__name__)
 
@@ -106,6 +107,25 @@ class FailSafeFormAction(_FailSafe, FormAction):
     """A form (its validation runs on the action server) that never fails silently."""
 
 
+class BoundedSlotMappingAction(RemoteAction):
+    """The custom actions Rasa's ``action_extract_slots`` calls itself on every user turn (custom slot mappings,
+    ``action_validate_slot_mappings``: the mood's scorer) — built there as a plain ``RemoteAction``, never through
+    the lookup above. Bounded by the same timeout; a failure becomes a ``RasaException``, which
+    ``action_extract_slots`` logs and answers by setting no slots, so the turn goes on without the mood."""
+
+    async def run(self, output_channel: Any, nlg: Any, tracker: Any, domain: Any) -> List[Event]:
+        try:
+            return await asyncio.wait_for(
+                super().run(output_channel, nlg, tracker, domain), timeout=_FailSafe.timeout_s
+            )
+        except RasaException:
+            raise
+        except Exception as error:  # timeout, connection refused, a malformed answer
+            raise RasaException(
+                f"custom action {self.name()!r} failed: {type(error).__name__}: {error}"
+            ) from error
+
+
 _original_lookup: Optional[Callable[..., Any]] = None
 
 
@@ -120,10 +140,12 @@ def install(timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
 
     def lookup(action_name_or_text: Text, domain: Any, action_endpoint: Any) -> Any:
         found = original(action_name_or_text, domain, action_endpoint)
-        if type(found) is RemoteAction:
+        if type(found) in (RemoteAction, BoundedSlotMappingAction):
             return FailSafeRemoteAction(found.name(), action_endpoint)
         if type(found) is FormAction:
             return FailSafeFormAction(found.name(), action_endpoint)
         return found
 
     rasa_action.action_for_name_or_text = lookup
+    # ActionExtractSlots._run_custom_action builds ``RemoteAction(name, endpoint)`` from this module's global
+    rasa_action.RemoteAction = BoundedSlotMappingAction  # type: ignore[misc]
