@@ -3,34 +3,18 @@ file EVENT_BROKER_DB names, every event published with its sender, personal data
 
 from __future__ import annotations
 
-import json
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-RASA_PYTHON = ROOT / ".venv" / "rasa" / "bin" / "python"
-
-pytestmark = pytest.mark.skipif(
-    not RASA_PYTHON.exists(), reason="Rasa's environment (.venv/rasa) is not set up"
-)
+from tests.bot.rasa_env import probe_facts
 
 
 @pytest.fixture(scope="module")
 def facts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     tmp = tmp_path_factory.mktemp("broker")
-    done = subprocess.run(
-        [str(RASA_PYTHON), str(Path(__file__).with_name("broker_probe.py")), str(tmp)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    lines = [line for line in done.stdout.splitlines() if line.startswith("PROBE ")]
-    assert done.returncode == 0 and lines, done.stderr[-3000:]
-    return json.loads(lines[-1][len("PROBE ") :])
+    return probe_facts(Path(__file__).with_name("broker_probe.py"), str(tmp))
 
 
 def test_the_sql_broker_writes_every_event_with_its_sender(facts: dict[str, Any]) -> None:
