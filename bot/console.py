@@ -14,6 +14,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from bot import console_frames
 from bot.auth import (
     LOGIN_COOKIE,
     agent_of,
@@ -375,6 +376,10 @@ async def console_socket(request: web.Request) -> web.StreamResponse:
         async for frame in socket:
             if frame.type == WSMsgType.TEXT and frame.data == "ping":
                 await socket.send_str('{"type": "pong"}')
+            elif frame.type == WSMsgType.TEXT:  # a feature's frame (bot.console_frames), e.g. typing
+                refused = await console_frames.dispatch(request, agent, frame.data)
+                if refused is not None:
+                    await socket.send_json(refused)
             elif frame.type == WSMsgType.ERROR:
                 break
     finally:

@@ -29,9 +29,12 @@ class Hub:
     def online_agents(self) -> set[str]:
         return {email for socket, email in self._sockets.items() if not socket.closed}
 
-    async def publish(self, event: dict[str, Any]) -> None:
+    async def publish(self, event: dict[str, Any], to: set[str] | None = None) -> None:
+        """Sends ``event`` to every console, or only to the consoles of the agents in ``to``."""
         data = json.dumps(event)
         for socket in list(self._sockets):
+            if to is not None and self._sockets.get(socket) not in to:
+                continue
             if socket.closed:
                 self.remove(socket)
                 continue

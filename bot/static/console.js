@@ -26,6 +26,38 @@
   }
   function status(text) { $("status").textContent = text || ""; }
 
+  // ---- feature hooks (window.ShopDeskConsole) ------------------------------------------------------------
+  // The console's feature scripts (console_*.js, loaded after this one) register here; nothing starts before
+  // DOMContentLoaded, so every listener is in place for the first queue and the first socket frame.
+  // Events: "conversation" (conv JSON from GET /api/console/conversations/{id}, after the header, transcript and
+  // context are drawn), "ticket" (ticket JSON), "frame" (every parsed websocket frame), "queue" (queueData after
+  // the lists are drawn), "live" (true / false when the socket opens / closes).
+  var listeners = {};
+  var liveSocket = null;
+  function emit(name, detail) {
+    (listeners[name] || []).forEach(function (fn) {
+      try { fn(detail); } catch (error) { if (window.console) { window.console.error(error); } }
+    });
+  }
+  window.ShopDeskConsole = {
+    me: document.querySelector('meta[name="agent-email"]').content,
+    csrf: csrf,
+    api: function (method, path, body) { return api(method, path, body); },
+    el: function (tag, attrs, text) { return el(tag, attrs, text); },
+    status: function (text) { status(text); },
+    selected: function () { return selectedKind === "conv" ? selected : null; },
+    queue: function () { return queueData; },
+    openConversation: function (id) { return openConversation(id); },
+    loadQueue: function () { return loadQueue(); },
+    // a JSON frame to the service over the console socket; false when the socket is not open
+    send: function (frame) {
+      if (!liveSocket || liveSocket.readyState !== 1) { return false; }
+      liveSocket.send(JSON.stringify(frame));
+      return true;
+    },
+    on: function (name, fn) { (listeners[name] = listeners[name] || []).push(fn); }
+  };
+
   function api(method, path, body) {
     var options = { method: method, credentials: "same-origin", headers: { "X-CSRF-Token": csrf } };
     if (body !== undefined) {
@@ -95,6 +127,7 @@
     });
     if (!queueData.queued.length) { queued.appendChild(el("li", { "class": "conv-meta" }, "Nobody is waiting.")); }
     if (!queueData.active.length) { active.appendChild(el("li", { "class": "conv-meta" }, "None.")); }
+    emit("queue", queueData);
     // the open conversation's header badge follows a language switch (the queue is reloaded on each change)
     var open = queueData.queued.concat(queueData.active).filter(function (item) { return item.id === selected; })[0];
     var badge = document.querySelector("#conv-header .lang-badge");
@@ -224,6 +257,7 @@
       document.querySelectorAll(".conv-list button").forEach(function (b) {
         b.classList.toggle("selected", b.getAttribute("data-id") === id);
       });
+      emit("conversation", conv);
     }).catch(function (error) { status(error.message); });
   }
 
@@ -259,6 +293,7 @@
         appendLine({ id: "t" + i, role: line.role, text: line.text, meta: {} });
       });
       renderContext({});
+      emit("ticket", ticket);
     }).catch(function (error) { status(error.message); });
   }
 
@@ -322,8 +357,10 @@
     var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
     var socket = new WebSocket(scheme + window.location.host + "/api/console/ws");
     var conn = $("connection");
+    liveSocket = socket;
     socket.onopen = function () {
       backoff = 500;
+      emit("live", true);
       conn.textContent = "live"; conn.classList.add("live");
       document.body.setAttribute("data-live", "true");
       loadQueue();
@@ -332,6 +369,7 @@
     socket.onmessage = function (event) {
       var data;
       try { data = JSON.parse(event.data); } catch (e) { return; }
+      emit("frame", data);
       if (data.type === "queue" || data.type === "presence") { loadQueue(); }
       if (data.type === "tickets") { loadTickets(); }
       if (data.type === "mood") {  // the queue's order and badges, and the open conversation's trend
@@ -344,6 +382,7 @@
       }
     };
     socket.onclose = function () {
+      emit("live", false);
       conn.textContent = "reconnecting…"; conn.classList.remove("live");
       document.body.setAttribute("data-live", "false");
       setTimeout(connect, backoff);
@@ -358,6 +397,8 @@
       meta.textContent = "waiting " + ago(now - Number(meta.getAttribute("data-created"))) + " · " + meta.getAttribute("data-reason");
     });
   }, 1000);
-  loadQueue();
-  connect();
+  document.addEventListener("DOMContentLoaded", function () {  // after every feature script registered
+    loadQueue();
+    connect();
+  });
 })();
