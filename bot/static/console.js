@@ -48,6 +48,7 @@
     selected: function () { return selectedKind === "conv" ? selected : null; },
     queue: function () { return queueData; },
     openConversation: function (id) { return openConversation(id); },
+    openTicket: function (id) { return openTicket(id); },
     loadQueue: function () { return loadQueue(); },
     // a JSON frame to the service over the console socket; false when the socket is not open
     send: function (frame) {
