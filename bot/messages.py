@@ -7,7 +7,8 @@ the placeholders):
   queue timed out and its buttons, refused messages);
 - ``WIDGET``: the widget's own strings (labels, banner, status lines); the shop page hands both languages
   to bot/static/widget.js in its config, and the widget picks one (page language, then the conversation's);
-- ``SHOP_PAGE``: the demo shop page (``/`` and ``/zh``).
+- ``SHOP_PAGE``: the demo shop page (``/`` and ``/zh``);
+- ``CANNED_VALUES``: what a canned reply's ``{shop_name}`` and ``{order_status}`` say (bot.canned_api).
 
 Standard library only: the Rasa channel (Python 3.10) imports it. The agent console's own UI stays English.
 Chinese is Simplified; product names, ids and the brand name stay as they are.
@@ -177,6 +178,32 @@ SHOP_PAGE: dict[Language, dict[str, str]] = {
         "other_language": "English",
         "other_language_tag": "en",
         "other_language_url": "/",
+    },
+}
+
+
+# Values a canned reply's variables take in the shopper's language (bot.canned_api): the shop's name and the
+# order statuses of shop.model.ORDER_STATUSES, as a shopper reads them.
+CANNED_VALUES: dict[Language, dict[str, str]] = {
+    "en": {
+        "shop_name": "ShopDesk demo shop",
+        "status_pending": "awaiting payment",
+        "status_paid": "paid, being prepared",
+        "status_packed": "packed, about to ship",
+        "status_shipped": "on its way",
+        "status_delivered": "delivered",
+        "status_cancelled": "cancelled",
+        "status_returned": "returned",
+    },
+    "zh": {
+        "shop_name": "ShopDesk 演示商店",
+        "status_pending": "待付款",
+        "status_paid": "已付款，正在备货",
+        "status_packed": "已打包，即将发货",
+        "status_shipped": "运输中",
+        "status_delivered": "已送达",
+        "status_cancelled": "已取消",
+        "status_returned": "已退货",
     },
 }
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from analytics.errors import ConfigError as AnalyticsConfigError
 from analytics.settings import AnalyticsSettings
 from analytics.settings import from_env as analytics_from_env
+from bot.canned import CannedFileError, load_seed
 from bot.errors import ConfigError
 from bot.hours import BusinessHours, parse_business_hours
 from bot.passwords import hash_password
@@ -67,6 +68,9 @@ class Settings:
     csat_idle_s: float = 300.0  # the widget asks for a rating after this much silence following a bot reply
     csat_retry_interval_s: float = 30.0  # how often ratings Rasa missed are written to its tracker again
     analytics: AnalyticsSettings = field(default_factory=AnalyticsSettings)  # EVENT_BROKER_DB, ANALYTICS_DB
+    canned_replies_file: Path = (
+        ROOT / "bot" / "canned_replies.yml"
+    )  # seeds the canned replies (bot.canned_store)
 
     @property
     def base_url(self) -> str:
@@ -166,6 +170,7 @@ def from_env(environ: Mapping[str, str] | None = None) -> Settings:
         csat_idle_s=number("CSAT_IDLE_S", "300"),
         csat_retry_interval_s=number("CSAT_RETRY_INTERVAL_S", "30"),
         analytics=analytics,
+        canned_replies_file=Path(env.get("CANNED_REPLIES_FILE") or ROOT / "bot" / "canned_replies.yml"),
     )
     if settings.shop_backend not in BACKENDS:
         raise ConfigError("SHOP_BACKEND", settings.shop_backend, f"one of {', '.join(BACKENDS)}")
@@ -177,6 +182,12 @@ def from_env(environ: Mapping[str, str] | None = None) -> Settings:
     ):
         if not value > 0:
             raise ConfigError(name, value, "a number of seconds above 0")
+    try:
+        load_seed(settings.canned_replies_file)  # read again at start-up; checked here to fail fast
+    except CannedFileError as error:
+        raise ConfigError(
+            "CANNED_REPLIES_FILE", str(error.path), f"a usable file: {error.where}: {error.problem}"
+        ) from None
     validate(settings)
     return settings
 

@@ -27,6 +27,7 @@ class OrderView(TypedDict):
     delivered_at: str | None
     carrier: str | None
     tracking_number: str | None
+    tracking_url: str | None
     estimated_delivery: str | None
     ship_city: str
     ship_country: str

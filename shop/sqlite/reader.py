@@ -34,7 +34,7 @@ class SqliteShopReader:
         with self._connect() as db:
             row = db.execute(
                 "SELECT o.number, o.status, o.total_minor, o.currency, o.created_at, o.shipped_at,"
-                " o.delivered_at, o.carrier, o.tracking_number, o.estimated_delivery, o.ship_city,"
+                " o.delivered_at, o.carrier, o.tracking_number, o.tracking_url, o.estimated_delivery, o.ship_city,"
                 " o.ship_country, c.id AS customer_id, c.name AS customer_name, c.email AS customer_email"
                 " FROM orders o JOIN customers c ON c.id = o.customer_id WHERE o.number = ?",
                 (number,),

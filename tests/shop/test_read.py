@@ -46,6 +46,8 @@ def test_order_view_matches_the_store(store: OrderStore, db: Path) -> None:
         order.shipping_address.city,
     )
     assert (view["carrier"], view["tracking_number"]) == (order.carrier, order.tracking_number)
+    assert order.shipment is not None and order.shipment.tracking_url  # SD-100003 is shipped
+    assert view["tracking_url"] == order.shipment.tracking_url
     assert [(x["product_id"], x["quantity"]) for x in view["lines"]] == [
         (x.product_id, x.quantity) for x in order.lines
     ]
