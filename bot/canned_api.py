@@ -1,8 +1,8 @@
 """Canned replies over HTTP: the agents' list and rendering, the admins' page and API (docs/console/canned.md).
 
 Agents:
-- ``GET /api/console/canned?q=`` — the replies, those whose shortcut starts with ``q`` first, then those whose
-  shortcut, title or text contains it;
+- ``GET /api/console/canned?q=`` — the replies matching ``q``: shortcuts starting with it, then shortcuts
+  containing it, then titles with a word starting with it;
 - ``GET /api/console/conversations/{id}/canned/{shortcut}?language=`` — the reply's text for that
   conversation, variables filled (the agent edits it in the reply box and sends it with the usual /reply);
   422 ``{"error", "missing": [...]}`` when the conversation lacks a variable the text needs.
@@ -93,16 +93,20 @@ def _public(reply: CannedReply) -> dict[str, Any]:
 
 
 def _matches(replies: list[CannedReply], query: str) -> list[CannedReply]:
+    """Shortcuts starting with ``query`` first, then shortcuts containing it, then titles with a word starting
+    with it (the console's list filters the same way, bot/static/console_canned.js)."""
     if not query:
         return replies
-    first = [r for r in replies if r["shortcut"].startswith(query)]
-    rest = [
-        r
-        for r in replies
-        if r not in first
-        and any(query in value.lower() for value in (r["shortcut"], r["title"], r["en"], r["zh"]))
-    ]
-    return first + rest
+    ranked: list[tuple[int, str, CannedReply]] = []
+    for reply in replies:
+        shortcut, words = reply["shortcut"], reply["title"].lower().split()
+        if shortcut.startswith(query):
+            ranked.append((0, shortcut, reply))
+        elif query in shortcut:
+            ranked.append((1, shortcut, reply))
+        elif any(word.startswith(query) for word in words):
+            ranked.append((2, shortcut, reply))
+    return [reply for _rank, _shortcut, reply in sorted(ranked, key=lambda r: (r[0], r[1]))]
 
 
 # --- agents ----------------------------------------------------------------------------------------------

@@ -36,7 +36,8 @@
     tr.appendChild(el("td", { "class": "text-en", lang: "en" }, reply.en || "—"));
     tr.appendChild(el("td", { "class": "text-zh", lang: "zh-CN" }, reply.zh || "—"));
     tr.appendChild(el("td", { "class": "origin" },
-      reply.origin === "file" ? (reply.edited_by ? "file, edited by " + reply.edited_by : "file") : "admin " + (reply.edited_by || "")));
+      reply.origin === "file" ? (reply.edited_by ? "file, edited by " + reply.edited_by : "file")
+        : "added by an admin" + (reply.edited_by ? " (last change: " + reply.edited_by + ")" : "")));
     var actions = el("td", { "class": "actions" });
     var edit = el("button", { type: "button", "class": "edit", "aria-label": "Edit /" + reply.shortcut }, "Edit");
     edit.addEventListener("click", function () { startEdit(reply); });

@@ -36,15 +36,17 @@
     return loading;
   }
 
-  function matching(query) {
-    var all = replies || [];
-    var first = all.filter(function (r) { return r.shortcut.indexOf(query) === 0; });
-    var rest = all.filter(function (r) {
-      return first.indexOf(r) < 0 && [r.shortcut, r.title, r.en, r.zh].some(function (v) {
-        return (v || "").toLowerCase().indexOf(query) >= 0;
-      });
-    });
-    return first.concat(rest).slice(0, MAX_SHOWN);
+  function matching(query) {  // as the service's ?q= (bot/canned_api.py _matches)
+    function rank(r) {
+      if (r.shortcut.indexOf(query) === 0) { return 0; }
+      if (r.shortcut.indexOf(query) > 0) { return 1; }
+      return r.title.toLowerCase().split(/\s+/).some(function (w) { return w.indexOf(query) === 0; }) ? 2 : 3;
+    }
+    return (replies || []).map(function (r) { return { reply: r, rank: rank(r) }; })
+      .filter(function (x) { return x.rank < 3; })
+      .sort(function (a, b) { return a.rank - b.rank || (a.reply.shortcut < b.reply.shortcut ? -1 : 1); })
+      .map(function (x) { return x.reply; })
+      .slice(0, MAX_SHOWN);
   }
 
   function isOpen() { return !list.hidden && shown.length > 0; }

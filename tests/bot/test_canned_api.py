@@ -62,10 +62,17 @@ async def test_agents_list_and_filter_the_seeded_replies(alice: tuple[TestClient
     tracking = next(r for r in everything["replies"] if r["shortcut"] == "tracking")
     assert tracking["languages"] == ["en", "zh"]
     assert {"order_id", "tracking_url"} <= set(tracking["variables"])
-    found = await (await client.get("/api/console/canned", params={"q": "/re"})).json()
-    names = [r["shortcut"] for r in found["replies"]]
-    assert names[:2] == ["refund-time", "return-steps"]  # shortcut prefix first, then text matches
-    assert all(n.startswith("re") for n in names[:2]) and len(names) > 2
+
+    async def matching(query: str) -> list[str]:
+        found = await (await client.get("/api/console/canned", params={"q": query})).json()
+        return [r["shortcut"] for r in found["replies"]]
+
+    assert await matching("/re") == ["refund-time", "return-steps"]  # a leading "/" is ignored
+    assert await matching("greet") == ["hello", "hi"]  # a word of the title
+    # shortcut prefix, then inside a shortcut, then a title word ("How to return…", "Please hold on")
+    assert await matching("h") == ["hello", "hi", "anything-else", "return-steps", "wait"]
+    assert await matching("stat") == ["order-status"]
+    assert await matching("zzz") == []
     assert (await client.get("/api/console/canned", params={"q": "x" * 65})).status == 400
 
 
