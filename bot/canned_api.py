@@ -137,7 +137,10 @@ async def render_reply(request: web.Request) -> web.Response:
     reply = request.app[CANNED_STORE].by_shortcut(shortcut)
     if reply is None:
         return _error(404, f"no canned reply /{shortcut[:40]}")
-    language, _fallback = pick_language(reply, _language(request, handoff["language"]))
+    wanted = _language(
+        request, handoff["language"]
+    )  # the conversation's, unless the agent asks for the other
+    language, _fallback = pick_language(reply, wanted)
     needed = set(variables_of(reply[language], language))
     context = handoff["context"] if isinstance(handoff["context"], dict) else {}
     values = context_values(context)
@@ -158,7 +161,7 @@ async def render_reply(request: web.Request) -> web.Response:
     if status:
         values["order_status"] = CANNED_VALUES[language].get(f"status_{status}", status)
     try:
-        rendered = render(reply, _language(request, handoff["language"]), values, note)
+        rendered = render(reply, wanted, values, note)
     except MissingVariablesError as error:
         return _error(422, str(error), missing=error.missing, shortcut=reply["shortcut"])
     return web.json_response(

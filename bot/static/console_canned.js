@@ -167,6 +167,11 @@
   }
 
   SDC.on("conversation", function (conv) { language = conv.language === "zh" ? "zh" : "en"; if (list) { close(); } });
+  SDC.on("queue", function (queue) {  // the open conversation's language may change (the tracker sync)
+    var id = SDC.selected();
+    var open = queue.queued.concat(queue.active).filter(function (item) { return item.id === id; })[0];
+    if (open) { language = open.language === "zh" ? "zh" : "en"; }
+  });
   SDC.on("ticket", function () { if (list) { close(); } });
   SDC.on("frame", function (frame) { if (frame.type === "canned") { replies = null; } });
   document.addEventListener("DOMContentLoaded", start);
