@@ -44,6 +44,7 @@ from bot.canned_store import CannedNotFoundError, CannedStore, DuplicateShortcut
 from bot.keys import HUB, SETTINGS, SHOP, STORE
 from bot.messages import CANNED_VALUES
 from bot.pages import render as render_page
+from bot.types import Handoff
 from bot.validate import json_object
 from shop.errors import ShopUnavailableError
 
@@ -129,19 +130,11 @@ def _language(request: web.Request, default: str) -> Language:
     return "zh" if raw == "zh" else "en"
 
 
-@routes.get("/api/console/conversations/{handoff_id}/canned/{shortcut}")
-@require_agent
-async def render_reply(request: web.Request) -> web.Response:
-    handoff = request.app[STORE].get(request.match_info["handoff_id"])  # 404 for an unknown id
-    shortcut = request.match_info["shortcut"].lstrip("/")
-    reply = request.app[CANNED_STORE].by_shortcut(shortcut)
-    if reply is None:
-        return _error(404, f"no canned reply /{shortcut[:40]}")
-    wanted = _language(
-        request, handoff["language"]
-    )  # the conversation's, unless the agent asks for the other
-    language, _fallback = pick_language(reply, wanted)
-    needed = set(variables_of(reply[language], language))
+async def _values(
+    request: web.Request, handoff: Handoff, language: Language, needed: set[str]
+) -> tuple[dict[str, str | None], str]:
+    """The variables' values for this conversation in ``language``, and a note on why some may be missing.
+    The order store is read only when the text needs one of its variables."""
     context = handoff["context"] if isinstance(handoff["context"], dict) else {}
     values = context_values(context)
     name = agent_of(request).agent.name.strip()
@@ -158,8 +151,22 @@ async def render_reply(request: web.Request) -> web.Response:
             order, note = None, "the order store is unavailable"
         values.update({key: value for key, value in shop_values(order).items() if value})
     status = values.get("order_status")
-    if status:
+    if status:  # worded for the shopper, in the reply's language
         values["order_status"] = CANNED_VALUES[language].get(f"status_{status}", status)
+    return values, note
+
+
+@routes.get("/api/console/conversations/{handoff_id}/canned/{shortcut}")
+@require_agent
+async def render_reply(request: web.Request) -> web.Response:
+    handoff = request.app[STORE].get(request.match_info["handoff_id"])  # 404 for an unknown id
+    shortcut = request.match_info["shortcut"].lstrip("/")
+    reply = request.app[CANNED_STORE].by_shortcut(shortcut)
+    if reply is None:
+        return _error(404, f"no canned reply /{shortcut[:40]}")
+    wanted = _language(request, handoff["language"])  # the conversation's, unless the agent asks
+    language, _fallback = pick_language(reply, wanted)
+    values, note = await _values(request, handoff, language, set(variables_of(reply[language], language)))
     try:
         rendered = render(reply, wanted, values, note)
     except MissingVariablesError as error:
