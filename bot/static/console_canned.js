@@ -82,10 +82,13 @@
       });
       li.appendChild(SDC.el("span", { "class": "canned-shortcut" }, "/" + reply.shortcut));
       li.appendChild(SDC.el("span", { "class": "canned-title" }, reply.title));
+      var label = "/" + reply.shortcut + ", " + reply.title;
       if (reply.languages.indexOf(language) < 0) {  // no text in the conversation's language: the other one
         var other = reply.languages[0];
         li.appendChild(SDC.el("span", { "class": "canned-only", "data-language": other }, LANGUAGE_NAMES[other] + " only"));
+        label += " (" + LANGUAGE_NAMES[other] + " only)";
       }
+      li.setAttribute("aria-label", label);
       li.addEventListener("mousedown", function (event) { event.preventDefault(); });  // keep the box focused
       li.addEventListener("click", function () { choose(i); });
       list.appendChild(li);

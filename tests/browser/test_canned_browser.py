@@ -249,6 +249,7 @@ def test_an_admin_edits_a_reply_and_the_console_uses_it(browser: Any, service: t
     box.press_sequentially("/zh-")
     only = agent.locator("#canned-suggestions [data-shortcut='zh-only'] .canned-only")
     assert only.text_content() == "Chinese only"
+    assert agent.get_by_role("option", name="/zh-only, Chinese only reply (Chinese only)").count() == 1
     box.press("Enter")
     agent.wait_for_function("() => document.getElementById('reply-text').value === 'Ben您好'")
     assert "Chinese only" in (agent.locator("#status").text_content() or "")
