@@ -121,7 +121,9 @@
     var path = "/api/console/conversations/" + encodeURIComponent(id) + "/canned/" + encodeURIComponent(reply.shortcut);
     SDC.api("GET", path).then(function (rendered) {
       if (SDC.selected() !== id) { return; }
-      if (box.value === typed) { box.value = rendered.text; } else { box.value = rendered.text + box.value; }
+      // the "/shortcut" gives way to the text (whatever the agent typed after it meanwhile stays)
+      var rest = box.value.indexOf(typed) === 0 ? box.value.slice(typed.length) : (box.value ? " " + box.value : "");
+      box.value = rendered.text + rest;
       box.focus();
       box.setSelectionRange(rendered.text.length, rendered.text.length);
       box.dispatchEvent(new Event("input", { bubbles: true }));
