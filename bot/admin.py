@@ -33,7 +33,7 @@ from bot.agents_store import (
     clean_role,
     new_password_hash,
 )
-from bot.auth import agent_of, current_session, require_admin
+from bot.auth import Handler, agent_of, current_session, require_agent
 from bot.keys import AGENTS, HUB, LOGIN_GUARD, SETTINGS, STORE
 from bot.pages import render
 from bot.validate import bad_request, json_object
@@ -61,6 +61,19 @@ async def _roster(app: web.Application) -> AsyncIterator[None]:
 
 def _json_error(status: type[web.HTTPException], message: str) -> web.HTTPException:
     return status(text=json.dumps({"error": message}), content_type="application/json")
+
+
+def require_admin(handler: Handler) -> Handler:
+    """As ``bot.auth.require_agent``, then a 403 JSON answer naming the admin area for an agent."""
+
+    async def admins_only(request: web.Request) -> web.StreamResponse:
+        if not agent_of(request).agent.is_admin:
+            raise _json_error(web.HTTPForbidden, ADMIN_AREA_ONLY)
+        return await handler(request)
+
+    wrapped = require_agent(admins_only)
+    wrapped.__name__ = handler.__name__
+    return wrapped
 
 
 def _page_session_or_403(request: web.Request) -> web.Response | None:
