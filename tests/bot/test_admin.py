@@ -126,6 +126,16 @@ async def test_an_added_agent_logs_in_with_the_role_given(
     assert (await anon.get("/console/admin")).status == 403  # an agent, not an admin
 
 
+async def test_an_added_agent_gets_the_per_account_login_lock(
+    admin: tuple[TestClient, str], anon: TestClient
+) -> None:
+    client, csrf = admin
+    assert (await client.post("/console/api/admin/agents", json=NEW, headers=h(csrf))).status == 201
+    statuses = [await try_login(anon, "carol@shop.test", "wrong-password") for _ in range(6)]
+    assert statuses == [401] * 5 + [429]
+    assert await try_login(anon, "carol@shop.test", NEW["password"]) == 429  # locked, even the right one
+
+
 async def test_html_in_a_name_is_stored_as_text_and_escaped(
     admin: tuple[TestClient, str], anon: TestClient
 ) -> None:

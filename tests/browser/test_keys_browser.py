@@ -162,9 +162,16 @@ def test_claim_reply_and_hand_back_without_the_mouse(browser: Any, service: tupl
     url, rasa = service
     agent = console(browser, url, DEMO_AGENT_EMAIL)
     handoff_id = queue(url, "keys-shopper-1", "Kim Keyboard")
-    agent.wait_for_selector(f"#queued-list button[data-id='{handoff_id}']")
-    top = agent.evaluate("() => window.ShopDeskConsole.queue().queued[0].id")
-    assert top == handoff_id
+    later_id = queue(url, "keys-shopper-1b", "Lou Later")
+    agent.wait_for_selector(f"#queued-list button[data-id='{later_id}']")
+    top = agent.evaluate("() => window.ShopDeskConsole.queue().queued.map(i => i.id)")
+    assert top == [handoff_id, later_id]
+
+    for key, expected in (("J", handoff_id), ("J", later_id), ("K", handoff_id)):  # move through the list
+        agent.keyboard.press(f"Alt+Key{key}")
+        agent.wait_for_selector(f"#conv-header:has-text('{'Kim' if expected == handoff_id else 'Lou'}')")
+        assert agent.evaluate("() => document.activeElement.getAttribute('data-id')") == expected
+        assert agent.evaluate("() => window.ShopDeskConsole.selected()") == expected
 
     agent.keyboard.press("Alt+KeyR")  # nothing claimed yet: the reply box is closed, and it says so
     agent.wait_for_selector("#status:has-text('once you have claimed')")
@@ -196,6 +203,14 @@ def test_claim_reply_and_hand_back_without_the_mouse(browser: Any, service: tupl
     status = agent.evaluate(f"fetch('/api/console/conversations/{handoff_id}').then(r => r.json())")
     assert status["status"] == "closed"
     assert agent.locator("#reply-form").is_hidden()
+    agent.keyboard.press("Alt+KeyN")  # the next one is Lou's now
+    agent.wait_for_function("() => document.activeElement && document.activeElement.id === 'reply-text'")
+    assert "Lou Later" in agent.locator("#conv-header").inner_text()
+    agent.keyboard.press("Alt+KeyL")
+    agent.keyboard.press("Enter")
+    agent.wait_for_selector("#conv-header:has-text('closed')")
+    agent.keyboard.press("Alt+KeyN")
+    agent.wait_for_selector("#status:has-text('Nobody is waiting.')")
     assert agent.errors == []
     agent.context.close()
 
@@ -256,6 +271,8 @@ def test_the_shortcuts_dialog(browser: Any, service: tuple[str, FakeRasa]) -> No
     agent.get_by_role("button", name="Close").press("Enter")
     agent.wait_for_selector("#keys-help:not([open])", state="attached")
     assert focused_id(agent) == "keys-help-button"
+    outline = "() => getComputedStyle(document.activeElement).outlineStyle"
+    assert agent.evaluate(outline) == "solid"  # a visible focus ring for keyboard users
 
     agent.keyboard.press("Alt+Slash")  # search
     assert agent.locator("#tab-search").get_attribute("aria-selected") == "true"
