@@ -337,6 +337,9 @@ def test_every_control_has_an_accessible_name(browser: Any, service: tuple[str, 
     admin.goto(url + "/console/admin/agents")
     admin.wait_for_selector("#agents-table[aria-busy='false']")
     assert_all_named(admin, "agent management")
+    admin.goto(url + "/console/dashboard")
+    admin.wait_for_selector("#dashboard[aria-busy='false']")
+    assert_all_named(admin, "the analytics dashboard")
     admin.context.close()
 
 
