@@ -181,7 +181,8 @@
   document.addEventListener("keydown", function (event) {
     if (event.defaultPrevented || event.isComposing) { return; }
     if (anyDialogOpen()) { return; }  // a modal dialog: Tab, Enter, Escape only (the browser closes it on Escape)
-    if (event.key === "Enter" && (event.ctrlKey || event.metaKey) && !event.altKey) {
+    var inOtherField = editable(event.target) && event.target.id !== "reply-text";
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey) && !event.altKey && !inOtherField) {
       event.preventDefault();
       sendReply();
       return;
