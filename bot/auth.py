@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from bot.keys import SETTINGS, STORE
+from bot.keys import AGENTS, SETTINGS, STORE
 from bot.passwords import verify_password
 from bot.settings import Agent, Settings
 
@@ -42,9 +42,19 @@ def _hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def authenticate(settings: Settings, email: str, password: str) -> Agent | None:
+def find_agent(app: web.Application, email: str) -> Agent | None:
+    """The enabled agent ``email`` with their current role: the roster (bot.agents_store) where the service
+    runs, which honours what admins changed; the configured agents otherwise."""
+    roster = app.get(AGENTS)
+    if roster is not None:
+        return roster.active(email)
+    return next((a for a in app[SETTINGS].agents if a.email == email), None)
+
+
+def authenticate(app: web.Application, email: str, password: str) -> Agent | None:
+    """The agent when the password is right and the account enabled; None otherwise (same work either way)."""
     email = email.strip().lower()
-    agent = next((a for a in settings.agents if a.email == email), None)
+    agent = find_agent(app, email)
     ok = verify_password(password, agent.password_hash if agent else _DUMMY_HASH)
     return agent if agent is not None and ok else None
 
@@ -82,8 +92,9 @@ def current_session(request: web.Request) -> AgentSession | None:
     if found is None:
         return None
     email, csrf = found
-    agent = next((a for a in request.app[SETTINGS].agents if a.email == email), None)
-    if agent is None:  # removed from configuration since login
+    agent = find_agent(request.app, email)
+    if agent is None:  # removed from configuration or disabled by an admin since login: the session ends
+        request.app[STORE].delete_session(token_hash)
         return None
     return AgentSession(agent, csrf, token_hash)
 

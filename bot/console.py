@@ -115,7 +115,7 @@ async def login(request: web.Request) -> web.Response:
         return response
     if not check_login_csrf(request, str(form.get("csrf", ""))):
         return _login_form(request, "The form expired; please try again.", status=403)
-    agent = authenticate(request.app[SETTINGS], email, str(form.get("password", ""))[:200])
+    agent = authenticate(request.app, email, str(form.get("password", ""))[:200])
     if agent is None:
         guard.failed(peer, email)
         return _login_form(request, "Wrong email or password.", status=401)
@@ -146,9 +146,7 @@ async def console_page(request: web.Request) -> web.Response:
     session = current_session(request)
     if session is None:
         raise web.HTTPSeeOther("/console/login")
-    link = (
-        '<a class="dashboard-link" href="/console/dashboard">Dashboard</a>' if session.agent.is_admin else ""
-    )
+    link = '<a class="admin-link" href="/console/admin">Admin</a>' if session.agent.is_admin else ""
     return render(
         "console.html",
         raw={"dashboard_link": link},

@@ -44,6 +44,16 @@ class Hub:
                 logger.debug("dropping console socket: %s", error)
                 self.remove(socket)
 
+    async def disconnect(self, agent_email: str) -> int:
+        """Closes the consoles of one agent (e.g. disabled by an admin); how many were open."""
+        sockets = [socket for socket, email in self._sockets.items() if email == agent_email]
+        for socket in sockets:
+            self.remove(socket)
+            close = getattr(socket, "close", None)
+            if close is not None:
+                await close()
+        return len(sockets)
+
     async def close_all(self) -> None:
         for socket in list(self._sockets):
             close = getattr(socket, "close", None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from bot.agents_store import AgentsStore
 from bot.hub import Hub
 from bot.loginguard import LoginGuard
 from bot.rasa_client import RasaApi
@@ -21,3 +22,4 @@ REPLY_LIMITER = web.AppKey("reply_limiter", RateLimiter)
 LOGIN_GUARD = web.AppKey("login_guard", LoginGuard)
 HISTORY_LIMITER = web.AppKey("history_limiter", RateLimiter)
 SESSION_LIMITER = web.AppKey("session_limiter", RateLimiter)
+AGENTS = web.AppKey("agents", AgentsStore)  # bot.admin: the roster admins manage

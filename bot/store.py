@@ -395,6 +395,10 @@ class HandoffStore:
     def delete_session(self, token_hash: str) -> None:
         self._db.execute("DELETE FROM sessions WHERE token_hash = ?", (token_hash,))
 
+    def delete_sessions_of(self, agent_email: str) -> int:
+        """Ends every session of one agent (disabled by an admin); how many there were."""
+        return self._db.execute("DELETE FROM sessions WHERE agent_email = ?", (agent_email,)).rowcount
+
     def agents_seen_since(self, since: float) -> set[str]:
         rows = self._db.execute(
             "SELECT DISTINCT agent_email FROM sessions WHERE last_seen >= ? AND expires_at > ?",

@@ -58,7 +58,8 @@ async def test_anonymous_is_sent_to_login(anon: TestClient) -> None:
 
 
 async def test_admin_sees_the_link_and_the_page(admin: TestClient) -> None:
-    assert 'href="/console/dashboard"' in await (await admin.get("/console")).text()
+    assert 'href="/console/admin"' in await (await admin.get("/console")).text()  # the admin area …
+    assert 'href="/console/dashboard"' in await (await admin.get("/console/admin")).text()  # … links it
     page = await admin.get("/console/dashboard")
     assert page.status == 200
     body = await page.text()

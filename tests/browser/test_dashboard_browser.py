@@ -69,7 +69,8 @@ def logged_in(browser: Any, url: str, email: str) -> Any:
 
 def test_admin_dashboard_draws_every_plot(browser: Any, service: str) -> None:
     page = logged_in(browser, service, DEMO_ADMIN_EMAIL)
-    page.get_by_role("link", name="Dashboard").click()
+    page.get_by_role("link", name="Admin", exact=True).click()  # the console header → the admin area
+    page.get_by_role("link", name="Analytics dashboard").click()
     page.wait_for_selector("#dashboard[aria-busy='false']")
     status = page.locator("#dash-status").text_content() or ""
     assert status.startswith("Updated"), status
@@ -90,6 +91,7 @@ def test_admin_dashboard_draws_every_plot(browser: Any, service: str) -> None:
 def test_agent_gets_the_admins_only_page(browser: Any, service: str) -> None:
     page = logged_in(browser, service, DEMO_AGENT_EMAIL)
     assert page.get_by_role("link", name="Dashboard").count() == 0
+    assert page.get_by_role("link", name="Admin", exact=True).count() == 0
     response = page.goto(service + "/console/dashboard")
     assert response is not None and response.status == 403
     assert "for admins" in (page.locator("#forbidden").text_content() or "")
