@@ -92,7 +92,8 @@
       draw(report);
     }).catch(function (error) {
       if (requested !== id) { return; }
-      message("Risk signals unavailable: " + error.message, "risk-error");
+      var text = String(error.message || "");  // the service's error already starts "risk signals unavailable"
+      message(/^risk signals unavailable/i.test(text) ? text.charAt(0).toUpperCase() + text.slice(1) : "Risk signals unavailable: " + text, "risk-error");
     });
   }
 
