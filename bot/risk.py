@@ -25,8 +25,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal, TypedDict
 
 from bot.risk_address import address_key, postcode_key
-from shop.read import AddressUse, CustomerHistory, VerificationFailureView
-from shop.views import AddressView
+from shop.read import AddressUse, AddressView, CustomerHistory, VerificationFailureView
 
 Level = Literal["info", "watch"]
 Number = int | float | str | bool | None

@@ -15,6 +15,7 @@ from typing import Protocol
 from shop.factory import BACKENDS, DEFAULT_BACKEND, check_backend
 from shop.views import (
     AddressUse,
+    AddressView,
     CustomerHistory,
     LedgerLine,
     LedgerOrder,
@@ -28,6 +29,7 @@ __all__ = [
     "BACKENDS",
     "DEFAULT_BACKEND",
     "AddressUse",
+    "AddressView",
     "CustomerHistory",
     "LedgerLine",
     "LedgerOrder",

@@ -187,7 +187,8 @@ def write_histories(
                 if rng.random() < 0.1:
                     return_id = SqliteOrderStore.next_id(conn, "return")
                     refund_id = SqliteOrderStore.next_id(conn, "refund")
-                    returned = to_db(created + timedelta(days=5))
+                    returned_at = created + timedelta(days=5)
+                    returned = to_db(returned_at)
                     conn.execute(
                         "INSERT INTO returns (id, order_number, status, reason, product_ids, created_at,"
                         " refund_id) VALUES (?, ?, 'refunded', 'bench', ?, ?, ?)",
@@ -196,6 +197,14 @@ def write_histories(
                     conn.execute(
                         "INSERT INTO refunds (id, order_number, return_id, amount_minor, currency, status,"
                         " method, created_at, expected_by) VALUES (?, ?, ?, ?, ?, 'completed', 'Card', ?, ?)",
-                        (refund_id, number, return_id, total, policy.CURRENCY, returned, returned[:10]),
+                        (
+                            refund_id,
+                            number,
+                            return_id,
+                            total,
+                            policy.CURRENCY,
+                            returned,
+                            returned_at.date().isoformat(),
+                        ),
                     )
     return store
