@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 # word (or word ending) → its short form; a German compound "Hauptstraße" ends in "straße"
 _WORDS = {
@@ -53,6 +54,7 @@ def _word(word: str) -> str:
     return word
 
 
+@lru_cache(maxsize=65_536)  # the same streets come back on every call for a postcode
 def street_key(street: str) -> str:
     """``Hauptstraße 5`` → ``hauptstr 5``; ``5 Main Street.`` → ``5 main st``."""
     text = unicodedata.normalize("NFKC", street).casefold()

@@ -148,24 +148,29 @@ class HistoryWriter:
 def write_histories(
     path: str | Path, n_customers: int, orders_per_customer: int, *, now: datetime, seed: int = 0
 ) -> SqliteOrderStore:
-    """A shop of ``n_customers`` customers with ``orders_per_customer`` orders each over the last year, one
-    return in ten (with its refund), and one address in fifty shared by a few customers; deterministic."""
+    """A shop of ``n_customers`` (at most 9999) customers with ``orders_per_customer`` orders each over the last
+    year, one return in ten (with its refund), about ten customers per postcode, and 6% of the customers at one of
+    ``n_customers // 50`` shared addresses in postcode 10115; deterministic."""
     rng = random.Random(seed)
     store = SqliteOrderStore(path)
     HistoryWriter(store)  # the product
     with store.transaction() as conn:
         shared = [f"Sharedstraße {i}" for i in range(max(1, n_customers // 50))]
         for c in range(1, n_customers + 1):
-            street = rng.choice(shared) if rng.random() < 0.06 else f"Benchweg {c}"
+            if rng.random() < 0.06:  # one of the shared addresses, all in 10115
+                street, postcode = rng.choice(shared), "10115"
+            else:  # about ten customers per postcode, as in a city
+                street, postcode = f"Benchweg {c}", f"{20000 + c % max(1, n_customers // 10)}"
             conn.execute(
                 "INSERT INTO customers (id, name, email, created_at, street, postcode, city, country)"
-                " VALUES (?, ?, ?, ?, ?, '10115', 'Berlin', 'DE')",
+                " VALUES (?, ?, ?, ?, ?, ?, 'Berlin', 'DE')",
                 (
                     f"C-{c:04d}",
                     f"Bench Customer {c}",
                     f"bench{c}@example.com",
                     to_db(now - timedelta(days=800)),
                     street,
+                    postcode,
                 ),
             )
             for _ in range(orders_per_customer):
@@ -175,9 +180,9 @@ def write_histories(
                 conn.execute(
                     "INSERT INTO orders (number, customer_id, status, subtotal_minor, shipping_minor,"
                     " total_minor, currency, payment_method, ship_name, ship_street, ship_postcode, ship_city,"
-                    " ship_country, created_at) VALUES (?, ?, 'delivered', ?, 0, ?, ?, 'Card', '', ?, '10115',"
+                    " ship_country, created_at) VALUES (?, ?, 'delivered', ?, 0, ?, ?, 'Card', '', ?, ?,"
                     " 'Berlin', 'DE', ?)",
-                    (number, f"C-{c:04d}", total, total, policy.CURRENCY, street, to_db(created)),
+                    (number, f"C-{c:04d}", total, total, policy.CURRENCY, street, postcode, to_db(created)),
                 )
                 conn.execute(
                     "INSERT INTO order_lines (order_number, line_no, product_id, title, quantity,"
