@@ -26,6 +26,7 @@ from bot.shopdb import ShopReader
 from bot.types import Handoff
 from shop.demo.histories import write_histories
 from shop.demo.seed import open_seeded_store
+from shop.read import open_reader
 
 NOW = datetime(2025, 3, 12, 10, 0, 0, tzinfo=UTC)
 
@@ -101,9 +102,8 @@ def main() -> None:
     for suffix in ("", "-wal", "-shm"):
         Path(f"{demo}{suffix}").unlink(missing_ok=True)
     store = open_seeded_store(demo, clock=lambda: NOW)
-    with store.read() as conn:
-        customers = [r[0] for r in conn.execute("SELECT DISTINCT customer_id FROM orders ORDER BY 1")]
-        orders = [r[0] for r in conn.execute("SELECT number FROM orders ORDER BY number")]
+    customers = sorted({line.customer_id for line in store.all_order_lines()})
+    orders = [o["order_number"] for o in open_reader(demo).ledger_orders()]
     measure(
         f"demo shop ({len(customers)} customers with orders, {len(orders)} orders)",
         demo,
@@ -119,10 +119,9 @@ def main() -> None:
             Path(f"{path}{suffix}").unlink(missing_ok=True)
         if n_customers > 9999:
             raise SystemExit(f"{size}: at most 9999 customers (ids C-0001 … C-9999)")
-        store = write_histories(path, n_customers, each, now=NOW)
+        write_histories(path, n_customers, each, now=NOW)
         customers = [f"C-{c:04d}" for c in range(1, n_customers + 1)]
-        with store.read() as conn:
-            orders = [r[0] for r in conn.execute("SELECT number FROM orders ORDER BY number")]
+        orders = [o["order_number"] for o in open_reader(path).ledger_orders()]
         measure(
             f"generated shop ({n_customers} customers, {n_customers * each} orders)",
             path,
