@@ -63,16 +63,16 @@ class RiskService:
     def __init__(self, shop: ShopReader, clock: Callable[[], float] = time.time) -> None:
         self.shop = shop
         self.clock = clock
-        self._median: tuple[float, str, dict[int, int]] | None = None  # (read at, since, distribution)
+        self._median: tuple[float, dict[int, int]] | None = None  # (read at, distribution)
         self.clients: dict[str, list[str]] = {}  # handoff id -> client keys before the handoff
 
     def returns_distribution(self, since: str) -> dict[int, int]:
         now = self.clock()
         cached = self._median
         if cached is not None and now - cached[0] < MEDIAN_TTL_S:
-            return cached[2]
+            return cached[1]
         distribution = self.shop.returns_per_customer(since)
-        self._median = (now, since, distribution)
+        self._median = (now, distribution)
         return distribution
 
     def remember_clients(self, handoff_id: str, keys: list[str]) -> None:
