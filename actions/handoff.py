@@ -76,10 +76,17 @@ def handoff_reason(tracker: Tracker) -> str:
 
 
 def context(tracker: Tracker) -> dict[str, Any]:
-    """Verified customer, their recent orders (or the verified order), and the cart, from the order store."""
+    """Verified customer, their recent orders (or the verified order), the verified order's number, and the cart,
+    from the order store."""
     order_number = verified_order_number(tracker)  # only what was verified in this conversation
     customer_id = verified_customer_id(tracker)
-    found: dict[str, Any] = {"customer": None, "orders": [], "cart": []}
+    # verified_order: the order at hand (the console's risk signals compare its refunds with its total)
+    found: dict[str, Any] = {
+        "customer": None,
+        "orders": [],
+        "cart": [],
+        "verified_order": order_number or None,
+    }
     try:
         store = services().store
         if isinstance(customer_id, str) and customer_id:

@@ -11,7 +11,13 @@ from typing import Any
 
 from shop.errors import InvalidIdentifierError
 from shop.ids import normalize_order_number as _normalize_order_number
-from shop.read import DEFAULT_BACKEND, open_reader
+from shop.read import (
+    DEFAULT_BACKEND,
+    AddressUse,
+    CustomerHistory,
+    VerificationFailureView,
+    open_reader,
+)
 
 
 def normalize_order_number(raw: str) -> str | None:
@@ -46,3 +52,18 @@ class ShopReader:
                 seen.add(product["category"])
                 picked.append(dict(product))
         return picked[:limit]
+
+    # --- customer histories: the console's risk signals (bot/risk.py) --------------------------------
+    def customer_history(self, customer_id: str) -> CustomerHistory | None:
+        return self._reader.customer_history(customer_id)
+
+    def returns_per_customer(self, since: str) -> dict[int, int]:
+        return self._reader.returns_per_customer(since)
+
+    def address_uses(self, postcode_keys: list[str]) -> list[AddressUse]:
+        return self._reader.address_uses(postcode_keys)
+
+    def verification_failures(
+        self, order_numbers: list[str], clients: list[str], until: str
+    ) -> list[VerificationFailureView]:
+        return self._reader.verification_failures(order_numbers, clients, until)

@@ -60,3 +60,73 @@ class LedgerOrder(TypedDict):
     lines: list[LedgerLine]
     shipping_minor: int
     total_minor: int
+
+
+# --- customer histories (the console's risk signals, bot/risk.py) ---------------------------------------
+
+
+class AddressView(TypedDict):
+    street: str
+    postcode: str
+    city: str
+    country: str
+
+
+class CustomerView(TypedDict):
+    id: str
+    name: str
+    email: str
+    created_at: str
+    address: AddressView | None  # the customer's default address, if any
+
+
+class HistoryOrderView(TypedDict):
+    number: str
+    status: str
+    total_minor: int
+    currency: str
+    created_at: str
+    address: AddressView  # where it was shipped to
+
+
+class HistoryReturnView(TypedDict):
+    id: str
+    order_number: str
+    status: str
+    created_at: str
+
+
+class HistoryRefundView(TypedDict):
+    id: str
+    order_number: str
+    return_id: str | None  # None: the refund of a cancelled order
+    amount_minor: int
+    currency: str
+    status: str
+    created_at: str
+
+
+class CustomerHistory(TypedDict):
+    """A customer with every order, return request and refund, oldest first."""
+
+    customer: CustomerView
+    orders: list[HistoryOrderView]
+    returns: list[HistoryReturnView]
+    refunds: list[HistoryRefundView]
+
+
+class AddressUse(TypedDict):
+    """One customer's use of an address: as their default address ("customer") or on an order ("order")."""
+
+    customer_id: str
+    source: str
+    street: str
+    postcode: str
+    city: str
+    country: str
+
+
+class VerificationFailureView(TypedDict):
+    order_number: str
+    client: str
+    failed_at: str

@@ -64,6 +64,7 @@ CREATE TABLE IF NOT EXISTS returns (
     created_at TEXT NOT NULL,
     refund_id TEXT
 );
+CREATE INDEX IF NOT EXISTS returns_order ON returns(order_number);
 CREATE TABLE IF NOT EXISTS refunds (
     id TEXT PRIMARY KEY,
     order_number TEXT NOT NULL REFERENCES orders(number),
@@ -76,6 +77,12 @@ CREATE TABLE IF NOT EXISTS refunds (
     expected_by TEXT NOT NULL,
     completed_at TEXT
 );
+CREATE INDEX IF NOT EXISTS refunds_order ON refunds(order_number);
+-- a postcode as the console's risk signals compare it (upper case, no spaces or hyphens; shop/sqlite/reader.py)
+CREATE INDEX IF NOT EXISTS orders_postcode_key
+    ON orders(replace(replace(upper(ship_postcode), ' ', ''), '-', ''));
+CREATE INDEX IF NOT EXISTS customers_postcode_key
+    ON customers(replace(replace(upper(postcode), ' ', ''), '-', ''));
 CREATE TABLE IF NOT EXISTS invoices (
     id TEXT PRIMARY KEY,
     order_number TEXT NOT NULL REFERENCES orders(number),

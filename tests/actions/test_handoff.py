@@ -156,6 +156,7 @@ async def test_queued_handoff_pauses_and_tells_the_wait(
     assert body["language"] == "en"
     assert [line["role"] for line in body["transcript"]] == ["shopper", "bot", "shopper"]
     assert body["context"]["customer"] == {"id": "C-0001", "name": "Ada Lovelace", "email": "ada@example.com"}
+    assert body["context"]["verified_order"] == "SD-100001"  # the order at hand (bot/risk.py)
     assert body["context"]["orders"][0] == {
         "number": "SD-100001",
         "status": "shipped",
@@ -254,6 +255,7 @@ async def test_forged_customer_slot_gives_the_agent_no_customer_data(
     await ActionHandoff(settings).run(CollectingDispatcher(), tracker(slots=forged), {})
     context = fake.requests[0][1]["context"]
     assert context["customer"] is None and context["orders"] == []
+    assert context["verified_order"] is None  # no order at hand for the risk signals either
 
 
 # --- bot_challenge never takes a request for a person (training data) -------------------------------------

@@ -77,3 +77,57 @@ def test_ledger_orders_are_what_the_store_holds(store: OrderStore, db: Path) -> 
     assert one["created_at"].startswith(order.created_at.date().isoformat())
     numbers = [o["order_number"] for o in reader.ledger_orders()]
     assert numbers == sorted(numbers) and "SD-100004" in numbers
+
+
+# --- customer histories (the console's risk signals, bot/risk.py) ---------------------------------------
+
+
+def test_history_reads_of_a_missing_shop_are_unavailable(tmp_path: Path) -> None:
+    reader = open_reader(tmp_path / "absent.db")
+    for call in (
+        lambda: reader.customer_history("C-0001"),
+        lambda: reader.returns_per_customer("2025-01-01T00:00:00+00:00"),
+        lambda: reader.address_uses(["10115"]),
+        lambda: reader.verification_failures(["SD-100001"], ["client:x"], "2025-01-01T00:00:00+00:00"),
+    ):
+        with pytest.raises(ShopUnavailableError):
+            call()
+    assert not (tmp_path / "absent.db").exists()
+
+
+def test_customer_history_is_what_the_store_holds(store: OrderStore, db: Path) -> None:
+    order = store.get_order("SD-100007")  # the demo order with a return and its refund
+    customer = order.customer
+    history = open_reader(db).customer_history(customer.id)
+    assert history is not None
+    assert history["customer"]["id"] == customer.id and history["customer"]["email"] == customer.email
+    orders = store.orders_for_customer(customer.id)
+    assert sorted(o["number"] for o in history["orders"]) == sorted(o.number for o in orders)
+    assert [o["created_at"] for o in history["orders"]] == sorted(o["created_at"] for o in history["orders"])
+    returns = [r.id for o in orders for r in store.returns_for_order(o.number)]
+    refunds = [(f.id, f.amount_minor) for o in orders for f in store.refunds_for_order(o.number)]
+    assert sorted(r["id"] for r in history["returns"]) == sorted(returns)
+    assert sorted((f["id"], f["amount_minor"]) for f in history["refunds"]) == sorted(refunds)
+    seven = next(o for o in history["orders"] if o["number"] == "SD-100007")
+    assert seven["address"]["city"] == order.shipping_address.city
+    assert open_reader(db).customer_history("C-9999") is None
+
+
+def test_returns_per_customer_counts_every_customer_with_orders(store: OrderStore, db: Path) -> None:
+    reader = open_reader(db)
+    with_orders = {line.customer_id for line in store.all_order_lines()}  # not cancelled ones only
+    everything = reader.returns_per_customer("1970-01-01T00:00:00+00:00")
+    assert sum(everything.values()) >= len(with_orders)
+    assert sum(n * customers for n, customers in everything.items()) > 0  # the demo shop has returns
+    assert reader.returns_per_customer("2999-01-01T00:00:00+00:00") == {0: sum(everything.values())}
+
+
+def test_address_uses_compare_postcodes_without_case_spaces_and_hyphens(store: OrderStore, db: Path) -> None:
+    order = store.get_order("SD-100003")
+    postcode = order.shipping_address.postcode
+    spaced = " ".join(postcode).upper()
+    key = spaced.replace(" ", "")
+    uses = open_reader(db).address_uses([key])
+    assert any(u["customer_id"] == order.customer.id and u["source"] == "order" for u in uses)
+    assert {u["postcode"].replace(" ", "").replace("-", "").upper() for u in uses} == {key}
+    assert open_reader(db).address_uses([]) == []
