@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from typing import Any
 
@@ -72,13 +73,13 @@ class WidgetSockets:
 
     async def send(self, session_id: str, event: Any) -> int:
         """Sends ``event`` (JSON) to the conversation's widget sockets; how many it reached."""
-        sent = 0
+        sent, data = 0, json.dumps(event)
         for socket in list(self._sessions.get(session_id, ())):
             if socket.closed:
                 self.remove(session_id, socket)
                 continue
             try:
-                await socket.send_json(event)
+                await socket.send_str(data)
                 sent += 1
             except (ConnectionError, RuntimeError) as error:
                 logger.debug("dropping a widget socket: %s", error)

@@ -15,7 +15,10 @@
   var C = window.ShopDeskConsole;
   var THROTTLE_MS = 2000;
   var IDLE_MS = 4000;
-  var EXPIRE_MS = 6000;
+  var EXPIRE_MS = (function () {  // ?typing_expire_s= overrides the 6 s (tests, demos)
+    var fromQuery = Number(new URLSearchParams(window.location.search).get("typing_expire_s"));
+    return fromQuery > 0 ? fromQuery * 1000 : 6000;
+  })();
   var SHOPPER_TYPING = "The shopper is typing\u2026";
 
   var indicator = document.getElementById("typing-indicator");

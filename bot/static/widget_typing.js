@@ -8,16 +8,19 @@
  * - Up: {"type": "typing", "typing": true} at most once per THROTTLE_MS while the shopper types (input events,
  *   IME compositions included), {"typing": false} after IDLE_MS without one, when the box is emptied and on send.
  *   Never the draft: the frame has no other field.
- * - Down: {"type": "typing", "typing": bool, "name": "<agent first name>"}: "<name> is typing…" (WIDGET
- *   agent_typing, the widget's language) under the conversation; it goes on false, after EXPIRE_MS without a
- *   refresh (the agent's console closed), when the agent's message arrives and when the handoff ends.
+ * - Down: {"type": "typing", "typing": bool, "name": "<agent first name>"}: the WIDGET string agent_typing
+ *   with that name, in the widget's language, under the conversation; it goes on false, after EXPIRE_MS without
+ *   a refresh (the agent's console closed), when the agent's message arrives and when the handoff ends.
  */
 (function () {
   "use strict";
 
   var THROTTLE_MS = 2000;
   var IDLE_MS = 4000;
-  var EXPIRE_MS = 6000;
+  var EXPIRE_MS = (function () {  // ?typing_expire_s= overrides the 6 s (tests, demos)
+    var fromQuery = Number(new URLSearchParams(window.location.search).get("typing_expire_s"));
+    return fromQuery > 0 ? fromQuery * 1000 : 6000;
+  })();
   var REFUSED = 4403;  // the service did not sign this session id: asking again would not help
 
   /* `w`: what widget.js shares — root, form, input, t, el, sessionId(). */

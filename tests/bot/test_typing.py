@@ -5,6 +5,8 @@ someone else's conversation."""
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,6 +16,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot import typing_widget
 from bot.keys import SETTINGS
+from bot.messages import WIDGET
 from bot.typing_frames import (
     AGENT_FRAMES,
     CLOSE_BAD_HELLO,
@@ -28,6 +31,7 @@ from bot.widget_session import new_session_id
 from tests.bot.conftest import queue_handoff
 
 WS = ClientWebSocketResponse
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def h(csrf: str) -> dict[str, str]:
@@ -359,3 +363,21 @@ def test_first_name() -> None:
     assert first_name("Alex (demo agent)") == "Alex"
     assert first_name("  ") == "An agent"
     assert first_name(None) == "An agent"
+
+
+async def test_the_shop_page_loads_the_typing_script_before_the_widget(anon: TestClient) -> None:
+    html = await (await anon.get("/")).text()
+    assert html.index("/static/widget_typing.js") < html.index("/static/widget.js")
+    assert (await anon.get("/static/widget_typing.js")).status == 200
+    console_page = (ROOT / "bot" / "templates" / "console.html").read_text(encoding="utf-8")
+    assert '<script src="/static/console_typing.js"></script>' in console_page
+
+
+def test_every_string_the_widget_typing_uses_is_in_both_languages() -> None:
+    source = (ROOT / "bot" / "static" / "widget_typing.js").read_text(encoding="utf-8")
+    used = set(re.findall(r"""\bw\.t\("(\w+)"[,)]""", source))
+    assert used == {"agent_typing", "agent"}
+    assert used <= WIDGET["en"].keys() and used <= WIDGET["zh"].keys()
+    assert WIDGET["en"]["agent_typing"].format(name="Alex") == "Alex is typing…"
+    assert WIDGET["zh"]["agent_typing"].format(name="Alex") == "Alex正在输入…"
+    assert "is typing" not in source  # no shopper-facing English literal in the script
