@@ -340,7 +340,7 @@ async def test_a_flooding_widget_is_closed(
     assert frames[-1] == {"type": "error", "error": f"too many frames (at most {limit} per {window_s:g} s)"}
     received = await typing_frames(a)
     assert len(received) == limit  # the frames within the budget, then nothing
-    assert received[-1] == {"type": "typing", "handoff_id": hid, "typing": False}  # closed while typing
+    assert received[-1] == {"type": "typing", "handoff_id": hid, "typing": False}
 
 
 async def test_too_many_sockets_for_one_conversation_are_refused(

@@ -82,6 +82,7 @@ def shopper_waiting(browser: Any, url: str, errors: list[str], query: str = "") 
     page.goto(url + "/" + query)
     page.wait_for_selector("#shopdesk-widget[data-history='loaded']")
     session_id = page.evaluate("window.ShopDeskWidget.sessionId()")
+    assert page.locator("#shopdesk-widget").get_attribute("data-typing-socket") is None  # with the bot: none
     queue_handoff(url, session_id)
     page.reload()  # the history now says "queued": the widget opens its typing socket
     page.wait_for_selector("#shopdesk-widget[data-mode='queued'][data-typing-socket='ready']")
