@@ -12,7 +12,7 @@ import aiohttp
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
-from bot import admin, canned_api, console, csat, dashboard, handoff_api, proxy, risk_api, widget
+from bot import admin, canned_api, console, csat, dashboard, handoff_api, proxy, risk_api, typing_indicator, widget
 from bot.csat_store import CsatStore
 from bot.errors import BotError, HandoffNotFoundError, HandoffStateError, RasaError, TicketNotFoundError
 from bot.hub import Hub
@@ -151,6 +151,7 @@ def create_app(settings: Settings, rasa: RasaApi | None = None, *, sync: bool = 
     canned_api.setup(app)  # canned replies: /api/console/canned*, the admins' /console/admin/canned
     admin.setup(app)  # the admin area (admins): /console/admin, agent management, the agent roster
     risk_api.setup(app)  # refund and return risk signals: /api/console/conversations/{id}/risk
+    typing_indicator.setup(app)  # typing indicators both ways: /widget/ws, the console's "typing" frames
     app.add_routes(widget.routes)
     app.add_routes(csat.routes)
     app.add_routes(proxy.routes)

@@ -76,6 +76,7 @@ WIDGET: dict[Language, dict[str, str]] = {
         "image_alt": "Image from the assistant",
         "connection_lost": "Connection lost — reconnecting…",
         "unreachable": "Cannot reach the assistant — retrying…",
+        "agent_typing": "{name} is typing…",  # bot/static/widget_typing.js, docs/console/typing.md
         # the rating card (bot/static/widget_csat.js, docs/csat.md)
         "csat_card_label": "Rate this conversation",
         "csat_question": "How did we do? Please rate this conversation.",
@@ -119,6 +120,7 @@ WIDGET: dict[Language, dict[str, str]] = {
         "image_alt": "助手发送的图片",
         "connection_lost": "连接已断开，正在重新连接…",
         "unreachable": "暂时无法连接到助手，正在重试…",
+        "agent_typing": "{name}正在输入…",
         "csat_card_label": "为本次对话评分",
         "csat_question": "您对本次服务满意吗？请为这次对话评分。",
         "csat_scale_label": "您的评分：1（非常不满意）到 5（非常满意）",

@@ -14,6 +14,7 @@
  *   "shopdesk_language" event after every message (bot/language.py decides both from Rasa's tracker).
  *   Every message carries metadata.page_language, the tracker's fallback while nothing is decided.
  * - asks for a 1-5 rating when a conversation ends: widget_csat.js (loaded first), told what happens here.
+ * - typing indicators both ways while a person has the conversation: widget_typing.js (loaded first), told here.
  */
 (function () {
   "use strict";
@@ -136,6 +137,7 @@
   function setMode(next, agentName) {
     mode = next;
     if (csat) { csat.modeChanged(next); }
+    if (typingSide) { typingSide.modeChanged(next); }
     modeAgent = agentName || null;
     if (next === "agent") {
       banner.textContent = t("agent_banner", { name: agentName || t("our_team") });
@@ -157,6 +159,11 @@
     scrollDown: scrollDown,
     sessionId: function () { return sessionId; },
     language: function () { return language; }
+  }) : null;
+
+  // ---- typing indicators during a handoff (widget_typing.js) -------------------------------------------
+  var typingSide = window.ShopDeskTyping ? window.ShopDeskTyping.create({
+    root: root, form: form, input: input, t: t, el: el, sessionId: function () { return sessionId; }
   }) : null;
 
   // ---- typing indicator -----------------------------------------------------------------------------
@@ -331,6 +338,7 @@
     if (message.role !== "notice") { hideTyping(); }
     render(message);
     if (csat) { csat.botSaid(message); }
+    if (typingSide) { typingSide.botSaid(message); }
   });
 
   function sendMessage(payload, title) {
@@ -338,6 +346,7 @@
     if (!text) { return; }
     render({ role: "shopper", text: title || text });
     if (csat) { csat.shopperSpoke(); }
+    if (typingSide) { typingSide.shopperSent(); }
     var frame = { message: text, metadata: { page_language: pageLanguage } };  // the server knows the session
     if (title) { frame.metadata.title = title; }
     if (confirmed) { socket.emit("user_uttered", frame); } else { outbox.push(frame); }
