@@ -12,7 +12,18 @@ import aiohttp
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
-from bot import admin, canned_api, console, csat, dashboard, handoff_api, proxy, risk_api, typing_indicator, widget
+from bot import (
+    admin,
+    canned_api,
+    console,
+    csat,
+    dashboard,
+    handoff_api,
+    proxy,
+    risk_api,
+    typing_indicator,
+    widget,
+)
 from bot.csat_store import CsatStore
 from bot.errors import BotError, HandoffNotFoundError, HandoffStateError, RasaError, TicketNotFoundError
 from bot.hub import Hub
