@@ -67,6 +67,7 @@ class Settings:
     csat_idle_s: float = 300.0  # the widget asks for a rating after this much silence following a bot reply
     csat_retry_interval_s: float = 30.0  # how often ratings Rasa missed are written to its tracker again
     analytics: AnalyticsSettings = field(default_factory=AnalyticsSettings)  # EVENT_BROKER_DB, ANALYTICS_DB
+    search_catchup_interval_s: float = 2.0  # the console search indexes what closed since; 0 = only per query
 
     @property
     def base_url(self) -> str:
@@ -166,6 +167,7 @@ def from_env(environ: Mapping[str, str] | None = None) -> Settings:
         csat_idle_s=number("CSAT_IDLE_S", "300"),
         csat_retry_interval_s=number("CSAT_RETRY_INTERVAL_S", "30"),
         analytics=analytics,
+        search_catchup_interval_s=number("SEARCH_CATCHUP_INTERVAL_S", "2"),
     )
     if settings.shop_backend not in BACKENDS:
         raise ConfigError("SHOP_BACKEND", settings.shop_backend, f"one of {', '.join(BACKENDS)}")
@@ -177,6 +179,12 @@ def from_env(environ: Mapping[str, str] | None = None) -> Settings:
     ):
         if not value > 0:
             raise ConfigError(name, value, "a number of seconds above 0")
+    if settings.search_catchup_interval_s < 0:
+        raise ConfigError(
+            "SEARCH_CATCHUP_INTERVAL_S",
+            settings.search_catchup_interval_s,
+            "0 (only before each search) or more",
+        )
     validate(settings)
     return settings
 
