@@ -102,12 +102,14 @@ def conversation_document(row: sqlite3.Row, messages: list[sqlite3.Row]) -> Docu
     except ValueError:
         context = {}
     context = context if isinstance(context, dict) else {}
-    customer = context.get("customer") if isinstance(context.get("customer"), dict) else {}
-    raw_orders = context.get("orders") if isinstance(context.get("orders"), list) else []
+    raw_customer = context.get("customer")
+    customer: dict[str, Any] = raw_customer if isinstance(raw_customer, dict) else {}
+    raw_orders = context.get("orders")
+    orders_listed: list[Any] = raw_orders if isinstance(raw_orders, list) else []
     lines = tuple((str(m["role"]), str(m["text"])) for m in messages)
     orders = {
         found
-        for item in raw_orders
+        for item in orders_listed
         if isinstance(item, dict)
         for found in orders_in(_text(item.get("number")))
     }
