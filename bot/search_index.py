@@ -373,3 +373,26 @@ class SearchIndex:
             )
             for row in self._db.execute(sql, params)
         ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m bot.search_index rebuild``: index the handoff DB (HANDOFF_DB_PATH) again from scratch."""
+    import argparse
+
+    from bot.settings import from_env
+
+    parser = argparse.ArgumentParser(prog="python -m bot.search_index", description=main.__doc__)
+    parser.add_argument("command", choices=["rebuild"])
+    parser.parse_args(argv)
+    index = SearchIndex(from_env().db_path)
+    try:
+        written = index.rebuild()
+    finally:
+        index.shutdown()
+    logger.warning("search index rebuilt: %s documents", written)
+    return 0
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO)
+    raise SystemExit(main())

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from bot.search_index import INDEX_VERSION, SearchIndex
+from bot.search_index import INDEX_VERSION, SearchIndex, main
 from bot.search_query import QueryError, as_text, parse, snippet
 from bot.store import HandoffStore
 
@@ -238,6 +238,16 @@ def test_rebuild_and_a_new_index_version_index_everything_again(
     db.close()
     assert index.catch_up() == 2
     assert index.count() == {"conversation": 2, "ticket": 0}
+
+
+def test_the_rebuild_command_indexes_the_configured_db(
+    tmp_path: Path, store: HandoffStore, index: SearchIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    closed(store, ["to be rebuilt"])
+    monkeypatch.setenv("HANDOFF_DB_PATH", str(tmp_path / "handoff.db"))
+    assert main(["rebuild"]) == 0
+    assert index.count() == {"conversation": 1, "ticket": 0}
+    assert index.catch_up() == 0  # the watermarks the command left are this index's too
 
 
 def test_a_hostile_context_still_makes_a_document(store: HandoffStore, index: SearchIndex) -> None:
