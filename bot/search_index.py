@@ -36,7 +36,7 @@ logger = logging.getLogger(__name__)
 
 INDEX_VERSION = 1.0  # bump when a document's shape changes: the index is rebuilt on open
 OVERLAP_S = 60.0
-BATCH = 200  # documents per write transaction (the store's writes wait at most one batch)
+BATCH = 100  # documents per write transaction (the store's writes wait at most one batch)
 WEIGHTS = (5.0, 3.0, 1.0)  # bm25 column weights: customer, orders, body
 
 Kind = Literal["conversation", "ticket"]

@@ -45,12 +45,10 @@
   function resultItem(result) {
     var key = result.kind + ":" + result.id;
     var li = el("li");
-    var label = (result.kind === "ticket" ? "Ticket" : "Conversation") + " " + result.id + ", " +
-      customerText(result) + ", " + result.outcome.text;
-    var button = el("button", { type: "button", "class": "search-hit", "data-kind": result.kind,
-      "data-id": result.id, "aria-label": label });
+    // no aria-label: a screen reader reads what is shown (kind, customer, when, outcome, the snippet)
+    var button = el("button", { type: "button", "class": "search-hit", "data-kind": result.kind, "data-id": result.id });
     button.appendChild(el("span", { "class": "search-kind search-kind-" + result.kind },
-      result.kind === "ticket" ? "Ticket" : "Chat"));
+      result.kind === "ticket" ? "Ticket" : "Conversation"));
     button.appendChild(el("span", { "class": "search-customer" }, customerText(result)));
     var outcome = result.outcome.text + (result.outcome.csat ? " · CSAT " + result.outcome.csat + "/5" : "");
     var when = new Date(result.when * 1000).toLocaleString();
