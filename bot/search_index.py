@@ -238,11 +238,16 @@ class SearchIndex:
             written += self._write(self._conversations(stale[start : start + BATCH]))
         for start in range(0, len(new_tickets), BATCH):
             written += self._write(self._tickets(new_tickets[start : start + BATCH]))
-        with db:
-            db.execute("BEGIN IMMEDIATE")
-            self._set_state("closed_at", max([closed_mark, *(float(r[1]) for r in closed)]))
-            self._set_state("message_id", max(message_mark, float(top_message)))
-            self._set_state("created_at", max([ticket_mark, *(float(r[1]) for r in tickets)]))
+        marks = {
+            "closed_at": (closed_mark, max([closed_mark, *(float(r[1]) for r in closed)])),
+            "message_id": (message_mark, max(message_mark, float(top_message))),
+            "created_at": (ticket_mark, max([ticket_mark, *(float(r[1]) for r in tickets)])),
+        }
+        if any(new != old for old, new in marks.values()):  # a round with nothing new writes nothing
+            with db:
+                db.execute("BEGIN IMMEDIATE")
+                for name, (_, value) in marks.items():
+                    self._set_state(name, value)
         if written:
             logger.info("search index: %s documents written", written)
         return written

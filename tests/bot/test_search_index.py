@@ -224,6 +224,21 @@ def test_the_watermarks_persist_and_a_round_writes_only_what_is_new(
         reopened.shutdown()
 
 
+def test_a_round_with_nothing_new_writes_nothing(
+    tmp_path: Path, store: HandoffStore, index: SearchIndex
+) -> None:
+    closed(store, ["something"])
+    index.catch_up()
+    watcher = sqlite3.connect(tmp_path / "handoff.db")
+    version = watcher.execute("PRAGMA data_version").fetchone()[0]  # changes when another connection commits
+    assert index.catch_up() == 0
+    assert watcher.execute("PRAGMA data_version").fetchone()[0] == version
+    closed(store, ["something else"])
+    index.catch_up()
+    assert watcher.execute("PRAGMA data_version").fetchone()[0] != version
+    watcher.close()
+
+
 def test_rebuild_and_a_new_index_version_index_everything_again(
     tmp_path: Path, store: HandoffStore, index: SearchIndex
 ) -> None:
