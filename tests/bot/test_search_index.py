@@ -224,6 +224,18 @@ def test_the_watermarks_persist_and_a_round_writes_only_what_is_new(
         reopened.shutdown()
 
 
+def test_a_close_committed_late_with_an_older_time_is_still_found(
+    store: HandoffStore, index: SearchIndex
+) -> None:
+    closed(store, ["first one"])
+    index.catch_up()  # the watermark is now the first close's time
+    clock = store.clock
+    assert isinstance(clock, Clock)
+    clock.now -= 30  # another connection's close, stamped before the watermark, committed after the round
+    late = closed(store, ["late one"])
+    assert refs(index, "late one") == [late]
+
+
 def test_a_round_with_nothing_new_writes_nothing(store: HandoffStore, index: SearchIndex) -> None:
     closed(store, ["something"])
     index.catch_up()
