@@ -21,6 +21,7 @@ from bot import (
     handoff_api,
     proxy,
     risk_api,
+    search,
     typing_indicator,
     widget,
 )
@@ -163,6 +164,7 @@ def create_app(settings: Settings, rasa: RasaApi | None = None, *, sync: bool = 
     admin.setup(app)  # the admin area (admins): /console/admin, agent management, the agent roster
     risk_api.setup(app)  # refund and return risk signals: /api/console/conversations/{id}/risk
     typing_indicator.setup(app)  # typing indicators both ways: /widget/ws, the console's "typing" frames
+    search.setup(app)  # search over closed conversations and tickets: /api/console/search
     app.add_routes(widget.routes)
     app.add_routes(csat.routes)
     app.add_routes(proxy.routes)

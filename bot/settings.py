@@ -71,6 +71,7 @@ class Settings:
     canned_replies_file: Path = (
         ROOT / "bot" / "canned_replies.yml"
     )  # seeds the canned replies (bot.canned_store)
+    search_catchup_interval_s: float = 2.0  # the console search indexes what closed since; 0 = only per query
 
     @property
     def base_url(self) -> str:
@@ -171,6 +172,7 @@ def from_env(environ: Mapping[str, str] | None = None) -> Settings:
         csat_retry_interval_s=number("CSAT_RETRY_INTERVAL_S", "30"),
         analytics=analytics,
         canned_replies_file=Path(env.get("CANNED_REPLIES_FILE") or ROOT / "bot" / "canned_replies.yml"),
+        search_catchup_interval_s=number("SEARCH_CATCHUP_INTERVAL_S", "2"),
     )
     if settings.shop_backend not in BACKENDS:
         raise ConfigError("SHOP_BACKEND", settings.shop_backend, f"one of {', '.join(BACKENDS)}")
@@ -188,6 +190,12 @@ def from_env(environ: Mapping[str, str] | None = None) -> Settings:
         raise ConfigError(
             "CANNED_REPLIES_FILE", str(error.path), f"a usable file: {error.where}: {error.problem}"
         ) from None
+    if settings.search_catchup_interval_s < 0:
+        raise ConfigError(
+            "SEARCH_CATCHUP_INTERVAL_S",
+            settings.search_catchup_interval_s,
+            "0 (only before each search) or more",
+        )
     validate(settings)
     return settings
 
