@@ -12,7 +12,7 @@ import aiohttp
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
-from bot import console, csat, dashboard, handoff_api, proxy, widget
+from bot import console, csat, dashboard, handoff_api, proxy, team, widget
 from bot.csat_store import CsatStore
 from bot.errors import BotError, HandoffNotFoundError, HandoffStateError, RasaError, TicketNotFoundError
 from bot.hub import Hub
@@ -148,6 +148,7 @@ def create_app(settings: Settings, rasa: RasaApi | None = None, *, sync: bool = 
     app.add_routes(handoff_api.routes)
     app.add_routes(console.routes)
     dashboard.setup(app)  # the analytics dashboard (admins): /console/dashboard, /console/api/analytics/*
+    team.setup(app)  # notes, transfer, agent status, auto-assignment (docs/console/team.md)
     app.add_routes(widget.routes)
     app.add_routes(csat.routes)
     app.add_routes(proxy.routes)
