@@ -185,10 +185,9 @@ def candidates(app: web.Application) -> list[Candidate]:
 
 async def assign_waiting(app: web.Application) -> list[tuple[str, str]]:
     """Gives waiting conversations, in queue order, to the least busy online agents (never above
-    ``AGENT_MAX_CHATS``) through ``claim_for``; returns (handoff id, agent email) per assignment."""
+    ``AGENT_MAX_CHATS``) through ``claim_for``; returns (handoff id, agent email) per assignment. The team
+    loop (``bot.team``) calls it when ``AUTO_ASSIGN`` is on."""
     settings = app[SETTINGS]
-    if not settings.auto_assign:
-        return []
     done = []
     for handoff, _ in app[STORE].queued_by_priority():
         email = pick_agent(candidates(app), settings.agent_max_chats)

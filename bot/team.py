@@ -40,7 +40,8 @@ class TeamLoop:
 
     async def round(self) -> None:
         await agent_status.check_presence(self.app)
-        await assignment.assign_waiting(self.app)
+        if self.app[SETTINGS].auto_assign:
+            await assignment.assign_waiting(self.app)
 
     async def run(self) -> None:
         while True:
