@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from bot.messages import WIDGET
 from bot.settings import DEMO_ADMIN_EMAIL, DEMO_AGENT_EMAIL, DEMO_AGENT_PASSWORD, Settings, demo_agents
 from tests.bot.conftest import FakeRasa
 from tests.browser.bot_service import serve_bot
@@ -225,3 +226,47 @@ def test_going_offline_mid_conversation_returns_it_to_the_queue_with_its_transcr
     other.wait_for_selector(
         f"#team-list li[data-email='{STATE['loser']}'][data-status='online']", state="attached"
     )
+
+
+def test_the_shopper_sees_each_hand_over_in_the_widget(
+    service: tuple[str, FakeRasa], pages: dict[str, Any]
+) -> None:
+    """The shopper's page (socket.io stubbed) gets the notices the agents' moves above sent, as the Rasa channel
+    delivers them: the banner follows joined → transferred → back in the queue."""
+    from tests.browser.test_language_ui import FAKE_SOCKET_IO
+
+    url, rasa = service
+    sent = [
+        e for cid, events in rasa.appended if cid == "team-race" for e in events if e.get("event") == "bot"
+    ]
+    delivered = [
+        {
+            "text": e["text"],
+            "role": e["metadata"]["shopdesk_role"],
+            "event": e["metadata"].get("shopdesk_event"),
+            "agent_name": e["metadata"].get("agent_name"),
+        }
+        for e in sent
+    ]
+    assert [d["event"] for d in delivered] == ["joined", "joined", "queued"]
+    shopper = next(iter(pages.values())).context.browser.new_context().new_page()
+    shopper.set_default_timeout(TIMEOUT_MS)
+    shopper.route(
+        "**/static/vendor/socket.io.min.js",
+        lambda route: route.fulfill(body=FAKE_SOCKET_IO, content_type="application/javascript"),
+    )
+    shopper.goto(url)
+    shopper.locator(".sd-launcher").click()
+    shopper.wait_for_selector("#shopdesk-widget[data-connected='true']")
+    banners = []
+    for message in delivered:
+        shopper.evaluate("m => window.__fire('bot_uttered', m)", message)
+        banners.append(shopper.locator(".sd-banner").text_content())
+    first, second = (NAMES[STATE[k]].split()[0] for k in ("winner", "loser"))
+    assert banners == [
+        WIDGET["en"]["agent_banner"].format(name=first),
+        WIDGET["en"]["agent_banner"].format(name=second),
+        WIDGET["en"]["queued_banner"],
+    ]
+    assert shopper.locator("#shopdesk-widget").get_attribute("data-mode") == "queued"
+    shot(shopper, "console-team-04-shopper-back-in-queue")
