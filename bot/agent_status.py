@@ -73,7 +73,9 @@ async def check_presence(app: web.Application) -> None:
     states = team.states()
     for agent in settings.agents:
         state = states.get(agent.email)
-        if state is None:
+        if state is None:  # logged in before statuses existed: online once a console of theirs connects
+            if agent.email in sockets:
+                await set_status(app, agent, "online", "reconnected")
             continue
         if state["status"] != "offline" and agent.email not in present:
             await set_status(app, agent, "offline", "disconnected")

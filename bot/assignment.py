@@ -73,7 +73,12 @@ async def claim_for(app: web.Application, handoff_id: str, agent: Agent) -> tupl
     """Claims a waiting conversation for ``agent``; HandoffStateError (409) when someone else has it."""
     handoff = app[STORE].claim(handoff_id, agent.email, agent.name)
     logger.info("%s claimed", handoff["id"])
-    app[TEAM_STORE].assigned(agent.email)
+    team = app[TEAM_STORE]
+    state = team.state(agent.email)
+    if state is None or state["status"] == "offline":  # taking a conversation is working: online again
+        team.set_status(agent.email, "online", "claim")
+        await app[HUB].publish({"type": "agents", "agent": agent.email, "status": "online"})
+    team.assigned(agent.email)
     name = first_name(agent.name)
     notice = shopper_text(handoff["language"], "agent_joined", name=name)
     delivered = await send_notice(app, handoff, notice, "joined", name)

@@ -72,7 +72,8 @@ async def test_auto_assignment_follows_the_queue_order_the_least_busy_agent_and_
     most 2 each."""
     app = server.app
     store = app[STORE]
-    store.clock = lambda: T0
+    now = [T0]
+    store.clock = lambda: now[0]
     seed_online(app, "alice@shop.test", T0 - 100)
     seed_online(app, "bob@shop.test", T0 - 900)
     seed_online(app, CAROL.email, T0 - 300)
@@ -86,14 +87,14 @@ async def test_auto_assignment_follows_the_queue_order_the_least_busy_agent_and_
         ("H5", 60, None),
         ("H6", 30, None),
     ]:
-        store.clock = lambda age=age: T0 - age
+        now[0] = T0 - age
         handoff, _ = store.open_handoff(f"c-{name}", "contact_human_agent", [], {})
         ids[name] = handoff["id"]
         store.set_mood(handoff["id"], mood, [])
-    store.clock = lambda: T0 - 500
+    now[0] = T0 - 500
     store.claim(ids["H0"], "bob@shop.test", "Bob Agent")
     app[TEAM_STORE].assigned("bob@shop.test")
-    store.clock = lambda: T0
+    now[0] = T0
     names = {handoff_id: name for name, handoff_id in ids.items()}
     assert [names[h["id"]] for h, _ in store.queued_by_priority()] == ["H2", "H1", "H4", "H3", "H5", "H6"]
 

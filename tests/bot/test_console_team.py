@@ -14,7 +14,7 @@ from bot.keys import HUB, SETTINGS, STORE
 from bot.passwords import hash_password
 from bot.queue_timeout import QueueTimeout
 from bot.settings import Agent, Settings
-from bot.team_store import TEAM_STORE
+from bot.team_store import TEAM_STORE, AgentState, TeamStore
 from tests.bot.conftest import FakeRasa, login, queue_handoff
 
 CAROL = ("carol@shop.test", "Carol Agent", "carol-password")
@@ -48,6 +48,12 @@ async def next_frame(socket: Any, wanted: Callable[[dict[str, Any]], bool]) -> d
         frame = await socket.receive_json(timeout=10)
         if wanted(frame):
             return dict(frame)
+
+
+def state_of(team: TeamStore, email: str) -> AgentState:
+    state = team.state(email)
+    assert state is not None, email
+    return state
 
 
 def notices(fake_rasa: FakeRasa, conversation_id: str) -> list[dict[str, Any]]:
@@ -372,13 +378,13 @@ async def test_an_agent_without_a_console_for_the_grace_goes_offline_and_back_on
     start = real()
     store.clock = lambda: start + grace - 5  # within the grace: nothing happens
     await check_presence(app)
-    assert team.state("alice@shop.test")["status"] == "online"  # type: ignore[index]
+    assert state_of(team, "alice@shop.test")["status"] == "online"
 
     store.clock = lambda: start + grace + 5
     await check_presence(app)
-    assert team.state("alice@shop.test")["status"] == "offline"  # type: ignore[index]
-    assert team.state("alice@shop.test")["cause"] == "disconnected"  # type: ignore[index]
-    assert team.state("bob@shop.test")["status"] == "online"  # type: ignore[index]  (his console is open)
+    assert state_of(team, "alice@shop.test")["status"] == "offline"
+    assert state_of(team, "alice@shop.test")["cause"] == "disconnected"
+    assert state_of(team, "bob@shop.test")["status"] == "online"  # his console is open
     assert store.get(hid)["status"] == "queued"
     notes = team.notes(hid)
     assert [n["text"] for n in notes] == [
@@ -388,7 +394,7 @@ async def test_an_agent_without_a_console_for_the_grace_goes_offline_and_back_on
     store.clock = real
     a_socket = await a.ws_connect("/api/console/ws", headers={"Origin": app[SETTINGS].base_url})
     await check_presence(app)
-    assert team.state("alice@shop.test")["status"] == "online"  # type: ignore[index]
+    assert state_of(team, "alice@shop.test")["status"] == "online"
     await a_socket.close()
     await socket.close()
 
@@ -402,3 +408,26 @@ async def test_the_handoff_api_counts_online_and_away_agents_never_offline_ones(
     await client.post("/api/console/status", json={"status": "offline"}, headers=h(csrf))
     answer = await queue_handoff(anon, "shopper-offline")
     assert (answer["status"], answer["reason"]) == ("offline", "no_agent")
+
+
+async def test_claiming_while_offline_makes_an_agent_online_again(
+    anon: TestClient, alice: tuple[TestClient, str], bob: tuple[TestClient, str], server: TestServer
+) -> None:
+    (a, a_csrf), _ = alice, bob  # bob keeps the shop staffed
+    await a.post("/api/console/status", json={"status": "offline"}, headers=h(a_csrf))
+    await claimed(anon, alice)
+    assert state_of(server.app[TEAM_STORE], "alice@shop.test")["status"] == "online"
+
+
+async def test_an_agent_without_a_status_row_is_online_once_their_console_connects(
+    alice: tuple[TestClient, str], server: TestServer
+) -> None:
+    client, _ = alice
+    team = server.app[TEAM_STORE]
+    team._db.execute("DELETE FROM agent_status")  # logged in before this release
+    await check_presence(server.app)
+    assert team.state("alice@shop.test") is None
+    socket = await client.ws_connect("/api/console/ws", headers={"Origin": server.app[SETTINGS].base_url})
+    await check_presence(server.app)
+    assert state_of(team, "alice@shop.test")["status"] == "online"
+    await socket.close()
