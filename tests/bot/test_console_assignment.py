@@ -243,3 +243,25 @@ def test_team_settings_defaults_and_values() -> None:
 def test_bad_team_settings_name_the_variable_and_value(env: dict[str, str], message: str) -> None:
     with pytest.raises(ConfigError, match=message.replace(".", r"\.")):
         from_env(env)
+
+
+# --- the loop's triggers --------------------------------------------------------------------------------
+
+
+async def test_the_team_loop_wakes_on_queue_status_and_presence_events_only(server: TestServer) -> None:
+    from bot.hub import Hub
+    from bot.team import TeamLoop
+
+    hub, loop = Hub(), TeamLoop(server.app, tick_s=3600)
+    hub.observe(loop.observe)
+    for quiet in ({"type": "message", "handoff_id": "H-1"}, {"type": "note"}, {"type": "tickets"}):
+        await hub.publish(quiet)
+        assert not loop.wake.is_set(), quiet
+    for event in (
+        {"type": "queue"},
+        {"type": "agents", "agent": "a@x", "status": "online"},
+        {"type": "presence"},
+    ):
+        await hub.publish(event)
+        assert loop.wake.is_set(), event
+        loop.wake.clear()
