@@ -104,16 +104,18 @@
     form.appendChild(to);
     form.appendChild(el("label", { "for": "transfer-reason", "class": "sr-only" }, "Reason for the transfer"));
     form.appendChild(reason);
-    form.appendChild(el("button", { type: "submit", id: "transfer-button", "class": "secondary" }, "Transfer"));
+    var button = el("button", { type: "submit", id: "transfer-button", "class": "secondary" }, "Transfer");
+    form.appendChild(button);
     form.addEventListener("submit", function (event) {
       event.preventDefault();
       var target = to.value;
       var label = to.options[to.selectedIndex].textContent.replace(/ \([a-z]+\)$/, "");
+      button.disabled = true;
       C.api("POST", "/api/console/conversations/" + encodeURIComponent(id) + "/transfer",
         { to: target, reason: reason.value }).then(function () {
         C.status(target === "queue" ? "Returned to the queue." : "Transferred to " + label + ".");
         return Promise.all([C.openConversation(id), C.loadQueue()]);
-      }).catch(function (error) { C.status("Not transferred: " + error.message); });
+      }).catch(function (error) { C.status("Not transferred: " + error.message); button.disabled = false; });
     });
     tools.appendChild(form);
   }
@@ -148,13 +150,16 @@
     var text = el("textarea", { id: "note-text", rows: "2", maxlength: "2000", placeholder: "Only agents see notes" });
     form.appendChild(el("label", { "for": "note-text" }, "Add an internal note"));
     form.appendChild(text);
-    form.appendChild(el("button", { type: "submit", id: "note-add" }, "Add note"));
+    var add = el("button", { type: "submit", id: "note-add" }, "Add note");
+    form.appendChild(add);
     form.addEventListener("submit", function (event) {
       event.preventDefault();
       if (!text.value.trim()) { C.status("A note cannot be empty."); return; }
+      add.disabled = true;  // one note per click, however impatient
       C.api("POST", "/api/console/conversations/" + encodeURIComponent(conv.id) + "/notes", { text: text.value })
         .then(function (note) { text.value = ""; C.status(""); addNote(note); })
-        .catch(function (error) { C.status("Note not added: " + error.message); });
+        .catch(function (error) { C.status("Note not added: " + error.message); })
+        .then(function () { add.disabled = false; });
     });
     body.appendChild(form);
   }
