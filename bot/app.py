@@ -22,6 +22,7 @@ from bot import (
     proxy,
     risk_api,
     search,
+    team,
     typing_indicator,
     widget,
 )
@@ -165,6 +166,7 @@ def create_app(settings: Settings, rasa: RasaApi | None = None, *, sync: bool = 
     risk_api.setup(app)  # refund and return risk signals: /api/console/conversations/{id}/risk
     typing_indicator.setup(app)  # typing indicators both ways: /widget/ws, the console's "typing" frames
     search.setup(app)  # search over closed conversations and tickets: /api/console/search
+    team.setup(app)  # notes, transfer, agent status, auto-assignment (docs/console/team.md)
     app.add_routes(widget.routes)
     app.add_routes(csat.routes)
     app.add_routes(proxy.routes)

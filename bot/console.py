@@ -14,7 +14,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from bot import console_frames
+from bot import agent_status, assignment, console_frames
 from bot.auth import (
     LOGIN_COOKIE,
     agent_of,
@@ -122,6 +122,7 @@ async def login(request: web.Request) -> web.Response:
     guard.succeeded(agent.email)
     response = web.HTTPSeeOther("/console")
     start_session(request, response, agent)
+    await agent_status.signed_in(request.app, agent)  # online (docs/console/team.md)
     response.del_cookie(LOGIN_COOKIE, path="/console")
     logger.info("an agent logged in")
     logger.debug("agent %s logged in", agent.email)
@@ -136,6 +137,8 @@ async def logout(request: web.Request) -> web.Response:
         str(form.get("csrf", "")).encode(), session.csrf.encode()
     ):
         raise web.HTTPForbidden(text="missing or wrong CSRF token")
+    if session is not None:  # offline: their conversations return to the queue (docs/console/team.md)
+        await agent_status.signed_out(request.app, session.agent)
     response = web.HTTPSeeOther("/console/login")
     end_session(request, response)
     raise response
@@ -229,11 +232,8 @@ def _drivers(trace: list[MoodPoint], messages: list[Message]) -> list[dict[str, 
 @require_agent
 async def claim(request: web.Request) -> web.Response:
     store, agent = request.app[STORE], agent_of(request).agent
-    handoff = store.claim(request.match_info["handoff_id"], agent.email, agent.name)
-    logger.info("%s claimed", handoff["id"])
-    notice = shopper_text(handoff["language"], "agent_joined", name=_first_name(agent.name))
-    delivered = await _send_bot_message(request, handoff, notice, role="notice", event="joined")
-    await request.app[HUB].publish({"type": "queue"})
+    # the one claim path, shared with auto-assignment: one winner, the "… has joined" notice, a queue push
+    handoff, delivered = await assignment.claim_for(request.app, request.match_info["handoff_id"], agent)
     return web.json_response({"handoff": _summary(handoff, store.clock()), "notice_delivered": delivered})
 
 

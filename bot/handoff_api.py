@@ -18,6 +18,7 @@ from aiohttp import web
 
 from bot.keys import HUB, SETTINGS, STORE
 from bot.language import DEFAULT_LANGUAGE, LANGUAGES
+from bot.team_store import TEAM_STORE
 from bot.types import HandoffReply, TranscriptLine
 from bot.validate import bad_request, json_object, text_field
 
@@ -58,8 +59,11 @@ def _transcript(body: dict[str, Any], errors: dict[str, str]) -> list[Transcript
 
 
 def online_agents(request: web.Request) -> set[str]:
+    """Agents staffing the shop: a console socket open or a console request in the last 2 minutes, and a status
+    other than offline (bot.agent_status: online and away count)."""
     store = request.app[STORE]
-    return request.app[HUB].online_agents() | store.agents_seen_since(store.clock() - PRESENCE_WINDOW_S)
+    present = request.app[HUB].online_agents() | store.agents_seen_since(store.clock() - PRESENCE_WINDOW_S)
+    return present - request.app[TEAM_STORE].with_status("offline")
 
 
 @routes.post("/api/handoff")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from typing import Any, Protocol
 
 logger = logging.getLogger(__name__)
@@ -19,6 +20,11 @@ class Socket(Protocol):
 class Hub:
     def __init__(self) -> None:
         self._sockets: dict[Socket, str] = {}
+        self._observers: list[Callable[[dict[str, Any]], None]] = []
+
+    def observe(self, callback: Callable[[dict[str, Any]], None]) -> None:
+        """Calls ``callback(event)`` (synchronously, before sending) for every published event."""
+        self._observers.append(callback)
 
     def add(self, socket: Socket, agent_email: str) -> None:
         self._sockets[socket] = agent_email
@@ -31,6 +37,8 @@ class Hub:
 
     async def publish(self, event: dict[str, Any], to: set[str] | None = None) -> None:
         """Sends ``event`` to every console, or only to the consoles of the agents in ``to``."""
+        for observer in self._observers:
+            observer(event)
         data = json.dumps(event)
         for socket in list(self._sockets):
             if to is not None and self._sockets.get(socket) not in to:

@@ -21,6 +21,8 @@ from bot.language import DEFAULT_LANGUAGE, Language, normalize_language
 SHOPPER: dict[Language, dict[str, str]] = {
     "en": {
         "agent_joined": "{name} from our support team has joined the chat.",
+        "transferred_to_agent": "You are now chatting with {name}.",
+        "back_in_queue": "Another member of our team will be with you shortly.",
         "back_to_bot": "You are back with the assistant. Is there anything else I can help you with?",
         "queue_timed_out": (
             "I'm sorry, nobody from our support team could take your conversation in time. "
@@ -34,6 +36,8 @@ SHOPPER: dict[Language, dict[str, str]] = {
     },
     "zh": {
         "agent_joined": "客服{name}已加入对话。",
+        "transferred_to_agent": "现在由客服{name}为您服务。",
+        "back_in_queue": "我们团队的其他成员很快就会为您服务，请稍候。",
         "back_to_bot": "您已回到智能助手。还有什么可以帮您的吗？",
         "queue_timed_out": (
             "非常抱歉，我们的客服人员未能及时接待您。您愿意留下邮箱地址和留言吗？我们的团队会通过邮件回复您。"

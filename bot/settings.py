@@ -24,6 +24,10 @@ DEMO_AGENT_EMAIL = "agent@shopdesk.test"
 DEMO_ADMIN_EMAIL = "admin@shopdesk.test"  # the demo admin: the console plus the analytics dashboard
 DEMO_AGENT_PASSWORD = "shopdesk-demo"  # documented dev login (both demo accounts), refused in production
 ROLES = ("agent", "admin")  # an admin also sees the analytics dashboard (bot/dashboard.py)
+FLAGS = {
+    **dict.fromkeys(("1", "true", "yes", "on"), True),
+    **dict.fromkeys(("0", "false", "no", "off"), False),
+}
 DEV_SECRETS = {"dev-rasa-token", "dev-handoff-token", "dev-session-secret", DEV_WIDGET_SECRET, ""}
 
 
@@ -72,6 +76,10 @@ class Settings:
         ROOT / "bot" / "canned_replies.yml"
     )  # seeds the canned replies (bot.canned_store)
     search_catchup_interval_s: float = 2.0  # the console search indexes what closed since; 0 = only per query
+    # the team slice (docs/console/team.md): auto-assignment and agents going offline
+    auto_assign: bool = False  # AUTO_ASSIGN: waiting conversations go to the least busy online agent
+    agent_max_chats: int = 3  # AGENT_MAX_CHATS: auto-assignment never gives an agent more than this
+    agent_offline_grace_s: float = 60.0  # AGENT_OFFLINE_GRACE_S: no console this long = offline
 
     @property
     def base_url(self) -> str:
@@ -136,6 +144,12 @@ def from_env(environ: Mapping[str, str] | None = None) -> Settings:
         except ValueError:
             raise ConfigError(name, raw, "a number") from None
 
+    def flag(name: str, default: str) -> bool:
+        raw = env.get(name, default).strip().lower()
+        if raw not in FLAGS:
+            raise ConfigError(name, raw, f"one of {', '.join(FLAGS)}")
+        return FLAGS[raw]
+
     agents_file = env.get("AGENTS_FILE", "")
     agents = load_agents(Path(agents_file)) if agents_file else demo_agents()
     try:
@@ -173,6 +187,9 @@ def from_env(environ: Mapping[str, str] | None = None) -> Settings:
         analytics=analytics,
         canned_replies_file=Path(env.get("CANNED_REPLIES_FILE") or ROOT / "bot" / "canned_replies.yml"),
         search_catchup_interval_s=number("SEARCH_CATCHUP_INTERVAL_S", "2"),
+        auto_assign=flag("AUTO_ASSIGN", "0"),
+        agent_max_chats=int(number("AGENT_MAX_CHATS", "3")),
+        agent_offline_grace_s=number("AGENT_OFFLINE_GRACE_S", "60"),
     )
     if settings.shop_backend not in BACKENDS:
         raise ConfigError("SHOP_BACKEND", settings.shop_backend, f"one of {', '.join(BACKENDS)}")
@@ -195,6 +212,12 @@ def from_env(environ: Mapping[str, str] | None = None) -> Settings:
             "SEARCH_CATCHUP_INTERVAL_S",
             settings.search_catchup_interval_s,
             "0 (only before each search) or more",
+        )
+    if settings.agent_max_chats < 1 or settings.agent_max_chats != number("AGENT_MAX_CHATS", "3"):
+        raise ConfigError("AGENT_MAX_CHATS", env.get("AGENT_MAX_CHATS"), "a whole number of 1 or more")
+    if not settings.agent_offline_grace_s > 0:
+        raise ConfigError(
+            "AGENT_OFFLINE_GRACE_S", settings.agent_offline_grace_s, "a number of seconds above 0"
         )
     validate(settings)
     return settings

@@ -33,7 +33,8 @@ CREATE TABLE IF NOT EXISTS handoffs (
     last_event_ts REAL NOT NULL DEFAULT 0,
     language TEXT NOT NULL DEFAULT 'en',
     mood REAL,
-    mood_trace TEXT NOT NULL DEFAULT '[]'
+    mood_trace TEXT NOT NULL DEFAULT '[]',
+    requeued_at REAL
 );
 CREATE UNIQUE INDEX IF NOT EXISTS one_open_handoff ON handoffs(conversation_id) WHERE status != 'closed';
 CREATE TABLE IF NOT EXISTS messages (
@@ -73,6 +74,7 @@ MIGRATIONS = (
     ("handoffs", "language", "TEXT NOT NULL DEFAULT 'en'"),
     ("handoffs", "mood", "REAL"),  # NULL: no judged message yet (unknown, not neutral)
     ("handoffs", "mood_trace", "TEXT NOT NULL DEFAULT '[]'"),
+    ("handoffs", "requeued_at", "REAL"),  # back in the queue (bot.team_store.requeue): the timeout restarts
 )
 
 
@@ -246,9 +248,10 @@ class HandoffStore:
         return self.get(handoff_id)
 
     def queued_before(self, cutoff: float) -> list[Handoff]:
-        """Queued handoffs created at or before ``cutoff`` (oldest first)."""
+        """Queued handoffs queued at or before ``cutoff`` (oldest first): created, or returned to the queue."""
         rows = self._db.execute(
-            "SELECT * FROM handoffs WHERE status = 'queued' AND created_at <= ? ORDER BY created_at",
+            "SELECT * FROM handoffs WHERE status = 'queued' AND COALESCE(requeued_at, created_at) <= ?"
+            " ORDER BY created_at",
             (cutoff,),
         ).fetchall()
         return [_handoff(row) for row in rows]

@@ -255,7 +255,8 @@
     var role = message.role === "agent" || message.role === "notice" || message.role === "shopper" ? message.role : "bot";
     if (role === "notice" && message.event === "joined") { setMode("agent", message.agent_name); }
     if (role === "notice" && message.event === "left") { setMode("bot"); }
-    if (message.event === "queued" && mode === "bot") { setMode("queued"); }
+    // "queued": waiting for a person — after the handoff, or back in the queue from an agent (transfer, offline)
+    if (message.event === "queued" && (mode === "bot" || role === "notice")) { setMode("queued"); }
     if (role === "agent" && mode !== "agent") { setMode("agent", message.agent_name); }
     var item = bubble(role, message.agent_name);
     var custom = message.custom;
