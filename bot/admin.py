@@ -20,6 +20,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.agent_status import set_status
 from bot.agents_store import (
     MIN_PASSWORD_CHARS,
     AgentExistsError,
@@ -33,7 +34,7 @@ from bot.agents_store import (
     clean_role,
     new_password_hash,
 )
-from bot.auth import Handler, agent_of, current_session, require_agent
+from bot.auth import Handler, agent_of, current_session, find_agent, require_agent
 from bot.keys import AGENTS, HUB, LOGIN_GUARD, SETTINGS, STORE
 from bot.pages import render
 from bot.validate import bad_request, json_object
@@ -188,6 +189,7 @@ async def change_agent(request: web.Request) -> web.Response:
     if errors:
         raise bad_request(errors)
     roster: AgentsStore = request.app[AGENTS]
+    before = find_agent(request.app, email)  # enabled before this change: their conversations go back
     try:
         record = roster.update(email, agent_of(request).agent.email, role=role, disabled=disabled)
     except UnknownAgentError as error:
@@ -197,6 +199,12 @@ async def change_agent(request: web.Request) -> web.Response:
     if record["disabled"]:
         ended = request.app[STORE].delete_sessions_of(email)
         closed = await request.app[HUB].disconnect(email)
-        logger.info("an agent was disabled: %s sessions ended, %s consoles closed", ended, closed)
+        requeued = await set_status(request.app, before, "offline", "disabled") if before else []
+        logger.info(
+            "an agent was disabled: %s sessions ended, %s consoles closed, %s conversations back in the queue",
+            ended,
+            closed,
+            len(requeued),
+        )
     await request.app[HUB].publish({"type": "presence"})  # consoles refresh who is there
     return web.json_response(record)

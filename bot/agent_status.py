@@ -18,7 +18,7 @@ import logging
 from aiohttp import web
 
 from bot.assignment import requeue
-from bot.auth import agent_of, require_agent
+from bot.auth import agent_of, enabled_agents, require_agent
 from bot.keys import HUB, SETTINGS, STORE
 from bot.settings import Agent
 from bot.team_store import STATUSES, TEAM_STORE, Status
@@ -32,6 +32,7 @@ OFFLINE_WHY = {
     "agent": "went offline",
     "logout": "logged out",
     "disconnected": "lost the connection (no console for {grace:.0f} s)",
+    "disabled": "was disabled by an admin",
 }
 
 
@@ -71,7 +72,7 @@ async def check_presence(app: web.Application) -> None:
     sockets = app[HUB].online_agents()
     present = sockets | store.agents_seen_since(store.clock() - settings.agent_offline_grace_s)
     states = team.states()
-    for agent in settings.agents:
+    for agent in enabled_agents(app):
         state = states.get(agent.email)
         if state is None:  # logged in before statuses existed: online once a console of theirs connects
             if agent.email in sockets:
@@ -90,7 +91,7 @@ async def agents(request: web.Request) -> web.Response:
     team = request.app[TEAM_STORE]
     states, loads = team.states(), team.loads()
     listed = []
-    for agent in request.app[SETTINGS].agents:
+    for agent in enabled_agents(request.app):
         state = states.get(agent.email)
         listed.append(
             {

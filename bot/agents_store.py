@@ -187,6 +187,10 @@ class AgentsStore:
                 return record
         raise UnknownAgentError(email)
 
+    def enabled(self) -> list[Agent]:
+        """Every agent who may use the console now, with their current role (configured ones first)."""
+        return [agent for agent, disabled, _ in self._effective(self._rows()) if not disabled]
+
     def active(self, email: str) -> Agent | None:
         """The agent who may use the console under ``email`` (None when unknown or disabled)."""
         email = email.strip().lower()

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from bot.auth import agent_of, require_agent
+from bot.auth import agent_of, enabled_agents, find_agent, require_agent
 from bot.errors import HandoffStateError
 from bot.keys import HUB, RASA, SETTINGS, STORE
 from bot.messages import text as shopper_text
@@ -100,7 +100,7 @@ async def requeue(app: web.Application, handoff_id: str, agent: Agent, why: str)
 
 
 def _agent(app: web.Application, email: str) -> Agent | None:
-    return next((a for a in app[SETTINGS].agents if a.email == email), None)
+    return find_agent(app, email)
 
 
 async def transfer(app: web.Application, handoff_id: str, owner: Agent, to: str, reason: str) -> Handoff:
@@ -179,7 +179,7 @@ def candidates(app: web.Application) -> list[Candidate]:
     team = app[TEAM_STORE]
     loads, states = team.loads(), team.states()
     found = []
-    for agent in app[SETTINGS].agents:
+    for agent in enabled_agents(app):
         state = states.get(agent.email)
         if state is None or state["status"] != "online":
             continue

@@ -42,6 +42,13 @@ def _hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def enabled_agents(app: web.Application) -> list[Agent]:
+    """Every agent who may use the console now: the roster (bot.agents_store) where the service runs, the
+    configured agents otherwise. Status, assignment and transfer read agents here, never ``settings.agents``."""
+    roster = app.get(AGENTS)
+    return roster.enabled() if roster is not None else list(app[SETTINGS].agents)
+
+
 def find_agent(app: web.Application, email: str) -> Agent | None:
     """The enabled agent ``email`` with their current role: the roster (bot.agents_store) where the service
     runs, which honours what admins changed; the configured agents otherwise."""

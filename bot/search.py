@@ -25,7 +25,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.auth import require_agent
+from bot.auth import find_agent, require_agent
 from bot.csat import CSAT_STORE
 from bot.errors import HandoffNotFoundError, TicketNotFoundError
 from bot.keys import SETTINGS, STORE
@@ -90,7 +90,7 @@ def _options(request: web.Request) -> tuple[Query, str, int]:
 def _agent_name(request: web.Request, email: str | None) -> str | None:
     if not email:
         return None
-    agent = next((a for a in request.app[SETTINGS].agents if a.email == email), None)
+    agent = find_agent(request.app, email)
     return agent.name if agent else email
 
 

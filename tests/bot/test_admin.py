@@ -14,9 +14,10 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.agents_store import AgentRuleError, AgentsStore
+from bot.keys import STORE
 from bot.passwords import hash_password
 from bot.settings import DEMO_AGENT_EMAIL, Agent, Settings, demo_agents
-from tests.bot.conftest import ALICE, BOB, login
+from tests.bot.conftest import ALICE, BOB, login, queue_handoff
 
 ADMIN = ("ada@shop.test", "Ada Admin", "ada-password")
 NEW = {"email": "Carol@Shop.test", "name": "Carol Agent", "role": "agent", "password": "carol-password-1"}
@@ -271,6 +272,30 @@ async def test_disabling_ends_sessions_closes_consoles_and_refuses_login(
     assert (await enabled.json())["disabled"] is False
     assert (await bob_client.get("/api/console/queue")).status == 401  # the old session stays ended
     assert await try_login(anon, BOB[0], BOB[2]) == 303
+
+
+async def test_disabling_an_agent_returns_their_conversations_to_the_queue(
+    admin: tuple[TestClient, str], bob: tuple[TestClient, str], anon: TestClient, server: TestServer
+) -> None:
+    client, csrf = admin
+    bob_client, bob_csrf = bob
+    handoff = await queue_handoff(anon)
+    claimed = await bob_client.post(
+        f"/api/console/conversations/{handoff['handoff_id']}/claim", headers=h(bob_csrf)
+    )
+    assert claimed.status == 200
+    disabled = await client.patch(
+        f"/console/api/admin/agents/{BOB[0]}", json={"disabled": True}, headers=h(csrf)
+    )
+    assert disabled.status == 200
+    back = server.app[STORE].get(handoff["handoff_id"])
+    assert (back["status"], back["agent_email"]) == ("queued", None)
+    notes = await client.get(f"/api/console/conversations/{handoff['handoff_id']}/notes")
+    assert [n["text"] for n in (await notes.json())["notes"]] == [
+        f"returned to the queue: {BOB[1]} was disabled by an admin"
+    ]
+    conversation = await client.get(f"/api/console/conversations/{handoff['handoff_id']}")
+    assert (await conversation.json())["messages"][0]["text"] == "I want a person"
 
 
 async def test_an_admin_cannot_demote_or_disable_themselves(admin: tuple[TestClient, str]) -> None:
