@@ -24,7 +24,7 @@
   var slot = $("agent-status-slot");
   var select = el("select", { id: "agent-status", "aria-describedby": "agent-status-hint" });
   STATUSES.forEach(function (s) { select.appendChild(el("option", { value: s[0] }, s[1])); });
-  var team = el("details", { id: "team", "class": "team" });
+  var team = el("details", { id: "team", "class": "team", "aria-label": "Team: who is online and how busy" });
   team.appendChild(el("summary", {}, "Team"));
   var teamList = el("ul", { id: "team-list", "aria-label": "Agents and their status" });
   team.appendChild(teamList);
@@ -146,7 +146,7 @@
     list.appendChild(el("li", { "class": "notes-empty" }, "No notes yet."));
     body.appendChild(list);
     notes.forEach(addNote);
-    var form = el("form", { id: "note-form", "class": "note-form" });
+    var form = el("form", { id: "note-form", "class": "note-form", "aria-label": "New internal note" });
     var text = el("textarea", { id: "note-text", rows: "2", maxlength: "2000", placeholder: "Only agents see notes" });
     form.appendChild(el("label", { "for": "note-text" }, "Add an internal note"));
     form.appendChild(text);
