@@ -134,6 +134,21 @@ def test_handoff_round_trip_reload_and_script_payloads(browser: Any, stack: Any)
     shopper.wait_for_selector(".sd-log .sd-agent:has-text('this is Alex from support')")
     shot(shopper, "handoff-03-shopper-sees-agent")
 
+    # issue 17 on the real stack: typing indicators both ways, then a canned reply (docs/console/typing.md, canned.md)
+    shopper.get_by_label("Type your message").press_sequentially("where is my")
+    agent.wait_for_selector("#typing-indicator:not([hidden]):has-text('typing')")
+    reply = agent.get_by_label("Reply to the shopper")
+    reply.press_sequentially("/wait")
+    agent.wait_for_selector("#canned-suggestions:not([hidden]) [role='option']")
+    shopper.wait_for_selector(".sd-agent-typing:not([hidden])")
+    reply.press("Enter")  # inserts the highlighted canned reply; the next Enter sends it
+    agent.wait_for_function(
+        "() => document.getElementById('reply-text').value.startsWith('Thanks for your patience')"
+    )
+    reply.press("Enter")
+    shopper.wait_for_selector(".sd-log .sd-agent:has-text('Thanks for your patience')")
+    shot(shopper, "handoff-03b-shopper-sees-canned-reply")
+
     say(shopper, f"{XSS} my parcel is late")
     agent.wait_for_selector(".transcript .line.shopper:has-text('my parcel is late')")
     agent_line = agent.locator(".transcript .line.shopper").last.inner_text()
