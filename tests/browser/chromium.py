@@ -63,3 +63,20 @@ def login_agent(browser: Any, stack: Any) -> Any:
     page.get_by_role("button", name="Log in").click()
     page.wait_for_selector("body[data-live='true']")
     return page
+
+
+def waiting_button_of(agent: Any, shopper: Any) -> Any:
+    """The agent console's queue button of the shopper page's own conversation (matched by the widget's session
+    id through the console API), not merely the first one: on the shared live stack an earlier test's handoff
+    may still wait, and the queue puts the longest-waiting / sourest first."""
+    session_id = shopper.evaluate("window.ShopDeskWidget.sessionId()")
+    handoff_id = agent.wait_for_function(
+        """sid => fetch('/api/console/queue', {credentials: 'same-origin'}).then(r => r.json())
+             .then(q => (q.queued.find(h => h.conversation_id === sid) || {}).id || null)""",
+        arg=session_id,
+        polling=500,
+        timeout=TIMEOUT_MS,
+    ).json_value()
+    button = agent.locator(f"#queued-list button[data-id='{handoff_id}']")
+    button.wait_for()
+    return button

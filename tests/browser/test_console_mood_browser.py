@@ -23,7 +23,7 @@ import pytest
 from bot.settings import Settings, demo_agents
 from tests.bot.conftest import FakeRasa
 from tests.browser.bot_service import serve_bot
-from tests.browser.chromium import chromium, live_stack_with_bot, login_agent, shot
+from tests.browser.chromium import chromium, live_stack_with_bot, login_agent, shot, waiting_button_of
 
 pytestmark = pytest.mark.browser
 
@@ -74,9 +74,9 @@ def test_the_console_shows_a_real_trackers_mood(browser: Any, live_stack: Any) -
     shopper.wait_for_function(
         "() => [...document.querySelectorAll('.sd-log .sd-bot')].some(m => /connecting you with a person/i.test(m.textContent))"
     )
-    agent.locator("#queued-list button").first.wait_for()
+    waiting = waiting_button_of(agent, shopper)  # its own: an earlier test's handoff may still wait
     # the real action server scored the shopper's messages (the sour one among them): the queue shows a mood
-    agent.locator("#queued-list .mood-badge:not([data-mood-label='unknown'])").first.wait_for()
+    waiting.locator(".mood-badge:not([data-mood-label='unknown'])").wait_for()
 
     session_id = shopper.evaluate("window.ShopDeskWidget.sessionId()")
     base = f"{stack.config.rasa_url}/conversations/{urllib.parse.quote(session_id)}"
@@ -92,7 +92,6 @@ def test_the_console_shows_a_real_trackers_mood(browser: Any, live_stack: Any) -
     ]
     post_json(f"{base}/tracker/events?{token}&include_events=NONE", mood_slots(points))
 
-    waiting = agent.locator("#queued-list button").first
     waiting.locator(".mood-badge[data-mood-label='negative']").wait_for()
     assert waiting.locator(".mood-badge").text_content() == "Mood: negative \u22120.50"
     assert agent.get_by_role("button", name=re.compile(r"Mood: negative \u22120\.50")).count() == 1
@@ -107,6 +106,9 @@ def test_the_console_shows_a_real_trackers_mood(browser: Any, live_stack: Any) -
     assert agent.locator(".mood-drivers .driver-text").first.inner_text() == sour  # text, not HTML
     assert agent.evaluate("window.__xss") is None
     shot(agent, "console-mood-01-trend-and-drivers")
+    agent.locator("#claim").click()  # leave the shared stack's queue as it was found
+    agent.locator("#hand-back").click()
+    shopper.wait_for_selector(".sd-log .sd-notice:has-text('back with the assistant')")
 
 
 # --- no stack: the bot service in-process -------------------------------------------------------------

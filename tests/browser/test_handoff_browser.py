@@ -11,7 +11,14 @@ from typing import Any
 
 import pytest
 
-from tests.browser.chromium import TIMEOUT_MS, chromium, live_stack_with_bot, login_agent, shot
+from tests.browser.chromium import (
+    TIMEOUT_MS,
+    chromium,
+    live_stack_with_bot,
+    login_agent,
+    shot,
+    waiting_button_of,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -123,7 +130,7 @@ def test_handoff_round_trip_reload_and_script_payloads(browser: Any, stack: Any)
     )
     shot(shopper, "handoff-01-shopper-queued")
 
-    agent.locator("#queued-list button").first.click()
+    waiting_button_of(agent, shopper).click()
     agent.locator("#claim").click()
     shopper.wait_for_selector(".sd-log .sd-notice:has-text('has joined')")
     assert shopper.locator("#shopdesk-widget[data-mode='agent']").count() == 1

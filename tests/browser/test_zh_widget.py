@@ -15,7 +15,14 @@ from typing import Any
 import pytest
 
 from bot.messages import SHOPPER, WIDGET
-from tests.browser.chromium import TIMEOUT_MS, chromium, live_stack_with_bot, login_agent, shot
+from tests.browser.chromium import (
+    TIMEOUT_MS,
+    chromium,
+    live_stack_with_bot,
+    login_agent,
+    shot,
+    waiting_button_of,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -133,9 +140,8 @@ def test_console_shows_the_language_and_the_agent_replies_in_chinese(browser: An
     shopper.wait_for_selector("#shopdesk-widget[data-mode='queued']")
     assert shopper.locator(".sd-banner").inner_text() == ZH["queued_banner"]
 
-    waiting = agent.locator("#queued-list button[data-language='zh']").first
-    waiting.wait_for()
-    assert waiting.locator(".lang-badge").inner_text() == "中文"
+    waiting = waiting_button_of(agent, shopper)
+    waiting.locator(".lang-badge:text-is('中文')").wait_for()  # the tracker sync decides the language
     waiting.click()
     agent.wait_for_selector("#conv-header .lang-badge[data-language='zh']")
     assert agent.locator("#conv-header .lang-badge").inner_text() == "中文"
