@@ -5,23 +5,20 @@ fake Rasa (no trained model needed)."""
 
 from __future__ import annotations
 
-import json
 import time
-import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bot.settings import DEMO_ADMIN_EMAIL, DEMO_AGENT_EMAIL, DEMO_AGENT_PASSWORD, Settings, demo_agents
+from bot.settings import DEMO_ADMIN_EMAIL
 from tests.bot.conftest import FakeRasa
-from tests.browser.bot_service import serve_bot
-from tests.browser.chromium import chromium, shot
+from tests.browser import bot_service
+from tests.browser.bot_service import TIMEOUT_MS, bot_settings, console_page, queue_handoff, serve_bot
+from tests.browser.chromium import shot
 
 pytestmark = pytest.mark.browser
 
-TIMEOUT_MS = 20_000
 BEN = {"id": "C-0002", "name": "Ben Okafor", "email": "ben.okafor@example.com"}
 ORDER = {
     "number": "SD-100004",
@@ -34,53 +31,12 @@ XSS = '<img src=x onerror="window.__xss=1">'
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, FakeRasa]]:
-    tmp: Path = tmp_path_factory.mktemp("canned")
-    settings = Settings(
-        port=0,  # serve_bot picks a free one
-        db_path=tmp / "handoff.db",
-        shop_db_path=tmp / "shop.db",
-        agents=demo_agents(),
-    )
     rasa = FakeRasa()
-    with serve_bot(settings, rasa, sync=False) as url:
+    with serve_bot(bot_settings(tmp_path_factory.mktemp("canned")), rasa, sync=False) as url:
         yield url, rasa
 
 
-@pytest.fixture(scope="module")
-def browser(service: tuple[str, FakeRasa]) -> Iterator[Any]:
-    """Closed before the service, so no console websocket holds the service's shutdown."""
-    with chromium() as instance:
-        yield instance
-
-
-def logged_in(browser: Any, url: str, email: str) -> Any:
-    page = browser.new_context().new_page()
-    page.set_default_timeout(TIMEOUT_MS)
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.goto(url + "/console")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(DEMO_AGENT_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url("**/console")
-    page.errors = errors
-    return page
-
-
-def queue_handoff(url: str, conversation_id: str, context: dict[str, Any]) -> str:
-    body = {
-        "conversation_id": conversation_id,
-        "reason": "contact_human_agent",
-        "transcript": [],
-        "context": context,
-    }
-    request = urllib.request.Request(
-        url + "/api/handoff",
-        data=json.dumps(body).encode(),
-        headers={"Content-Type": "application/json", "Authorization": "Bearer dev-handoff-token"},
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return str(json.load(response)["handoff_id"])
+browser = bot_service.browser  # closed before the service
 
 
 def claim(agent: Any, handoff_id: str) -> None:
@@ -109,7 +65,7 @@ def test_the_agent_completes_a_shortcut_and_sends_the_filled_in_text(
     browser: Any, service: tuple[str, FakeRasa]
 ) -> None:
     url, rasa = service
-    agent = logged_in(browser, url, DEMO_AGENT_EMAIL)
+    agent = console_page(browser, url)
     agent.wait_for_selector("body[data-live='true']")
     hid = queue_handoff(url, "canned-ben", {"customer": BEN, "orders": [ORDER], "cart": []})
     claim(agent, hid)
@@ -163,7 +119,7 @@ def test_the_agent_completes_a_shortcut_and_sends_the_filled_in_text(
 
 def test_a_missing_variable_shows_the_error_naming_it(browser: Any, service: tuple[str, FakeRasa]) -> None:
     url, rasa = service
-    agent = logged_in(browser, url, DEMO_AGENT_EMAIL)
+    agent = console_page(browser, url)
     agent.wait_for_selector("body[data-live='true']")
     hid = queue_handoff(url, "canned-guest", {"customer": None, "orders": [], "cart": []})  # not verified
     claim(agent, hid)
@@ -201,7 +157,7 @@ def test_a_missing_variable_shows_the_error_naming_it(browser: Any, service: tup
 
 def test_an_admin_edits_a_reply_and_the_console_uses_it(browser: Any, service: tuple[str, FakeRasa]) -> None:
     url, _ = service
-    agent = logged_in(browser, url, DEMO_AGENT_EMAIL)
+    agent = console_page(browser, url)
     agent.wait_for_selector("body[data-live='true']")
     hid = queue_handoff(url, "canned-admin", {"customer": BEN, "orders": [ORDER], "cart": []})
     claim(agent, hid)
@@ -211,7 +167,7 @@ def test_an_admin_edits_a_reply_and_the_console_uses_it(browser: Any, service: t
     box.press("Escape")
     box.fill("")
 
-    admin = logged_in(browser, url, DEMO_ADMIN_EMAIL)
+    admin = console_page(browser, url, DEMO_ADMIN_EMAIL)
     admin.goto(url + "/console/admin/canned")
     admin.wait_for_selector("body[data-loaded='true']")
     admin.get_by_role("button", name="Edit /bye").click()

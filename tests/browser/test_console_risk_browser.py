@@ -5,10 +5,8 @@ line and the numbers, a customer name with HTML shown as text, a conversation wi
 
 from __future__ import annotations
 
-import json
 import os
 import time
-import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,17 +14,16 @@ from typing import Any
 
 import pytest
 
-from bot.settings import DEMO_AGENT_EMAIL, DEMO_AGENT_PASSWORD, Settings, demo_agents
 from shop.demo.histories import HistoryWriter
 from shop.model import Address
 from shop.sqlite import SqliteOrderStore
 from tests.bot.conftest import FakeRasa
-from tests.browser.bot_service import serve_bot
-from tests.browser.chromium import chromium, shot
+from tests.browser import bot_service
+from tests.browser.bot_service import bot_settings, console_page, queue_handoff, serve_bot
+from tests.browser.chromium import shot
 
 pytestmark = pytest.mark.browser
 
-TIMEOUT_MS = 20_000
 HOSTILE = '<img src=x onerror="window.__xss=1"> Rita'
 
 
@@ -51,56 +48,18 @@ def seed(path: Path) -> tuple[str, str]:
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path, str, str]]:
     tmp: Path = tmp_path_factory.mktemp("console-risk")
     rita, order = seed(tmp / "shop.db")
-    settings = Settings(
-        port=0, db_path=tmp / "handoff.db", shop_db_path=tmp / "shop.db", agents=demo_agents()
-    )
-    with serve_bot(settings, FakeRasa(), sync=False) as url:
+    with serve_bot(bot_settings(tmp), FakeRasa(), sync=False) as url:
         yield url, tmp / "shop.db", rita, order
 
 
-@pytest.fixture(scope="module")
-def browser(service: Any) -> Iterator[Any]:
-    """Closed before the service, so no console websocket holds the service's shutdown."""
-    with chromium() as instance:
-        yield instance
-
-
-def handoff(url: str, conversation_id: str, context: dict[str, Any]) -> str:
-    body = {
-        "conversation_id": conversation_id,
-        "reason": "contact_human_agent",
-        "transcript": [],
-        "context": context,
-    }
-    request = urllib.request.Request(
-        url + "/api/handoff",
-        data=json.dumps(body).encode(),
-        headers={"Content-Type": "application/json", "Authorization": "Bearer dev-handoff-token"},
-    )
-    with urllib.request.urlopen(request, timeout=60) as response:
-        reply = json.load(response)
-    assert reply["status"] == "queued", reply
-    return str(reply["handoff_id"])
-
-
-def agent_page(browser: Any, url: str) -> Any:
-    page = browser.new_context().new_page()
-    page.set_default_timeout(TIMEOUT_MS)
-    page.errors = []
-    page.on("pageerror", lambda error: page.errors.append(str(error)))
-    page.goto(url + "/console/login")
-    page.get_by_label("Email").fill(DEMO_AGENT_EMAIL)
-    page.get_by_label("Password").fill(DEMO_AGENT_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_selector("body[data-live='true']")
-    return page
+browser = bot_service.browser  # closed before the service
 
 
 def test_the_panel_explains_each_signal(browser: Any, service: tuple[str, Path, str, str]) -> None:
     url, _, rita, order = service
-    agent = agent_page(browser, url)
+    agent = console_page(browser, url)
     context = {"customer": {"id": rita, "name": HOSTILE}, "orders": [], "verified_order": order}
-    hid = handoff(url, f"risk-{time.time_ns()}", context)
+    hid = queue_handoff(url, f"risk-{time.time_ns()}", context)
     agent.locator(f"#queued-list button[data-id='{hid}']").click()
     agent.wait_for_selector("#risk-body .risk-signals")
     panel = agent.locator("#risk-panel")
@@ -134,7 +93,9 @@ def test_the_panel_explains_each_signal(browser: Any, service: tuple[str, Path, 
     assert agent.evaluate("window.__xss") is None
     shot(agent, "console-risk-01-signals")
 
-    anonymous = handoff(url, f"risk-anon-{time.time_ns()}", {"customer": None, "orders": [], "cart": []})
+    anonymous = queue_handoff(
+        url, f"risk-anon-{time.time_ns()}", {"customer": None, "orders": [], "cart": []}
+    )
     agent.locator(f"#queued-list button[data-id='{anonymous}']").click()
     agent.wait_for_selector("#risk-body .risk-customer:text-is('No verified customer.')")
     assert agent.locator("#risk-body .risk-signal").count() == 1
@@ -150,8 +111,8 @@ def test_risk_signals_unavailable_while_the_shop_store_is_down(
     browser: Any, service: tuple[str, Path, str, str]
 ) -> None:
     url, shop_db, rita, _ = service
-    agent = agent_page(browser, url)
-    hid = handoff(url, f"risk-down-{time.time_ns()}", {"customer": {"id": rita}, "orders": []})
+    agent = console_page(browser, url)
+    hid = queue_handoff(url, f"risk-down-{time.time_ns()}", {"customer": {"id": rita}, "orders": []})
     moved = shop_db.with_name("shop.db.away")
     os.replace(shop_db, moved)
     try:

@@ -9,23 +9,19 @@ next search finds it.
 
 from __future__ import annotations
 
-import json
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bot.settings import DEMO_AGENT_EMAIL, DEMO_AGENT_PASSWORD, Settings, demo_agents
 from bot.store import HandoffStore
 from tests.bot.conftest import FakeRasa
-from tests.browser.bot_service import serve_bot
+from tests.browser.bot_service import bot_settings, console_page, queue_handoff, serve_bot
 from tests.browser.chromium import chromium, shot
 
 pytestmark = pytest.mark.browser
 
-TIMEOUT_MS = 20_000
 XSS = '<img src=x onerror="window.__xss=1">'
 AGENT = ("alice@shop.test", "Alice Agent")
 MARKS = "() => Array.from(document.querySelectorAll('#search-results mark')).map(m => m.textContent)"
@@ -66,10 +62,7 @@ def seed(path: Path) -> dict[str, str]:
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:
     tmp = tmp_path_factory.mktemp("search")
     ids = seed(tmp / "handoff.db")
-    settings = Settings(
-        port=0, db_path=tmp / "handoff.db", shop_db_path=tmp / "shop.db", agents=demo_agents()
-    )
-    with serve_bot(settings, FakeRasa(), sync=False) as url:
+    with serve_bot(bot_settings(tmp), FakeRasa(), sync=False) as url:
         yield url, ids
 
 
@@ -77,18 +70,8 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dic
 def page(service: tuple[str, dict[str, str]]) -> Iterator[Any]:
     url, _ = service
     with chromium() as browser:
-        page = browser.new_context().new_page()
-        page.set_default_timeout(TIMEOUT_MS)
-        errors: list[str] = []
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        page.goto(url + "/console/login")
-        page.get_by_label("Email").fill(DEMO_AGENT_EMAIL)
-        page.get_by_label("Password").fill(DEMO_AGENT_PASSWORD)
-        page.get_by_role("button", name="Log in").click()
-        page.wait_for_url("**/console")
-        page.wait_for_selector("body[data-live='true']")
+        page = console_page(browser, url)
         page.get_by_role("tab", name="Search").click()
-        page.errors = errors
         yield page
         page.context.close()
 
@@ -153,19 +136,9 @@ def test_a_conversation_handed_back_now_is_found_by_the_next_search(
     page: Any, service: tuple[str, dict[str, str]]
 ) -> None:
     url, _ = service
-    body = {
-        "conversation_id": "conv-new",
-        "reason": "contact_human_agent",
-        "transcript": [{"role": "shopper", "text": "The umbrella handle snapped", "ts": 2000.0}],
-        "context": {"customer": {"name": "Lin Fresh"}, "orders": [], "cart": []},
-    }
-    request = urllib.request.Request(
-        url + "/api/handoff",
-        data=json.dumps(body).encode(),
-        headers={"Content-Type": "application/json", "Authorization": "Bearer dev-handoff-token"},
-    )
-    with urllib.request.urlopen(request, timeout=60) as response:
-        handoff_id = json.load(response)["handoff_id"]
+    transcript = [{"role": "shopper", "text": "The umbrella handle snapped", "ts": 2000.0}]
+    context = {"customer": {"name": "Lin Fresh"}, "orders": [], "cart": []}
+    handoff_id = queue_handoff(url, "conv-new", context, transcript=transcript)
     search(page, "umbrella")
     assert hits(page) == []  # still queued: not a closed conversation
     page.get_by_role("tab", name="Live").click()

@@ -4,38 +4,34 @@ The bot service runs in a thread with a fake Rasa (what reaches the shopper is w
 
 from __future__ import annotations
 
-import json
 import time
-import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bot.messages import WIDGET
-from bot.settings import DEMO_ADMIN_EMAIL, DEMO_AGENT_EMAIL, DEMO_AGENT_PASSWORD, Settings, demo_agents
+from bot.settings import DEMO_ADMIN_EMAIL, DEMO_AGENT_EMAIL
 from tests.bot.conftest import FakeRasa
-from tests.browser.bot_service import serve_bot
+from tests.browser.bot_service import (
+    TIMEOUT_MS,
+    bot_settings,
+    console_page,
+    new_page,
+    queue_handoff,
+    serve_bot,
+)
 from tests.browser.chromium import chromium, shot
 
 pytestmark = pytest.mark.browser
 
-TIMEOUT_MS = 20_000
 XSS = '<img src=x onerror="window.__xss=1"><b>VIP</b>'
 NAMES = {DEMO_AGENT_EMAIL: "Alex (demo agent)", DEMO_ADMIN_EMAIL: "Ada (demo admin)"}
 
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, FakeRasa]]:
-    tmp: Path = tmp_path_factory.mktemp("console-team")
-    settings = Settings(
-        port=0,  # serve_bot picks a free one
-        db_path=tmp / "handoff.db",
-        shop_db_path=tmp / "shop.db",
-        agents=demo_agents(),
-        poll_interval_s=0.2,
-    )
+    settings = bot_settings(tmp_path_factory.mktemp("console-team"), poll_interval_s=0.2)
     rasa = FakeRasa()
     with serve_bot(settings, rasa) as url:
         yield url, rasa
@@ -46,43 +42,16 @@ def pages(service: tuple[str, FakeRasa]) -> Iterator[dict[str, Any]]:
     """Alex's and Ada's consoles, each in its own browser context; closed before the service."""
     url, _ = service
     with chromium() as browser:
-        found = {email: logged_in(browser, url, email) for email in (DEMO_AGENT_EMAIL, DEMO_ADMIN_EMAIL)}
+        found = {email: console_page(browser, url, email) for email in (DEMO_AGENT_EMAIL, DEMO_ADMIN_EMAIL)}
         yield found
         for page in found.values():
             assert page.errors == []
             assert page.evaluate("window.__xss") is None
 
 
-def logged_in(browser: Any, url: str, email: str) -> Any:
-    page = browser.new_context().new_page()
-    page.set_default_timeout(TIMEOUT_MS)
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.goto(url + "/console/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(DEMO_AGENT_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_selector("body[data-live='true']")
-    page.errors = errors
-    return page
-
-
 def queue_conversation(url: str, conversation_id: str) -> str:
-    body = {
-        "conversation_id": conversation_id,
-        "reason": "contact_human_agent",
-        "transcript": [{"role": "shopper", "text": "my refund never arrived", "ts": time.time() - 30}],
-        "context": {"customer": {"name": "Grace Hopper"}},
-    }
-    request = urllib.request.Request(
-        url + "/api/handoff",
-        data=json.dumps(body).encode(),
-        headers={"Content-Type": "application/json", "Authorization": "Bearer dev-handoff-token"},
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        reply = json.load(response)
-    assert reply["status"] == "queued", reply
-    return str(reply["handoff_id"])
+    transcript = [{"role": "shopper", "text": "my refund never arrived", "ts": time.time() - 30}]
+    return queue_handoff(url, conversation_id, {"customer": {"name": "Grace Hopper"}}, transcript=transcript)
 
 
 def owner(page: Any, handoff_id: str) -> str | None:
@@ -248,8 +217,7 @@ def test_the_shopper_sees_each_hand_over_in_the_widget(
         for e in sent
     ]
     assert [d["event"] for d in delivered] == ["joined", "joined", "queued"]
-    shopper = next(iter(pages.values())).context.browser.new_context().new_page()
-    shopper.set_default_timeout(TIMEOUT_MS)
+    shopper = new_page(next(iter(pages.values())).context.browser)
     shopper.route(
         "**/static/vendor/socket.io.min.js",
         lambda route: route.fulfill(body=FAKE_SOCKET_IO, content_type="application/javascript"),

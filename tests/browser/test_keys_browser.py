@@ -12,8 +12,6 @@ with a fake Rasa (what reaches the shopper is what the service appends to the sh
 
 from __future__ import annotations
 
-import json
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,15 +19,22 @@ from typing import Any
 import pytest
 
 from analytics.settings import AnalyticsSettings
-from bot.settings import DEMO_ADMIN_EMAIL, DEMO_AGENT_EMAIL, DEMO_AGENT_PASSWORD, Settings, demo_agents
+from bot.settings import DEMO_ADMIN_EMAIL, DEMO_AGENT_EMAIL
 from tests.bot.conftest import FakeRasa
-from tests.browser.bot_service import serve_bot
-from tests.browser.chromium import chromium, shot
+from tests.browser import bot_service
+from tests.browser.bot_service import (
+    HANDOFF_AUTH,
+    bot_settings,
+    console_page,
+    new_page,
+    post_json,
+    queue_handoff,
+    serve_bot,
+)
+from tests.browser.chromium import shot
 
 pytestmark = pytest.mark.browser
 
-TIMEOUT_MS = 20_000
-HANDOFF = {"Authorization": "Bearer dev-handoff-token"}
 XSS_NAME = '<img src=x onerror="window.__xss=1"> Zed'
 # roles a person operates: each needs a name a screen reader can say
 INTERACTIVE = {
@@ -44,62 +49,24 @@ DOCUMENT_ROLES = {"RootWebArea", "WebArea", "Iframe"}
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, FakeRasa]]:
     tmp: Path = tmp_path_factory.mktemp("keys")
-    settings = Settings(
-        port=0,  # serve_bot picks a free one
-        db_path=tmp / "handoff.db",
-        shop_db_path=tmp / "shop.db",
-        agents=demo_agents(),
-        analytics=AnalyticsSettings(event_broker_db=tmp / "events.db", analytics_db=tmp / "analytics.db"),
-    )
+    analytics = AnalyticsSettings(event_broker_db=tmp / "events.db", analytics_db=tmp / "analytics.db")
     rasa = FakeRasa()
-    with serve_bot(settings, rasa, sync=False) as url:
+    with serve_bot(bot_settings(tmp, analytics=analytics), rasa, sync=False) as url:
         yield url, rasa
 
 
-@pytest.fixture(scope="module")
-def browser(service: tuple[str, FakeRasa]) -> Iterator[Any]:
-    """Closed before the service, so no console websocket holds the service's shutdown."""
-    with chromium() as instance:
-        yield instance
-
-
-def post_json(url: str, body: Any, headers: dict[str, str] | None = None) -> Any:
-    request = urllib.request.Request(
-        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json", **(headers or {})}
-    )
-    with urllib.request.urlopen(request, timeout=60) as response:
-        return json.load(response)
+browser = bot_service.browser  # closed before the service
 
 
 def queue(url: str, conversation_id: str, name: str) -> str:
-    body = {
-        "conversation_id": conversation_id,
-        "reason": "contact_human_agent",
-        "transcript": [{"role": "shopper", "text": "I want a person", "ts": 1000.0}],
-        "context": {
-            "customer": {"name": name, "id": "C-0001"},
-            "orders": [{"number": "SD-100001"}],
-            "cart": [],
-        },
-    }
-    return str(post_json(url + "/api/handoff", body, HANDOFF)["handoff_id"])
+    context = {"customer": {"name": name, "id": "C-0001"}, "orders": [{"number": "SD-100001"}], "cart": []}
+    transcript = [{"role": "shopper", "text": "I want a person", "ts": 1000.0}]
+    return queue_handoff(url, conversation_id, context, transcript=transcript)
 
 
 def console(browser: Any, url: str, email: str) -> Any:
     """A console page logged in with the keyboard (the login form's email field has the focus)."""
-    page = browser.new_context().new_page()
-    page.set_default_timeout(TIMEOUT_MS)
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.goto(url + "/console")
-    page.wait_for_function("() => document.activeElement && document.activeElement.id === 'email'")
-    page.keyboard.type(email)
-    page.keyboard.press("Tab")
-    page.keyboard.type(DEMO_AGENT_PASSWORD)
-    page.keyboard.press("Enter")
-    page.wait_for_selector("body[data-live='true']")
-    page.errors = errors
-    return page
+    return console_page(browser, url, email, keyboard=True)
 
 
 def focused_id(page: Any) -> str:
@@ -288,8 +255,7 @@ def test_the_shortcuts_dialog(browser: Any, service: tuple[str, FakeRasa]) -> No
 
 def test_every_control_has_an_accessible_name(browser: Any, service: tuple[str, FakeRasa]) -> None:
     url, _ = service
-    login = browser.new_context().new_page()
-    login.set_default_timeout(TIMEOUT_MS)
+    login = new_page(browser)
     login.goto(url + "/console/login")
     assert_all_named(login, "the login page")
     login.context.close()
@@ -320,7 +286,7 @@ def test_every_control_has_an_accessible_name(browser: Any, service: tuple[str, 
     post_json(
         url + "/api/tickets",
         {"conversation_id": "keys-shopper-4", "email": "t@shop.test", "message": "Call me back"},
-        HANDOFF,
+        HANDOFF_AUTH,
     )
     agent.get_by_role("tab", name="Tickets").click()
     agent.locator("#ticket-list button").first.click()

@@ -8,72 +8,36 @@ need; the widget learns it waits for a person from its history after a reload, a
 
 from __future__ import annotations
 
-import dataclasses
-import json
-import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bot.settings import Settings, demo_agents
 from scripts.stack import free_port
 from tests.bot.conftest import FakeRasa
-from tests.browser.bot_service import serve_bot
-from tests.browser.chromium import chromium, shot
+from tests.browser import bot_service
+from tests.browser.bot_service import bot_settings, console_page, new_page, queue_handoff, serve_bot
+from tests.browser.chromium import shot
 
 pytestmark = pytest.mark.browser
 
-TIMEOUT_MS = 20_000
 SHOPPER_TYPING = "The shopper is typing\u2026"
 DRAFT = "refund approved, 42 EUR"
 
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, FakeRasa]]:
-    tmp: Path = tmp_path_factory.mktemp("typing")
-    settings = Settings(
-        port=0,  # serve_bot picks a free one
+    settings = bot_settings(
+        tmp_path_factory.mktemp("typing"),
         rasa_url=f"http://127.0.0.1:{free_port()}",  # nobody there: the widget's socket.io gets 502s
-        db_path=tmp / "handoff.db",
-        shop_db_path=tmp / "shop.db",
-        agents=demo_agents(),
         poll_interval_s=0.1,
     )
     rasa = FakeRasa()
-    with serve_bot(dataclasses.replace(settings), rasa) as url:
+    with serve_bot(settings, rasa) as url:
         yield url, rasa
 
 
-@pytest.fixture(scope="module")
-def browser(service: tuple[str, FakeRasa]) -> Iterator[Any]:
-    """Closed before the service, so no websocket holds the service's shutdown."""
-    with chromium() as instance:
-        yield instance
-
-
-def new_page(browser: Any, errors: list[str]) -> Any:
-    page = browser.new_context().new_page()
-    page.set_default_timeout(TIMEOUT_MS)
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    return page
-
-
-def queue_handoff(url: str, conversation_id: str) -> None:
-    body = {
-        "conversation_id": conversation_id,
-        "reason": "contact_human_agent",
-        "transcript": [],
-        "context": {},
-    }
-    request = urllib.request.Request(
-        url + "/api/handoff",
-        data=json.dumps(body).encode(),
-        headers={"Content-Type": "application/json", "Authorization": "Bearer dev-handoff-token"},
-    )
-    with urllib.request.urlopen(request, timeout=60) as response:
-        assert response.status == 200
+browser = bot_service.browser  # closed before the service, so no websocket holds its shutdown
 
 
 def shopper_waiting(browser: Any, url: str, errors: list[str], query: str = "") -> tuple[Any, str]:
@@ -88,19 +52,6 @@ def shopper_waiting(browser: Any, url: str, errors: list[str], query: str = "") 
     page.wait_for_selector("#shopdesk-widget[data-mode='queued'][data-typing-socket='ready']")
     page.get_by_role("button", name="Open chat with ShopDesk support").click()
     return page, session_id
-
-
-def console(browser: Any, url: str, errors: list[str], query: str = "") -> Any:
-    page = new_page(browser, errors)
-    page.goto(url + "/console/login")
-    page.get_by_label("Email").fill("agent@shopdesk.test")
-    page.get_by_label("Password").fill("shopdesk-demo")
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url("**/console")
-    if query:
-        page.goto(url + "/console" + query)
-    page.wait_for_selector("body[data-live='true']")
-    return page
 
 
 def handoff_of(agent: Any, session_id: str) -> str:
@@ -129,7 +80,7 @@ def freeze_typing(page: Any, session_id: str) -> None:
 def test_each_side_sees_the_other_typing_and_it_goes(browser: Any, service: tuple[str, FakeRasa]) -> None:
     url, _ = service
     errors: list[str] = []
-    agent = console(browser, url, errors)
+    agent = console_page(browser, url, errors=errors)
     shopper, session_id = shopper_waiting(browser, url, errors)
     hid = handoff_of(agent, session_id)
     box = shopper.get_by_label("Type your message")
@@ -179,7 +130,9 @@ def test_an_indicator_expires_without_a_refresh_and_a_message_clears_it(
 ) -> None:
     url, rasa = service
     errors: list[str] = []
-    agent = console(browser, url, errors, "?typing_expire_s=600")  # only the message can clear it here
+    agent = console_page(
+        browser, url, errors=errors, query="?typing_expire_s=600"
+    )  # only the message can clear it here
     shopper, session_id = shopper_waiting(browser, url, errors)
     hid = handoff_of(agent, session_id)
     agent.locator(f"#queued-list button[data-id='{hid}']").click()
