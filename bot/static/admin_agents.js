@@ -5,7 +5,7 @@
 (function () {
   "use strict";
 
-  var csrf = document.querySelector('meta[name="csrf-token"]').content;
+  var api = window.ShopDeskApi;  // GET/POST/... JSON with the CSRF header (shopdesk_api.js)
   var me = document.querySelector('meta[name="agent-email"]').content;
   var FIELDS = ["email", "name", "role", "password"];
 
@@ -20,25 +20,6 @@
     var box = $("admin-status");
     box.textContent = text || "";
     box.classList.toggle("error", Boolean(isError));
-  }
-
-  function api(method, path, body) {
-    var options = { method: method, credentials: "same-origin", headers: { "X-CSRF-Token": csrf } };
-    if (body !== undefined) {
-      options.headers["Content-Type"] = "application/json";
-      options.body = JSON.stringify(body);
-    }
-    return fetch(path, options).then(function (response) {
-      if (response.status === 401) { window.location.href = "/console/login"; throw new Error("session expired"); }
-      return response.json().catch(function () { return {}; }).then(function (data) {
-        if (!response.ok) {
-          var error = new Error(data.error || ("HTTP " + response.status));
-          error.fields = data.fields || {};
-          throw error;
-        }
-        return data;
-      });
-    });
   }
 
   function change(agent, body, done) {

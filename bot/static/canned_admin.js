@@ -3,7 +3,7 @@
 (function () {
   "use strict";
 
-  var csrf = document.querySelector('meta[name="csrf-token"]').content;
+  var api = window.ShopDeskApi;  // GET/POST/... JSON with the CSRF header (shopdesk_api.js)
   var replies = [];
   function $(id) { return document.getElementById(id); }
   function el(tag, attrs, text) {
@@ -13,21 +13,6 @@
     return node;
   }
   function status(text) { $("canned-admin-status").textContent = text || ""; }
-
-  function api(method, path, body) {
-    var options = { method: method, credentials: "same-origin", headers: { "X-CSRF-Token": csrf } };
-    if (body !== undefined) {
-      options.headers["Content-Type"] = "application/json";
-      options.body = JSON.stringify(body);
-    }
-    return fetch(path, options).then(function (response) {
-      if (response.status === 401) { window.location.href = "/console/login"; throw new Error("session expired"); }
-      return response.json().catch(function () { return {}; }).then(function (data) {
-        if (!response.ok) { throw new Error(data.error || ("HTTP " + response.status)); }
-        return data;
-      });
-    });
-  }
 
   function row(reply) {
     var tr = el("tr", { "data-shortcut": reply.shortcut, "data-id": String(reply.id) });

@@ -9,6 +9,7 @@
   "use strict";
 
   var csrf = document.querySelector('meta[name="csrf-token"]').content;
+  var api = window.ShopDeskApi;  // GET/POST/... JSON with the CSRF header (shopdesk_api.js)
   var me = document.querySelector('meta[name="agent-email"]').content;
   var selected = null;        // handoff id shown in the middle
   var selectedKind = "conv";  // "conv" or "ticket"
@@ -58,21 +59,6 @@
     },
     on: function (name, fn) { (listeners[name] = listeners[name] || []).push(fn); }
   };
-
-  function api(method, path, body) {
-    var options = { method: method, credentials: "same-origin", headers: { "X-CSRF-Token": csrf } };
-    if (body !== undefined) {
-      options.headers["Content-Type"] = "application/json";
-      options.body = JSON.stringify(body);
-    }
-    return fetch(path, options).then(function (response) {
-      if (response.status === 401) { window.location.href = "/console/login"; throw new Error("session expired"); }
-      return response.json().catch(function () { return {}; }).then(function (data) {
-        if (!response.ok) { throw new Error(data.error || ("HTTP " + response.status)); }
-        return data;
-      });
-    });
-  }
 
   function ago(seconds) {
     seconds = Math.max(0, Math.round(seconds));

@@ -35,6 +35,7 @@ async def test_static_assets_are_served_locally(anon: TestClient) -> None:
         "/static/widget.js",
         "/static/widget.css",
         "/static/console.js",
+        "/static/shopdesk_api.js",
         "/static/vendor/socket.io.min.js",
     ):
         response = await anon.get(path)
