@@ -34,7 +34,7 @@ from bot.agents_store import (
     clean_role,
     new_password_hash,
 )
-from bot.auth import Handler, agent_of, current_session, find_agent, require_agent
+from bot.auth import Handler, admin_page, agent_of, find_agent, require_agent
 from bot.keys import AGENTS, HUB, LOGIN_GUARD, SETTINGS, STORE
 from bot.pages import render
 from bot.validate import bad_request, json_object
@@ -77,36 +77,19 @@ def require_admin(handler: Handler) -> Handler:
     return wrapped
 
 
-def _page_session_or_403(request: web.Request) -> web.Response | None:
-    """None for an admin; the 403 page for an agent; a redirect to the login page for nobody."""
-    session = current_session(request)
-    if session is None:
-        raise web.HTTPSeeOther("/console/login")
-    if not session.agent.is_admin:
-        return render("dashboard_forbidden.html", status=403, message=ADMIN_AREA_ONLY)
-    return None
-
-
 # --- pages -----------------------------------------------------------------------------------------
 
 
 @routes.get("/console/admin")
-async def admin_page(request: web.Request) -> web.Response:
-    refused = _page_session_or_403(request)
-    if refused is not None:
-        return refused
-    session = current_session(request)
-    assert session is not None
-    return render("admin.html", agent_name=session.agent.name)
+@admin_page(ADMIN_AREA_ONLY)
+async def admin_home_page(request: web.Request) -> web.Response:
+    return render("admin.html", agent_name=agent_of(request).agent.name)
 
 
 @routes.get("/console/admin/agents")
+@admin_page(ADMIN_AREA_ONLY)
 async def agents_page(request: web.Request) -> web.Response:
-    refused = _page_session_or_403(request)
-    if refused is not None:
-        return refused
-    session = current_session(request)
-    assert session is not None
+    session = agent_of(request)
     return render(
         "admin_agents.html",
         agent_name=session.agent.name,

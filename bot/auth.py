@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from bot.keys import AGENTS, SETTINGS, STORE
+from bot.pages import render
 from bot.passwords import verify_password
 from bot.settings import Agent, Settings
 
@@ -144,6 +145,28 @@ def require_admin(handler: Handler) -> Handler:
     wrapped.__name__ = handler.__name__
     wrapped.__doc__ = handler.__doc__
     return wrapped
+
+
+def admin_page(refusal: str) -> Callable[[Handler], Handler]:
+    """For an HTML page only admins see: a redirect to the login page without a live session, the 403 page
+    saying ``refusal`` for an agent without the admin role; the handler reads the admin's session with
+    ``agent_of``."""
+
+    def decorate(handler: Handler) -> Handler:
+        async def wrapped(request: web.Request) -> web.StreamResponse:
+            session = current_session(request)
+            if session is None:
+                raise web.HTTPSeeOther("/console/login")
+            if not session.agent.is_admin:
+                return render("dashboard_forbidden.html", status=403, message=refusal)
+            request[AGENT_SESSION] = session
+            return await handler(request)
+
+        wrapped.__name__ = handler.__name__
+        wrapped.__doc__ = handler.__doc__
+        return wrapped
+
+    return decorate
 
 
 def agent_of(request: web.Request) -> AgentSession:

@@ -22,7 +22,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.auth import agent_of, current_session, require_admin, require_agent
+from bot.auth import admin_page, agent_of, require_admin, require_agent
 from bot.canned import (
     LANGUAGES,
     SHOP_VARIABLES,
@@ -187,12 +187,9 @@ async def render_reply(request: web.Request) -> web.Response:
 
 
 @routes.get("/console/admin/canned")
-async def admin_page(request: web.Request) -> web.Response:
-    session = current_session(request)
-    if session is None:
-        raise web.HTTPSeeOther("/console/login")
-    if not session.agent.is_admin:
-        return render_page("dashboard_forbidden.html", status=403, message=ADMINS_ONLY)
+@admin_page(ADMINS_ONLY)
+async def admin_canned_page(request: web.Request) -> web.Response:
+    session = agent_of(request)
     return render_page(
         "canned_admin.html",
         agent_name=session.agent.name,

@@ -18,7 +18,7 @@ from analytics import export, report
 from analytics.errors import UnknownTableError
 from analytics.refresh import refresh
 from analytics.schema import EXPORTED
-from bot.auth import ADMIN_ONLY, current_session, require_admin
+from bot.auth import ADMIN_ONLY, admin_page, agent_of, require_admin
 from bot.keys import SETTINGS
 from bot.pages import render
 
@@ -35,13 +35,9 @@ def setup(app: web.Application) -> None:
 
 
 @routes.get("/console/dashboard")
+@admin_page(ADMIN_ONLY)
 async def dashboard_page(request: web.Request) -> web.Response:
-    session = current_session(request)
-    if session is None:
-        raise web.HTTPSeeOther("/console/login")
-    if not session.agent.is_admin:
-        return render("dashboard_forbidden.html", status=403, message=ADMIN_ONLY)
-    return render("dashboard.html", agent_name=session.agent.name, tables=" ".join(EXPORTED))
+    return render("dashboard.html", agent_name=agent_of(request).agent.name, tables=" ".join(EXPORTED))
 
 
 async def _refreshed_summary(app: web.Application) -> dict[str, Any]:
