@@ -9,11 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp.client_ws import ClientWebSocketResponse
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import create_app
 from bot.errors import RasaError
 from bot.hours import parse_business_hours
+from bot.keys import SETTINGS
 from bot.passwords import hash_password
 from bot.settings import Agent, Settings
 
@@ -122,3 +124,28 @@ async def queue_handoff(
     response = await client.post("/api/handoff", json=body, headers=HANDOFF_HEADERS)
     assert response.status == 200, await response.text()
     return await response.json()
+
+
+async def claimed(anon: TestClient, agent: tuple[TestClient, str], conversation_id: str = "shopper-1") -> str:
+    """The id of a handoff queued for ``conversation_id`` and claimed by ``agent`` (its client and CSRF token)."""
+    client, csrf = agent
+    hid = (await queue_handoff(anon, conversation_id))["handoff_id"]
+    response = await client.post(f"/api/console/conversations/{hid}/claim", headers={"X-CSRF-Token": csrf})
+    assert response.status == 200, await response.text()
+    return str(hid)
+
+
+async def console_socket(client: TestClient) -> ClientWebSocketResponse:
+    """A logged-in client's console websocket, opened from the service's own Origin; its hello frame read."""
+    origin = client.server.app[SETTINGS].base_url
+    socket = await client.ws_connect("/api/console/ws", headers={"Origin": origin})
+    assert (await socket.receive_json(timeout=5))["type"] == "hello"
+    return socket
+
+
+async def next_frame(socket: Any, wanted: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
+    """The socket's next JSON frame that ``wanted`` accepts (the ones before it are skipped)."""
+    while True:
+        frame = await socket.receive_json(timeout=10)
+        if wanted(frame):
+            return dict(frame)

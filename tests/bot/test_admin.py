@@ -17,7 +17,7 @@ from bot.agents_store import AgentRuleError, AgentsStore
 from bot.keys import STORE
 from bot.passwords import hash_password
 from bot.settings import DEMO_AGENT_EMAIL, Agent, Settings, demo_agents
-from tests.bot.conftest import ALICE, BOB, login, queue_handoff
+from tests.bot.conftest import ALICE, BOB, console_socket, login, queue_handoff
 
 ADMIN = ("ada@shop.test", "Ada Admin", "ada-password")
 NEW = {"email": "Carol@Shop.test", "name": "Carol Agent", "role": "agent", "password": "carol-password-1"}
@@ -254,8 +254,7 @@ async def test_disabling_ends_sessions_closes_consoles_and_refuses_login(
 ) -> None:
     client, csrf = admin
     bob_client, _ = bob
-    socket = await bob_client.ws_connect("/api/console/ws", headers={"Origin": "http://127.0.0.1:8080"})
-    assert (await socket.receive_json())["type"] == "hello"
+    socket = await console_socket(bob_client)
     disabled = await client.patch(
         f"/console/api/admin/agents/{BOB[0]}", json={"disabled": True}, headers=h(csrf)
     )

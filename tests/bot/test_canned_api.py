@@ -11,7 +11,7 @@ from bot.canned import MAX_TEXT_CHARS
 from bot.canned_api import ADMINS_ONLY
 from bot.passwords import hash_password
 from bot.settings import Agent, Settings
-from tests.bot.conftest import ALICE, BOB, FakeRasa, login, queue_handoff
+from tests.bot.conftest import ALICE, BOB, FakeRasa, console_socket, login, queue_handoff
 
 ADA = ("ada@shop.test", "Ada Admin", "ada-password")
 BEN = {"customer": {"id": "C-0002", "name": "Ben Okafor", "email": "ben.okafor@example.com"}}
@@ -195,8 +195,7 @@ async def test_an_admin_creates_edits_and_deletes_and_consoles_hear_of_it(
 ) -> None:
     admin, csrf = ada
     client, _ = alice
-    socket = await client.ws_connect("/api/console/ws", headers={"Origin": "http://127.0.0.1:8080"})
-    assert (await socket.receive_json())["type"] == "hello"
+    socket = await console_socket(client)
 
     made = await admin.post(
         "/api/console/admin/canned",

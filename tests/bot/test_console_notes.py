@@ -8,9 +8,8 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.keys import SETTINGS
-from tests.bot.conftest import FakeRasa, queue_handoff
-from tests.bot.test_console_team import claimed, h, next_frame
+from tests.bot.conftest import FakeRasa, claimed, console_socket, next_frame, queue_handoff
+from tests.bot.test_console_team import h
 
 HTML = '<img src=x onerror="alert(1)"><b>refund</b> & check'
 
@@ -27,7 +26,7 @@ async def test_a_note_is_stored_as_written_reaches_other_agents_live_and_never_t
 ) -> None:
     (a, a_csrf), (b, _) = alice, bob
     hid = await claimed(anon, alice)
-    socket = await b.ws_connect("/api/console/ws", headers={"Origin": server.app[SETTINGS].base_url})
+    socket = await console_socket(b)
     appended_before = len(fake_rasa.appended)
 
     added = await a.post(

@@ -4,7 +4,6 @@ test_console_notes.py, auto-assignment and the claim race: test_console_assignme
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -16,7 +15,7 @@ from bot.passwords import hash_password
 from bot.queue_timeout import QueueTimeout
 from bot.settings import Agent, Settings
 from bot.team_store import TEAM_STORE, AgentState, TeamStore
-from tests.bot.conftest import FakeRasa, login, queue_handoff
+from tests.bot.conftest import FakeRasa, claimed, console_socket, login, next_frame, queue_handoff
 
 CAROL = ("carol@shop.test", "Carol Agent", "carol-password")
 
@@ -33,21 +32,6 @@ def settings(settings: Settings, carol: Agent) -> Settings:
 
 def h(csrf: str) -> dict[str, str]:
     return {"X-CSRF-Token": csrf}
-
-
-async def claimed(anon: TestClient, agent: tuple[TestClient, str], conversation_id: str = "shopper-1") -> str:
-    client, csrf = agent
-    hid = (await queue_handoff(anon, conversation_id))["handoff_id"]
-    response = await client.post(f"/api/console/conversations/{hid}/claim", headers=h(csrf))
-    assert response.status == 200, await response.text()
-    return str(hid)
-
-
-async def next_frame(socket: Any, wanted: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
-    while True:
-        frame = await socket.receive_json(timeout=10)
-        if wanted(frame):
-            return dict(frame)
 
 
 def state_of(team: TeamStore, email: str) -> AgentState:
@@ -78,11 +62,7 @@ async def test_transfer_to_an_online_agent(
 ) -> None:
     (a, a_csrf), (b, b_csrf) = alice, bob
     hid = await claimed(anon, alice)
-    origin = {"Origin": server.app[SETTINGS].base_url}
-    a_socket, b_socket = (
-        await a.ws_connect("/api/console/ws", headers=origin),
-        await b.ws_connect("/api/console/ws", headers=origin),
-    )
+    a_socket, b_socket = await console_socket(a), await console_socket(b)
     moved = await a.post(
         f"/api/console/conversations/{hid}/transfer",
         json={"to": "Bob@Shop.test", "reason": "refund over my limit"},
@@ -283,7 +263,7 @@ async def test_choosing_offline_returns_every_conversation_to_the_queue(
 ) -> None:
     (a, a_csrf), (b, _) = alice, bob
     first, second = await claimed(anon, alice, "shopper-a"), await claimed(anon, alice, "shopper-b")
-    socket = await b.ws_connect("/api/console/ws", headers={"Origin": server.app[SETTINGS].base_url})
+    socket = await console_socket(b)
     answer = await a.post("/api/console/status", json={"status": "offline"}, headers=h(a_csrf))
     assert sorted((await answer.json())["requeued"]) == sorted([first, second])
     await next_frame(socket, lambda f: f["type"] == "queue")  # the queue updates live
@@ -300,7 +280,7 @@ async def test_an_agent_without_a_console_for_the_grace_goes_offline_and_back_on
     app = server.app
     store, team = app[STORE], app[TEAM_STORE]
     hid = await claimed(anon, alice)
-    socket = await b.ws_connect("/api/console/ws", headers={"Origin": app[SETTINGS].base_url})  # bob stays
+    socket = await console_socket(b)  # bob stays
     real = store.clock
     grace = app[SETTINGS].agent_offline_grace_s
     start = real()
@@ -320,7 +300,7 @@ async def test_an_agent_without_a_console_for_the_grace_goes_offline_and_back_on
     ]
 
     store.clock = real
-    a_socket = await a.ws_connect("/api/console/ws", headers={"Origin": app[SETTINGS].base_url})
+    a_socket = await console_socket(a)
     await check_presence(app)
     assert state_of(team, "alice@shop.test")["status"] == "online"
     await a_socket.close()
@@ -355,7 +335,7 @@ async def test_an_agent_without_a_status_row_is_online_once_their_console_connec
     team._db.execute("DELETE FROM agent_status")  # logged in before this release
     await check_presence(server.app)
     assert team.state("alice@shop.test") is None
-    socket = await client.ws_connect("/api/console/ws", headers={"Origin": server.app[SETTINGS].base_url})
+    socket = await console_socket(client)
     await check_presence(server.app)
     assert state_of(team, "alice@shop.test")["status"] == "online"
     await socket.close()

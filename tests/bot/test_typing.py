@@ -28,14 +28,10 @@ from bot.typing_frames import (
     first_name,
 )
 from bot.widget_session import new_session_id
-from tests.bot.conftest import queue_handoff
+from tests.bot.conftest import claimed, console_socket, queue_handoff
 
 WS = ClientWebSocketResponse
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def h(csrf: str) -> dict[str, str]:
-    return {"X-CSRF-Token": csrf}
 
 
 def origin(server: TestServer) -> dict[str, str]:
@@ -50,12 +46,6 @@ async def widget(client: TestClient, server: TestServer, session_id: str) -> WS:
     socket = await client.ws_connect("/widget/ws", headers=origin(server))
     await socket.send_json({"type": "hello", "session_id": session_id})
     assert await socket.receive_json(timeout=5) == {"type": "ready"}
-    return socket
-
-
-async def console(client: TestClient, server: TestServer) -> WS:
-    socket = await client.ws_connect("/api/console/ws", headers=origin(server))
-    assert (await socket.receive_json(timeout=5))["type"] == "hello"
     return socket
 
 
@@ -89,10 +79,16 @@ async def closed(socket: WS) -> tuple[int | None, list[dict[str, Any]]]:
 async def active(server: TestServer, anon: TestClient, alice: tuple[TestClient, str]) -> tuple[str, str]:
     """(session id, handoff id) of a conversation Alice owns."""
     session_id = session(server)
-    hid = (await queue_handoff(anon, session_id))["handoff_id"]
-    client, csrf = alice
-    assert (await client.post(f"/api/console/conversations/{hid}/claim", headers=h(csrf))).status == 200
-    return session_id, hid
+    return session_id, await claimed(anon, alice, session_id)
+
+
+@pytest.fixture
+async def sockets(
+    server: TestServer, anon: TestClient, alice: tuple[TestClient, str], active: tuple[str, str]
+) -> tuple[WS, WS, str]:
+    """Alice's console socket, then the widget socket of her ``active`` conversation, and its handoff id."""
+    session_id, hid = active
+    return await console_socket(alice[0]), await widget(anon, server, session_id), hid
 
 
 # --- shopper → agents --------------------------------------------------------------------------------
@@ -103,7 +99,7 @@ async def test_a_queued_shoppers_typing_reaches_every_console_and_only_the_flag_
 ) -> None:
     session_id = session(server)
     hid = (await queue_handoff(anon, session_id))["handoff_id"]
-    a, b = await console(alice[0], server), await console(bob[0], server)
+    a, b = await console_socket(alice[0]), await console_socket(bob[0])
     shopper = await widget(anon, server, session_id)
     await shopper.send_json(
         {"type": "typing", "typing": True, "text": "my secret draft", "handoff_id": "H-x"}
@@ -125,7 +121,7 @@ async def test_an_active_conversations_typing_reaches_only_its_agent(
     active: tuple[str, str],
 ) -> None:
     session_id, hid = active
-    a, b = await console(alice[0], server), await console(bob[0], server)
+    a, b = await console_socket(alice[0]), await console_socket(bob[0])
     shopper = await widget(anon, server, session_id)
     await shopper.send_json({"type": "typing", "typing": True})
     await until_pong(shopper)
@@ -136,19 +132,15 @@ async def test_an_active_conversations_typing_reaches_only_its_agent(
 async def test_typing_outside_a_handoff_is_dropped_silently(
     server: TestServer, anon: TestClient, alice: tuple[TestClient, str]
 ) -> None:
-    a = await console(alice[0], server)
+    a = await console_socket(alice[0])
     shopper = await widget(anon, server, session(server))  # a conversation nobody handed over
     await shopper.send_json({"type": "typing", "typing": True})
     assert await until_pong(shopper) == []
     assert await typing_frames(a) == []
 
 
-async def test_a_closed_tab_tells_the_agent_the_shopper_stopped(
-    server: TestServer, anon: TestClient, alice: tuple[TestClient, str], active: tuple[str, str]
-) -> None:
-    session_id, hid = active
-    a = await console(alice[0], server)
-    shopper = await widget(anon, server, session_id)
+async def test_a_closed_tab_tells_the_agent_the_shopper_stopped(sockets: tuple[WS, WS, str]) -> None:
+    a, shopper, hid = sockets
     await shopper.send_json({"type": "typing", "typing": True})
     await until_pong(shopper)
     assert await typing_frames(a) == [{"type": "typing", "handoff_id": hid, "typing": True}]
@@ -169,7 +161,7 @@ async def test_the_agents_typing_reaches_that_conversations_widgets_with_the_fir
     await queue_handoff(anon, other_id)
     tabs = [await widget(anon, server, session_id), await widget(anon, server, session_id)]
     other = await widget(anon, server, other_id)
-    a = await console(alice[0], server)
+    a = await console_socket(alice[0])
     await a.send_json({"type": "typing", "handoff_id": hid, "typing": True, "text": "draft: refund approved"})
     assert await typing_frames(a) == []  # accepted: no error frame
     for tab in tabs:
@@ -193,7 +185,7 @@ async def test_the_agents_typing_reaches_that_conversations_widgets_with_the_fir
 async def test_a_malformed_agent_frame_is_refused_with_the_reason(
     server: TestServer, alice: tuple[TestClient, str], frame: dict[str, Any], error: str
 ) -> None:
-    a = await console(alice[0], server)
+    a = await console_socket(alice[0])
     await a.send_json({"type": "typing", **frame})
     [refused] = await typing_frames(a)
     assert refused["type"] == "error" and refused["error"].startswith(error), refused
@@ -208,7 +200,7 @@ async def test_typing_into_someone_elses_or_a_queued_conversation_is_refused(
 ) -> None:
     session_id, hid = active
     shopper = await widget(anon, server, session_id)
-    b = await console(bob[0], server)
+    b = await console_socket(bob[0])
     await b.send_json({"type": "typing", "handoff_id": hid, "typing": True})
     assert await typing_frames(b) == [
         {
@@ -228,7 +220,7 @@ async def test_an_agent_flooding_typing_frames_is_refused(
     server: TestServer, alice: tuple[TestClient, str], active: tuple[str, str]
 ) -> None:
     _, hid = active
-    a = await console(alice[0], server)
+    a = await console_socket(alice[0])
     limit, window_s = AGENT_FRAMES
     for _ in range(limit + 1):
         await a.send_json({"type": "typing", "handoff_id": hid, "typing": True})
@@ -273,7 +265,7 @@ async def test_a_foreign_or_absent_origin_is_refused(
 async def test_a_forged_absent_or_malformed_session_is_refused(
     server: TestServer, anon: TestClient, alice: tuple[TestClient, str], hello: Any, code: int, error: str
 ) -> None:
-    a = await console(alice[0], server)
+    a = await console_socket(alice[0])
     socket = await anon.ws_connect("/widget/ws", headers=origin(server))
     await (socket.send_str(hello) if isinstance(hello, str) else socket.send_json(hello))
     close_code, frames = await closed(socket)
@@ -294,11 +286,9 @@ async def test_no_hello_in_time_closes_the_socket(
 
 
 async def test_non_json_and_unknown_frames_are_answered_and_the_socket_stays(
-    server: TestServer, anon: TestClient, alice: tuple[TestClient, str], active: tuple[str, str]
+    sockets: tuple[WS, WS, str],
 ) -> None:
-    session_id, _ = active
-    a = await console(alice[0], server)
-    shopper = await widget(anon, server, session_id)
+    a, shopper, _ = sockets
     await shopper.send_str("{typing")
     await shopper.send_json({"type": "draft", "text": "hello"})
     await shopper.send_json({"type": "typing", "typing": "maybe"})
@@ -312,12 +302,8 @@ async def test_non_json_and_unknown_frames_are_answered_and_the_socket_stays(
     assert await typing_frames(a) == []
 
 
-async def test_an_oversized_frame_closes_the_socket(
-    server: TestServer, anon: TestClient, alice: tuple[TestClient, str], active: tuple[str, str]
-) -> None:
-    session_id, _ = active
-    a = await console(alice[0], server)
-    shopper = await widget(anon, server, session_id)
+async def test_an_oversized_frame_closes_the_socket(server: TestServer, sockets: tuple[WS, WS, str]) -> None:
+    a, shopper, _ = sockets
     await shopper.send_json({"type": "typing", "typing": True, "text": "x" * MAX_WIDGET_FRAME})
     close_code, frames = await closed(shopper)
     assert close_code == 1009  # message too big
@@ -326,12 +312,8 @@ async def test_an_oversized_frame_closes_the_socket(
     assert len(server.app[typing_widget.WIDGET_SOCKETS]) == 0
 
 
-async def test_a_flooding_widget_is_closed(
-    server: TestServer, anon: TestClient, alice: tuple[TestClient, str], active: tuple[str, str]
-) -> None:
-    session_id, hid = active
-    a = await console(alice[0], server)
-    shopper = await widget(anon, server, session_id)
+async def test_a_flooding_widget_is_closed(sockets: tuple[WS, WS, str]) -> None:
+    a, shopper, hid = sockets
     limit, window_s = WIDGET_FRAMES
     for i in range(limit + 5):
         await shopper.send_json({"type": "typing", "typing": i % 2 == 0})
