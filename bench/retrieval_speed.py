@@ -26,7 +26,8 @@ from retrieval.config import EncoderConfig
 from retrieval.encoder import SentenceTransformerEncoder
 
 
-def latency(index: faiss.Index, queries: np.ndarray, k: int = 10) -> tuple[np.ndarray, float, float]:
+def latency_ms(index: faiss.Index, queries: np.ndarray, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
+    """Search one query at a time: the ids found (n x k) and each search's milliseconds."""
     found = np.zeros((len(queries), k), dtype="int64")
     times = []
     for n, q in enumerate(queries):
@@ -34,7 +35,11 @@ def latency(index: faiss.Index, queries: np.ndarray, k: int = 10) -> tuple[np.nd
         _, ids = index.search(q[None, :], k)
         times.append(time.perf_counter() - start)
         found[n] = ids[0]
-    ms = np.asarray(times) * 1000
+    return found, np.asarray(times) * 1000
+
+
+def latency(index: faiss.Index, queries: np.ndarray, k: int = 10) -> tuple[np.ndarray, float, float]:
+    found, ms = latency_ms(index, queries, k)
     return found, float(np.percentile(ms, 50)), float(np.percentile(ms, 95))
 
 
@@ -99,6 +104,37 @@ def perturbed(real: np.ndarray, n: int, sigma: float, seed: int) -> np.ndarray:
     return out
 
 
+def myntra_frame(data_dir_arg: str | None):  # type: ignore[no-untyped-def]
+    import pandas as pd
+
+    return pd.read_csv(require(data_dir(data_dir_arg) / "myntra" / "catalog.csv")).drop_duplicates(
+        "ProductID"
+    )
+
+
+def title_docs(frame) -> list[str]:  # type: ignore[no-untyped-def]
+    """The Myntra catalog's indexed text: name, brand, colour."""
+    docs = frame["ProductName"] + ". " + frame["ProductBrand"] + ". " + frame["PrimaryColor"].fillna("")
+    return docs.str.strip().tolist()
+
+
+def title_encoder() -> SentenceTransformerEncoder:
+    return SentenceTransformerEncoder(EncoderConfig(max_seq_length=64))
+
+
+def myntra_embeddings(data_dir_arg: str | None) -> np.ndarray:
+    """The Myntra titles' MiniLM embeddings, encoded once (cached under results/cache by model + texts)."""
+    return cached_embeddings("myntra_title_docs", title_docs(myntra_frame(data_dir_arg)), title_encoder())
+
+
+def held_out(real: np.ndarray, n_queries: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """(base, queries): n_queries real vectors drawn as queries, the rest as the indexed set."""
+    held = np.random.default_rng(seed).choice(len(real), size=n_queries, replace=False)
+    mask = np.ones(len(real), dtype=bool)
+    mask[held] = False
+    return np.ascontiguousarray(real[mask]), np.ascontiguousarray(real[held])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--data-dir")
@@ -112,13 +148,9 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING)
     import pandas as pd
 
-    frame = pd.read_csv(require(data_dir(args.data_dir) / "myntra" / "catalog.csv")).drop_duplicates(
-        "ProductID"
-    )
-    docs = (
-        frame["ProductName"] + ". " + frame["ProductBrand"] + ". " + frame["PrimaryColor"].fillna("")
-    ).str.strip()
-    encoder = SentenceTransformerEncoder(EncoderConfig(max_seq_length=64))
+    frame = myntra_frame(args.data_dir)
+    docs = pd.Series(title_docs(frame), index=frame.index)
+    encoder = title_encoder()
     sample = docs.sample(n=512, random_state=1).tolist()
     encoder.encode(sample[:32])  # load + warm up
     start = time.perf_counter()
@@ -148,12 +180,7 @@ def main() -> None:
         )
         real = cached_embeddings("online_retail_titles", [p.title for p in products], encoder)
     print(f"real catalog embeddings: {args.corpus}, {len(real)} items", flush=True)
-    rng = np.random.default_rng(0)
-    held = rng.choice(len(real), size=args.queries, replace=False)
-    mask = np.ones(len(real), dtype=bool)
-    mask[held] = False
-    queries = np.ascontiguousarray(real[held])
-    base = np.ascontiguousarray(real[mask])
+    base, queries = held_out(real, args.queries)
     run_set(
         "Myntra title embeddings (real)",
         base,
