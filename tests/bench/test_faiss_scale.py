@@ -16,7 +16,7 @@ from bench.faiss_measure import (
     percentiles,
     serialized_bytes,
 )
-from bench.faiss_scale import hnsw_variant, ivf_variants
+from bench.faiss_scale import gpu_rows, hnsw_variant, ivf_variants
 from bench.retrieval_speed import recall_at
 from retrieval.index_faiss import with_ids
 
@@ -150,3 +150,17 @@ def test_markdown_writes_one_table_per_vector_set() -> None:
     assert text.count("| index | param |") == 2
     assert "| IVF1024,Flat | nprobe 16 | 21 | 1576 | 0.988 | 0.18 | 0.27 | 3.6 | 2318 |" in text
     assert "| Flat [GPU] |" in text
+
+
+def test_recall_is_the_share_of_the_true_ten_found() -> None:
+    found = np.array([[1, 2, 3, 4], [5, 6, 7, 8]])
+    truth = np.array([[4, 3, 9, 10], [5, 6, 7, 8]])
+    assert recall_at(found, truth) == pytest.approx((0.5 + 1.0) / 2)
+
+
+def test_without_a_gpu_the_gpu_table_is_skipped_with_a_line_saying_so(data, capsys) -> None:  # type: ignore[no-untyped-def]
+    if faiss.get_num_gpus() > 0:
+        pytest.skip("a GPU is present: the GPU rows are measured instead")
+    base, queries, truth = data
+    assert gpu_rows(len(base), base, queries, truth, 32, 8, 1) == []
+    assert "GPU: skipped" in capsys.readouterr().out
