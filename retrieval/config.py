@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from retrieval.errors import ConfigError
+
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 # The multilingual encoder of the Chinese indexes (retrieval.multilingual; bench/retrieval_languages.py chose it)
 ZH_MODEL = "multilingual-e5-small"
@@ -52,6 +54,44 @@ class RankConfig:
 
 
 @dataclass(frozen=True)
+class HybridConfig:
+    """Hybrid search (:mod:`retrieval.hybrid`): BM25 over the indexed texts fused with the dense search by
+    weighted reciprocal-rank fusion; the responder (when trained) re-ranks the fused candidates.
+
+    ``languages``: the search lanes that use it (``en``; ``zh`` stays dense: BM25 cannot match Chinese questions
+    to the English catalog, docs/retrieval.md). ``rrf_k`` / ``lexical_weight``: the catalog's fusion
+    (``sum w / (rrf_k + rank)``, lexical weight ``w``, dense ``1 - w``), tuned on the Myntra dev half;
+    ``kb_lexical_weight``: the knowledge base's, tuned on generated KB dev questions (bench/retrieval_quality.py;
+    the paraphrase and ecommerce_faq sets are only reported). ``depth``: candidates taken from each list."""
+
+    enabled: bool = True
+    languages: tuple[str, ...] = ("en",)
+    rrf_k: float = 60.0
+    lexical_weight: float = 0.5
+    kb_lexical_weight: float = 0.0  # KB dev: no weight beat the dense order (docs/benchmarks.md)
+    depth: int = 50
+
+    def __post_init__(self) -> None:
+        unknown = [lang for lang in self.languages if lang not in ("en", "zh")]
+        if unknown:
+            raise ConfigError("hybrid language", unknown[0], ("en", "zh"))
+        if not self.rrf_k > 0:
+            raise ConfigError("hybrid rrf_k", self.rrf_k, "a number above 0 (60 is the usual choice)")
+        for name in ("lexical_weight", "kb_lexical_weight"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ConfigError(f"hybrid {name}", getattr(self, name), "a number from 0 to 1")
+        if isinstance(self.depth, bool) or not isinstance(self.depth, int) or self.depth < 1:
+            raise ConfigError("hybrid depth", self.depth, "a whole number of candidates, at least 1")
+
+    def serves(self, lane: str) -> bool:
+        return self.enabled and lane in self.languages
+
+    def weight_for(self, index_name: str) -> float:
+        """The lexical list's weight in the fusion for the ``kb`` or ``catalog`` index."""
+        return self.kb_lexical_weight if index_name == "kb" else self.lexical_weight
+
+
+@dataclass(frozen=True)
 class RetrievalConfig:
     index_dir: Path = Path("var/index")
     encoder: EncoderConfig = field(default_factory=EncoderConfig)
@@ -60,6 +100,7 @@ class RetrievalConfig:
     product_rank: RankConfig = field(default_factory=lambda: RankConfig(answer=0.45, clarify=0.25))
     kb_rank: RankConfig = field(default_factory=RankConfig)
     max_query_chars: int = 1000
+    hybrid: HybridConfig = field(default_factory=HybridConfig)
     # Chinese messages in Chinese conversations: the multilingual indexes under <index_dir>/zh (KB in English +
     # Chinese with E5; the English catalog with E5 + USE fused). Their cosines sit in other bands than MiniLM's
     # (E5 ~0.78-0.95, fused ~0.55-0.75), hence their own thresholds, set on bench/data/retrieval_languages_dev.yml
