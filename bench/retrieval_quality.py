@@ -18,15 +18,24 @@ import logging
 import random
 import re
 import time
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-try:
-    from bench.retrieval_common import ROOT, cached_embeddings, data_dir, rank_metrics
-except ImportError:  # run as a script: bench/ is on sys.path
-    from retrieval_common import ROOT, cached_embeddings, data_dir, rank_metrics  # type: ignore[no-redef]
-
-from retrieval.config import EncoderConfig
+from bench.hybrid_eval import (
+    Pool,
+    Runs,
+    bm25_scores,
+    dense_lists,
+    hybrid_lists,
+    rerank,
+    run_pool,
+    score_fusion_lists,
+    tune,
+)
+from bench.retrieval_common import RESULTS, ROOT, cached_embeddings, data_dir, rank_metrics
+from retrieval.config import EncoderConfig, HybridConfig
 from retrieval.encoder import SentenceTransformerEncoder
 from retrieval.kb import load_kb
 
@@ -111,27 +120,84 @@ def dense_rank(
     return [[ids[j] for j in row if j >= 0] for row in found]
 
 
-def rrf(*rankings: list[list[str]], k: int = 10, c: int = 60) -> list[list[str]]:
-    """Reciprocal-rank fusion of several rankings per query."""
-    out = []
-    for rows in zip(*rankings, strict=True):
-        scores: dict[str, float] = {}
-        for row in rows:
-            for rank, item in enumerate(row):
-                scores[item] = scores.get(item, 0.0) + 1.0 / (c + rank + 1)
-        out.append(sorted(scores, key=lambda i: -scores[i])[:k])
+def report(name: str, results: dict[str, dict[str, float]]) -> None:
+    print(f"\n{name}")
+    print(f"  {'method':44s} {'top-1':>7s} {'MRR@10':>7s} {'NDCG@10':>8s}")
+    for method, m in results.items():
+        print(f"  {method:44s} {m['top1']:7.3f} {m['mrr@10']:7.3f} {m['ndcg@10']:8.3f}")
+
+
+def load_responder_or_none(path: Path) -> Any:
+    try:
+        from retrieval.responder import ResponderConfig, load_responder
+
+        return load_responder(path, config=ResponderConfig(top_k=20))
+    except Exception as exc:  # not trained yet: the responder rows are left out, and the report says why
+        print(f"\nresponder rows skipped: {type(exc).__name__}: {exc}")
+        return None
+
+
+def method_lists(
+    pool: Pool,
+    queries: list[str],
+    runs: Runs,
+    hybrid: HybridConfig,
+    responder: Any,
+    extra: dict[str, list[list[str]]] | None = None,
+) -> dict[str, list[list[str]]]:
+    """Every method's ranked ids per query: BM25 vs dense vs hybrid (vs dense / hybrid + responder)."""
+    rows = list(range(len(queries)))
+    dense = dense_lists(pool, runs, rows)
+    weight = hybrid.weight_for("kb" if pool.kind == "kb" else "catalog")
+    fused = hybrid_lists(pool, runs, rows, hybrid.rrf_k, weight)
+    out = {f"{n} (issue 3)": lst for n, lst in (extra or {}).items()}
+    out["BM25 (served tokens, retrieval.hybrid)"] = runs.lexical
+    out["dense (all-MiniLM-L6-v2)"] = dense
+    out[f"hybrid (RRF k={hybrid.rrf_k:g}, lexical w={weight:g})"] = fused
+    if weight != 0.5:  # the equal-weight fusion, for comparison (not served)
+        out[f"  tried: RRF k={hybrid.rrf_k:g}, lexical w=0.5"] = hybrid_lists(
+            pool, runs, rows, hybrid.rrf_k, 0.5
+        )
+    if responder is not None:
+        out["dense + responder (production today)"] = rerank(responder, pool, runs, queries, rows, dense)
+        out["hybrid + responder"] = rerank(responder, pool, runs, queries, rows, fused)
     return out
 
 
-def dedupe(row: list[str], k: int = 10) -> list[str]:
-    return list(dict.fromkeys(row))[:k]
+def compare(
+    lists: dict[str, list[list[str]]], relevant: list[set[str]], rows: list[int] | None = None
+) -> dict[str, dict[str, float]]:
+    rows = list(range(len(relevant))) if rows is None else rows
+    rel = [relevant[r] for r in rows]
+    return {name: rank_metrics([lst[r] for r in rows], rel) for name, lst in lists.items()}
 
 
-def report(name: str, results: dict[str, dict[str, float]]) -> None:
-    print(f"\n{name}")
-    print(f"  {'method':38s} {'top-1':>7s} {'MRR@10':>7s} {'NDCG@10':>8s}")
-    for method, m in results.items():
-        print(f"  {method:38s} {m['top1']:7.3f} {m['mrr@10']:7.3f} {m['ndcg@10']:8.3f}")
+def tune_kb_weight(kb: Pool, encoder: Any, served: HybridConfig) -> None:
+    """The KB's lexical weight on generated dev questions (the responder's paraphrase generator, another seed;
+    the hand-written paraphrases and ecommerce_faq are never tuned on)."""
+    from retrieval.responder.training.questions import kb_questions
+    from retrieval.responder.training.sources import load_kb as load_kb_sources
+
+    rng = random.Random(7)
+    pairs = [
+        (q, e.id)
+        for e in load_kb_sources(ROOT / "training_data" / "kb")
+        for q in kb_questions(e, rng, 4, include_given=False)
+    ]
+    queries = [q for q, _ in pairs]
+    relevant = [{i} for _, i in pairs]
+    runs = run_pool(kb, queries, encoder.encode(queries), encoder.encode([t for ts in kb.texts for t in ts]))
+    rows = list(range(len(queries)))
+    print(
+        f"\nKB lexical weight on {len(queries)} generated KB dev questions (RRF k={served.rrf_k:g}), top-1 (MRR@10):"
+    )
+    results = []
+    for weight in (0.0, 0.1, 0.2, 0.3, 0.4, 0.5):
+        m = rank_metrics(hybrid_lists(kb, runs, rows, served.rrf_k, weight), relevant)
+        results.append((round(m["top1"], 6), round(m["mrr@10"], 6), -weight))
+        print(f"  w={weight:.1f}: {m['top1']:.3f} ({m['mrr@10']:.3f})")
+    best = max(results)
+    print(f"  best on KB dev: w={-best[2]:.1f} (served: {served.kb_lexical_weight:g})")
 
 
 def main() -> None:
@@ -139,36 +205,41 @@ def main() -> None:
     parser.add_argument("--data-dir")
     parser.add_argument("--myntra-queries", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--responder", default=str(ROOT / "var" / "responder"))
+    parser.add_argument("--no-responder", action="store_true")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     encoder = SentenceTransformerEncoder(EncoderConfig())
     shared = data_dir(args.data_dir)
+    served = HybridConfig()  # what the service runs (its defaults were tuned on the Myntra dev half below)
+    responder = None if args.no_responder else load_responder_or_none(Path(args.responder))
+    report_json: dict[str, Any] = {"served": served.__dict__ | {"languages": list(served.languages)}}
 
-    # (a) demo knowledge base
+    # (a) demo knowledge base: an entry is found by any of its questions or its title + answer (as served)
     entries = load_kb(ROOT / "training_data" / "kb")
     ids = [e.id for e in entries]
     docs = [" ".join([e.title, *e.questions, e.answer]) for e in entries]
     queries = [q for q, _ in KB_PARAPHRASES]
     relevant = [{i} for _, i in KB_PARAPHRASES]
     assert all(i in ids for _, i in KB_PARAPHRASES)
-    qv = encoder.encode(queries)
-    multi_ids, multi_texts = [], []
-    for e in entries:
-        for text in [*e.questions, f"{e.title}. {e.answer}"]:
-            multi_ids.append(e.id)
-            multi_texts.append(text)
-    report(
-        f"(a) demo KB: {len(queries)} paraphrased questions, {len(entries)} entries",
-        {
-            "BM25 (title+questions+answer)": rank_metrics(bm25_rank(docs, queries, ids), relevant),
-            "bi-encoder, one vector per entry": rank_metrics(
-                dense_rank(encoder.encode(docs), qv, ids), relevant
-            ),
-            "bi-encoder, per question (production)": rank_metrics(
-                [dedupe(r) for r in dense_rank(encoder.encode(multi_texts), qv, multi_ids, k=40)], relevant
-            ),
-        },
+    kb = Pool(
+        "kb",
+        ids,
+        [[*e.questions, f"{e.title}. {e.answer}"] for e in entries],
+        [f"{e.title.rstrip('.')}. {e.answer}" for e in entries],
+        "kb",
     )
+    kb_runs = run_pool(
+        kb, queries, encoder.encode(queries), encoder.encode([t for ts in kb.texts for t in ts])
+    )
+    tune_kb_weight(kb, encoder, served)
+    report_json["kb"] = compare(
+        method_lists(
+            kb, queries, kb_runs, served, responder, {"BM25 rank_bm25": bm25_rank(docs, queries, ids)}
+        ),
+        relevant,
+    )
+    report(f"(a) demo KB: {len(queries)} paraphrased questions, {len(entries)} entries", report_json["kb"])
 
     faq_path = shared / "ecommerce_faq" / "faq.json"
     if faq_path.exists():
@@ -177,15 +248,20 @@ def main() -> None:
         answers = [r["answer"] for r in faq]
         f_queries = [r["question"] for r in faq]
         f_rel = [{i} for i in f_ids]
-        report(
-            f"(a) ecommerce_faq: {len(faq)} questions → their answers",
-            {
-                "BM25": rank_metrics(bm25_rank(answers, f_queries, f_ids), f_rel),
-                "bi-encoder": rank_metrics(
-                    dense_rank(encoder.encode(answers), encoder.encode(f_queries), f_ids), f_rel
-                ),
-            },
+        faq_pool = Pool("ecommerce_faq", f_ids, [[a] for a in answers], answers, "kb")
+        f_runs = run_pool(faq_pool, f_queries, encoder.encode(f_queries), encoder.encode(answers))
+        report_json["ecommerce_faq"] = compare(
+            method_lists(
+                faq_pool,
+                f_queries,
+                f_runs,
+                served,
+                responder,
+                {"BM25 rank_bm25": bm25_rank(answers, f_queries, f_ids)},
+            ),
+            f_rel,
         )
+        report(f"(a) ecommerce_faq: {len(faq)} questions → their answers", report_json["ecommerce_faq"])
     else:
         print(f"\n(a) ecommerce_faq skipped: {faq_path} absent")
 
@@ -208,26 +284,83 @@ def main() -> None:
         n=min(args.myntra_queries, len(candidates)), random_state=random.Random(args.seed).randint(0, 999)
     )
     m_ids = frame["ProductID"].astype(str).tolist()
+    m_docs = frame["doc"].tolist()
     start = time.perf_counter()
     doc_vectors = cached_embeddings(
-        "myntra_title_docs",
-        frame["doc"].tolist(),
-        SentenceTransformerEncoder(EncoderConfig(max_seq_length=64)),
+        "myntra_title_docs", m_docs, SentenceTransformerEncoder(EncoderConfig(max_seq_length=64))
     )
     encode_s = time.perf_counter() - start
     m_queries = sample["query"].tolist()
     m_rel = [{str(i)} for i in sample["ProductID"]]
-    bm25_m = bm25_rank(frame["doc"].tolist(), m_queries, m_ids, k=50)
-    dense_m = dense_rank(doc_vectors, encoder.encode(m_queries), m_ids, k=50)
-    report(
-        f"(b) Myntra known-item: {len(m_queries)} description-sentence queries over {len(m_ids)} titles "
-        f"(doc encoding {encode_s:.0f}s incl. cache)",
-        {
-            "BM25": rank_metrics(bm25_m, m_rel),
-            "bi-encoder": rank_metrics(dense_m, m_rel),
-            "hybrid (RRF of both, not in production)": rank_metrics(rrf(bm25_m, dense_m), m_rel),
-        },
+    pool = Pool("myntra", m_ids, [[d] for d in m_docs], m_docs, "product")
+    runs = run_pool(pool, m_queries, encoder.encode(m_queries), doc_vectors)
+    start = time.perf_counter()
+    from rank_bm25 import BM25Okapi
+
+    BM25Okapi([re.findall(r"[a-z0-9]+", d.lower()) for d in m_docs])
+    rank_bm25_build = time.perf_counter() - start
+    start = time.perf_counter()
+    bm25_m = bm25_rank(m_docs, m_queries, m_ids, k=50)
+    rank_bm25_ms = ((time.perf_counter() - start) - rank_bm25_build) * 1000 / len(m_queries)
+    print(
+        f"\nBM25 engines over {len(m_ids)} titles: retrieval.hybrid.LexicalIndex (scipy.sparse) built in "
+        f"{runs.lexical_build_s:.2f} s, {runs.lexical_query_ms:.2f} ms/query; rank_bm25 built in "
+        f"{rank_bm25_build:.2f} s, {rank_bm25_ms:.2f} ms/query"
     )
+    order = random.Random(args.seed + 1).sample(range(len(m_queries)), len(m_queries))
+    dev, test = sorted(order[: len(order) // 2]), sorted(order[len(order) // 2 :])
+    (best_k, best_w), grid = tune(pool, runs, m_rel, dev, rank_metrics)
+    print(f"\nfusion tuned on the Myntra dev half ({len(dev)} queries), top-1 (MRR@10):")
+    weights = sorted({g[1] for g in grid})
+    print("  rrf_k \\ lexical w " + " ".join(f"{w:>13g}" for w in weights))
+    for rrf_k in sorted({g[0] for g in grid}):
+        cells = [f"{m['top1']:.3f} ({m['mrr@10']:.3f})" for k, w, m in grid if k == rrf_k]
+        print(f"  {rrf_k:>17g} " + " ".join(f"{c:>13s}" for c in cells))
+    print(
+        f"  best on dev: rrf_k={best_k:g}, lexical weight={best_w:g} (served: {served.rrf_k:g}, {served.lexical_weight:g})"
+    )
+    bm25_by_query = bm25_scores(pool, m_queries)
+    for alpha in (0.3, 0.5, 0.7):
+        m = rank_metrics(score_fusion_lists(pool, runs, dev, alpha, bm25_by_query), [m_rel[r] for r in dev])
+        print(
+            f"  tried: score fusion {alpha:g}·cosine + {1 - alpha:g}·BM25/max, dev top-1 {m['top1']:.3f} (MRR {m['mrr@10']:.3f})"
+        )
+    report_json["myntra_grid"] = [{"rrf_k": k, "lexical_weight": w, **m} for k, w, m in grid]
+    title = (
+        f"(b) Myntra known-item: description-sentence queries over {len(m_ids)} titles "
+        f"(doc encoding {encode_s:.0f}s incl. cache)"
+    )
+    m_lists = method_lists(pool, m_queries, runs, served, responder, {"BM25 rank_bm25": bm25_m})
+    for split, rows in (("test", test), ("dev", dev), ("all", list(range(len(m_queries))))):
+        report_json[f"myntra_{split}"] = compare(m_lists, m_rel, rows)
+        report(f"{title}, {split}: {len(rows)} queries", report_json[f"myntra_{split}"])
+    (RESULTS / "retrieval_quality.json").write_text(
+        json.dumps(report_json, indent=2) + "\n", encoding="utf-8"
+    )
+    plot(report_json, RESULTS / "retrieval_hybrid.png")
+
+
+def plot(report_json: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sets = [s for s in ("kb", "ecommerce_faq", "myntra_test") if s in report_json]
+    methods = [m for m in report_json[sets[0]] if "issue 3" not in m]
+    fig, ax = plt.subplots(figsize=(9, 4))
+    width = 0.8 / len(methods)
+    for n, method in enumerate(methods):
+        values = [report_json[s].get(method, {}).get("top1", 0.0) for s in sets]
+        ax.bar([x + n * width for x in range(len(sets))], values, width, label=method)
+    ax.set_xticks([x + width * (len(methods) - 1) / 2 for x in range(len(sets))], sets)
+    ax.set_ylabel("top-1")
+    ax.set_title("BM25 vs dense vs hybrid (one run)")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    print(f"\nwrote {path}")
 
 
 if __name__ == "__main__":
