@@ -36,6 +36,7 @@ class Runs:
     dense_order: np.ndarray  # [queries, depth] document rows
     dense_sims: np.ndarray  # [queries, documents] cosine (best text per document)
     lexical: list[list[str]]  # BM25 top ids
+    lexical_scores: list[dict[str, float]]  # their BM25 scores
     lexical_build_s: float
     lexical_query_ms: float
 
@@ -68,9 +69,16 @@ def run_pool(
     )
     build_s = time.perf_counter() - start
     start = time.perf_counter()
-    lexical = [[h.key for h in lexical_index.search(q, k=depth)] for q in queries]
+    found = [lexical_index.search(q, k=depth) for q in queries]
     query_ms = (time.perf_counter() - start) * 1000 / max(len(queries), 1)
-    return Runs(order, sims, lexical, build_s, query_ms)
+    return Runs(
+        order,
+        sims,
+        [[h.key for h in f] for f in found],
+        [{h.key: h.score for h in f} for f in found],
+        build_s,
+        query_ms,
+    )
 
 
 def dense_lists(pool: Pool, runs: Runs, rows: Sequence[int]) -> list[list[str]]:
@@ -78,38 +86,33 @@ def dense_lists(pool: Pool, runs: Runs, rows: Sequence[int]) -> list[list[str]]:
 
 
 def hybrid_lists(
-    pool: Pool, runs: Runs, rows: Sequence[int], rrf_k: float, lexical_weight: float
+    pool: Pool, runs: Runs, rows: Sequence[int], rrf_k: float, lexical_weight: float, method: str = "rrf"
 ) -> list[list[str]]:
+    """The fused lists as ``retrieval.hybrid.fuse`` orders them (``rrf`` or ``score``)."""
     dense = dense_lists(pool, runs, rows)
+    if method == "score":
+        return score_fusion_lists(pool, runs, rows, lexical_weight)
     return [
         [i for i, _ in rrf([d, runs.lexical[r]], k=rrf_k, weights=(1 - lexical_weight, lexical_weight))]
         for d, r in zip(dense, rows, strict=True)
     ]
 
 
-def score_fusion_lists(
-    pool: Pool, runs: Runs, rows: Sequence[int], alpha: float, bm25: Any
-) -> list[list[str]]:
-    """A tried variant: ``alpha * cosine + (1 - alpha) * BM25 / max BM25`` over the union of both lists."""
+def score_fusion_lists(pool: Pool, runs: Runs, rows: Sequence[int], lexical_weight: float) -> list[list[str]]:
+    """``(1 - w) * cosine + w * BM25 / the query's best BM25`` over the union of both lists."""
+    col = {i: n for n, i in enumerate(pool.ids)}
     out = []
     for r in rows:
         candidates = list(dict.fromkeys([pool.ids[j] for j in runs.dense_order[r]] + runs.lexical[r]))
-        scores = bm25[r]
+        scores = runs.lexical_scores[r]
         top = max(scores.values(), default=0.0) or 1.0
-        col = {i: n for n, i in enumerate(pool.ids)}
         fused = {
-            c: alpha * float(runs.dense_sims[r, col[c]]) + (1 - alpha) * scores.get(c, 0.0) / top
+            c: (1 - lexical_weight) * float(runs.dense_sims[r, col[c]])
+            + lexical_weight * scores.get(c, 0.0) / top
             for c in candidates
         }
         out.append(sorted(candidates, key=lambda c: -fused[c]))
     return out
-
-
-def bm25_scores(pool: Pool, queries: Sequence[str], depth: int = 50) -> list[dict[str, float]]:
-    lexical_index = LexicalIndex.from_records(
-        {"id": i, "text": " ".join(texts)} for i, texts in zip(pool.ids, pool.texts, strict=True)
-    )
-    return [{h.key: h.score for h in lexical_index.search(q, k=depth)} for q in queries]
 
 
 def rerank(
@@ -139,14 +142,17 @@ def tune(
     relevant: Sequence[set[str]],
     rows: Sequence[int],
     metrics: Any,
-    ks: Sequence[float] = (5, 10, 20, 40, 60, 100),
+    ks: Sequence[float] = (5, 10, 20, 60),
     weights: Sequence[float] = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8),
-) -> tuple[tuple[float, float], list[tuple[float, float, dict[str, float]]]]:
-    """The (rrf_k, lexical_weight) with the best top-1 (then MRR@10) on ``rows`` — the dev half only."""
+) -> tuple[tuple[str, float, float], list[tuple[str, float, float, dict[str, float]]]]:
+    """The (method, rrf_k, lexical_weight) with the best top-1 (then MRR@10) on ``rows`` — the dev half only."""
     grid = []
-    for rrf_k in ks:
-        for weight in weights:
-            m = metrics(hybrid_lists(pool, runs, rows, rrf_k, weight), [relevant[r] for r in rows])
-            grid.append((rrf_k, weight, m))
-    best = max(grid, key=lambda g: (round(g[2]["top1"], 6), round(g[2]["mrr@10"], 6), -abs(g[1] - 0.5)))
-    return (best[0], best[1]), grid
+    for method, method_ks in (("rrf", ks), ("score", (0.0,))):
+        for rrf_k in method_ks:
+            for weight in weights:
+                m = metrics(
+                    hybrid_lists(pool, runs, rows, rrf_k, weight, method), [relevant[r] for r in rows]
+                )
+                grid.append((method, rrf_k, weight, m))
+    best = max(grid, key=lambda g: (round(g[3]["top1"], 6), round(g[3]["mrr@10"], 6), -abs(g[2] - 0.5)))
+    return (best[0], best[1], best[2]), grid

@@ -26,12 +26,10 @@ import numpy as np
 from bench.hybrid_eval import (
     Pool,
     Runs,
-    bm25_scores,
     dense_lists,
     hybrid_lists,
     rerank,
     run_pool,
-    score_fusion_lists,
     tune,
 )
 from bench.retrieval_common import RESULTS, ROOT, cached_embeddings, data_dir, rank_metrics
@@ -144,23 +142,30 @@ def method_lists(
     hybrid: HybridConfig,
     responder: Any,
     extra: dict[str, list[list[str]]] | None = None,
+    responder_rows: list[int] | None = None,
 ) -> dict[str, list[list[str]]]:
-    """Every method's ranked ids per query: BM25 vs dense vs hybrid (vs dense / hybrid + responder)."""
+    """Every method's ranked ids per query: BM25 vs dense vs hybrid (vs dense / hybrid + responder, on
+    ``responder_rows`` only when given: the others get empty lists and are not reported)."""
     rows = list(range(len(queries)))
     dense = dense_lists(pool, runs, rows)
     weight = hybrid.weight_for("kb" if pool.kind == "kb" else "catalog")
-    fused = hybrid_lists(pool, runs, rows, hybrid.rrf_k, weight)
+    fused = hybrid_lists(pool, runs, rows, hybrid.rrf_k, weight, hybrid.fusion)
     out = {f"{n} (issue 3)": lst for n, lst in (extra or {}).items()}
     out["BM25 (served tokens, retrieval.hybrid)"] = runs.lexical
     out["dense (all-MiniLM-L6-v2)"] = dense
-    out[f"hybrid (RRF k={hybrid.rrf_k:g}, lexical w={weight:g})"] = fused
-    if weight != 0.5:  # the equal-weight fusion, for comparison (not served)
+    fusion = f"RRF k={hybrid.rrf_k:g}" if hybrid.fusion == "rrf" else "score"
+    out[f"hybrid ({fusion}, lexical w={weight:g})"] = fused
+    if (hybrid.fusion, weight) != ("rrf", 0.5):  # the equal-weight RRF, for comparison (not served)
         out[f"  tried: RRF k={hybrid.rrf_k:g}, lexical w=0.5"] = hybrid_lists(
             pool, runs, rows, hybrid.rrf_k, 0.5
         )
     if responder is not None:
-        out["dense + responder (production today)"] = rerank(responder, pool, runs, queries, rows, dense)
-        out["hybrid + responder"] = rerank(responder, pool, runs, queries, rows, fused)
+        chosen = rows if responder_rows is None else responder_rows
+        for name, lists in (("dense + responder (production today)", dense), ("hybrid + responder", fused)):
+            reranked = rerank(responder, pool, runs, queries, chosen, [lists[r] for r in chosen])
+            out[name] = [[] for _ in rows]
+            for r, lst in zip(chosen, reranked, strict=True):
+                out[name][r] = lst
     return out
 
 
@@ -169,7 +174,11 @@ def compare(
 ) -> dict[str, dict[str, float]]:
     rows = list(range(len(relevant))) if rows is None else rows
     rel = [relevant[r] for r in rows]
-    return {name: rank_metrics([lst[r] for r in rows], rel) for name, lst in lists.items()}
+    return {
+        name: rank_metrics([lst[r] for r in rows], rel)
+        for name, lst in lists.items()
+        if all(lst[r] for r in rows)  # a method run on part of the queries is reported on that part only
+    }
 
 
 def tune_kb_weight(kb: Pool, encoder: Any, served: HybridConfig) -> None:
@@ -189,11 +198,11 @@ def tune_kb_weight(kb: Pool, encoder: Any, served: HybridConfig) -> None:
     runs = run_pool(kb, queries, encoder.encode(queries), encoder.encode([t for ts in kb.texts for t in ts]))
     rows = list(range(len(queries)))
     print(
-        f"\nKB lexical weight on {len(queries)} generated KB dev questions (RRF k={served.rrf_k:g}), top-1 (MRR@10):"
+        f"\nKB lexical weight on {len(queries)} generated KB dev questions ({served.fusion} fusion), top-1 (MRR@10):"
     )
     results = []
     for weight in (0.0, 0.1, 0.2, 0.3, 0.4, 0.5):
-        m = rank_metrics(hybrid_lists(kb, runs, rows, served.rrf_k, weight), relevant)
+        m = rank_metrics(hybrid_lists(kb, runs, rows, served.rrf_k, weight, served.fusion), relevant)
         results.append((round(m["top1"], 6), round(m["mrr@10"], 6), -weight))
         print(f"  w={weight:.1f}: {m['top1']:.3f} ({m['mrr@10']:.3f})")
     best = max(results)
@@ -309,28 +318,25 @@ def main() -> None:
     )
     order = random.Random(args.seed + 1).sample(range(len(m_queries)), len(m_queries))
     dev, test = sorted(order[: len(order) // 2]), sorted(order[len(order) // 2 :])
-    (best_k, best_w), grid = tune(pool, runs, m_rel, dev, rank_metrics)
+    (best_method, best_k, best_w), grid = tune(pool, runs, m_rel, dev, rank_metrics)
     print(f"\nfusion tuned on the Myntra dev half ({len(dev)} queries), top-1 (MRR@10):")
-    weights = sorted({g[1] for g in grid})
-    print("  rrf_k \\ lexical w " + " ".join(f"{w:>13g}" for w in weights))
-    for rrf_k in sorted({g[0] for g in grid}):
-        cells = [f"{m['top1']:.3f} ({m['mrr@10']:.3f})" for k, w, m in grid if k == rrf_k]
-        print(f"  {rrf_k:>17g} " + " ".join(f"{c:>13s}" for c in cells))
+    weights = sorted({g[2] for g in grid})
+    print("  fusion \\ lexical w " + " ".join(f"{w:>13g}" for w in weights))
+    for method, rrf_k in dict.fromkeys((g[0], g[1]) for g in grid):
+        cells = [f"{m['top1']:.3f} ({m['mrr@10']:.3f})" for f, k, _, m in grid if (f, k) == (method, rrf_k)]
+        label = f"RRF k={rrf_k:g}" if method == "rrf" else "score"
+        print(f"  {label:>19s} " + " ".join(f"{c:>13s}" for c in cells))
     print(
-        f"  best on dev: rrf_k={best_k:g}, lexical weight={best_w:g} (served: {served.rrf_k:g}, {served.lexical_weight:g})"
+        f"  best on dev: {best_method}, rrf_k={best_k:g}, lexical weight={best_w:g} "
+        f"(served: {served.fusion}, {served.rrf_k:g}, {served.lexical_weight:g})"
     )
-    bm25_by_query = bm25_scores(pool, m_queries)
-    for alpha in (0.3, 0.5, 0.7):
-        m = rank_metrics(score_fusion_lists(pool, runs, dev, alpha, bm25_by_query), [m_rel[r] for r in dev])
-        print(
-            f"  tried: score fusion {alpha:g}·cosine + {1 - alpha:g}·BM25/max, dev top-1 {m['top1']:.3f} (MRR {m['mrr@10']:.3f})"
-        )
-    report_json["myntra_grid"] = [{"rrf_k": k, "lexical_weight": w, **m} for k, w, m in grid]
+    report_json["myntra_grid"] = [{"fusion": f, "rrf_k": k, "lexical_weight": w, **m} for f, k, w, m in grid]
     title = (
         f"(b) Myntra known-item: description-sentence queries over {len(m_ids)} titles "
         f"(doc encoding {encode_s:.0f}s incl. cache)"
     )
-    m_lists = method_lists(pool, m_queries, runs, served, responder, {"BM25 rank_bm25": bm25_m})
+    # the responder re-ranks the test half only (2 × 500 re-ranks; the CPU is shared)
+    m_lists = method_lists(pool, m_queries, runs, served, responder, {"BM25 rank_bm25": bm25_m}, test)
     for split, rows in (("test", test), ("dev", dev), ("all", list(range(len(m_queries))))):
         report_json[f"myntra_{split}"] = compare(m_lists, m_rel, rows)
         report(f"{title}, {split}: {len(rows)} queries", report_json[f"myntra_{split}"])

@@ -246,10 +246,13 @@ def fuse(
     rrf_k: float = 60.0,
     lexical_weight: float = 0.5,
     group_by: str | None = None,
+    method: str = "rrf",
 ) -> list[FusedHit]:
-    """RRF of the dense hits (already one per document: folded by ``group_by`` for the KB) and the lexical
-    hits. A lexical-only document is represented by its member record with the best dense score, which the
-    hit carries (the thresholds and the responder's calibration read that score)."""
+    """The dense hits (already one per document: folded by ``group_by`` for the KB) fused with the lexical
+    hits, best first. ``method``: ``rrf`` (weighted reciprocal ranks, ``rrf_k``) or ``score``
+    (``(1 - w) * cosine + w * BM25 / the query's best BM25``; a document outside the BM25 list scores 0 there).
+    A lexical-only document is represented by its member record with the best dense score, which the hit
+    carries (the thresholds and the responder's calibration read that score)."""
 
     def key_of(hit: Hit) -> str:
         return str(hit.item.get(group_by) or hit.id) if group_by else hit.id
@@ -269,5 +272,15 @@ def fuse(
     weights = (1.0 - lexical_weight, lexical_weight)
     dense_rank = {key: n for n, key in enumerate(dense_keys, start=1)}
     lexical_rank = {key: n for n, key in enumerate(lexical_keys, start=1)}
-    fused = rrf([dense_keys, [k for k in lexical_keys if k in by_key]], k=rrf_k, weights=weights)
+    if method == "score":
+        bm25 = {h.key: h.score for h in lexical}
+        top = max(bm25.values(), default=0.0) or 1.0
+        scores = {
+            key: weights[0] * hit.score + weights[1] * bm25.get(key, 0.0) / top for key, hit in by_key.items()
+        }
+        fused = sorted(scores.items(), key=lambda pair: -pair[1])
+    elif method == "rrf":
+        fused = rrf([dense_keys, [k for k in lexical_keys if k in by_key]], k=rrf_k, weights=weights)
+    else:
+        raise ValueError(f"unknown fusion method {method!r}; known: 'rrf', 'score'")
     return [FusedHit(by_key[key], score, dense_rank.get(key), lexical_rank.get(key)) for key, score in fused]

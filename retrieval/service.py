@@ -187,6 +187,7 @@ class RetrievalService:
             rrf_k=hybrid.rrf_k,
             lexical_weight=hybrid.weight_for(name),
             group_by=group_by,
+            method=hybrid.fusion,
         )[:k]
         return [f.hit for f in fused], {f.hit.id for f in fused if f.lexical_rank is not None}
 

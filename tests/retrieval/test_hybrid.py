@@ -127,6 +127,22 @@ def test_fuse_carries_the_dense_score_of_lexical_only_hits() -> None:
     assert (seven.dense_rank, seven.lexical_rank) == (None, 1)
     assert seven.hit.score == pytest.approx(float(vectors[7] @ query), abs=1e-5)  # its own dense cosine
     assert [f.hit.score for f in fused if f.dense_rank] == pytest.approx([h.score for h in dense])
+    # score fusion: (1 - w) * cosine + w * BM25 / best BM25; item 7 has the only BM25 score, so it gains w
+    scored = fuse(
+        dense,
+        lexical.search("zanzibar"),
+        index=index,
+        lexical_index=lexical,
+        query_vector=query,
+        lexical_weight=0.5,
+        method="score",
+    )
+    by_id = {f.hit.id: f for f in scored}
+    assert by_id["item-7"].fused == pytest.approx(0.5 * float(vectors[7] @ query) + 0.5, abs=1e-5)
+    assert by_id["item-3"].fused == pytest.approx(0.5 * dense[0].score, abs=1e-5)
+    assert [f.fused for f in scored] == sorted((f.fused for f in scored), reverse=True)
+    with pytest.raises(ValueError, match="unknown fusion method 'max'"):
+        fuse(dense, [], index=index, lexical_index=lexical, query_vector=query, method="max")
 
 
 def test_hybrid_settings_name_the_bad_value() -> None:
@@ -137,6 +153,7 @@ def test_hybrid_settings_name_the_bad_value() -> None:
         ({"depth": 0}, "depth"),
         ({"depth": 2.5}, "depth"),
         ({"languages": ("en", "fr")}, "language"),
+        ({"fusion": "max"}, "fusion"),
     ):
         with pytest.raises(ConfigError, match=field) as err:
             HybridConfig(**bad)  # type: ignore[arg-type]
@@ -232,8 +249,6 @@ def test_kb_entries_are_one_lexical_document_and_carry_their_best_dense_score(bu
     assert wool.id in lexical_ids and wool.id in members
     assert wool.score == pytest.approx(float(max(kb.vectors_for(members) @ encoder.scripted[text])), abs=1e-5)
     assert len({h.item["entry_id"] for h in hits}) == len(hits)  # one hit per entry
-    # served default: the KB keeps the dense order (its dev set found no lexical weight that helps)
-    assert HybridConfig().kb_lexical_weight == 0.0
     assert service.answer_question("how do I wash a wool sweater").hits[0].item["entry_id"] == "care-wool"
 
 
