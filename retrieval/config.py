@@ -56,12 +56,13 @@ class RankConfig:
 
 @dataclass(frozen=True)
 class HybridConfig:
-    """Hybrid search (:mod:`retrieval.hybrid`): BM25 over the indexed texts fused with the dense search by
-    weighted reciprocal-rank fusion; the responder (when trained) re-ranks the fused candidates.
+    """Hybrid search (:mod:`retrieval.hybrid`): BM25 over the indexed texts fused with the dense search; the
+    responder (when trained) re-ranks the fused candidates.
 
     ``languages``: the search lanes that use it (``en``; ``zh`` stays dense: BM25 cannot match Chinese questions
-    to the English catalog, docs/retrieval.md). ``rrf_k`` / ``lexical_weight``: the catalog's fusion
-    (``sum w / (rrf_k + rank)``, lexical weight ``w``, dense ``1 - w``), tuned on the Myntra dev half;
+    to the English catalog, docs/retrieval.md). ``fusion``: ``score`` (``(1 - w) * cosine + w * BM25 / the
+    query's best BM25``) or ``rrf`` (``sum weight / (rrf_k + rank)``, weights ``1 - w`` and ``w``).
+    ``lexical_weight``: the catalog's ``w``, tuned on the Myntra dev half;
     ``kb_lexical_weight``: the knowledge base's, tuned on generated KB dev questions (bench/retrieval_quality.py;
     the paraphrase and ecommerce_faq sets are only reported). ``depth``: candidates taken from each list."""
 
@@ -70,9 +71,8 @@ class HybridConfig:
     fusion: str = "score"  # "rrf" | "score" (Myntra dev: score 0.37 top-1, the best RRF 0.34, BM25 0.35)
     rrf_k: float = 60.0
     lexical_weight: float = 0.5
-    kb_lexical_weight: float = (
-        0.1  # KB dev: 0.990 top-1 vs 0.985 dense alone, 0.974 at 0.5 (docs/benchmarks.md)
-    )
+    # KB dev: 0.990 top-1 at 0.1 vs 0.985 dense alone and 0.974 at 0.5 (docs/benchmarks.md)
+    kb_lexical_weight: float = 0.1
     depth: int = 50
 
     def __post_init__(self) -> None:

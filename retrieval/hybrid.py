@@ -9,7 +9,7 @@ the lexical search as the FAISS ``IDSelector`` applies them inside the dense one
 (a product's ``id``; a knowledge-base entry's ``entry_id``, so an entry is one document of its questions, title
 and answer).
 
-:func:`fuse` merges the two ranked lists by weighted reciprocal-rank fusion; every fused candidate carries its
+:func:`fuse` merges the two ranked lists (score fusion or weighted reciprocal-rank fusion); every candidate carries its
 **dense** cosine (a lexical-only hit's is computed from its stored vector), because the answer / clarify /
 handoff thresholds and the responder's calibration are set on that cosine.
 """
