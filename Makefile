@@ -169,7 +169,7 @@ bench-load: setup model ## concurrent shoppers over REST vs one shopper
 bench-startup: setup model ## training time of the assistant and cold-start time of the stack
 	$(PY) -m bench.startup
 
-bench-retrieval: setup index ## BM25 vs bi-encoder quality; Flat/HNSW/IVF speed and recall
+bench-retrieval: setup index ## BM25 vs dense vs hybrid (+ responder) quality; Flat/HNSW/IVF speed and recall
 	$(PY) -m bench.retrieval_quality --data-dir $(DATA_DIR)
 	$(PY) -m bench.retrieval_speed --data-dir $(DATA_DIR)
 

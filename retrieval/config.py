@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from retrieval.errors import ConfigError
+
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 # The multilingual encoder of the Chinese indexes (retrieval.multilingual; bench/retrieval_languages.py chose it)
 ZH_MODEL = "multilingual-e5-small"
@@ -13,6 +15,7 @@ ZH_CATALOG_MODEL = (
 )
 ZH_DIR = "zh"  # <index_dir>/zh/{kb,catalog}: the multilingual indexes Chinese conversations search
 METRICS = ("ip", "l2")
+FUSIONS = ("rrf", "score")  # retrieval.hybrid.fuse
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,49 @@ class RankConfig:
 
 
 @dataclass(frozen=True)
+class HybridConfig:
+    """Hybrid search (:mod:`retrieval.hybrid`): BM25 over the indexed texts fused with the dense search; the
+    responder (when trained) re-ranks the fused candidates.
+
+    ``languages``: the search lanes that use it (``en``; ``zh`` stays dense: BM25 cannot match Chinese questions
+    to the English catalog, docs/retrieval.md). ``fusion``: ``score`` (``(1 - w) * cosine + w * BM25 / the
+    query's best BM25``) or ``rrf`` (``sum weight / (rrf_k + rank)``, weights ``1 - w`` and ``w``).
+    ``lexical_weight``: the catalog's ``w``, tuned on the Myntra dev half;
+    ``kb_lexical_weight``: the knowledge base's, tuned on generated KB dev questions (bench/retrieval_quality.py;
+    the paraphrase and ecommerce_faq sets are only reported). ``depth``: candidates taken from each list."""
+
+    enabled: bool = True
+    languages: tuple[str, ...] = ("en",)
+    fusion: str = "score"  # "rrf" | "score" (Myntra dev: score 0.37 top-1, the best RRF 0.34, BM25 0.35)
+    rrf_k: float = 60.0
+    lexical_weight: float = 0.5
+    # KB dev: 0.990 top-1 at 0.1 vs 0.985 dense alone and 0.974 at 0.5 (docs/benchmarks.md)
+    kb_lexical_weight: float = 0.1
+    depth: int = 50
+
+    def __post_init__(self) -> None:
+        unknown = [lang for lang in self.languages if lang not in ("en", "zh")]
+        if unknown:
+            raise ConfigError("hybrid language", unknown[0], ("en", "zh"))
+        if self.fusion not in FUSIONS:
+            raise ConfigError("hybrid fusion", self.fusion, FUSIONS)
+        if not self.rrf_k > 0:
+            raise ConfigError("hybrid rrf_k", self.rrf_k, "a number above 0 (60 is the usual choice)")
+        for name in ("lexical_weight", "kb_lexical_weight"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ConfigError(f"hybrid {name}", getattr(self, name), "a number from 0 to 1")
+        if isinstance(self.depth, bool) or not isinstance(self.depth, int) or self.depth < 1:
+            raise ConfigError("hybrid depth", self.depth, "a whole number of candidates, at least 1")
+
+    def serves(self, lane: str) -> bool:
+        return self.enabled and lane in self.languages
+
+    def weight_for(self, index_name: str) -> float:
+        """The lexical list's weight in the fusion for the ``kb`` or ``catalog`` index."""
+        return self.kb_lexical_weight if index_name == "kb" else self.lexical_weight
+
+
+@dataclass(frozen=True)
 class RetrievalConfig:
     index_dir: Path = Path("var/index")
     encoder: EncoderConfig = field(default_factory=EncoderConfig)
@@ -60,6 +106,7 @@ class RetrievalConfig:
     product_rank: RankConfig = field(default_factory=lambda: RankConfig(answer=0.45, clarify=0.25))
     kb_rank: RankConfig = field(default_factory=RankConfig)
     max_query_chars: int = 1000
+    hybrid: HybridConfig = field(default_factory=HybridConfig)
     # Chinese messages in Chinese conversations: the multilingual indexes under <index_dir>/zh (KB in English +
     # Chinese with E5; the English catalog with E5 + USE fused). Their cosines sit in other bands than MiniLM's
     # (E5 ~0.78-0.95, fused ~0.55-0.75), hence their own thresholds, set on bench/data/retrieval_languages_dev.yml

@@ -46,21 +46,26 @@ class BiEncoderRanker:
     name = "bi-encoder"
     top_k: int | None = None
 
-    def __init__(self, config: RankConfig | None = None) -> None:
+    def __init__(self, config: RankConfig | None = None, *, keep_order: bool = False) -> None:
+        """``keep_order``: the hits come in an order to trust (the hybrid search's fused order) rather than to
+        re-sort by score; the first one is answered when its own score clears the thresholds and beats every
+        other hit's by the margin."""
         self.config = config or RankConfig()
+        self.keep_order = keep_order
 
     def rank(
         self, query: str, hits: Sequence[Hit], passages: Sequence[str], kind: str | None = None
     ) -> Ranked:
         cfg = self.config
-        ordered = sorted(hits, key=lambda h: -h.score)
+        ordered = list(hits) if self.keep_order else sorted(hits, key=lambda h: -h.score)
         if not ordered:
             return Ranked("handoff", [], 0.0, self.name)
-        best = ordered[0].score
-        second = ordered[1].score if len(ordered) > 1 else -1.0
+        first = ordered[0].score
+        second = max((h.score for h in ordered[1:]), default=-1.0)
         scores = [h.score for h in ordered]
-        if best >= cfg.answer and best - second >= cfg.margin:
-            return Ranked("answer", ordered[:1], best, self.name, scores[:1])
+        best = max(scores)
+        if first >= cfg.answer and first - second >= cfg.margin:
+            return Ranked("answer", ordered[:1], first, self.name, scores[:1])
         if best >= cfg.clarify:
             shown = [h for h in ordered[: cfg.max_choices] if h.score >= cfg.clarify - 0.1]
             return Ranked("clarify", shown, best, self.name, [h.score for h in shown])

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from retrieval.config import ZH_DIR, RankConfig, RetrievalConfig
 from retrieval.encoder import Encoder, query_vectors, shared_encoder
 from retrieval.filters import FilterVocabulary, ProductFilters, parse_filters
+from retrieval.hybrid import LexicalIndex, fuse
 from retrieval.index import Hit, VectorIndex
 from retrieval.kb import fold_entries
 from retrieval.lexical import HAN, simplified
@@ -31,6 +33,7 @@ logger = logging.getLogger(__name__)
 
 CATALOG = "catalog"
 KB = "kb"
+_GROUP_BY = {KB: "entry_id"}  # a KB entry's records (questions, title + answer) are one search document
 SEARCH_LANGUAGES = ("en", "zh")
 
 
@@ -66,6 +69,8 @@ class ProductFact:
 @dataclass
 class _State:
     indexes: dict[tuple[str, str], VectorIndex] = field(default_factory=dict)
+    # the BM25 twin of each loaded (lane, name) index, built from its records on first use; dropped with it
+    lexical: dict[tuple[str, str], LexicalIndex] = field(default_factory=dict)
     vocabulary: FilterVocabulary | None = None
     ranker: Ranker | None = None
 
@@ -132,6 +137,60 @@ class RetrievalService:
                 )
             return self._state.indexes[lane, name]
 
+    def lexical(self, name: str, language: str = "en") -> LexicalIndex:
+        """The BM25 index over the records of :meth:`index` (``name``, ``language``), built on first use
+        (a knowledge-base entry is one document: its questions, title and answer)."""
+        lane = _lane(language)
+        with self._lock:
+            index = self.index(name, lane)
+            if (lane, name) not in self._state.lexical:
+                start = time.perf_counter()
+                self._state.lexical[lane, name] = LexicalIndex.from_index(index, group_by=_GROUP_BY.get(name))
+                logger.info(
+                    "lexical index %s/%s: %d documents in %.0f ms",
+                    lane,
+                    name,
+                    len(self._state.lexical[lane, name]),
+                    (time.perf_counter() - start) * 1000,
+                )
+            return self._state.lexical[lane, name]
+
+    def _candidates(
+        self,
+        name: str,
+        language: str,
+        query: str,
+        query_vector: Any,
+        k: int,
+        allowed: Any = None,
+    ) -> tuple[list[Hit], set[str]]:
+        """The top-``k`` candidates of ``name``'s index: the dense search (a KB entry folded to its best
+        record), fused with the BM25 search when the hybrid serves this lane; each hit carries its dense
+        score. Also returns the ids of hits the lexical search found."""
+        lane = _lane(language)
+        index = self.index(name, lane)
+        hybrid = self.config.hybrid
+        group_by = _GROUP_BY.get(name)
+        depth = max(k, hybrid.depth) if hybrid.serves(lane) else k
+        dense = index.search(query_vector, k=depth * 3 if group_by else depth, allowed_labels=allowed)[0]
+        if group_by:
+            dense = fold_entries(dense)
+        if not hybrid.serves(lane) or hybrid.weight_for(name) == 0.0:
+            return dense[:k], set()
+        lexical = self.lexical(name, lane).search(query, k=depth, allowed_labels=allowed)
+        fused = fuse(
+            dense[:depth],
+            lexical,
+            index=index,
+            lexical_index=self.lexical(name, lane),
+            query_vector=query_vector,
+            rrf_k=hybrid.rrf_k,
+            lexical_weight=hybrid.weight_for(name),
+            group_by=group_by,
+            method=hybrid.fusion,
+        )[:k]
+        return [f.hit for f in fused], {f.hit.id for f in fused if f.lexical_rank is not None}
+
     def _rank_config(self, kind: str, language: str) -> RankConfig:
         if _lane(language) == "zh":
             return self.config.zh_kb_rank if kind == KB else self.config.zh_product_rank
@@ -141,6 +200,7 @@ class RetrievalService:
         """Drop loaded indexes (the next call loads the current version on disk)."""
         with self._lock:
             self._state.indexes.clear()
+            self._state.lexical.clear()
             self._state.vocabulary = None
 
     @property
@@ -196,13 +256,21 @@ class RetrievalService:
         rank = self._rank_config(CATALOG, language)
         allowed = None if filters.empty else index.labels_where(filters.matches)
         embed_text = rest if len(re.findall(r"[^\W\d_]{2,}", rest)) >= 1 else query
-        hits = index.search(self._embed(embed_text, language, CATALOG), k=max(k, 5), allowed_labels=allowed)[
-            0
-        ]
-        if hits:  # drop the tail that is far below the best match
-            floor = max(rank.clarify - 0.1, hits[0].score - 0.2)
-            hits = [h for h in hits if h.score >= floor]
-        ranked = BiEncoderRanker(rank).rank(query, hits, [h.item["text"] for h in hits])
+        hits, lexical_ids = self._candidates(
+            CATALOG, language, embed_text, self._embed(embed_text, language, CATALOG), max(k, 5), allowed
+        )
+        # drop the tail far below the best dense match (a hit BM25 found only needs the absolute floor)
+        if hits:
+            best = max(h.score for h in hits)
+            hits = [
+                h
+                for h in hits
+                if h.score >= rank.clarify - 0.1 and (h.id in lexical_ids or h.score >= best - 0.2)
+            ]
+        fused_order = self.config.hybrid.serves(_lane(language))
+        ranked = BiEncoderRanker(rank, keep_order=fused_order).rank(
+            query, hits, [h.item["text"] for h in hits]
+        )
         if ranked.kind == "answer" or (ranked.kind == "clarify" and not filters.empty):
             # a confident search (or one the shopper's own filters narrowed down) shows a few cards, best first
             ranked = Ranked("answer", hits[:k], ranked.confidence, ranked.source, [h.score for h in hits[:k]])
@@ -221,9 +289,9 @@ class RetrievalService:
         query = clean_query(text, self.config.max_query_chars, language)
         ranker = self._ranker_for(CATALOG, language)
         rank = self._rank_config(CATALOG, language)
-        hits = self.index(CATALOG, language).search(
-            self._embed(query, language, CATALOG), k=k or ranker.top_k or 5
-        )[0]
+        hits, _ = self._candidates(
+            CATALOG, language, query, self._embed(query, language, CATALOG), k or ranker.top_k or 5
+        )
         named = _named_in(query, hits)
         if named is not None:  # the shopper typed (most of) one product's name: that one
             return Ranked("answer", [named], max(named.score, rank.answer), "title-match")
@@ -278,7 +346,7 @@ class RetrievalService:
         query = clean_query(text, self.config.max_query_chars, language)
         ranker = self._ranker_for(KB, language)
         k = k or ranker.top_k or 10
-        hits = fold_entries(self.index(KB, language).search(self._embed(query, language), k=k * 3)[0])[:k]
+        hits, _ = self._candidates(KB, language, query, self._embed(query, language), k)
         return ranker.rank(
             query, hits, [f"{str(h.item['title']).rstrip('.')}. {h.item['answer']}" for h in hits], kind="kb"
         )
@@ -287,12 +355,15 @@ class RetrievalService:
         """The responder reads English only: Chinese questions (measured: it re-ranks them worse than the
         multilingual bi-encoder alone, docs/retrieval.md) and product identification without a responder use
         the bi-encoder thresholds."""
+        fused_order = self.config.hybrid.serves(_lane(language))  # the fused order is the order to trust
         if _lane(language) == "zh":
-            return BiEncoderRanker(self._rank_config(kind, language))
+            return BiEncoderRanker(self._rank_config(kind, language), keep_order=fused_order)
         ranker = self.ranker
         if kind == KB or ranker.name == ResponderRanker.name:
+            if isinstance(ranker, BiEncoderRanker) and fused_order:
+                return BiEncoderRanker(ranker.config, keep_order=True)
             return ranker
-        return BiEncoderRanker(self.config.product_rank)
+        return BiEncoderRanker(self.config.product_rank, keep_order=fused_order)
 
     def kb_entry(self, entry_id: str) -> Mapping[str, Any]:
         """An entry's payload (both languages' title and answer) from the English index."""

@@ -185,11 +185,15 @@ class RecordingResponder:
 def test_the_responder_re_ranks_product_questions_with_its_top_k(
     built_index_dir: Path, fake_encoder: FakeEncoder
 ) -> None:
-    from retrieval.config import RetrievalConfig
+    from retrieval.config import HybridConfig, RetrievalConfig
 
     responder = RecordingResponder(top_k=3)
-    service = RetrievalService(
-        RetrievalConfig(index_dir=built_index_dir), encoder=fake_encoder, ranker=ResponderRanker(responder)
+    service = (
+        RetrievalService(  # dense-only: the hybrid's fused candidates are tests/retrieval/test_hybrid.py's
+            RetrievalConfig(index_dir=built_index_dir, hybrid=HybridConfig(enabled=False)),
+            encoder=fake_encoder,
+            ranker=ResponderRanker(responder),
+        )
     )
     ranked = service.identify_product("something to light a desk at night")
     ((query, passages, prior),) = responder.calls
