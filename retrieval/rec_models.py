@@ -96,7 +96,9 @@ class EASE:
         if info == 0:
             precision, info = lapack.dpotri(factor, lower=False, overwrite_c=True)
         if info != 0:
-            raise ConfigError("ease_lambda", self.lam, f"a value that keeps X^T X + lambda I invertible ({info})")
+            raise ConfigError(
+                "ease_lambda", self.lam, f"a value that keeps X^T X + lambda I invertible ({info})"
+            )
         precision = np.triu(precision) + np.triu(precision, 1).T
         weights = precision / -np.diag(precision)
         weights[np.diag_indices_from(weights)] = 0.0
