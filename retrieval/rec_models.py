@@ -201,10 +201,14 @@ class ALS:
     def score(self, histories: np.ndarray) -> np.ndarray:
         import numpy as np
         from scipy import sparse
+        from threadpoolctl import threadpool_limits
 
         model = self._fitted()
         rows = np.atleast_2d(histories)
-        users = model.recalculate_user(np.arange(rows.shape[0]), sparse.csr_matrix(rows, dtype="float32"))
+        with threadpool_limits(
+            1 if rows.shape[0] == 1 else None
+        ):  # one shopper: threads cost more than they save
+            users = model.recalculate_user(np.arange(rows.shape[0]), sparse.csr_matrix(rows, dtype="float32"))
         scores = users @ model.item_factors.T
         return scores if histories.ndim == 2 else scores[0]
 

@@ -239,7 +239,8 @@ class Recommender:
             return []
         alpha = self.config.popularity_alpha if popularity_alpha is None else popularity_alpha
         adjusted = {i: s[0] / (1.0 + float(self._pop[self.position[i]])) ** alpha for i, s in cands}
-        pool = sorted(adjusted, key=lambda i: -adjusted[i])[: self.config.candidates]
+        # ties go to catalogue order, so the same history always gets the same list
+        pool = sorted(adjusted, key=lambda i: (-adjusted[i], self.position[i]))[: self.config.candidates]
         if self.config.mmr_lambda >= 1.0:  # relevance only
             return [Recommendation(i, float(adjusted[i]), *scored[i][1:]) for i in pool[:k]]
         top = max(adjusted[pool[0]], 1e-9)
