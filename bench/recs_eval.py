@@ -192,14 +192,22 @@ def served_config(
 
 
 def tune_served(
-    bench: Bench, valid: Period, chosen: dict[str, dict[str, Any]]
+    bench: Bench,
+    valid: Period,
+    chosen: dict[str, dict[str, Any]],
+    grid: tuple[Sequence[str], Sequence[float], Sequence[tuple[float, float]]] = (
+        ("cooccurrence", *SEARCH),
+        SIMILAR_WEIGHTS,
+        RERANKS,
+    ),
 ) -> tuple[RecConfig, list[Any], dict[str, float]]:
     """Stage 1: personal model x similar weight, no re-rank; stage 2: the re-ranks on the best of stage 1."""
     trials: list[Any] = []
     best: tuple[tuple[float, float], RecConfig, dict[str, float]] | None = None
-    for model in ("cooccurrence", *SEARCH):
+    models, similar_weights, reranks = grid
+    for model in models:
         rec = bench.recommender(valid, served_config(model, chosen, 0.0, 1.0, 0.0))
-        for sw in SIMILAR_WEIGHTS:
+        for sw in similar_weights:
             rec.config = replace(rec.config, similar_weight=sw)  # the fitted model does not depend on it
             start = time.perf_counter()
             metrics = bench.score(valid, bench.personal(valid, rec))
@@ -213,7 +221,7 @@ def tune_served(
     assert best is not None
     stage1 = best[1]
     rec = bench.recommender(valid, stage1)
-    for mmr, alpha in RERANKS:
+    for mmr, alpha in reranks:
         rec.config = replace(stage1, mmr_lambda=mmr, popularity_alpha=alpha)
         start = time.perf_counter()
         metrics = bench.score(valid, bench.personal(valid, rec))
@@ -292,6 +300,13 @@ def main() -> None:
     parser.add_argument("--t2", default="2010-09-01", help="test period start (validation ends here)")
     parser.add_argument("--k", type=int, default=10)
     parser.add_argument("--rows", default="customers,orders", help="what the models may be fitted on")
+    parser.add_argument(
+        "--served-models", default="cooccurrence,ease,knn,als", help="served path: models to try"
+    )
+    parser.add_argument(
+        "--similar-weights", default="0,0.1,0.3", help="served path: similarity weights to try"
+    )
+    parser.add_argument("--reranks", default="1:0,0.9:0,1:0.1,0.75:0.15", help="served path: MMR λ:de-bias α")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     t0 = time.perf_counter()
@@ -310,7 +325,12 @@ def main() -> None:
     chosen = tune_models(bench, valid, args.rows.split(","))
     bench.vectors = embed(products)
     print("tuning the served path on validation:", flush=True)
-    served, trials, served_valid = tune_served(bench, valid, chosen)
+    grid = (
+        args.served_models.split(","),
+        [float(w) for w in args.similar_weights.split(",")],
+        [(float(m), float(a)) for m, a in (pair.split(":") for pair in args.reranks.split(","))],
+    )
+    served, trials, served_valid = tune_served(bench, valid, chosen, grid)
     print(
         f"chosen: {json.dumps({n: {'rows': c['rows'], **c['settings']} for n, c in chosen.items()})}; served: "
         f"{served.personal_model} {served.model_rows} {served.model_settings} similar {served.similar_weight} "

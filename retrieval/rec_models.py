@@ -191,6 +191,7 @@ class ALS:
                 calculate_training_loss=False,
             )
             self.model.fit(matrix.astype("float32").tocsr(), show_progress=False)
+        self.model.num_threads = 1  # scoring solves one shopper at a time: threads cost more than they save
         return self
 
     def _fitted(self) -> Any:

@@ -62,15 +62,16 @@ MODEL_ROWS = ("customers", "orders")
 
 @dataclass(frozen=True)
 class RecConfig:
-    mmr_lambda: float = 0.75  # 1.0 = relevance only
-    popularity_alpha: float = 0.15  # 0 = no de-biasing
+    # The defaults are what bench.recs_eval chose by validation recall@10 (docs/benchmarks.md, issue 16).
+    mmr_lambda: float = 1.0  # 1.0 = relevance only
+    popularity_alpha: float = 0.0  # 0 = no de-biasing
     candidates: int = 100
-    similar_weight: float = 0.3  # personal: weight of embedding similarity next to the model's score
+    similar_weight: float = 0.0  # personal: weight of embedding similarity next to the model's score
     similar_history: int = 20  # personal: similarity to this many most recent purchases (bounds the cost)
     min_cooccurrence: int = 1
-    personal_model: str = "cooccurrence"  # one of PERSONAL_MODELS
-    # the personal model's constructor settings (retrieval.rec_models), e.g. {"lam": 250.0} for EASE
-    model_settings: dict[str, Any] = field(default_factory=dict)
+    personal_model: str = "ease"  # one of PERSONAL_MODELS
+    # the personal model's constructor settings (retrieval.rec_models): EASE's lambda
+    model_settings: dict[str, Any] = field(default_factory=lambda: {"lam": 1000.0})
     model_rows: str = "customers"  # what the model is fitted on: customers' purchases or single orders
 
     def __post_init__(self) -> None:
