@@ -49,20 +49,23 @@ logger = logging.getLogger(__name__)
 K = 4
 
 
-def _baskets() -> list[list[str]]:
+def _baskets() -> tuple[list[list[str]], list[list[str]]]:
+    """(each order's product ids, each customer's purchased product ids, oldest first)."""
     by_order: dict[str, list[str]] = defaultdict(list)
+    by_customer: dict[str, list[str]] = defaultdict(list)
     for line in services().store.all_order_lines():
         by_order[line.order_number].append(line.product_id)
-    return list(by_order.values())
+        by_customer[line.customer_id].append(line.product_id)
+    return list(by_order.values()), list(by_customer.values())
 
 
 def _build_recommender() -> Recommender:
     try:
-        baskets = _baskets()
+        baskets, histories = _baskets()
     except StoreError:
         logger.exception("order history unavailable; recommending without it")
-        baskets = []
-    return retrieval_service().recommender(baskets)
+        baskets, histories = [], []
+    return retrieval_service().recommender(baskets, histories=histories)
 
 
 def recommender() -> Recommender:

@@ -3,9 +3,13 @@
 Strategies (each recommendation carries a reason: a code of ``REASONS`` and the title it names):
   * ``similar``      embedding neighbours in the same category (other categories only to fill up)
   * ``together``     item-item co-occurrence from order baskets, normalised (cosine on basket counts)
-  * ``personal``     for a verified shopper: co-occurrence with and similarity to what they bought, minus it
+  * ``personal``     for a verified shopper: an item model (``RecConfig.personal_model``: EASE^R, item-kNN or
+                     implicit ALS from :mod:`retrieval.rec_models`, or the plain co-occurrence above) scoring
+                     what they bought, plus ``similar_weight`` x embedding similarity to it, minus it
   * ``popular``      the cold-start fallback
-Then a diversity / long-tail re-rank: MMR on the embeddings and a popularity penalty ``score / pop**alpha``.
+Then an optional diversity / long-tail re-rank: MMR on the embeddings and a popularity penalty
+``score / pop**alpha``. The defaults of ``RecConfig`` are the settings ``bench.recs_eval`` chose on its
+validation period (docs/benchmarks.md), not the test period.
 """
 
 from __future__ import annotations
@@ -13,10 +17,12 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
-from retrieval.errors import UnknownItemError
+from retrieval.errors import ConfigError, UnknownItemError
+from retrieval.rec_models import MODELS, ItemModel, interactions, make_model
 
 if TYPE_CHECKING:
     import numpy as np
@@ -50,13 +56,38 @@ class Recommendation:
         return REASONS[self.reason_code].format(title=self.reason_title) if self.reason_code else ""
 
 
+PERSONAL_MODELS = ("cooccurrence", *MODELS)
+MODEL_ROWS = ("customers", "orders")
+
+
 @dataclass(frozen=True)
 class RecConfig:
-    mmr_lambda: float = 0.75  # 1.0 = relevance only
-    popularity_alpha: float = 0.15  # 0 = no de-biasing
+    # The defaults are what bench.recs_eval chose by validation recall@10 (docs/benchmarks.md, issue 16).
+    mmr_lambda: float = 1.0  # 1.0 = relevance only
+    popularity_alpha: float = 0.0  # 0 = no de-biasing
     candidates: int = 100
-    similar_weight: float = 0.3  # personal: weight of embedding similarity next to co-occurrence
+    similar_weight: float = 0.0  # personal: weight of embedding similarity next to the model's score
+    similar_history: int = 20  # personal: similarity to this many most recent purchases (bounds the cost)
     min_cooccurrence: int = 1
+    personal_model: str = "ease"  # one of PERSONAL_MODELS
+    # the personal model's constructor settings (retrieval.rec_models): EASE's lambda
+    model_settings: dict[str, Any] = field(default_factory=lambda: {"lam": 1000.0})
+    model_rows: str = "customers"  # what the model is fitted on: customers' purchases or single orders
+
+    def __post_init__(self) -> None:
+        if self.personal_model not in PERSONAL_MODELS:
+            raise ConfigError("personal_model", self.personal_model, PERSONAL_MODELS)
+        if self.model_rows not in MODEL_ROWS:
+            raise ConfigError("model_rows", self.model_rows, MODEL_ROWS)
+        if not 0.0 <= self.mmr_lambda <= 1.0:
+            raise ConfigError("mmr_lambda", self.mmr_lambda, "a number in [0, 1]")
+        if self.similar_history < 1:
+            raise ConfigError("similar_history", self.similar_history, "an integer >= 1")
+        if self.popularity_alpha < 0 or self.similar_weight < 0:
+            bad = "popularity_alpha" if self.popularity_alpha < 0 else "similar_weight"
+            raise ConfigError(bad, getattr(self, bad), "a number >= 0")
+        if self.personal_model != "cooccurrence":
+            make_model(self.personal_model, self.model_settings)  # settings are checked now, not when serving
 
 
 class CoPurchase:
@@ -140,9 +171,16 @@ class Recommender:
         config: RecConfig | None = None,
         titles: Mapping[str, str] | None = None,
         available: Iterable[str] | None = None,
+        histories: Iterable[Iterable[str]] | None = None,
     ) -> None:
+        """``baskets``: the item ids of each order; ``histories``: each customer's purchased item ids (the
+        personal model's rows when ``config.model_rows`` is "customers"; without them it fits on the baskets)."""
         import numpy as np
 
+        baskets = [list(b) for b in baskets]
+        self._model_rows = baskets
+        if histories is not None and (config or RecConfig()).model_rows == "customers":
+            self._model_rows = [list(h) for h in histories]
         self.ids = list(ids)
         self.position = {item_id: row for row, item_id in enumerate(self.ids)}
         self.vectors = np.ascontiguousarray(vectors, dtype="float32")
@@ -155,6 +193,21 @@ class Recommender:
         self._pop = np.asarray([pop.get(i, 0) for i in self.ids], dtype="float32")
 
     # ------------------------------------------------------------------ helpers
+    @cached_property
+    def _model(self) -> tuple[ItemModel, dict[str, int], list[str]] | None:
+        """The personal model fitted on the purchases of catalog items (None: co-occurrence, or no purchases)."""
+        if self.config.personal_model == "cooccurrence":
+            return None
+        rows = [[i for i in row if i in self.position] for row in self._model_rows]
+        matrix, columns = interactions(rows)
+        if not columns:
+            return None
+        model = make_model(self.config.personal_model, self.config.model_settings).fit(matrix)
+        logger.info(
+            "personal model %s fitted on %s rows x %s items", self.config.personal_model, *matrix.shape
+        )
+        return model, columns, list(columns)
+
     def _title(self, item_id: str) -> str:
         return self.titles.get(item_id, item_id)
 
@@ -169,7 +222,11 @@ class Recommender:
         return float(self.co.cosine[self.co.index[a], self.co.index[b]])
 
     def _finish(
-        self, scored: dict[str, tuple[float, str, str, str]], k: int, exclude: set[str]
+        self,
+        scored: dict[str, tuple[float, str, str, str]],
+        k: int,
+        exclude: set[str],
+        popularity_alpha: float | None = None,
     ) -> list[Recommendation]:
         """Popularity de-bias, then MMR for diversity; ``scored``: id -> (score, strategy, reason code, title)."""
         import numpy as np
@@ -181,9 +238,10 @@ class Recommender:
         ]
         if not cands:
             return []
-        alpha = self.config.popularity_alpha
+        alpha = self.config.popularity_alpha if popularity_alpha is None else popularity_alpha
         adjusted = {i: s[0] / (1.0 + float(self._pop[self.position[i]])) ** alpha for i, s in cands}
-        pool = sorted(adjusted, key=lambda i: -adjusted[i])[: self.config.candidates]
+        # ties go to catalogue order, so the same history always gets the same list
+        pool = sorted(adjusted, key=lambda i: (-adjusted[i], self.position[i]))[: self.config.candidates]
         if self.config.mmr_lambda >= 1.0:  # relevance only
             return [Recommendation(i, float(adjusted[i]), *scored[i][1:]) for i in pool[:k]]
         top = max(adjusted[pool[0]], 1e-9)
@@ -207,18 +265,16 @@ class Recommender:
 
     # ------------------------------------------------------------------ strategies
     def popular(self, k: int = 10, exclude: Iterable[str] = ()) -> list[Recommendation]:
+        """The most bought items; catalogue order fills up when too few were ever bought (a new shop)."""
         pop = self.co.popularity()
-        if pop:
-            scored = {i: (float(n), "popular", "popular", "") for i, n in pop.items()}
-        else:  # no order history at all: catalogue order
-            scored = {i: (1.0 / (1 + r), "popular", "catalogue", "") for r, i in enumerate(self.ids)}
+        scored = {i: (float(n), "popular", "popular", "") for i, n in pop.items()}
         # popularity is the signal here: no de-biasing, keep MMR for some variety
-        saved = self.config
-        self.config = RecConfig(**{**saved.__dict__, "popularity_alpha": 0.0})
-        try:
-            return self._finish(scored, k, set(exclude))
-        finally:
-            self.config = saved
+        recs = self._finish(scored, k, set(exclude), popularity_alpha=0.0)
+        if len(recs) < k:
+            taken = {*exclude, *(r.id for r in recs)}
+            fill = [i for i in self.ids if i not in taken and i in self.available][: k - len(recs)]
+            recs += [Recommendation(i, 0.0, "popular", "catalogue") for i in fill]
+        return recs
 
     def similar(self, item_id: str, k: int = 10, exclude: Iterable[str] = ()) -> list[Recommendation]:
         import numpy as np
@@ -251,30 +307,22 @@ class Recommender:
 
     def personal(self, history: Sequence[str], k: int = 10) -> list[Recommendation]:
         """From a shopper's purchases (most recent last); excludes what they already bought."""
-        import numpy as np
-
         bought = [i for i in dict.fromkeys(history) if i in self.position]
         if not bought:
             return self.popular(k)
         recency = {item: 0.5 + 0.5 * (n + 1) / len(bought) for n, item in enumerate(bought)}
-        co_scores = self.co.scores(recency)
-        sim_scores: dict[str, float] = {}
-        sim_source: dict[str, str] = {}
-        if self.config.similar_weight > 0:
-            profile = self.vectors[[self.position[i] for i in bought]]
-            sims = (self.vectors @ profile.T) * np.asarray([recency[i] for i in bought], dtype="float32")
-            best = sims.argmax(axis=1)
-            best_sim = sims.max(axis=1)
-            for j in np.argsort(-best_sim)[: self.config.candidates * 2]:
-                sim_scores[self.ids[j]] = self.config.similar_weight * float(best_sim[j])
-                sim_source[self.ids[j]] = bought[int(best[j])]
-        total = {i: co_scores.get(i, 0.0) + sim_scores.get(i, 0.0) for i in {*co_scores, *sim_scores}}
+        fitted = self._model
+        if fitted is None:
+            model_scores = self.co.scores(recency)
+        else:
+            model_scores = self._model_scores(fitted, bought)
+        sim_scores, sim_source = self._similar_to_history(bought, recency)
+        total = {i: model_scores.get(i, 0.0) + sim_scores.get(i, 0.0) for i in {*model_scores, *sim_scores}}
         picked = self._finish({i: (v, "personal", "", "") for i, v in total.items()}, k, set(bought))
         recs: list[Recommendation] = []
         for rec in picked:
-            if co_scores.get(rec.id, 0.0) >= sim_scores.get(rec.id, 0.0):
-                weights = {b: recency[b] * self._co_weight(b, rec.id) for b in bought}
-                source = max(weights, key=weights.__getitem__)
+            if model_scores.get(rec.id, 0.0) >= sim_scores.get(rec.id, 0.0):
+                source = self._source(fitted, bought, recency, rec.id)
                 code, title = "personal_together", self._title(source)
             else:
                 code, title = "personal_similar", self._title(sim_source[rec.id])
@@ -283,3 +331,60 @@ class Recommender:
             taken = {r.id for r in recs} | set(bought)
             recs += self.popular(k - len(recs), exclude=taken)
         return recs
+
+    def _model_scores(
+        self, fitted: tuple[ItemModel, dict[str, int], list[str]], bought: Sequence[str]
+    ) -> dict[str, float]:
+        """The model's best ``candidates`` positive scores, scaled to a maximum of 1, bought items left out."""
+        import numpy as np
+
+        model, columns, items = fitted
+        cols = [columns[i] for i in bought if i in columns]
+        if not cols:
+            return {}
+        row = np.zeros(len(items), dtype="float32")
+        row[cols] = 1.0
+        scores = np.asarray(model.score(row), dtype="float32")
+        scores[cols] = -np.inf
+        n = min(self.config.candidates, len(items))
+        top = np.argpartition(-scores, n - 1)[:n]
+        top = top[scores[top] > 0]
+        if not len(top):
+            return {}
+        best = float(scores[top].max())
+        return {items[j]: float(scores[j]) / best for j in top}
+
+    def _similar_to_history(
+        self, bought: Sequence[str], recency: Mapping[str, float]
+    ) -> tuple[dict[str, float], dict[str, str]]:
+        import numpy as np
+
+        sim_scores: dict[str, float] = {}
+        sim_source: dict[str, str] = {}
+        n = self.config.candidates * 2
+        if self.config.similar_weight > 0:
+            recent = list(bought)[-self.config.similar_history :]
+            profile = self.vectors[[self.position[i] for i in recent]]
+            sims = (self.vectors @ profile.T) * np.asarray([recency[i] for i in recent], dtype="float32")
+            best = sims.argmax(axis=1)
+            best_sim = sims.max(axis=1)
+            for j in np.argpartition(-best_sim, min(n, len(best_sim) - 1))[:n]:
+                sim_scores[self.ids[j]] = self.config.similar_weight * float(best_sim[j])
+                sim_source[self.ids[j]] = recent[int(best[j])]
+        return sim_scores, sim_source
+
+    def _source(
+        self,
+        fitted: tuple[ItemModel, dict[str, int], list[str]] | None,
+        bought: Sequence[str],
+        recency: Mapping[str, float],
+        item_id: str,
+    ) -> str:
+        """The purchase that contributes most to ``item_id`` (named in "often bought with your …")."""
+        if fitted is not None:
+            model, columns, items = fitted
+            cols = [columns[i] for i in bought if i in columns]
+            if cols and item_id in columns:
+                return items[model.explain(cols, columns[item_id])]
+        weights = {b: recency[b] * self._co_weight(b, item_id) for b in bought}
+        return max(weights, key=weights.__getitem__)

@@ -370,7 +370,14 @@ class RetrievalService:
         return self.index(KB).get(f"{entry_id}#a")
 
     # ------------------------------------------------------------------ recommendations
-    def recommender(self, baskets: Iterable[Sequence[str]], config: RecConfig | None = None) -> Recommender:
+    def recommender(
+        self,
+        baskets: Iterable[Sequence[str]],
+        config: RecConfig | None = None,
+        histories: Iterable[Sequence[str]] | None = None,
+    ) -> Recommender:
+        """The recommender over the catalog index; ``baskets``: each order's product ids; ``histories``: each
+        customer's purchased product ids (what the personal model is fitted on, see ``RecConfig.model_rows``)."""
         index = self.index(CATALOG)
         ids = index.ids
         records = [index.get(i) for i in ids]
@@ -383,6 +390,7 @@ class RetrievalService:
             config,
             titles={r["id"]: r["title"] for r in records},
             available=available,
+            histories=histories,
         )
 
 

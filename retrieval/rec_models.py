@@ -1,0 +1,236 @@
+"""Item-based recommenders over a binary user-item matrix: EASE^R, item-kNN and implicit ALS.
+
+Each model is fitted on a sparse ``rows x items`` matrix of 0/1 purchases (a row: one customer's purchases, or
+one order) and scores a shopper's history (a 0/1 vector over the same items), so a shopper the model never saw
+is served the same way as one it did. ``explain`` names the history item that contributes most to a
+recommended item (the "often bought with your …" reason).
+
+  * ``EASE``     Steck, "Embarrassingly Shallow Autoencoders" (WWW 2019): B = I - P diagMat(1 / diag(P)),
+                 P = (X^T X + lambda I)^-1, diag(B) = 0, scores = x B. Dense ``items x items``.
+  * ``ItemKNN``  cosine item-item similarity on the columns of X, each item keeping its ``k`` nearest
+                 neighbours; scores = x S. Dense ``items x items``.
+  * ``ALS``      implicit-feedback matrix factorisation (Hu, Koren, Volinsky 2008) with the ``implicit``
+                 package; a history's user factors are solved from it at scoring time.
+
+``interactions`` builds the matrix from rows of item ids; ``make_model`` builds one from a name and settings.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
+
+from retrieval.errors import ConfigError
+
+if TYPE_CHECKING:
+    import numpy as np
+    from scipy import sparse
+
+logger = logging.getLogger(__name__)
+
+MODELS = ("ease", "knn", "als")
+
+
+class ItemModel(Protocol):
+    name: str
+
+    def fit(self, matrix: sparse.csr_matrix) -> ItemModel: ...
+
+    def score(self, histories: np.ndarray) -> np.ndarray:
+        """Scores of every item for each row of ``histories`` (``n x items``, 0/1)."""
+        ...
+
+    def explain(self, history: Sequence[int], item: int) -> int:
+        """The column in ``history`` that contributes most to ``item``'s score."""
+        ...
+
+
+def interactions(
+    rows: Iterable[Iterable[str]], index: Mapping[str, int] | None = None
+) -> tuple[sparse.csr_matrix, dict[str, int]]:
+    """A binary ``rows x items`` matrix and the item index (``index`` given: its items only; else every item)."""
+    import numpy as np
+    from scipy import sparse
+
+    grow = index is None
+    columns: dict[str, int] = {} if index is None else dict(index)
+    indptr, indices = [0], []
+    for row in rows:
+        cols = set()
+        for item in row:
+            col = columns.setdefault(item, len(columns)) if grow else columns.get(item)
+            if col is not None:
+                cols.add(col)
+        indices.extend(sorted(cols))
+        indptr.append(len(indices))
+    data = np.ones(len(indices), dtype="float32")
+    matrix = sparse.csr_matrix(
+        (data, np.asarray(indices, dtype="int32"), np.asarray(indptr, dtype="int64")),
+        shape=(len(indptr) - 1, len(columns)),
+    )
+    return matrix, columns
+
+
+def _positive(field: str, value: float, valid: str = "a number > 0") -> None:
+    if not value > 0:
+        raise ConfigError(field, value, valid)
+
+
+class EASE:
+    name = "ease"
+
+    def __init__(self, lam: float = 250.0) -> None:
+        _positive("ease_lambda", lam)
+        self.lam = float(lam)
+        self.weights: np.ndarray | None = None
+
+    def fit(self, matrix: sparse.csr_matrix) -> EASE:
+        import numpy as np
+        from scipy.linalg import lapack
+
+        gram = np.asarray((matrix.T @ matrix).todense(), dtype="float64")
+        gram[np.diag_indices_from(gram)] += self.lam
+        # the Gram matrix + lambda I is symmetric positive definite: invert it through its Cholesky factor
+        factor, info = lapack.dpotrf(gram, lower=False, clean=True, overwrite_a=True)
+        if info == 0:
+            precision, info = lapack.dpotri(factor, lower=False, overwrite_c=True)
+        if info != 0:
+            raise ConfigError(
+                "ease_lambda", self.lam, f"a value that keeps X^T X + lambda I invertible ({info})"
+            )
+        precision = np.triu(precision) + np.triu(precision, 1).T
+        weights = precision / -np.diag(precision)
+        weights[np.diag_indices_from(weights)] = 0.0
+        self.weights = weights.astype("float32")
+        return self
+
+    def _fitted(self) -> np.ndarray:
+        if self.weights is None:
+            raise RuntimeError("EASE: call fit() before scoring")
+        return self.weights
+
+    def score(self, histories: np.ndarray) -> np.ndarray:
+        return histories @ self._fitted()
+
+    def explain(self, history: Sequence[int], item: int) -> int:
+        import numpy as np
+
+        return int(history[int(np.argmax(self._fitted()[list(history), item]))])
+
+
+class ItemKNN:
+    name = "knn"
+
+    def __init__(self, k: int = 100) -> None:
+        if not isinstance(k, int) or k < 1:
+            raise ConfigError("knn_k", k, "an integer >= 1")
+        self.k = k
+        self.weights: np.ndarray | None = None
+
+    def fit(self, matrix: sparse.csr_matrix) -> ItemKNN:
+        import numpy as np
+
+        counts = np.asarray((matrix.T @ matrix).todense(), dtype="float32")
+        norm = np.sqrt(np.maximum(np.diag(counts), 1e-9))
+        sims = counts / norm[:, None] / norm[None, :]
+        sims[np.diag_indices_from(sims)] = 0.0
+        n = sims.shape[0]
+        if self.k < n:  # keep, for each item (column), its k most similar items
+            drop = np.argpartition(-sims, self.k, axis=0)[self.k :]
+            np.put_along_axis(sims, drop, 0.0, axis=0)
+        self.weights = sims
+        return self
+
+    def _fitted(self) -> np.ndarray:
+        if self.weights is None:
+            raise RuntimeError("ItemKNN: call fit() before scoring")
+        return self.weights
+
+    def score(self, histories: np.ndarray) -> np.ndarray:
+        return histories @ self._fitted()
+
+    def explain(self, history: Sequence[int], item: int) -> int:
+        import numpy as np
+
+        return int(history[int(np.argmax(self._fitted()[list(history), item]))])
+
+
+class ALS:
+    name = "als"
+
+    def __init__(
+        self,
+        factors: int = 64,
+        regularization: float = 0.05,
+        alpha: float = 10.0,
+        iterations: int = 15,
+        seed: int = 0,
+    ) -> None:
+        if not isinstance(factors, int) or factors < 1:
+            raise ConfigError("als_factors", factors, "an integer >= 1")
+        if not isinstance(iterations, int) or iterations < 1:
+            raise ConfigError("als_iterations", iterations, "an integer >= 1")
+        _positive("als_regularization", regularization)
+        _positive("als_alpha", alpha)
+        self.factors, self.regularization, self.alpha = factors, float(regularization), float(alpha)
+        self.iterations, self.seed = iterations, seed
+        self.model: Any = None
+
+    def fit(self, matrix: sparse.csr_matrix) -> ALS:
+        from implicit.cpu.als import AlternatingLeastSquares
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(1, "blas"):  # implicit runs its own threads; nested BLAS threads slow it down
+            self.model = AlternatingLeastSquares(
+                factors=self.factors,
+                regularization=self.regularization,
+                alpha=self.alpha,
+                iterations=self.iterations,
+                random_state=self.seed,
+                calculate_training_loss=False,
+            )
+            self.model.fit(matrix.astype("float32").tocsr(), show_progress=False)
+        self.model.num_threads = 1  # scoring solves one shopper at a time: threads cost more than they save
+        return self
+
+    def _fitted(self) -> Any:
+        if self.model is None:
+            raise RuntimeError("ALS: call fit() before scoring")
+        return self.model
+
+    def score(self, histories: np.ndarray) -> np.ndarray:
+        import numpy as np
+        from scipy import sparse
+        from threadpoolctl import threadpool_limits
+
+        model = self._fitted()
+        rows = np.atleast_2d(histories)
+        with threadpool_limits(
+            1 if rows.shape[0] == 1 else None
+        ):  # one shopper: threads cost more than they save
+            users = model.recalculate_user(np.arange(rows.shape[0]), sparse.csr_matrix(rows, dtype="float32"))
+        scores = users @ model.item_factors.T
+        return scores if histories.ndim == 2 else scores[0]
+
+    def explain(self, history: Sequence[int], item: int) -> int:
+        import numpy as np
+        from scipy import sparse
+
+        model = self._fitted()
+        row = np.zeros((1, model.item_factors.shape[0]), dtype="float32")
+        row[0, list(history)] = 1.0
+        _, contributions, _ = model.explain(0, sparse.csr_matrix(row), item, N=1)
+        return int(contributions[0][0]) if contributions else int(history[0])
+
+
+def make_model(name: str, settings: Mapping[str, Any]) -> ItemModel:
+    """A model by name; ``settings`` are its constructor's keywords (unknown keys are a ConfigError)."""
+    factories: dict[str, type] = {"ease": EASE, "knn": ItemKNN, "als": ALS}
+    if name not in factories:
+        raise ConfigError("personal_model", name, ("cooccurrence", *MODELS))
+    try:
+        model: ItemModel = factories[name](**settings)
+    except TypeError as exc:
+        raise ConfigError(f"{name} settings", dict(settings), str(exc)) from exc
+    return model
