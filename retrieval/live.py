@@ -56,9 +56,17 @@ class VersionWatch:
     _loading: set[Key] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def newer(self, key: Key, path: str | os.PathLike[str]) -> DiskVersion | None:
-        """The version on disk when it is neither the one served nor one that already failed to load."""
-        found = current_version(path)
+    def newer(self, key: Key, path: str) -> DiskVersion | None:
+        """The version on disk when it is neither the one served nor one that already failed to load (the
+        common case, a link that did not move, costs one ``readlink`` and a string compare)."""
+        try:
+            version = "link:" + os.readlink(path)
+        except OSError:
+            found = current_version(path)  # a plain directory (or nothing there)
+        else:
+            if version == self.serving.get(key) or version == self.refused.get(key):
+                return None
+            found = current_version(path)  # read again: the target is resolved against the link's folder
         if found.version in (self.serving.get(key), self.refused.get(key)) or not found.version:
             return None
         return found

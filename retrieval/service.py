@@ -74,6 +74,7 @@ class _State:
     vocabulary: FilterVocabulary | None = None
     ranker: Ranker | None = None
     watch: VersionWatch = field(default_factory=VersionWatch)  # which version of each index is served
+    paths: dict[tuple[str, str], str] = field(default_factory=dict)  # <index_dir>/<name> of each loaded index
 
 
 class RetrievalService:
@@ -127,10 +128,9 @@ class RetrievalService:
         the version on disk now (a newer one is loaded by one caller while the others keep the old one whole)."""
         lane = _lane(language)
         key = (lane, name)
-        path = self._index_path(lane, name)
         current = self._state.indexes.get(key)
         if current is not None:
-            newer = self._state.watch.newer(key, path)
+            newer = self._state.watch.newer(key, self._state.paths[key])
             if newer is None or not self._state.watch.claim(key):
                 return current
             try:
@@ -139,6 +139,8 @@ class RetrievalService:
                 self._state.watch.release(key)
         with self._lock:
             if key not in self._state.indexes:
+                path = self._index_path(lane, name)
+                self._state.paths[key] = str(path)
                 found = current_version(path)
                 self._state.indexes[key] = self._load(key, found.path if found.version else path)
                 self._state.watch.served(key, found.version)

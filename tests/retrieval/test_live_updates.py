@@ -65,15 +65,15 @@ def test_one_loader_at_a_time_and_a_refused_version_is_not_retried(tmp_path: Pat
     (tmp_path / "v1").mkdir()
     os.symlink("v1", tmp_path / "kb")
     key = ("en", "kb")
-    assert watch.newer(key, tmp_path / "kb") is not None
+    assert watch.newer(key, str(tmp_path / "kb")) is not None
     assert watch.claim(key) and not watch.claim(key)
     watch.release(key)
     assert watch.claim(key)
     watch.refuse(key, "link:v1")
-    assert watch.newer(key, tmp_path / "kb") is None  # failed once: not loaded again until the link moves
+    assert watch.newer(key, str(tmp_path / "kb")) is None  # failed once: not loaded again until the link moves
     os.replace(tmp_path / "kb", tmp_path / "kb.old")
     os.symlink("v2", tmp_path / "kb")
-    assert watch.newer(key, tmp_path / "kb").version == "link:v2"  # type: ignore[union-attr]
+    assert watch.newer(key, str(tmp_path / "kb")).version == "link:v2"  # type: ignore[union-attr]
 
 
 def test_an_added_product_is_found_on_the_next_call_and_a_removed_one_never(
