@@ -306,8 +306,12 @@ def main() -> None:
     parser.add_argument("--changes", type=int, default=1000)
     parser.add_argument("--encoder", choices=("minilm", "hashing"), default="minilm", help="demo catalog")
     parser.add_argument("--myntra-encoder", choices=("minilm", "hashing", "none"), default="minilm")
+    parser.add_argument("--no-demo", action="store_true", help="only Myntra")
+    parser.add_argument("--out", default="catalog_update", help="results/<out>.json and .png")
     args = parser.parse_args()
-    catalogs = [("demo", DEMO, *preset("demo"), "id", args.encoder)]
+    catalogs: list[tuple[str, Path, str, ColumnMapping, str, str]] = (
+        [] if args.no_demo else [("demo", DEMO, *preset("demo"), "id", args.encoder)]
+    )
     myntra = data_dir(args.data_dir) / "myntra" / "catalog.csv"
     if myntra.exists() and args.myntra_encoder != "none":
         catalogs.append(("myntra", myntra, *preset("myntra"), "ProductID", args.myntra_encoder))
@@ -318,9 +322,9 @@ def main() -> None:
         rows += run_catalog(name, path, fmt, mapping, id_column, args.changes, encoder_name)
         print(table(rows), flush=True)
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "catalog_update.json").write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
-    plot(rows, RESULTS / "catalog_update.png")
-    print(f"\nwrote {RESULTS / 'catalog_update.json'} and {RESULTS / 'catalog_update.png'}")
+    (RESULTS / f"{args.out}.json").write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
+    plot(rows, RESULTS / f"{args.out}.png")
+    print(f"\nwrote {RESULTS / args.out}.json and .png")
 
 
 if __name__ == "__main__":
