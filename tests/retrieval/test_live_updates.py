@@ -70,7 +70,8 @@ def test_one_loader_at_a_time_and_a_refused_version_is_not_retried(tmp_path: Pat
     watch.release(key)
     assert watch.claim(key)
     watch.refuse(key, "link:v1")
-    assert watch.newer(key, str(tmp_path / "kb")) is None  # failed once: not loaded again until the link moves
+    link = str(tmp_path / "kb")
+    assert watch.newer(key, link) is None  # failed once: not loaded again until the link moves
     os.replace(tmp_path / "kb", tmp_path / "kb.old")
     os.symlink("v2", tmp_path / "kb")
     assert watch.newer(key, str(tmp_path / "kb")).version == "link:v2"  # type: ignore[union-attr]
