@@ -43,7 +43,7 @@ DIALOGUE_INPUTS := config.yml $(shell find domain $(DIALOGUE_DATA) -name '*.yml'
 
 .PHONY: help setup run shell test test-unit test-conversations test-live validate lint typecheck \
         data reseed catalog index responder model browser-deps clean verify-orders import-catalog \
-        bench-nlu bench-load bench-startup bench-retrieval bench-recs bench-responder bench-responder-train \
+        bench-nlu bench-load bench-startup bench-retrieval bench-recs bench-catalog-update bench-responder bench-responder-train \
         bench-ledger bench-handoff bench-restart analytics themes bench-broker sentiment sentiment-predict \
         bench-sentiment
 
@@ -125,8 +125,8 @@ shell: ## chat with the running assistant in this terminal (start it with `make 
 verify-orders: setup ## compare every order with its ledger record (ORDER=SD-100042 for one)
 	$(PY) -m actions.verify_orders $(if $(ORDER),--order $(ORDER),)
 
-import-catalog: setup ## import a catalog: make import-catalog FILE=catalog.csv [FORMAT=csv] [PRESET=myntra]
-	$(PY) -m retrieval.import_catalog $(FILE) $(if $(FORMAT),--format $(FORMAT),) $(if $(PRESET),--preset $(PRESET),) --index-dir $(INDEX_DIR)
+import-catalog: setup ## import a catalog (a running action server picks it up): make import-catalog FILE=catalog.csv [FORMAT=csv] [PRESET=myntra] [UPDATE=1 [REMOVE="P-1 P-2"]]
+	$(PY) -m retrieval.import_catalog $(FILE) $(if $(FORMAT),--format $(FORMAT),) $(if $(PRESET),--preset $(PRESET),) --index-dir $(INDEX_DIR) $(if $(UPDATE),--update,) $(if $(REMOVE),--remove $(REMOVE),)
 
 # -------------------------------------------------------------------------------------------- tests
 # `make test` runs everything before pytest as one parallel make (TEST_JOBS at once, each job's output kept
@@ -175,6 +175,9 @@ bench-retrieval: setup index ## BM25 vs dense vs hybrid (+ responder) quality; F
 
 bench-recs: setup ## recommendations on real purchases (Online Retail II, temporal split)
 	$(PY) -m bench.recs_eval --data-dir $(DATA_DIR)
+
+bench-catalog-update: setup ## live catalog updates: import 1k changes, time until the running service answers from them
+	$(PY) -m bench.catalog_update --data-dir $(DATA_DIR)
 
 bench-responder: setup responder ## BM25 vs bi-encoder vs + responder; re-rank latency fp32 vs bf16 vs int8
 	$(PY) -m bench.responder_eval --data-dir $(DATA_DIR)

@@ -18,7 +18,9 @@ import logging
 import sqlite3
 import uuid
 from collections import defaultdict
+from collections.abc import Mapping
 from datetime import datetime, timezone
+from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
@@ -42,6 +44,7 @@ from actions.services import services
 from ledger.errors import LedgerError
 from retrieval.errors import QueryError, RetrievalError, UnknownItemError
 from retrieval.recommend import Recommendation, Recommender
+from retrieval.service import RetrievalService
 from shop import StoreError
 
 logger = logging.getLogger(__name__)
@@ -69,8 +72,9 @@ def _build_recommender() -> Recommender:
 
 
 def recommender() -> Recommender:
-    """The recommender over the order history, rebuilt at most every ``RECOMMENDER_MAX_AGE_S``."""
-    return services().recommender.get(_build_recommender)
+    """The recommender over the order history, rebuilt at most every ``RECOMMENDER_MAX_AGE_S`` and whenever the
+    catalog index being served changes version (a live import: removed products are never recommended)."""
+    return services().recommender.get(_build_recommender, key=retrieval_service().version())
 
 
 def _history(customer_id: str) -> list[str]:
@@ -132,7 +136,7 @@ class ActionRecommendItems(Action):
         service = retrieval_service()
         try:
             intro, chosen = await in_executor(pick, tracker)
-            records = [service.product(r.id) for r in chosen]
+            chosen, records = current_products(service, chosen)
         except RetrievalError:
             logger.exception("recommendations failed")
             dispatcher.utter_message(response="utter_recommend_unavailable", buttons=[human_button(words)])
@@ -145,6 +149,22 @@ class ActionRecommendItems(Action):
         send_cards(dispatcher, words, intro_text, records, reasons=reasons)
         await audit_shown([r.id for r in chosen], chosen)
         return []
+
+
+def current_products(
+    service: RetrievalService, chosen: list[Recommendation]
+) -> tuple[list[Recommendation], list[Mapping[str, Any]]]:
+    """The recommendations still in the catalog being served, with their records (an import between building the
+    list and showing it may have removed some)."""
+    kept, records = [], []
+    for rec in chosen:
+        try:
+            records.append(service.product(rec.id))
+        except UnknownItemError:
+            logger.info("recommended product %s left the catalog; not shown", rec.id)
+            continue
+        kept.append(rec)
+    return kept, records
 
 
 async def audit_shown(product_ids: list[str], chosen: list[Recommendation]) -> None:

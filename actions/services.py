@@ -49,7 +49,8 @@ RECOMMENDER_MAX_AGE_S = 300.0  # the recommender is rebuilt from the order histo
 
 
 class TimedCache(Generic[T]):
-    """One value, rebuilt by ``get(build)`` when older than ``max_age_s`` (``clock``: monotonic seconds)."""
+    """One value, rebuilt by ``get(build, key)`` when older than ``max_age_s`` (``clock``: monotonic seconds) or
+    built for another ``key`` (the recommender: another catalog version)."""
 
     def __init__(self, max_age_s: float, clock: Callable[[], float] = time.monotonic) -> None:
         self.max_age_s = max_age_s
@@ -57,12 +58,14 @@ class TimedCache(Generic[T]):
         self._lock = threading.Lock()
         self._value: T | None = None
         self._at = 0.0
+        self._key: object = None
 
-    def get(self, build: Callable[[], T]) -> T:
+    def get(self, build: Callable[[], T], key: object = None) -> T:
         with self._lock:
-            if self._value is None or self._clock() - self._at > self.max_age_s:
+            if self._value is None or key != self._key or self._clock() - self._at > self.max_age_s:
                 self._value = build()
                 self._at = self._clock()
+                self._key = key
             return self._value
 
 

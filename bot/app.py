@@ -15,6 +15,7 @@ from aiohttp.typedefs import Handler, Middleware
 from bot import (
     admin,
     canned_api,
+    catalog_admin,
     console,
     csat,
     dashboard,
@@ -163,6 +164,7 @@ def create_app(settings: Settings, rasa: RasaApi | None = None, *, sync: bool = 
     dashboard.setup(app)  # the analytics dashboard (admins): /console/dashboard, /console/api/analytics/*
     canned_api.setup(app)  # canned replies: /api/console/canned*, the admins' /console/admin/canned
     admin.setup(app)  # the admin area (admins): /console/admin, agent management, the agent roster
+    catalog_admin.setup(app)  # catalog import (admins): /console/api/admin/catalog/import
     risk_api.setup(app)  # refund and return risk signals: /api/console/conversations/{id}/risk
     typing_indicator.setup(app)  # typing indicators both ways: /widget/ws, the console's "typing" frames
     search.setup(app)  # search over closed conversations and tickets: /api/console/search

@@ -76,6 +76,10 @@ class Settings:
         ROOT / "bot" / "canned_replies.yml"
     )  # seeds the canned replies (bot.canned_store)
     search_catchup_interval_s: float = 2.0  # the console search indexes what closed since; 0 = only per query
+    index_dir: Path = (
+        ROOT / "var" / "index"
+    )  # INDEX_DIR: where the admin's catalog import writes (bot.catalog_admin)
+    catalog_upload_max_bytes: int = 50 * 2**20  # CATALOG_UPLOAD_MAX_MB: a larger upload is answered 413
     # the team slice (docs/console/team.md): auto-assignment and agents going offline
     auto_assign: bool = False  # AUTO_ASSIGN: waiting conversations go to the least busy online agent
     agent_max_chats: int = 3  # AGENT_MAX_CHATS: auto-assignment never gives an agent more than this
@@ -187,6 +191,8 @@ def from_env(environ: Mapping[str, str] | None = None) -> Settings:
         analytics=analytics,
         canned_replies_file=Path(env.get("CANNED_REPLIES_FILE") or ROOT / "bot" / "canned_replies.yml"),
         search_catchup_interval_s=number("SEARCH_CATCHUP_INTERVAL_S", "2"),
+        index_dir=Path(env.get("INDEX_DIR") or ROOT / "var" / "index"),
+        catalog_upload_max_bytes=int(number("CATALOG_UPLOAD_MAX_MB", "50") * 2**20),
         auto_assign=flag("AUTO_ASSIGN", "0"),
         agent_max_chats=int(number("AGENT_MAX_CHATS", "3")),
         agent_offline_grace_s=number("AGENT_OFFLINE_GRACE_S", "60"),
@@ -212,6 +218,10 @@ def from_env(environ: Mapping[str, str] | None = None) -> Settings:
             "SEARCH_CATCHUP_INTERVAL_S",
             settings.search_catchup_interval_s,
             "0 (only before each search) or more",
+        )
+    if not settings.catalog_upload_max_bytes > 0:
+        raise ConfigError(
+            "CATALOG_UPLOAD_MAX_MB", env.get("CATALOG_UPLOAD_MAX_MB"), "a number of megabytes above 0"
         )
     if settings.agent_max_chats < 1 or settings.agent_max_chats != number("AGENT_MAX_CHATS", "3"):
         raise ConfigError("AGENT_MAX_CHATS", env.get("AGENT_MAX_CHATS"), "a whole number of 1 or more")

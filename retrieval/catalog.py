@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from retrieval.catalog_rows import is_missing, open_rows
+from retrieval.catalog_rows import MAX_DESCRIPTION_CHARS, is_missing, open_rows
 from retrieval.catalog_transforms import TRANSFORMS
 from retrieval.errors import CatalogError, ConfigError
 
@@ -296,6 +296,16 @@ def _product(row: Mapping[str, Any], number: int, path: object, mapping: ColumnM
     if not title:
         raise CatalogError(path, "empty title", row=number, field="title")
     price_raw = _value(row, mapping, "price")
+    if is_missing(price_raw) or not str(price_raw).strip():
+        raise CatalogError(path, "price is missing (every product needs one)", row=number, field="price")
+    description = text("description")
+    if len(description) > MAX_DESCRIPTION_CHARS:
+        raise CatalogError(
+            path,
+            f"description is {len(description):,} characters; at most {MAX_DESCRIPTION_CHARS:,} are accepted",
+            row=number,
+            field="description",
+        )
     try:
         price = float(str(price_raw).replace(",", "").strip().lstrip("€£$₹"))
     except (TypeError, ValueError):
@@ -339,7 +349,7 @@ def _product(row: Mapping[str, Any], number: int, path: object, mapping: ColumnM
     return Product(
         id=item_id,
         title=title,
-        description=text("description"),
+        description=description,
         brand=text("brand"),
         category=text("category").lower(),
         price=round(price, 2),

@@ -25,6 +25,7 @@ def is_missing(value: Any) -> bool:
 
 
 CHUNK_BYTES = 1 << 16
+MAX_DESCRIPTION_CHARS = 20_000  # a longer description is an export bug, not shopper text: the row is refused
 
 
 @dataclass
@@ -119,6 +120,13 @@ def _csv_rows(path: Path, encoding: str) -> RowStream:
             except StopIteration:
                 return
             except csv.Error as exc:
+                if "field larger than field limit" in str(exc):
+                    raise CatalogError(
+                        path,
+                        f"a field on line {reader.line_num} is longer than {csv.field_size_limit():,} characters "
+                        f"(a product description may have at most {MAX_DESCRIPTION_CHARS:,})",
+                        row=number + 1,
+                    ) from exc
                 raise CatalogError(path, f"CSV error on line {reader.line_num}: {exc}") from exc
             number += 1
             extra = row.get(None)  # type: ignore[call-overload]

@@ -63,6 +63,7 @@ class LexicalIndex:
         from scipy import sparse
 
         self.keys = list(keys)
+        self.source: VectorIndex | None = None  # the vector index it was built from (from_index)
         self.k1 = k1
         self.b = b
         self._members = {k: list(v) for k, v in members.items()}
@@ -136,7 +137,9 @@ class LexicalIndex:
     @classmethod
     def from_index(cls, index: VectorIndex, *, group_by: str | None = None) -> LexicalIndex:
         """The lexical twin of a loaded vector index (the same records, their indexed ``text``)."""
-        return cls.from_records(index.items(), group_by=group_by)
+        lexical = cls.from_records(index.items(), group_by=group_by)
+        lexical.source = index
+        return lexical
 
     def __len__(self) -> int:
         return len(self.keys)

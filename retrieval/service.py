@@ -1,7 +1,10 @@
 """What the action server uses: product search, product lookup, knowledge-base answers and recommendations.
 
 One :class:`RetrievalService` per process; the encoder, the indexes and the ranker load lazily on first use
-(thread-safe, so actions can call it from ``loop.run_in_executor``) and stay loaded.
+(thread-safe, so actions can call it from ``loop.run_in_executor``) and stay loaded. An index follows its
+``<index_dir>/<name>`` link (:mod:`retrieval.live`): when an import swaps in a new version, the next call loads it
+and swaps it in whole, dropping what was derived from the old one; a version that fails to load is logged and the
+old one keeps serving.
 """
 
 from __future__ import annotations
@@ -17,11 +20,13 @@ from typing import TYPE_CHECKING, Any
 
 from retrieval.config import ZH_DIR, RankConfig, RetrievalConfig
 from retrieval.encoder import Encoder, query_vectors, shared_encoder
+from retrieval.errors import RetrievalError
 from retrieval.filters import FilterVocabulary, ProductFilters, parse_filters
 from retrieval.hybrid import LexicalIndex, fuse
 from retrieval.index import Hit, VectorIndex
 from retrieval.kb import fold_entries
 from retrieval.lexical import HAN, simplified
+from retrieval.live import DiskVersion, Key, VersionWatch, current_version
 from retrieval.query import clean_query
 from retrieval.ranker import BiEncoderRanker, Ranked, Ranker, ResponderRanker, load_ranker
 from retrieval.recommend import RecConfig, Recommendation, Recommender
@@ -73,6 +78,8 @@ class _State:
     lexical: dict[tuple[str, str], LexicalIndex] = field(default_factory=dict)
     vocabulary: FilterVocabulary | None = None
     ranker: Ranker | None = None
+    watch: VersionWatch = field(default_factory=VersionWatch)  # which version of each index is served
+    paths: dict[tuple[str, str], str] = field(default_factory=dict)  # <index_dir>/<name> of each loaded index
 
 
 class RetrievalService:
@@ -122,38 +129,86 @@ class RetrievalService:
             return self._zh_encoders[name]
 
     def index(self, name: str, language: str = "en") -> VectorIndex:
-        """``name`` (``kb``/``catalog``) for ``language``: ``<index_dir>/<name>`` or ``<index_dir>/zh/<name>``."""
+        """``name`` (``kb``/``catalog``) for ``language``: ``<index_dir>/<name>`` or ``<index_dir>/zh/<name>``;
+        the version on disk now (a newer one is loaded by one caller while the others keep the old one whole)."""
         lane = _lane(language)
+        key = (lane, name)
+        current = self._state.indexes.get(key)
+        if current is not None:
+            newer = self._state.watch.newer(key, self._state.paths[key])
+            if newer is None or not self._state.watch.claim(key):
+                return current
+            try:
+                return self._swap_in(key, newer, current)
+            finally:
+                self._state.watch.release(key)
         with self._lock:
-            if (lane, name) not in self._state.indexes:
-                cfg = self.config.catalog_index if name == CATALOG else self.config.kb_index
-                encoder = self.encoder_for(lane, name)
-                root = Path(self.config.index_dir) / (ZH_DIR if lane == "zh" else "")
-                self._state.indexes[lane, name] = VectorIndex.load(
-                    root / name,
-                    expect_model=encoder.name,
-                    expect_dim=encoder.dim,
-                    config=cfg,
-                )
-            return self._state.indexes[lane, name]
+            if key not in self._state.indexes:
+                path = self._index_path(lane, name)
+                self._state.paths[key] = str(path)
+                found = current_version(path)
+                self._state.indexes[key] = self._load(key, found.path if found.version else path)
+                self._state.watch.served(key, found.version)
+            return self._state.indexes[key]
+
+    def _index_path(self, lane: str, name: str) -> Path:
+        return Path(self.config.index_dir) / (ZH_DIR if lane == "zh" else "") / name
+
+    def _load(self, key: Key, path: Path) -> VectorIndex:
+        lane, name = key
+        encoder = self.encoder_for(lane, name)
+        return VectorIndex.load(
+            path,
+            expect_model=encoder.name,
+            expect_dim=encoder.dim,
+            config=self.config.catalog_index if name == CATALOG else self.config.kb_index,
+        )
+
+    def _swap_in(self, key: Key, newer: DiskVersion, current: VectorIndex) -> VectorIndex:
+        try:
+            fresh = self._load(key, newer.path)
+        except (RetrievalError, OSError) as exc:
+            logger.warning("new %s index %s not loaded, the old one keeps serving: %s", key, newer.path, exc)
+            self._state.watch.refuse(key, newer.version)
+            return current
+        with self._lock:
+            self._state.indexes[key] = fresh
+            self._state.watch.served(key, newer.version)
+            self._drop_derived(*key)
+        logger.info("now serving %s index %s (%d items)", key, newer.path.name, len(fresh))
+        return fresh
+
+    def _drop_derived(self, lane: str, name: str) -> None:
+        """Forget what was built from the ``(lane, name)`` index it replaces (call with ``self._lock`` held).
+        Build such caches under ``self._lock`` from ``self.index(...)`` so a swap cannot interleave."""
+        if (lane, name) == ("en", CATALOG):
+            self._state.vocabulary = None
+        self._state.lexical.pop((lane, name), None)
 
     def lexical(self, name: str, language: str = "en") -> LexicalIndex:
         """The BM25 index over the records of :meth:`index` (``name``, ``language``), built on first use
         (a knowledge-base entry is one document: its questions, title and answer)."""
         lane = _lane(language)
         with self._lock:
-            index = self.index(name, lane)
-            if (lane, name) not in self._state.lexical:
-                start = time.perf_counter()
-                self._state.lexical[lane, name] = LexicalIndex.from_index(index, group_by=_GROUP_BY.get(name))
-                logger.info(
-                    "lexical index %s/%s: %d documents in %.0f ms",
-                    lane,
-                    name,
-                    len(self._state.lexical[lane, name]),
-                    (time.perf_counter() - start) * 1000,
-                )
-            return self._state.lexical[lane, name]
+            return self._lexical_of(self.index(name, lane), lane, name)
+
+    def _lexical_of(self, index: VectorIndex, lane: str, name: str) -> LexicalIndex:
+        """The BM25 twin of exactly ``index`` (call with ``self._lock`` held): a search pairs the dense and
+        the lexical results of one version even when a new version is swapped in meanwhile."""
+        cached = self._state.lexical.get((lane, name))
+        if cached is None or cached.source is not index:
+            start = time.perf_counter()
+            cached = LexicalIndex.from_index(index, group_by=_GROUP_BY.get(name))
+            if self._state.indexes.get((lane, name)) is index:
+                self._state.lexical[lane, name] = cached
+            logger.info(
+                "lexical index %s/%s: %d documents in %.0f ms",
+                lane,
+                name,
+                len(cached),
+                (time.perf_counter() - start) * 1000,
+            )
+        return cached
 
     def _candidates(
         self,
@@ -168,21 +223,23 @@ class RetrievalService:
         record), fused with the BM25 search when the hybrid serves this lane; each hit carries its dense
         score. Also returns the ids of hits the lexical search found."""
         lane = _lane(language)
-        index = self.index(name, lane)
         hybrid = self.config.hybrid
+        with self._lock:  # one version's dense and lexical indexes together
+            index = self.index(name, lane)
+            lexical_index = self._lexical_of(index, lane, name) if hybrid.serves(lane) else None
         group_by = _GROUP_BY.get(name)
         depth = max(k, hybrid.depth) if hybrid.serves(lane) else k
         dense = index.search(query_vector, k=depth * 3 if group_by else depth, allowed_labels=allowed)[0]
         if group_by:
             dense = fold_entries(dense)
-        if not hybrid.serves(lane) or hybrid.weight_for(name) == 0.0:
+        if lexical_index is None or hybrid.weight_for(name) == 0.0:
             return dense[:k], set()
-        lexical = self.lexical(name, lane).search(query, k=depth, allowed_labels=allowed)
+        lexical = lexical_index.search(query, k=depth, allowed_labels=allowed)
         fused = fuse(
             dense[:depth],
             lexical,
             index=index,
-            lexical_index=self.lexical(name, lane),
+            lexical_index=lexical_index,
             query_vector=query_vector,
             rrf_k=hybrid.rrf_k,
             lexical_weight=hybrid.weight_for(name),
@@ -199,8 +256,11 @@ class RetrievalService:
     def reload(self) -> None:
         """Drop loaded indexes (the next call loads the current version on disk)."""
         with self._lock:
+            for key in list(self._state.indexes):
+                self._drop_derived(*key)
             self._state.indexes.clear()
             self._state.lexical.clear()
+            self._state.watch.clear()
             self._state.vocabulary = None
 
     @property
@@ -214,10 +274,17 @@ class RetrievalService:
 
     @property
     def vocabulary(self) -> FilterVocabulary:
+        self.index(CATALOG)  # a new catalog version swaps in here, dropping the old vocabulary
         with self._lock:
             if self._state.vocabulary is None:
                 self._state.vocabulary = FilterVocabulary.from_records(self.index(CATALOG).items())
             return self._state.vocabulary
+
+    def version(self, name: str = CATALOG, language: str = "en") -> str:
+        """The version of the ``name`` index being served (after noticing a newer one on disk): what caches
+        built from the index (the action server's recommender) key on."""
+        self.index(name, language)
+        return self._state.watch.serving.get((_lane(language), name), "")
 
     def warm_up(self) -> None:
         """Load everything now (the encoder, both indexes, the ranker) rather than on the first question."""

@@ -314,3 +314,32 @@ async def test_card_heading_comes_from_the_domain_and_its_variations(service: Re
     payload = card_messages(dispatcher)[0]
     assert payload["text"].startswith("我找到了（100以内，黑色")  # filters worded in the shopper's language
     assert dispatcher.messages[0]["text"].splitlines()[0] == payload["text"]
+
+
+async def test_a_live_import_removes_products_from_search_and_recommendations(
+    service: RetrievalService, store: StubStore, tmp_path: Path
+) -> None:
+    from retrieval.builder import update
+
+    popular = tracker("what's popular?", "recommend_items")
+    dispatcher, _ = await run(recommend.ActionRecommendItems(), popular)
+    assert {"P-3", "P-4"} <= {c["id"] for c in card_messages(dispatcher)[0]["cards"]}  # the cache is built
+    encoder = service.encoder
+    update(
+        tmp_path / "index" / "catalog", [], encoder, IndexConfig(), kind="catalog", remove_ids=["P-3", "P-4"]
+    )
+    dispatcher, _ = await run(recommend.ActionRecommendItems(), popular)
+    assert not {"P-3", "P-4"} & {c["id"] for c in card_messages(dispatcher)[0]["cards"]}
+    similar = tracker("show me similar items", "recommend_items", slots={"shown_product_id": "P-6"})
+    dispatcher, _ = await run(recommend.ActionRecommendItems(), similar)
+    assert not {"P-3", "P-4"} & {c["id"] for c in card_messages(dispatcher)[0]["cards"]}
+    dispatcher, _ = await run(products.ActionSearchProducts(), tracker("trolley bag", "search_products"))
+    assert "P-4" not in json.dumps(dispatcher.messages)
+
+
+def test_recommendations_removed_before_they_are_shown_are_dropped(service: RetrievalService) -> None:
+    from retrieval.recommend import Recommendation
+
+    chosen = [Recommendation("P-1", 1.0, "popular", ""), Recommendation("P-gone", 0.9, "popular", "")]
+    kept, records = recommend.current_products(service, chosen)
+    assert [r.id for r in kept] == ["P-1"] and [r["id"] for r in records] == ["P-1"]

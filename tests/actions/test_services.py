@@ -117,3 +117,11 @@ def test_an_order_store_that_cannot_open_stops_the_start(tmp_path: Path) -> None
     (tmp_path / "shop.db").mkdir()  # a directory where the database file should be
     with pytest.raises(SettingsError, match=r"SHOP_DB_PATH=.*shop.db: cannot open the order store"):
         Services.from_settings(Settings.from_env({"SHOP_DB_PATH": str(tmp_path / "shop.db")}))
+
+
+def test_the_recommender_cache_rebuilds_for_another_key() -> None:
+    cache: TimedCache[int] = TimedCache(300.0, clock=lambda: 0.0)
+    builds = iter(range(10))
+    assert cache.get(lambda: next(builds), key="catalog.1") == 0
+    assert cache.get(lambda: next(builds), key="catalog.1") == 0
+    assert cache.get(lambda: next(builds), key="catalog.2") == 1  # a new catalog version: rebuilt at once
