@@ -43,7 +43,7 @@ DIALOGUE_INPUTS := config.yml $(shell find domain $(DIALOGUE_DATA) -name '*.yml'
 
 .PHONY: help setup run shell test test-unit test-conversations test-live validate lint typecheck \
         data reseed catalog index responder model browser-deps clean verify-orders import-catalog \
-        bench-nlu bench-load bench-startup bench-retrieval bench-recs bench-catalog-update bench-responder bench-responder-train \
+        bench-nlu bench-load bench-startup bench-retrieval bench-recs bench-catalog-update bench-faiss bench-responder bench-responder-train \
         bench-ledger bench-handoff bench-restart analytics themes bench-broker sentiment sentiment-predict \
         bench-sentiment
 
@@ -175,6 +175,9 @@ bench-retrieval: setup index ## BM25 vs dense vs hybrid (+ responder) quality; F
 
 bench-recs: setup ## recommendations on real purchases (Online Retail II, temporal split)
 	$(PY) -m bench.recs_eval --data-dir $(DATA_DIR)
+
+bench-faiss: setup ## Faiss at scale: Flat vs IVF-Flat/SQ8/PQ(+refine)/HNSW at 100k and 1M (B/vector, recall@10, p95; GPU when faiss sees one)
+	$(PY) -m bench.faiss_scale --data-dir $(DATA_DIR)
 
 bench-catalog-update: setup ## live catalog updates: import 1k changes, time until the running service answers from them
 	$(PY) -m bench.catalog_update --data-dir $(DATA_DIR)
