@@ -29,7 +29,8 @@ from actions.services import services
 from retrieval.errors import QueryError, RetrievalError
 from retrieval.kb import localized
 from retrieval.ranker import Ranked
-from retrieval.service import ProductSearchResult, RetrievalService, search_lane
+from retrieval.results import ProductSearchResult
+from retrieval.service import RetrievalService, search_lane
 
 logger = logging.getLogger(__name__)
 

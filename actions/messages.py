@@ -106,7 +106,7 @@ class Catalog:
     FILTER_SEPARATOR: str
     COLORS: Mapping[str, str]  # catalog colour -> the word; others are shown as the catalog writes them
     CATEGORIES: Mapping[str, str]  # catalog category -> the word; likewise
-    # --- product facts (retrieval.service.ProductFact, worded by actions/product_facts.py) ------------------
+    # --- product facts (retrieval.results.ProductFact, worded by actions/product_facts.py) ------------------
     # price {title} {price}; in_stock {title} {count}; in_stock_many / out_of_stock {title};
     # sizes / colors / material {title} {values}; text {title} {sentence} (the product text's own sentence)
     PRODUCT_FACTS: Mapping[str, str]

@@ -1,4 +1,4 @@
-"""A product fact (``retrieval.service.ProductFact``: what a product's own data says) as the sentence the
+"""A product fact (``retrieval.results.ProductFact``: what a product's own data says) as the sentence the
 shopper reads, worded by the message catalog of the conversation's language (``Catalog.PRODUCT_FACTS``).
 
 Values keep the catalog's spelling unless the language has a word for them (``COLORS``, ``MATERIALS``,
@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from actions.messages import Catalog
-from retrieval.service import ProductFact
+from retrieval.results import ProductFact
 
 # Up to this many items left, the answer says how many.
 SHOW_STOCK_COUNT_UP_TO = 10

@@ -26,7 +26,8 @@ from actions.product_facts import fact_sentence
 from actions.services import services
 from retrieval.errors import FilterError, QueryError, RetrievalError, UnknownItemError
 from retrieval.kb import localized
-from retrieval.service import ProductSearchResult, RetrievalService, cards
+from retrieval.results import ProductSearchResult, cards
+from retrieval.service import RetrievalService
 
 logger = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from retrieval.config import ZH_DIR, RankConfig, RetrievalConfig
 from retrieval.encoder import Encoder, query_vectors, shared_encoder
 from retrieval.errors import RetrievalError
-from retrieval.filters import FilterVocabulary, ProductFilters, parse_filters
+from retrieval.filters import FilterVocabulary, parse_filters
 from retrieval.hybrid import LexicalIndex, fuse
 from retrieval.index import Hit, VectorIndex
 from retrieval.kb import fold_entries
@@ -29,7 +29,8 @@ from retrieval.lexical import HAN, simplified
 from retrieval.live import DiskVersion, Key, VersionWatch, current_version
 from retrieval.query import clean_query
 from retrieval.ranker import BiEncoderRanker, Ranked, Ranker, ResponderRanker, load_ranker
-from retrieval.recommend import RecConfig, Recommendation, Recommender
+from retrieval.recommend import RecConfig, Recommender
+from retrieval.results import ProductFact, ProductSearchResult
 
 if TYPE_CHECKING:
     from retrieval.responder.config import ResponderConfig
@@ -40,35 +41,6 @@ CATALOG = "catalog"
 KB = "kb"
 _GROUP_BY = {KB: "entry_id"}  # a KB entry's records (questions, title + answer) are one search document
 SEARCH_LANGUAGES = ("en", "zh")
-
-
-@dataclass(frozen=True)
-class ProductSearchResult:
-    query: str
-    filters: ProductFilters
-    ranked: Ranked
-    total_matching: int | None = None  # items passing the filters (None: no filters)
-
-
-@dataclass(frozen=True)
-class ProductFact:
-    """What one product's own data says about a question, as data: the action words the sentence
-    (``actions/product_facts.py``, from the message catalog of the conversation's language).
-
-    ``field``: ``"price"`` (``values``: the price text), ``"stock"`` (``stock``: the count, None when the shop
-    does not say), ``"sizes"`` / ``"colors"`` / ``"material"`` (``values``: the field's values as the catalog
-    writes them) or ``"text"`` (``values``: the product text's best sentence; empty when none answers)."""
-
-    product: Mapping[str, Any]
-    field: str  # "price" | "stock" | "sizes" | "colors" | "material" | "text"
-    values: tuple[str, ...] = ()
-    stock: int | None = None
-    score: float = 1.0
-
-    @property
-    def known(self) -> bool:
-        """False: the product's data does not say."""
-        return self.stock is not None if self.field == "stock" else bool(self.values)
 
 
 @dataclass
@@ -507,34 +479,3 @@ def _sentences(record: Mapping[str, Any]) -> list[str]:
         shown = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
         parts.append(f"{key.replace('_', ' ').capitalize()}: {shown}")
     return [p for p in parts if len(p) > 3][:40]
-
-
-def cards(
-    records: Sequence[Mapping[str, Any]], reasons: Mapping[str, str] | None = None
-) -> list[dict[str, Any]]:
-    """Product cards in the channel-neutral payload shape (docs/architecture.md)."""
-    out = []
-    for r in records:
-        card = {
-            "id": r["id"],
-            "title": r["title"],
-            "price": f"{float(r['price']):.2f}",
-            "currency": r["currency"],
-            "price_text": r["price_text"],
-            "image_url": r.get("image_url") or "",
-            "url": r.get("url") or "",
-        }
-        if reasons and reasons.get(r["id"]):
-            card["reason"] = reasons[r["id"]]
-        out.append(card)
-    return out
-
-
-def hits_to_records(hits: Sequence[Hit]) -> list[Mapping[str, Any]]:
-    return [h.item for h in hits]
-
-
-def recommendation_records(
-    service: RetrievalService, recs: Sequence[Recommendation]
-) -> list[Mapping[str, Any]]:
-    return [service.product(r.id) for r in recs]

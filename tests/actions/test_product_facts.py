@@ -7,7 +7,7 @@ import pytest
 
 from actions.messages import EN, ZH
 from actions.product_facts import fact_sentence
-from retrieval.service import ProductFact
+from retrieval.results import ProductFact
 
 BAG = {"id": "P-3", "title": "Metro 20L Laptop Backpack", "price_text": "€89.00"}
 

@@ -8,7 +8,8 @@ import pytest
 from retrieval.errors import FilterError, IndexMetaMismatchError, QueryError
 from retrieval.index import Hit
 from retrieval.ranker import BiEncoderRanker, ResponderRanker, load_ranker
-from retrieval.service import ProductFact, RetrievalService, cards
+from retrieval.results import ProductFact, cards
+from retrieval.service import RetrievalService
 from tests.retrieval.retrieval_fakes import FakeEncoder
 
 
