@@ -191,6 +191,7 @@ class Service:
     ready: Callable[[], bool]
     timeout_s: float = 120.0
     needs: tuple[str, ...] = ()
+    env: dict[str, str] = field(default_factory=dict)  # on top of the stack's environment, this process only
 
 
 def http_ok(url: str, timeout: float = 2.0) -> bool:
@@ -298,7 +299,7 @@ class Stack:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self._env = self.config.env()
         try:
-            for service in services(self.config):
+            for service in self.service_list():
                 self.services[service.name] = service
                 self.launch(service.name)
                 self._wait_ready(service)
@@ -307,6 +308,10 @@ class Stack:
         except BaseException:
             self.stop()
             raise
+
+    def service_list(self) -> list[Service]:
+        """The processes this stack starts, in start order (a topology with other processes overrides it)."""
+        return services(self.config)
 
     def launch(self, name: str) -> subprocess.Popen[bytes]:
         """Start the process of service `name` (again) without waiting for it to be ready."""
@@ -321,7 +326,7 @@ class Stack:
             process = subprocess.Popen(
                 service.argv,
                 cwd=ROOT,
-                env=self._env,
+                env={**self._env, **service.env},
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
