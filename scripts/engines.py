@@ -1,0 +1,185 @@
+"""Real engines (Redis, RabbitMQ, Postgres, nginx) as child processes on free ports, their data in a given dir.
+
+    with redis_server(tmp / "redis") as redis:      # waits until it answers PING
+        client = Redis.from_url(redis.url)           # redis://127.0.0.1:P/0
+    # stopped (SIGTERM, then SIGKILL), whatever happened
+
+Each engine is the Debian binary `make cluster-deps` installs; a missing one raises `EngineError` naming the
+binary and that target. The argv/config builders (`redis_argv`, `rabbitmq_env`, ...) start nothing, so the unit
+tests check them without engines. `make run-cluster` (scripts/cluster.py) starts the same engines as
+supervised `Service`s through `engine_services`. Standard library only, like scripts/stack.py.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from scripts.stack import LOOPBACK, free_port
+
+logger = logging.getLogger(__name__)
+
+DEPS_HINT = (
+    "install the engines with `make cluster-deps` (Debian: redis-server postgresql rabbitmq-server nginx)"
+)
+
+
+class EngineError(RuntimeError):
+    """An engine is not installed, did not start, or did not answer in time."""
+
+
+def find_binary(name: str, extra_dirs: tuple[str, ...] = ()) -> str:
+    """The path of executable `name` (PATH, then `extra_dirs`); EngineError naming it when it is missing."""
+    for directory in extra_dirs:
+        candidate = Path(directory) / name
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return str(candidate)
+    found = shutil.which(name) or shutil.which(name, path="/usr/sbin:/usr/bin:/sbin:/bin")
+    if found is None:
+        raise EngineError(f"{name} not found: {DEPS_HINT}")
+    return found
+
+
+@dataclass
+class Engine:
+    """A started engine: where it listens and how to stop it."""
+
+    name: str
+    host: str
+    port: int
+    url: str
+    process: subprocess.Popen[bytes] | None = None
+    data_dir: Path | None = None
+    on_stop: list[Callable[[], None]] = field(default_factory=list)
+
+    def stop(self, timeout: float = 20.0) -> None:
+        """SIGTERM the engine's process group, SIGKILL it after `timeout` s, then run the extra clean-ups."""
+        process, self.process = self.process, None
+        if process is not None and process.poll() is None:
+            _signal_group(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                _signal_group(process.pid, signal.SIGKILL)
+                process.wait(timeout=5)
+        if process is not None:
+            _signal_group(process.pid, signal.SIGKILL)  # whatever is left of its group
+        while self.on_stop:
+            self.on_stop.pop()()
+
+
+def _signal_group(pgid: int, signum: signal.Signals) -> None:
+    try:
+        os.killpg(pgid, signum)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def tcp_answers(host: str, port: int, timeout: float = 1.0) -> bool:
+    """Whether something accepts TCP connections on host:port."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def wait_until(
+    check: Callable[[], bool],
+    what: str,
+    timeout_s: float,
+    process: subprocess.Popen[bytes] | None,
+    log: Path | None = None,
+) -> None:
+    """Poll `check` until it passes; EngineError (with the log's tail) when the process died or time ran out."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise EngineError(f"{what} exited with code {process.returncode}:\n{_tail(log)}")
+        if check():
+            return
+        time.sleep(0.2)
+    raise EngineError(f"{what} did not answer within {timeout_s:.0f} s:\n{_tail(log)}")
+
+
+def _tail(log: Path | None, lines: int = 30) -> str:
+    if log is None or not log.exists():
+        return "(no log)"
+    return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+
+
+def spawn(
+    argv: list[str],
+    log: Path,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+) -> subprocess.Popen[bytes]:
+    """Start `argv` in a session of its own (so stop() ends its whole group), output appended to `log`."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("ab") as handle:
+        return subprocess.Popen(
+            argv,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            cwd=cwd,
+            start_new_session=True,
+        )
+
+
+# --- Redis ----------------------------------------------------------------------------------------------
+
+
+def redis_argv(binary: str, data_dir: Path, port: int, host: str = LOOPBACK) -> list[str]:
+    """redis-server in the foreground on host:port, its files in `data_dir`; no snapshots (a lock store)."""
+    return [
+        binary,
+        "--bind", host,
+        "--port", str(port),
+        "--dir", str(data_dir),
+        "--daemonize", "no",
+        "--save", "",
+        "--appendonly", "no",
+        "--protected-mode", "no",
+        "--pidfile", str(data_dir / "redis.pid"),
+        "--logfile", "",  # stdout: the log file spawn() opened
+    ]  # fmt: skip
+
+
+def redis_pings(host: str, port: int) -> bool:
+    """Whether a Redis server on host:port answers PING with PONG."""
+    try:
+        with socket.create_connection((host, port), timeout=1.0) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(64).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+@contextmanager
+def redis_server(data_dir: Path, port: int | None = None, timeout_s: float = 30.0) -> Iterator[Engine]:
+    """A Redis server on 127.0.0.1 (a free port unless given), its files in `data_dir`."""
+    binary = find_binary("redis-server")
+    data_dir.mkdir(parents=True, exist_ok=True)
+    port = port or free_port()
+    log = data_dir / "redis.log"
+    process = spawn(redis_argv(binary, data_dir, port), log)
+    engine = Engine("redis", LOOPBACK, port, f"redis://{LOOPBACK}:{port}/0", process, data_dir)
+    try:
+        wait_until(
+            lambda: redis_pings(LOOPBACK, port), f"redis-server on port {port}", timeout_s, process, log
+        )
+        logger.info("redis ready on %s", engine.url)
+        yield engine
+    finally:
+        engine.stop()
