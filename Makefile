@@ -45,7 +45,7 @@ DIALOGUE_INPUTS := config.yml $(shell find domain $(DIALOGUE_DATA) -name '*.yml'
         data reseed catalog index responder model browser-deps clean verify-orders import-catalog \
         bench-nlu bench-load bench-startup bench-retrieval bench-recs bench-catalog-update bench-faiss bench-responder bench-responder-train \
         bench-ledger bench-handoff bench-restart analytics themes bench-broker sentiment sentiment-predict \
-        bench-sentiment
+        bench-sentiment redis-deps bench-lock
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-20s\033[0m %s\n", $$1, $$2}'
@@ -77,6 +77,10 @@ node_modules/.installed: package.json package-lock.json
 browser-deps: ## install Debian's Chromium for the browser tests (needs root)
 	@command -v chromium >/dev/null || { echo "==> installing chromium"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; }
+
+redis-deps: ## install Debian's redis-server when it is missing (the lock store's tests start one; needs root)
+	@command -v redis-server >/dev/null || test -x /usr/bin/redis-server || { echo "==> installing redis-server"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server >/dev/null; }
 
 # ----------------------------------------------------------------------------------- build artifacts
 analytics: setup ## Rasa's broker events (EVENT_BROKER_DB) -> the analytics tables (ANALYTICS_DB), incrementally
@@ -135,7 +139,7 @@ import-catalog: setup ## import a catalog (a running action server picks it up):
 # the gaps. On 2 cores each of these leaves part of the CPU idle alone (docs/benchmarks.md, "CI time (issue 14)").
 TEST_JOBS ?= 3
 TEST_BUILDS := model index responder sentiment
-test: browser-deps ## set up and run every test: lint, validation, conversations, unit, live, browser
+test: browser-deps redis-deps ## set up and run every test: lint, validation, conversations, unit, live, browser
 	$(MAKE) -j$(TEST_JOBS) --output-sync=target $(TEST_BUILDS) lint validate test-conversations
 	$(PY) -m pytest
 
@@ -195,6 +199,9 @@ bench-ledger: setup ## records/s to eth-tester and anvil, verification and catch
 
 bench-handoff: setup model ## handoff latency with 10 conversations at once
 	$(PY) -m bench.handoff_latency
+
+bench-lock: setup redis-deps ## conversation lock: K replicas x M messages through Rasa's RedisLockStore vs ours (lost/overlapping/reordered)
+	$(RASA_VENV)/bin/python -m bench.lock_race
 
 bench-broker: setup model ## what the event broker costs: per published event, and a turn with vs without it
 	$(RASA_VENV)/bin/python -m bench.broker_publish
