@@ -44,6 +44,10 @@ from rasa_addons.lock_config import LockStoreConfig, parse_lock_config
 
 logger = logging.getLogger(__name__)
 
+# The n-th ticket in line asks "my turn?" every min(n, MAX_POLL_FACTOR) poll intervals: the next in line answers
+# quickly, a long queue does not flood Redis (and the Rasa process) with questions.
+MAX_POLL_FACTOR = 8
+
 # KEYS: queue, expiry. Removes every ticket whose expiry (ms, Redis's clock) has passed; returns Redis's now (ms).
 _PURGE = """
 if redis.replicate_commands then pcall(redis.replicate_commands) end
@@ -189,8 +193,8 @@ class AtomicRedisLockStore(LockStore):
         lock_lifetime: float = LOCK_LIFETIME,
         wait_time_in_seconds: Optional[float] = None,
     ) -> AsyncGenerator[TicketLock, None]:
-        """Hold the conversation's lock: take a ticket, wait for its turn (asking every `wait_time_in_seconds`,
-        default the store's poll_interval_s), release it whatever happens."""
+        """Hold the conversation's lock: take a ticket, wait for its turn (the next in line asks every
+        `wait_time_in_seconds`, default the store's poll_interval_s), release it whatever happens."""
         ticket, expires = self._issue_with_expiry(conversation_id, lock_lifetime)
         try:
             await self._wait_for_turn(conversation_id, ticket, wait_time_in_seconds)
@@ -211,7 +215,7 @@ class AtomicRedisLockStore(LockStore):
                     f"while {self.__class__.__name__} waited for the tickets ahead of it."
                 )
             logger.debug("Ticket %s of '%s' waits behind %s.", ticket, conversation_id, ahead)
-            await asyncio.sleep(interval)
+            await asyncio.sleep(interval * min(ahead, MAX_POLL_FACTOR))
 
     async def _acquire_lock(
         self, conversation_id: Text, ticket: int, wait_time_in_seconds: float
