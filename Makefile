@@ -200,8 +200,9 @@ bench-ledger: setup ## records/s to eth-tester and anvil, verification and catch
 bench-handoff: setup model ## handoff latency with 10 conversations at once
 	$(PY) -m bench.handoff_latency
 
-bench-lock: setup redis-deps ## conversation lock: K replicas x M messages through Rasa's RedisLockStore vs ours (lost/overlapping/reordered)
+bench-lock: setup redis-deps model ## conversation lock, Rasa's RedisLockStore vs ours: K replicas x M messages, then 10 clients on 2 real Rasa instances
 	$(RASA_VENV)/bin/python -m bench.lock_race
+	$(PY) -m bench.lock_rasa
 
 bench-broker: setup model ## what the event broker costs: per published event, and a turn with vs without it
 	$(RASA_VENV)/bin/python -m bench.broker_publish
