@@ -183,3 +183,112 @@ def redis_server(data_dir: Path, port: int | None = None, timeout_s: float = 30.
         yield engine
     finally:
         engine.stop()
+
+
+# --- RabbitMQ -------------------------------------------------------------------------------------------
+
+RABBITMQ_SBIN = "/usr/lib/rabbitmq/bin"  # Debian's /usr/sbin wrapper `su`s to the rabbitmq user and cds away
+AMQP_HEADER = b"AMQP\x00\x00\x09\x01"
+
+
+@dataclass(frozen=True)
+class RabbitPorts:
+    """The three ports one RabbitMQ node needs: AMQP, Erlang distribution and its own epmd."""
+
+    amqp: int
+    dist: int
+    epmd: int
+
+    @classmethod
+    def free(cls, amqp: int | None = None) -> RabbitPorts:
+        return cls(amqp or free_port(), free_port(), free_port())
+
+    @property
+    def nodename(self) -> str:
+        return f"sd{self.amqp}@localhost"
+
+
+def rabbitmq_env(data_dir: Path, ports: RabbitPorts, host: str = LOOPBACK) -> dict[str, str]:
+    """The environment of one RabbitMQ node: unique node name, every file in `data_dir`, no plugins, no
+    configuration from /etc, its own epmd, the Erlang cookie in `data_dir` (HOME)."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("RABBITMQ_", "ERL_"))}
+    env.update(
+        {
+            "HOME": str(data_dir),
+            "RABBITMQ_NODENAME": ports.nodename,
+            "RABBITMQ_NODE_IP_ADDRESS": host,
+            "RABBITMQ_NODE_PORT": str(ports.amqp),
+            "RABBITMQ_DIST_PORT": str(ports.dist),
+            "ERL_EPMD_PORT": str(ports.epmd),
+            "ERL_EPMD_ADDRESS": LOOPBACK,
+            "RABBITMQ_MNESIA_BASE": str(data_dir / "mnesia"),
+            "RABBITMQ_LOG_BASE": str(data_dir / "log"),
+            "RABBITMQ_LOGS": "-",  # stdout: the log file spawn() opened
+            "RABBITMQ_PID_FILE": str(data_dir / "rabbitmq.pid"),
+            "RABBITMQ_ENABLED_PLUGINS_FILE": str(data_dir / "enabled_plugins"),
+            "RABBITMQ_PLUGINS_EXPAND_DIR": str(data_dir / "plugins-expand"),
+            "RABBITMQ_CONFIG_FILE": str(data_dir / "rabbitmq"),  # absent: the defaults
+            "RABBITMQ_ADVANCED_CONFIG_FILE": str(data_dir / "advanced.config"),
+            "RABBITMQ_CONF_ENV_FILE": str(data_dir / "rabbitmq-env.conf"),
+        }
+    )
+    return env
+
+
+def prepare_rabbitmq_dir(data_dir: Path) -> None:
+    """The files a node reads at boot: an empty plugin list and an empty env file."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    (data_dir / "enabled_plugins").write_text("[].\n")
+    (data_dir / "rabbitmq-env.conf").write_text("")
+
+
+def amqp_answers(host: str, port: int) -> bool:
+    """Whether an AMQP 0-9-1 broker on host:port answers the protocol header with Connection.Start."""
+    try:
+        with socket.create_connection((host, port), timeout=2.0) as sock:
+            sock.sendall(AMQP_HEADER)
+            frame = sock.recv(7)
+            return len(frame) == 7 and frame[0] == 1  # a METHOD frame (Connection.Start)
+    except OSError:
+        return False
+
+
+@contextmanager
+def rabbitmq_server(data_dir: Path, port: int | None = None, timeout_s: float = 90.0) -> Iterator[Engine]:
+    """A RabbitMQ node on 127.0.0.1 (a free AMQP port unless given), user guest, its files in `data_dir`."""
+    server = find_binary("rabbitmq-server", (RABBITMQ_SBIN,))
+    epmd_binary = find_binary("epmd")
+    prepare_rabbitmq_dir(data_dir)
+    ports = RabbitPorts.free(port)
+    env = rabbitmq_env(data_dir, ports)
+    log = data_dir / "rabbitmq.log"
+    epmd = spawn(epmd_argv(epmd_binary, ports.epmd), data_dir / "epmd.log", env)
+    engine = Engine("rabbitmq", LOOPBACK, ports.amqp, amqp_url(ports.amqp), None, data_dir)
+    engine.on_stop.append(lambda: _stop_process(epmd))
+    try:
+        wait_until(lambda: tcp_answers(LOOPBACK, ports.epmd), f"epmd on port {ports.epmd}", 10, epmd)
+        engine.process = spawn([server], log, env, cwd=data_dir)
+        wait_until(lambda: amqp_answers(LOOPBACK, ports.amqp), f"rabbitmq-server on port {ports.amqp}",
+                   timeout_s, engine.process, log)  # fmt: skip
+        logger.info("rabbitmq ready on port %d (node %s)", ports.amqp, ports.nodename)
+        yield engine
+    finally:
+        engine.stop()
+
+
+def epmd_argv(binary: str, port: int) -> list[str]:
+    """epmd in the foreground on loopback: one per node, so nodes of parallel tests never share one."""
+    return [binary, "-port", str(port), "-address", LOOPBACK]
+
+
+def amqp_url(port: int, host: str = LOOPBACK) -> str:
+    return f"amqp://guest:guest@{host}:{port}/"
+
+
+def _stop_process(process: subprocess.Popen[bytes]) -> None:
+    _signal_group(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        _signal_group(process.pid, signal.SIGKILL)
+        process.wait(timeout=5)

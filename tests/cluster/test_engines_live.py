@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from scripts.engines import redis_pings, redis_server, tcp_answers
+from scripts.engines import amqp_answers, rabbitmq_server, redis_pings, redis_server, tcp_answers
 
 pytestmark = pytest.mark.cluster
 
@@ -23,4 +23,12 @@ def test_redis_starts_answers_and_stops(tmp_path: Path) -> None:
         assert reply == b"+OK\r\n$1\r\nv\r\n"
         port = redis.port
     assert not redis_pings("127.0.0.1", port)
+    assert not tcp_answers("127.0.0.1", port)
+
+
+def test_rabbitmq_starts_answers_amqp_and_stops(tmp_path: Path) -> None:
+    with rabbitmq_server(tmp_path / "rabbitmq") as rabbit:
+        assert rabbit.url == f"amqp://guest:guest@127.0.0.1:{rabbit.port}/"
+        assert amqp_answers(rabbit.host, rabbit.port)
+        port = rabbit.port
     assert not tcp_answers("127.0.0.1", port)
