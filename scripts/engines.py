@@ -14,10 +14,13 @@ from __future__ import annotations
 
 import logging
 import os
+import pwd
+import secrets
 import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -60,12 +63,15 @@ class Engine:
     process: subprocess.Popen[bytes] | None = None
     data_dir: Path | None = None
     on_stop: list[Callable[[], None]] = field(default_factory=list)
+    stop_signal: signal.Signals = (
+        signal.SIGTERM
+    )  # Postgres: SIGINT (fast shutdown; SIGTERM waits for clients)
 
     def stop(self, timeout: float = 20.0) -> None:
-        """SIGTERM the engine's process group, SIGKILL it after `timeout` s, then run the extra clean-ups."""
+        """Signal the engine's process group, SIGKILL it after `timeout` s, then run the extra clean-ups."""
         process, self.process = self.process, None
         if process is not None and process.poll() is None:
-            _signal_group(process.pid, signal.SIGTERM)
+            _signal_group(process.pid, self.stop_signal)
             try:
                 process.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
@@ -292,3 +298,136 @@ def _stop_process(process: subprocess.Popen[bytes]) -> None:
     except subprocess.TimeoutExpired:
         _signal_group(process.pid, signal.SIGKILL)
         process.wait(timeout=5)
+
+
+# --- Postgres -------------------------------------------------------------------------------------------
+
+POSTGRES_BIN_DIRS = ("/usr/lib/postgresql/15/bin", "/usr/lib/postgresql/16/bin", "/usr/lib/postgresql/17/bin")
+POSTGRES_OS_USER = "postgres"  # postgres refuses to run as root
+POSTGRES_DB = "rasa"
+POSTGRES_ROLE = "rasa"
+
+
+@dataclass(frozen=True)
+class PostgresLayout:
+    """Where one Postgres cluster keeps its files and socket, and which OS user runs it ('' = this one)."""
+
+    pgdata: Path
+    socket_dir: Path
+    os_user: str
+
+    def as_user(self, argv: list[str]) -> list[str]:
+        return ["runuser", "-u", self.os_user, "--", *argv] if self.os_user else argv
+
+
+def postgres_argv(binary: str, layout: PostgresLayout, port: int, host: str = LOOPBACK) -> list[str]:
+    """postgres in the foreground on host:port, its Unix socket in the layout's socket dir."""
+    return layout.as_user([
+        binary, "-D", str(layout.pgdata), "-p", str(port), "-k", str(layout.socket_dir),
+        "-c", f"listen_addresses={host}", "-c", "logging_collector=off",
+    ])  # fmt: skip
+
+
+def initdb_argv(binary: str, layout: PostgresLayout) -> list[str]:
+    """A new cluster: local (socket) connections trusted, TCP ones need a password (scram-sha-256)."""
+    return layout.as_user([
+        binary, "-D", str(layout.pgdata), "-U", "postgres", "--auth-local=trust",
+        "--auth-host=scram-sha-256", "--encoding=UTF8", "--no-instructions",
+    ])  # fmt: skip
+
+
+def setup_sql(role: str, password: str, db: str) -> str:
+    """Create (or update the password of) the role, and its database; idempotent, run by psql."""
+    quoted = password.replace("'", "''")
+    return (
+        f"SELECT 'CREATE ROLE {role} LOGIN' WHERE NOT EXISTS "
+        f"(SELECT FROM pg_roles WHERE rolname = '{role}')\\gexec\n"
+        f"ALTER ROLE {role} LOGIN PASSWORD '{quoted}';\n"
+        f"SELECT 'CREATE DATABASE {db} OWNER {role}' WHERE NOT EXISTS "
+        f"(SELECT FROM pg_database WHERE datname = '{db}')\\gexec\n"
+    )
+
+
+def postgres_url(port: int, password: str, host: str = LOOPBACK, role: str = POSTGRES_ROLE,
+                 db: str = POSTGRES_DB) -> str:  # fmt: skip
+    return f"postgresql://{role}:{password}@{host}:{port}/{db}"
+
+
+def postgres_layout(data_dir: Path) -> tuple[PostgresLayout, list[Callable[[], None]]]:
+    """The cluster's files in `data_dir`/pgdata and a short socket dir in /tmp (Unix socket paths are limited
+    to 107 bytes). As root both belong to the `postgres` OS user; where that user cannot reach `data_dir`
+    (pytest's tmp dirs are 0700 root), the files go to a throw-away dir in /tmp that `data_dir`/pgdata links
+    to. Returns the clean-ups to run at stop."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    cleanups: list[Callable[[], None]] = []
+    socket_dir = Path(tempfile.mkdtemp(prefix="sdpg-"))
+    cleanups.append(lambda: shutil.rmtree(socket_dir, ignore_errors=True))
+    pgdata = data_dir / "pgdata"
+    if os.geteuid() != 0:
+        pgdata.mkdir(mode=0o700, exist_ok=True)
+        return PostgresLayout(pgdata, socket_dir, ""), cleanups
+    try:
+        user = pwd.getpwnam(POSTGRES_OS_USER)
+    except KeyError:
+        raise EngineError(f"no `{POSTGRES_OS_USER}` OS user to run Postgres as root: {DEPS_HINT}") from None
+    reachable = subprocess.run(["runuser", "-u", POSTGRES_OS_USER, "--", "test", "-w", str(data_dir)],
+                               check=False).returncode == 0  # fmt: skip
+    if not reachable and not pgdata.is_symlink():
+        throwaway = Path(tempfile.mkdtemp(prefix="shopdesk-pgdata-"))
+        os.chown(throwaway, user.pw_uid, user.pw_gid)
+        pgdata.symlink_to(throwaway)
+        cleanups.append(lambda: shutil.rmtree(throwaway, ignore_errors=True))
+    elif reachable:
+        pgdata.mkdir(mode=0o700, exist_ok=True)
+    for path in (pgdata.resolve(), socket_dir):
+        os.chown(path, user.pw_uid, user.pw_gid)
+        path.chmod(0o700)
+    return PostgresLayout(pgdata.resolve(), socket_dir, POSTGRES_OS_USER), cleanups
+
+
+@contextmanager
+def postgres_server(data_dir: Path, port: int | None = None, password: str | None = None,
+                    timeout_s: float = 60.0) -> Iterator[Engine]:  # fmt: skip
+    """A Postgres server on 127.0.0.1 (a free port unless given) with role and database `rasa` (password
+    `password`, random unless given), its cluster in `data_dir`/pgdata (created on first use)."""
+    postgres = find_binary("postgres", POSTGRES_BIN_DIRS)
+    initdb = find_binary("initdb", POSTGRES_BIN_DIRS)
+    psql = find_binary("psql", POSTGRES_BIN_DIRS)
+    port = port or free_port()
+    password = password or secrets.token_urlsafe(16)
+    layout, cleanups = postgres_layout(data_dir)
+    log = data_dir / "postgres.log"
+    engine = Engine("postgres", LOOPBACK, port, postgres_url(port, password), None, data_dir, cleanups,
+                    signal.SIGINT)  # fmt: skip
+    try:
+        if not (layout.pgdata / "PG_VERSION").exists():
+            run_checked(initdb_argv(initdb, layout), log, "initdb")
+        engine.process = spawn(postgres_argv(postgres, layout, port), log)
+        wait_until(
+            lambda: tcp_answers(LOOPBACK, port), f"postgres on port {port}", timeout_s, engine.process, log
+        )
+        psql_argv = layout.as_user([psql, "-h", str(layout.socket_dir), "-p", str(port), "-U", "postgres",
+                                    "-d", "postgres", "-v", "ON_ERROR_STOP=1", "-q"])  # fmt: skip
+        deadline = time.monotonic() + timeout_s
+        while (
+            True
+        ):  # the port opens before the server accepts connections ("the database system is starting up")
+            result = subprocess.run(psql_argv, input=setup_sql(POSTGRES_ROLE, password, POSTGRES_DB).encode(),
+                                    capture_output=True, check=False)  # fmt: skip
+            if result.returncode == 0:
+                break
+            if time.monotonic() > deadline or b"starting up" not in result.stderr:
+                raise EngineError(f"creating role/database {POSTGRES_ROLE} failed: {result.stderr.decode()}")
+            time.sleep(0.2)
+        logger.info("postgres ready on port %d", port)
+        yield engine
+    finally:
+        engine.stop()
+
+
+def run_checked(argv: list[str], log: Path, what: str) -> None:
+    """Run `argv` to completion, its output appended to `log`; EngineError with the log's tail when it fails."""
+    with log.open("ab") as handle:
+        returncode = subprocess.run(argv, stdout=handle, stderr=subprocess.STDOUT, check=False).returncode
+    if returncode != 0:
+        raise EngineError(f"{what} exited with code {returncode}:\n{_tail(log)}")

@@ -9,11 +9,16 @@ import pytest
 from scripts import engines
 from scripts.engines import (
     EngineError,
+    PostgresLayout,
     RabbitPorts,
     find_binary,
+    initdb_argv,
+    postgres_argv,
+    postgres_url,
     prepare_rabbitmq_dir,
     rabbitmq_env,
     redis_argv,
+    setup_sql,
 )
 
 
@@ -54,3 +59,22 @@ def test_each_rabbitmq_node_has_its_own_name_ports_and_files(tmp_path: Path) -> 
 def test_a_rabbitmq_node_starts_without_plugins(tmp_path: Path) -> None:
     prepare_rabbitmq_dir(tmp_path)
     assert (tmp_path / "enabled_plugins").read_text().strip() == "[]."
+
+
+def test_postgres_runs_as_its_os_user_on_loopback_with_its_socket_in_its_own_dir(tmp_path: Path) -> None:
+    layout = PostgresLayout(tmp_path / "pgdata", tmp_path / "sock", "postgres")
+    argv = postgres_argv("/usr/lib/postgresql/15/bin/postgres", layout, 5499)
+    assert argv[:4] == ["runuser", "-u", "postgres", "--"]
+    assert argv[argv.index("-p") + 1] == "5499"
+    assert argv[argv.index("-k") + 1] == str(tmp_path / "sock")
+    assert "listen_addresses=127.0.0.1" in argv
+    assert PostgresLayout(tmp_path, tmp_path, "").as_user(["postgres"]) == ["postgres"]
+    init = initdb_argv("initdb", layout)
+    assert "--auth-host=scram-sha-256" in init, "TCP connections need the password"
+
+
+def test_the_role_setup_is_idempotent_and_quotes_the_password() -> None:
+    sql = setup_sql("rasa", "it's", "rasa")
+    assert "WHERE NOT EXISTS" in sql
+    assert "PASSWORD 'it''s'" in sql
+    assert postgres_url(5432, "pw") == "postgresql://rasa:pw@127.0.0.1:5432/rasa"
