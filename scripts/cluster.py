@@ -217,7 +217,8 @@ class ClusterStack(Stack):
             listed.append(self._postgres())
         if "rabbitmq" in local:
             listed.extend(self._rabbitmq())
-        listed.extend(s for s in services(self.cluster.stack) if s.name in ("chain", "ledger-sender"))
+        if self.cluster.stack.with_chain:  # the single-box stack's chain node and ledger sender
+            listed.extend(s for s in services(self.cluster.stack) if s.name in ("chain", "ledger-sender"))
         listed.extend(self._actions())
         listed.append(self._nginx())
         listed.extend(self._rasa())
