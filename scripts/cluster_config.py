@@ -193,6 +193,7 @@ class ClusterConfig:
             "POSTGRES_PASSWORD": postgres.password,
             "TRACKER_URL": postgres.url,
             "RABBITMQ_URL": rabbit.url,
+            "SOCKETIO_MANAGER_URL": redis.url,  # socket.io rooms across the Rasa instances (bot/rasa_channel.py)
             "CONSOLE_FEED": "broker",
             "CONSOLE_BROKER_URL": rabbit.url,
             "ANALYTICS_BROKER_URL": rabbit.url,

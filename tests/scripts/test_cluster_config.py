@@ -49,6 +49,7 @@ def test_the_endpoints_variables_come_from_the_engine_urls(stack: StackConfig) -
         "",
     )
     assert env["CONSOLE_FEED"] == "broker"
+    assert env["SOCKETIO_MANAGER_URL"] == "redis://127.0.0.1:6390/2"
     assert env["CONSOLE_BROKER_URL"] == env["ANALYTICS_BROKER_URL"] == env["RABBITMQ_URL"]
 
 
