@@ -82,10 +82,10 @@ def is_loopback(host: str) -> bool:
         return host == "localhost"
 
 
-def _count(env: Mapping[str, str], name: str, default: int) -> int:
+def _count(env: Mapping[str, str], name: str, default: int, most: int = MAX_PROCESSES) -> int:
     raw = env.get(name, "").strip() or str(default)
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PROCESSES:
-        raise ClusterConfigError(name, raw, f"a whole number from 1 to {MAX_PROCESSES}")
+    if not raw.isdigit() or not 1 <= int(raw) <= most:
+        raise ClusterConfigError(name, raw, f"a whole number from 1 to {most}")
     return int(raw)
 
 
@@ -123,6 +123,8 @@ class ClusterConfig:
     listen_host: str = LOOPBACK
     rabbitmq_dist_port: int = 25672
     rabbitmq_epmd_port: int = 4369
+    sql_pool_size: str = "5"
+    sql_max_overflow: str = "10"
 
     def __post_init__(self) -> None:
         for name, url in self.engine_urls.items():
@@ -192,6 +194,10 @@ class ClusterConfig:
             "POSTGRES_USER": postgres.user,
             "POSTGRES_PASSWORD": postgres.password,
             "TRACKER_URL": postgres.url,
+            # Rasa's Postgres pool is 50 + 100 overflow per instance by default, more than max_connections (100)
+            # allows for two; its tracker store uses one connection at a time (docs/deploy.md, sizing)
+            "SQL_POOL_SIZE": self.sql_pool_size,
+            "SQL_MAX_OVERFLOW": self.sql_max_overflow,
             "RABBITMQ_URL": rabbit.url,
             "SOCKETIO_MANAGER_URL": redis.url,  # socket.io rooms across the Rasa instances (bot/rasa_channel.py)
             "CONSOLE_FEED": "broker",
@@ -238,4 +244,6 @@ def from_env(env: Mapping[str, str], stack: StackConfig) -> ClusterConfig:
         listen_host=env.get("CLUSTER_HOST", "").strip() or LOOPBACK,
         rabbitmq_dist_port=_port(env, "RABBITMQ_DIST_PORT", 25672),
         rabbitmq_epmd_port=_port(env, "RABBITMQ_EPMD_PORT", 4369),
+        sql_pool_size=str(_count(env, "SQL_POOL_SIZE", 5, 100)),
+        sql_max_overflow=str(_count(env, "SQL_MAX_OVERFLOW", 10, 100)),
     )
