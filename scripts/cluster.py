@@ -206,7 +206,14 @@ class ClusterStack(Stack):
     def _bot(self) -> Service:
         env = {k: v for k, v in self.cluster.env().items() if k.startswith("CONSOLE_")}
         url = f"{self.cluster.stack.bot_url}/healthz"
-        return Service("bot", [str(APP_PYTHON), "-m", "bot"], lambda: http_ok(url), timeout_s=60, env=env)
+        return Service(
+            "bot",
+            [str(APP_PYTHON), "-m", "bot"],
+            lambda: http_ok(url),
+            timeout_s=60,
+            needs=("rabbitmq",),
+            env=env,
+        )
 
     def service_list(self) -> list[Service]:
         local = self.cluster.local_engines
