@@ -160,13 +160,14 @@ class ClusterStack(Stack):
         app = str(APP_PYTHON)
         listed = []
         for index, port in enumerate(self.cluster.action_ports, start=1):
-            argv = [app, "-m", "actions.server", "--actions", "actions", "-p", str(port)]
+            argv = [app, "-m", "scripts.action_worker", "--actions", "actions", "-p", str(port)]
             url = f"http://127.0.0.1:{port}/health"
             listed.append(
-                Service(
+                Service(  # actions.server with Sanic's start-up allowance raised (scripts/action_worker.py)
                     f"actions-{index}",
                     argv,
                     lambda url=url: http_ok(url),
+                    timeout_s=240,
                     env={"ACTION_SERVER_PORT": str(port)},
                 )
             )

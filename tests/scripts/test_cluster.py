@@ -63,3 +63,14 @@ def test_no_secret_is_on_any_command_line(stack: ClusterStack) -> None:
     assert stack.cluster.engine("POSTGRES_URL").password not in argv
     assert stack.config.rasa_token not in argv
     assert stack.config.action_token not in argv
+
+
+def test_the_action_workers_get_a_longer_start_allowance(stack: ClusterStack) -> None:
+    from scripts.action_worker import start_allowance_s
+
+    workers = [service for service in stack.service_list() if service.name.startswith("actions-")]
+    assert all(service.argv[1:3] == ["-m", "scripts.action_worker"] for service in workers)
+    assert start_allowance_s({}) == 180.0
+    assert start_allowance_s({"ACTION_WORKER_START_S": "60"}) == 60.0
+    with pytest.raises(SystemExit, match=r"ACTION_WORKER_START_S='5' is not valid"):
+        start_allowance_s({"ACTION_WORKER_START_S": "5"})
