@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 import urllib.parse
 import urllib.request
 from collections.abc import AsyncIterator, Iterator
@@ -49,7 +50,14 @@ def start_cluster(var_dir: Path, name: str, rasa_instances: int = 2) -> ClusterS
         stale.unlink()
     try:
         stack = ClusterStack(config, log_dir=log_dir)
-        stack.start()
+        began = time.monotonic()
+        with (log_dir / "ready.txt").open("w") as ready:  # each step's start-up seconds (docs/deploy.md)
+
+            def note(service: str, seconds: float) -> None:
+                ready.write(f"{service} {seconds:.1f} s (at {time.monotonic() - began:.1f} s)\n")
+                ready.flush()
+
+            stack.start(on_ready=note)
     except (StackError, EngineError) as error:
         pytest.fail(f"the cluster did not start: {error}")
     return stack
