@@ -119,6 +119,23 @@ models/.trained: $(DIALOGUE_INPUTS) | $(RASA_VENV)/.installed
 	$(RASA) train --domain domain --data $(DIALOGUE_DATA) --config config.yml --out models --fixed-model-name shopdesk
 	@touch $@
 
+# ------------------------------------------------------------------------- production topology (issue 15)
+# Debian's engines (docs/deploy.md); apt only when a binary is missing. The image's policy-rc.d keeps apt from
+# starting them as services: scripts/engines.py and scripts/cluster.py start them as child processes.
+CLUSTER_BINARIES := redis-server rabbitmq-server nginx
+.PHONY: cluster-deps run-cluster test-cluster
+cluster-deps: ## install the cluster's engines from Debian (redis-server postgresql rabbitmq-server nginx) when missing
+	@missing=""; for bin in $(CLUSTER_BINARIES); do command -v $$bin >/dev/null || [ -x /usr/sbin/$$bin ] || missing="$$missing $$bin"; done; \
+	  ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || missing="$$missing postgres"; \
+	  if [ -n "$$missing" ]; then echo "==> installing the cluster's engines (missing:$$missing)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server postgresql rabbitmq-server nginx >/dev/null; fi
+
+run-cluster: setup data index responder sentiment model cluster-deps ## the production topology on this box: nginx, RASA_INSTANCES Rasa (2), ACTION_WORKERS action servers (2), Postgres, Redis, RabbitMQ (Ctrl-C stops it)
+	$(PY) -m scripts.cluster
+
+test-cluster: setup model cluster-deps ## the tests against the real engines and the cluster (pytest -m cluster)
+	$(PY) -m pytest -m cluster
+
 # --------------------------------------------------------------------------------------------- run
 run: setup data index responder sentiment model ## set up, train if needed and start the whole platform (Ctrl-C stops it)
 	$(PY) -m scripts.run
@@ -144,7 +161,7 @@ test: browser-deps redis-deps ## set up and run every test: lint, validation, co
 	$(PY) -m pytest
 
 test-unit: setup ## the fast tests (no live servers, no browser)
-	$(PY) -m pytest -m "not integration and not browser and not slow"
+	$(PY) -m pytest -m "not integration and not browser and not slow and not cluster"
 
 test-live: setup model ## the tests against the real servers
 	$(PY) -m pytest -m "integration or browser"

@@ -68,6 +68,23 @@ MAX_METADATA_KEYS = 16
 MAX_METADATA_VALUE_CHARS = 200
 DEFAULT_ORIGINS = ("http://127.0.0.1:*", "http://localhost:*")
 LANGUAGE_EVENT = "shopdesk_language"
+MANAGER_ENV = (
+    "SOCKETIO_MANAGER_URL"  # redis://[:password@]host:port/db — set when more than one Rasa instance runs
+)
+MANAGER_CHANNEL = "shopdesk-socketio"
+
+
+def socketio_manager(url: str) -> Any:
+    """python-socketio's Redis client manager on ``url`` (rooms across Rasa instances), None for one instance.
+
+    Its messages are pickled: the Redis behind it must be as private as the lock store's (docs/deploy.md)."""
+    if not url:
+        return None
+    if not url.startswith(("redis://", "rediss://")):
+        raise ValueError(f"{MANAGER_ENV}={url.split('@')[-1]!r} is not valid: expected redis://host:port/db")
+    from socketio import AsyncRedisManager
+
+    return AsyncRedisManager(url, channel=MANAGER_CHANNEL)
 
 
 def clean_metadata(raw: Any, client: str) -> dict[str, Any]:
@@ -173,6 +190,9 @@ class ShopDeskSocketIOInput(SocketIOInput):
         self.rate_window_s = 10.0
         self.client_rate_limit = 30
         self.secret = secret_from_env()
+        # several Rasa instances (issue 15, docs/deploy.md): rooms shared through Redis, so a reply emitted by
+        # the instance that took an API call (an agent's message) reaches the socket another instance holds
+        self.manager_url = os.environ.get(MANAGER_ENV, "").strip()
         self._session_limiter: RateLimiter | None = None
         self._client_limiter: RateLimiter | None = None
         self._sessions: dict[str, str] = {}  # socket id -> the session it was confirmed for
@@ -230,7 +250,10 @@ class ShopDeskSocketIOInput(SocketIOInput):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         sio = AsyncServer(
-            async_mode="sanic", cors_allowed_origins=[], max_http_buffer_size=self.max_frame_bytes
+            async_mode="sanic",
+            cors_allowed_origins=[],
+            max_http_buffer_size=self.max_frame_bytes,
+            client_manager=socketio_manager(self.manager_url),
         )
         socketio_webhook = SocketBlueprint(sio, self.socketio_path, "socketio_webhook", __name__)
         self.sio = sio

@@ -1,4 +1,4 @@
-"""Rasa's SQL event broker, redacting shoppers' personal data before an event is published.
+"""Rasa's event brokers (SQL, RabbitMQ), redacting shoppers' personal data before an event is published.
 
 Selected in endpoints.yml (`type: rasa_addons.event_broker.RedactingSQLEventBroker`, `dialect: sqlite`,
 `db: ${EVENT_BROKER_DB}`); the same keys and table (`events`: id, sender_id, data) as Rasa's `type: SQL`.
@@ -7,17 +7,32 @@ plain SQL broker would keep the emails, phone numbers and addresses the tracker 
 the tracker store's redaction (`rasa_addons.tracker_store.redact_event`) to each event: texts, entity values and
 metadata are redacted (REDACT_TRACKER=1, the default), and every value of a personal slot (PERSONAL_SLOTS) is published as [redacted].
 Analytics (`python -m analytics.refresh`) reads the table; docs/analytics.md.
+
+`RedactingPikaEventBroker` is Rasa's RabbitMQ broker (`PikaEventBroker`) with the same redaction, for the
+production topology (issue 15): every event goes to the fanout exchange `shopdesk.events`, bound to the durable
+queues `shopdesk.console` (the console feed, bot/broker_feed.py) and `shopdesk.analytics`
+(rasa_addons/broker_topology.py, docs/handoff.md). In an endpoints file:
+
+    event_broker:
+      type: rasa_addons.event_broker.RedactingPikaEventBroker
+      url: ${RABBITMQ_URL}            # amqp://user:password@host:port/vhost; user, password, port come from it
+      exchange_name: shopdesk.events
+      queues: [shopdesk.console, shopdesk.analytics]
 """
 
 from __future__ import annotations
 
 import secrets
-from typing import Any, Dict, Text
+from typing import Any, Dict, List, Optional, Text, Tuple, Union
+from urllib.parse import quote, unquote, urlsplit
 
 import sqlalchemy as sa
 import sqlalchemy.orm
+from rasa.core.brokers.pika import PikaEventBroker
 from rasa.core.brokers.sql import SQLEventBroker
+from rasa.shared.exceptions import RasaException
 
+from rasa_addons import broker_topology
 from rasa_addons.settings import load_settings
 from rasa_addons.tracker_store import Sealer, redact_event
 
@@ -51,3 +66,74 @@ class RedactingSQLEventBroker(SQLEventBroker):
 
     def publish(self, event: Dict[Text, Any]) -> None:
         super().publish(redact_event(event, {}, self._sealer) if self.redact else event)
+
+
+def shown_url(url: str) -> str:
+    """``url`` with its password replaced by ``***`` (for error messages and logs)."""
+    parts = urlsplit(url)
+    if not parts.password:
+        return url
+    return parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@", 1)).geturl()
+
+
+def amqp_parts(url: str) -> Tuple[str, str, Optional[int]]:
+    """(user, password, port) written in an ``amqp://`` / ``amqps://`` URL; RasaException naming a bad URL."""
+    parts = urlsplit(url)
+    expected = "expected amqp://user:password@host:port/vhost (or amqps://)"
+    if parts.scheme not in ("amqp", "amqps") or not parts.hostname:
+        raise RasaException(f"event broker url {shown_url(url)!r}: {expected}")
+    try:
+        port = parts.port
+    except ValueError:
+        raise RasaException(
+            f"event broker url {shown_url(url)!r}: the port is not a number; {expected}"
+        ) from None
+    return unquote(parts.username or ""), unquote(parts.password or ""), port
+
+
+class RedactingPikaEventBroker(PikaEventBroker):
+    """`PikaEventBroker` whose published events carry no personal data, on a durable fanout exchange.
+
+    Differences from Rasa's class: ``username``, ``password`` and ``port`` default to what the ``url`` says (Rasa
+    needs all three spelled out, and appends its default port 5672 to a URL that names another one); the
+    exchange is ``shopdesk.events`` and durable, the queues ``shopdesk.console`` and ``shopdesk.analytics``,
+    declared by ``broker_topology.declare`` like every other client of the topology does.
+    """
+
+    def __init__(
+        self,
+        host: Text,
+        username: Optional[Text] = None,
+        password: Optional[Text] = None,
+        port: Union[int, Text, None] = None,
+        queues: Union[List[Text], Tuple[Text, ...], Text, None] = None,
+        exchange_name: Text = broker_topology.EXCHANGE,
+        **kwargs: Any,
+    ) -> None:
+        user_in_url, password_in_url, port_in_url = amqp_parts(host)
+        super().__init__(
+            host,
+            username=username if username is not None else (user_in_url or "guest"),
+            password=password if password is not None else (password_in_url or "guest"),
+            port=port if port is not None else (port_in_url or (5671 if host.startswith("amqps") else 5672)),
+            queues=list(queues) if queues else list(broker_topology.QUEUES),
+            exchange_name=exchange_name,
+            **kwargs,
+        )
+        self._sealer = Sealer(secrets.token_hex(16))  # as for the SQL broker: no personal slot stays live
+        self.redact = load_settings().redact_tracker
+
+    def _configure_url(self) -> Optional[Text]:
+        """The URL as written, with the username and password given separately when it has none."""
+        parts = urlsplit(self.host)
+        netloc = parts.netloc.rpartition("@")[2]
+        if parts.port is None:
+            netloc = f"{netloc}:{self.port}"
+        credentials = f"{quote(self.username, safe='')}:{quote(self.password, safe='')}@"
+        return parts._replace(netloc=credentials + netloc).geturl()
+
+    async def _set_up_exchange(self, channel: Any) -> Any:
+        return await broker_topology.declare(channel, self.exchange_name, self.queues)
+
+    def publish(self, event: Dict[Text, Any], headers: Optional[Dict[Text, Text]] = None) -> None:
+        super().publish(redact_event(event, {}, self._sealer) if self.redact else event, headers)
