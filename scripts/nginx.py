@@ -12,7 +12,10 @@ Two server blocks, each on its own port:
 
 A request that could not reach an instance (connection refused: it was killed or restarts) goes to the next
 one; a request an instance already received is not sent twice (``proxy_next_upstream error timeout`` without
-``non_idempotent``). Standard library only.
+``non_idempotent``). No upstream keepalive: a POST on a kept-alive connection to an instance that was just
+killed fails *after* it was sent (connection reset), which nginx may not retry — the restart test saw that 502;
+a fresh connection is refused before anything is sent, and nginx tries the next instance (loopback connects
+cost well under a millisecond). Standard library only.
 """
 
 from __future__ import annotations
@@ -117,7 +120,6 @@ http {{
     }}
     upstream rasa {{
 {_servers(site.rasa_upstreams)}
-        keepalive 16;
     }}
     upstream rasa_sticky {{
         hash $sticky_key consistent;
@@ -125,7 +127,6 @@ http {{
     }}
     upstream actions {{
 {_servers(site.action_upstreams)}
-        keepalive 16;
     }}
 
     server {{
