@@ -103,6 +103,9 @@ class BrokerFeed:
             except asyncio.CancelledError:
                 raise
             except Exception as error:  # refused, dropped, closed by the broker: all retried the same way
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():  # aio-pika's clean-up replaced our cancellation
+                    raise asyncio.CancelledError from error
                 if self.consuming.is_set():
                     delay = FIRST_BACKOFF_S  # it was up: the first attempt is quick again
                 logger.warning(
