@@ -55,6 +55,7 @@ class BrokerFeed:
         self.sync = sync
         self.store = store
         self.outcomes: Counter[str] = Counter()
+        self.attempts = 0  # connection attempts so far
         self.connections = 0  # successful connections so far (the first one and every reconnect)
         self.consuming = asyncio.Event()  # set while the consumer is subscribed
 
@@ -96,6 +97,7 @@ class BrokerFeed:
         delay = FIRST_BACKOFF_S
         logger.info("console feed: RabbitMQ %s, queue %s", self.settings.shown_url, self.settings.queue)
         while True:
+            self.attempts += 1
             try:
                 connection = await aio_pika.connect(self.settings.broker_url, timeout=10)
                 async with connection:

@@ -3,20 +3,25 @@ deliver them (Rasa's event JSON with ``sender_id``), the digest the poll and the
 
 from __future__ import annotations
 
+import asyncio
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bot.broker_feed import BrokerFeed
+from bot.app import create_app
+from bot.broker_feed import FEED, BrokerFeed
 from bot.errors import ConfigError
 from bot.feed_settings import FeedSettings, feed_from_env
 from bot.hub import Hub
-from bot.settings import from_env
+from bot.keys import STORE
+from bot.settings import Settings, from_env
 from bot.store import HandoffStore
 from bot.sync import TrackerSync
 from bot.tracker_digest import TrackerDigest
+from scripts.stack import free_port
 from tests.bot.conftest import FakeRasa
 
 RECORDED = Path(__file__).parent / "data" / "mood_tracker_events.json"
@@ -318,3 +323,47 @@ def test_production_refuses_the_guest_account_on_the_broker() -> None:
     assert feed_from_env(
         {"CONSOLE_FEED": "broker", "CONSOLE_BROKER_URL": "amqp://shop:pw@mq/"}, production=True
     )
+
+
+# --- the service's wiring ------------------------------------------------------------------------------
+
+
+class CountingRasa(FakeRasa):
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads = 0
+
+    async def tracker_events(self, conversation_id: str) -> list[dict[str, Any]]:
+        self.reads += 1
+        return await super().tracker_events(conversation_id)
+
+
+async def wait_until(condition: Any, rounds: int = 400) -> None:
+    for _ in range(rounds):
+        if condition():
+            return
+        await asyncio.sleep(0.025)
+    raise AssertionError("condition never met")
+
+
+@pytest.mark.parametrize("mode", ["poll", "broker"])
+async def test_with_the_broker_feed_the_service_does_not_poll(
+    mode: str, settings: Settings, aiohttp_server: Any
+) -> None:
+    unreachable = f"amqp://guest:guest@127.0.0.1:{free_port()}/"  # nothing listens: the feed keeps retrying
+    settings = replace(
+        settings,
+        poll_interval_s=0.01,
+        feed=FeedSettings(mode=mode, broker_url=unreachable, safety_interval_s=0, reconnect_max_s=0.2),
+    )
+    rasa = CountingRasa()
+    server = await aiohttp_server(create_app(settings, rasa=rasa))
+    server.app[STORE].open_handoff("conv-1", "contact_human_agent", [], {})
+    if mode == "poll":
+        await wait_until(lambda: rasa.reads >= 3)
+        assert FEED not in server.app
+    else:
+        feed = server.app[FEED]
+        await wait_until(lambda: feed.attempts >= 4)  # the poll would have run dozens of times meanwhile
+        assert rasa.reads == 0
+        assert feed.connections == 0 and not feed.consuming.is_set()
