@@ -214,7 +214,7 @@ bench-ledger: setup ## records/s to eth-tester and anvil, verification and catch
 	$(PY) bench/ledger_verify.py --n 10000
 	$(PY) bench/ledger_catchup.py --n 1000
 
-bench-handoff: setup model ## handoff latency with 10 conversations at once
+bench-handoff: setup model ## handoff latency, console fed by polling vs RabbitMQ, 10 and 50 conversations
 	$(PY) -m bench.handoff_latency
 
 bench-lock: setup redis-deps model ## conversation lock, Rasa's RedisLockStore vs ours: K replicas x M messages, then 10 clients on 2 real Rasa instances

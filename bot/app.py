@@ -27,6 +27,7 @@ from bot import (
     typing_indicator,
     widget,
 )
+from bot.broker_feed import FEED, BrokerFeed, safety_pass
 from bot.csat_store import CsatStore
 from bot.errors import BotError, HandoffNotFoundError, HandoffStateError, RasaError, TicketNotFoundError
 from bot.hub import Hub
@@ -108,7 +109,8 @@ def security_middleware(
 
 
 def create_app(settings: Settings, rasa: RasaApi | None = None, *, sync: bool = True) -> web.Application:
-    """The service; ``rasa`` replaces the HTTP client (tests), ``sync=False`` skips the tracker poller."""
+    """The service; ``rasa`` replaces the HTTP client (tests), ``sync=False`` skips the tracker poller (and the
+    broker feed, with ``CONSOLE_FEED=broker``)."""
     app = web.Application(
         middlewares=[security_middleware(settings), errors_middleware], client_max_size=MAX_BODY
     )
@@ -138,7 +140,13 @@ def create_app(settings: Settings, rasa: RasaApi | None = None, *, sync: bool = 
         tasks = []
         if sync:
             poller = TrackerSync(app[STORE], app[RASA], app[HUB], settings.poll_interval_s)
-            tasks.append(asyncio.create_task(poller.run()))
+            if settings.feed.mode == "broker":  # RabbitMQ feeds the consoles; the poll is a slow safety pass
+                app[FEED] = BrokerFeed(settings.feed, poller, app[STORE])
+                tasks.append(asyncio.create_task(app[FEED].run()))
+                if settings.feed.safety_interval_s > 0:
+                    tasks.append(asyncio.create_task(safety_pass(poller, settings.feed.safety_interval_s)))
+            else:
+                tasks.append(asyncio.create_task(poller.run()))
             if settings.handoff_queue_timeout_s > 0:
                 expiry = QueueTimeout(app[STORE], app[RASA], app[HUB], settings.handoff_queue_timeout_s)
                 tasks.append(asyncio.create_task(expiry.run()))

@@ -13,6 +13,7 @@ from analytics.settings import AnalyticsSettings
 from analytics.settings import from_env as analytics_from_env
 from bot.canned import CannedFileError, load_seed
 from bot.errors import ConfigError
+from bot.feed_settings import FeedSettings, feed_from_env
 from bot.hours import BusinessHours, parse_business_hours
 from bot.passwords import hash_password
 from bot.widget_session import DEV_SECRET as DEV_WIDGET_SECRET
@@ -65,6 +66,9 @@ class Settings:
     production: bool = False
     session_ttl_s: int = 8 * 3600
     poll_interval_s: float = 0.25
+    feed: FeedSettings = field(
+        default_factory=FeedSettings
+    )  # CONSOLE_FEED, CONSOLE_BROKER_* (bot.feed_settings)
     max_message_chars: int = 2000
     agent_rate: tuple[int, float] = (20, 10.0)  # at most 20 replies per 10 s per agent
     avg_handle_s: int = 180  # expected minutes per conversation for the wait estimate
@@ -183,6 +187,7 @@ def from_env(environ: Mapping[str, str] | None = None) -> Settings:
         production=production,
         session_ttl_s=int(number("AGENT_SESSION_TTL_S", str(8 * 3600))),
         poll_interval_s=number("HANDOFF_POLL_INTERVAL_S", "0.25"),
+        feed=feed_from_env(env, production),
         allowed_origins=tuple(
             o.strip().rstrip("/") for o in env.get("BOT_ALLOWED_ORIGINS", "").split(",") if o.strip()
         ),
@@ -197,6 +202,8 @@ def from_env(environ: Mapping[str, str] | None = None) -> Settings:
         agent_max_chats=int(number("AGENT_MAX_CHATS", "3")),
         agent_offline_grace_s=number("AGENT_OFFLINE_GRACE_S", "60"),
     )
+    if not settings.poll_interval_s > 0:
+        raise ConfigError("HANDOFF_POLL_INTERVAL_S", settings.poll_interval_s, "a number of seconds above 0")
     if settings.shop_backend not in BACKENDS:
         raise ConfigError("SHOP_BACKEND", settings.shop_backend, f"one of {', '.join(BACKENDS)}")
     if settings.handoff_queue_timeout_s < 0:

@@ -1,4 +1,4 @@
-"""Keeps each open handoff's transcript in step with Rasa's tracker (tracker polling).
+"""Keeps each open handoff's transcript in step with Rasa's tracker (tracker polling, or the broker feed).
 
 Every ``poll_interval_s`` the service reads the tracker of every queued or active handoff, stores the user
 and bot events newer than the handoff's ``last_event_ts`` and pushes them to the agents' consoles. Because
@@ -8,6 +8,9 @@ of the notices the service sends (agent joined, back with the assistant, queue t
 handoff's ``mood`` and ``mood_trace`` (``bot.mood``): stored with the handoff, so the queue sorts and the
 console draws the trend without a tracker read of its own, and a closed conversation keeps its trend. A new
 handoff gets its mood on the next pass (within one poll interval); a change publishes ``{"type": "mood"}``.
+
+With ``CONSOLE_FEED=broker`` the events come from RabbitMQ instead (``bot.broker_feed``) and go through the same
+``TrackerSync.apply``; the poll then runs only as a catch-up and a slow safety pass (docs/handoff.md).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from bot.mood import MoodPoint, read_mood
 from bot.periodic import run_every
 from bot.rasa_client import RasaApi
 from bot.store import HandoffStore
+from bot.tracker_digest import TrackerDigest
 from bot.types import Handoff
 
 logger = logging.getLogger(__name__)
@@ -105,6 +109,15 @@ def new_lines(
 
 
 class TrackerSync:
+    """The transcript, language and mood of open handoffs from Rasa's tracker events.
+
+    Two ways in, one handling: ``sync_handoff`` reads a handoff's whole tracker (the poller, and the broker
+    feed's catch-up); ``apply_events`` takes events as they come (the broker feed, ``bot.broker_feed``). Both
+    end in ``apply``: the user/bot lines are stored once (the store's key) and published at once, and the
+    language and mood are read from a digest of the tracker (``bot.tracker_digest``) that a full read and
+    single events keep alike.
+    """
+
     def __init__(self, store: HandoffStore, rasa: RasaApi, hub: Hub, poll_interval_s: float = 0.25) -> None:
         self.store = store
         self.rasa = rasa
@@ -112,9 +125,14 @@ class TrackerSync:
         self.poll_interval_s = poll_interval_s
         self._failures: dict[str, int] = {}
         self._moods: dict[str, tuple[float | None, list[MoodPoint]]] = {}  # last stored, per handoff
+        self._digests: dict[str, TrackerDigest] = {}  # per handoff, once its tracker was read in full
+
+    def knows(self, handoff_id: str) -> bool:
+        """Whether the handoff's tracker was read in full since this process started (its digest is whole)."""
+        return handoff_id in self._digests
 
     async def sync_handoff(self, handoff: Handoff) -> int:
-        """Stores and publishes the new lines of one handoff; returns how many were new."""
+        """Reads the tracker of one handoff, stores and publishes its new lines; returns how many were new."""
         try:
             events = await self.rasa.tracker_events(handoff["conversation_id"])
         except RasaError as error:
@@ -123,15 +141,34 @@ class TrackerSync:
                 logger.warning("cannot read the tracker of %s (HTTP %s)", handoff["id"], error.status)
             return 0
         self._failures.pop(handoff["id"], None)
-        decided, page = decided_language(reversed(events))
-        language = decided or page  # None: nothing known, keep what the handoff request said
-        if language is not None and self.store.set_language(handoff["id"], language):
-            await self.hub.publish({"type": "queue"})  # the console's language badge
-        mood_now = read_mood(reversed(events))
-        if self._moods.get(handoff["id"]) != mood_now:  # the store is written only when the mood moved
-            if self.store.set_mood(handoff["id"], *mood_now):  # the queue's order and badges, the trend
-                await self.hub.publish({"type": "mood", "handoff_id": handoff["id"]})
-            self._moods[handoff["id"]] = mood_now
+        self._digests.setdefault(handoff["id"], TrackerDigest()).replace(events)
+        return await self.apply(handoff, events, read_in_full=True)
+
+    async def apply_events(self, handoff: Handoff, events: list[dict[str, Any]]) -> int:
+        """New events of one handoff's conversation as Rasa publishes them (oldest first).
+
+        The first time a handoff is seen (or after a failed read) its tracker is read in full first, so the
+        lines written before, the language and the mood are known; then the events themselves are applied
+        (they may be in that read already: applying twice changes nothing).
+        """
+        added = 0
+        if not self.knows(handoff["id"]):
+            added += await self.sync_handoff(handoff)
+            handoff = self.store.get(handoff["id"])  # its cursor moved
+        return added + await self.apply(handoff, events)
+
+    async def apply(self, handoff: Handoff, events: list[dict[str, Any]], read_in_full: bool = False) -> int:
+        """Applies tracker events (a whole tracker, or the newest few) to one handoff; how many lines were new.
+
+        The language and mood are updated only once the tracker was read in full (``knows``): before that, the
+        newest few events cannot tell them. ``read_in_full``: ``events`` is the whole tracker, already in the
+        digest.
+        """
+        digest = self._digests.get(handoff["id"])
+        if digest is not None:
+            if not read_in_full:
+                digest.add(events)
+            await self._update_state(handoff, digest.events)
         added = 0
         last_ts = handoff["last_event_ts"]
         # Re-read a few seconds before the cursor: events appended concurrently may carry slightly older
@@ -146,11 +183,24 @@ class TrackerSync:
             self.store.set_last_event_ts(handoff["id"], last_ts)
         return added
 
+    async def _update_state(self, handoff: Handoff, digest: list[dict[str, Any]]) -> None:
+        decided, page = decided_language(reversed(digest))
+        language = decided or page  # None: nothing known, keep what the handoff request said
+        if language is not None and self.store.set_language(handoff["id"], language):
+            await self.hub.publish({"type": "queue"})  # the console's language badge
+        mood_now = read_mood(reversed(digest))
+        if self._moods.get(handoff["id"]) != mood_now:  # the store is written only when the mood moved
+            if self.store.set_mood(handoff["id"], *mood_now):  # the queue's order and badges, the trend
+                await self.hub.publish({"type": "mood", "handoff_id": handoff["id"]})
+            self._moods[handoff["id"]] = mood_now
+
     async def sync_once(self) -> int:
+        """One full read of every open handoff's tracker (a poll, or the broker feed's catch-up)."""
         handoffs = self.store.list_handoffs(("queued", "active"))
         open_ids = {handoff["id"] for handoff in handoffs}
-        for gone in [hid for hid in self._moods if hid not in open_ids]:  # closed: forget
-            del self._moods[gone]
+        for cache in (self._moods, self._digests):
+            for gone in [hid for hid in cache if hid not in open_ids]:  # closed: forget
+                del cache[gone]
         results = await asyncio.gather(*(self.sync_handoff(h) for h in handoffs))
         return sum(results)
 

@@ -22,6 +22,7 @@ queues `shopdesk.console` (the console feed, bot/broker_feed.py) and `shopdesk.a
 
 from __future__ import annotations
 
+import logging
 import secrets
 from typing import Any, Dict, List, Optional, Text, Tuple, Union
 from urllib.parse import quote, unquote, urlsplit
@@ -35,6 +36,8 @@ from rasa.shared.exceptions import RasaException
 from rasa_addons import broker_topology
 from rasa_addons.settings import load_settings
 from rasa_addons.tracker_store import Sealer, redact_event
+
+logger = logging.getLogger(__name__)
 
 
 def _sqlite_fast_commits(connection: Any, _record: Any) -> None:
@@ -121,6 +124,7 @@ class RedactingPikaEventBroker(PikaEventBroker):
             **kwargs,
         )
         self._sealer = Sealer(secrets.token_hex(16))  # as for the SQL broker: no personal slot stays live
+        self._failed = 0
         self.redact = load_settings().redact_tracker
 
     def _configure_url(self) -> Optional[Text]:
@@ -137,3 +141,26 @@ class RedactingPikaEventBroker(PikaEventBroker):
 
     def publish(self, event: Dict[Text, Any], headers: Optional[Dict[Text, Text]] = None) -> None:
         super().publish(redact_event(event, {}, self._sealer) if self.redact else event, headers)
+
+    async def _publish(self, event: Dict[Text, Any], headers: Optional[Dict[Text, Text]] = None) -> None:
+        """Rasa's `_publish` without its logging: Rasa logs a failed event at ERROR with its text and the
+        broker URL with the password; this logs the event's kind only (the event is kept for resending)."""
+        if self._exchange is None:
+            return
+        try:
+            await self._exchange.publish(self._message(event, headers), "")
+        except Exception as error:
+            self._failed += 1
+            if self._failed in (1, 10) or self._failed % 1000 == 0:
+                logger.warning(
+                    "RabbitMQ: cannot publish a %s event (%s); %d failed so far, %s",
+                    event.get("event"),
+                    type(error).__name__,
+                    self._failed,
+                    "kept to resend on reconnect" if self.should_keep_unpublished_messages else "dropped",
+                )
+            if self.should_keep_unpublished_messages:
+                self._unpublished_events.append(event)
+            if self.raise_on_failure:
+                await self.close()
+                raise

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import sys
 from pathlib import Path
 from typing import Any
@@ -84,6 +85,18 @@ async def main() -> dict[str, Any]:
     await asyncio.gather(*list(broker._background_tasks))
     bodies = [json.loads(message.body) for message, _ in exchange.published]
 
+    class FailingExchange:
+        async def publish(self, message: Any, routing_key: str) -> None:
+            raise ConnectionResetError("broker gone")
+
+    records: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: records.append(record.getMessage())  # type: ignore[method-assign]
+    logging.getLogger("rasa_addons.event_broker").addHandler(handler)
+    broker._exchange = FailingExchange()
+    broker.publish({"sender_id": "c-1", "event": "user", "text": "secret words", "timestamp": 3.0})
+    await asyncio.gather(*list(broker._background_tasks))
+
     channel = RecordingChannel()
     await broker._set_up_exchange(channel)
     return {
@@ -98,6 +111,8 @@ async def main() -> dict[str, Any]:
         "caller_event_untouched": event["text"].startswith("I am jane@example.com"),
         "declared": channel.calls,
         "topology": [broker_topology.EXCHANGE, list(broker_topology.QUEUES)],
+        "failed_logs": records,
+        "kept_to_resend": [e.get("text") for e in broker._unpublished_events],
         "error_http": error_of("http://user:s3cret-pw@127.0.0.1:5672/"),
         "error_port": error_of("amqp://user:s3cret-pw@127.0.0.1:notaport/"),
     }

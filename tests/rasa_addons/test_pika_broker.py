@@ -51,3 +51,10 @@ def test_it_declares_the_shared_durable_fanout_topology(facts: dict[str, Any]) -
         ["queue", "shopdesk.analytics", True],
         ["bind", "shopdesk.analytics", "shopdesk.events", ""],
     ]
+
+
+def test_a_failed_publish_is_kept_for_resending_and_logged_without_its_text(facts: dict[str, Any]) -> None:
+    assert facts["kept_to_resend"] == ["secret words"]
+    assert len(facts["failed_logs"]) == 1
+    assert "user event (ConnectionResetError)" in facts["failed_logs"][0]
+    assert "secret" not in facts["failed_logs"][0]
