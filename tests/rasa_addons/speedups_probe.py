@@ -115,7 +115,7 @@ def write(tmp: Path) -> None:
     tracker_store = store(tmp)
     tracker = conversation()
     asyncio.run(tracker_store.save(tracker))
-    print("PROBE " + json.dumps({"saved": len(tracker.events)}), flush=True)  # noqa: T201
+    print("PROBE " + json.dumps({"saved": len(tracker.events)}), flush=True)
     os._exit(0)  # no clean close, no checkpoint: as if the process died here
 
 
@@ -135,7 +135,7 @@ def main() -> None:
     if kind == "write":
         write(tmp)
     facts = {"validator": validator_facts, "wal": lambda: wal_facts(tmp), "read": lambda: read(tmp)}[kind]()
-    print("PROBE " + json.dumps(facts))  # noqa: T201
+    print("PROBE " + json.dumps(facts))
 
 
 if __name__ == "__main__":

@@ -57,7 +57,12 @@ def test_thread_limits_cover_every_numeric_library() -> None:
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("RASA_THREADS", "0"), ("RASA_THREADS", "two"), ("RASA_FAST_PATHS", "maybe"), ("TRACKER_SQLITE_WAL", "2")],
+    [
+        ("RASA_THREADS", "0"),
+        ("RASA_THREADS", "two"),
+        ("RASA_FAST_PATHS", "maybe"),
+        ("TRACKER_SQLITE_WAL", "2"),
+    ],
 )
 def test_bad_speed_settings_name_the_variable(name: str, value: str) -> None:
     with pytest.raises(SettingsError, match=f"{name}='{value}'"):
