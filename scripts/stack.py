@@ -28,8 +28,6 @@ from scripts.processes import _start_time, descendants, exit_reason
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["descendants", "exit_reason"]  # re-exported: the supervisor and the tests import them from here
-
 ROOT = Path(__file__).resolve().parent.parent
 RASA_BIN = ROOT / ".venv" / "rasa" / "bin" / "rasa"
 RASA_PYTHON = ROOT / ".venv" / "rasa" / "bin" / "python"
