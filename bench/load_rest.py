@@ -142,7 +142,7 @@ HEADER = (
 
 
 def measure(variant: str, levels: list[int], rounds: int, tmp: Path, echo_models: Path | None) -> list[Row]:
-    stack = stack_for(variant, tmp / f"var-{variant}", echo_models)
+    stack = stack_for(variant, tmp / f"var-{variant}", echo_models, with_bot=True)
     print(f"[{variant}] starting the stack ...", flush=True)
     stack.start()
     rows: list[Row] = []
@@ -208,7 +208,7 @@ def main() -> int:
     for error in errors[:10]:
         print("  error:", error)
     plot(rows, args.plot)
-    print(f"p95 by shoppers: {args.plot.relative_to(ROOT)}")
+    print(f"p95 by shoppers: {args.plot}")
     after = [row for row in rows if row.variant == "after"]
     if after:
         print(
