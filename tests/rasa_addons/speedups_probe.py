@@ -130,11 +130,69 @@ def read(tmp: Path) -> dict[str, Any]:
     }
 
 
+def stream_facts(tmp: Path) -> dict[str, Any]:
+    """The same conversation saved turn by turn with and without the single-pass save: what the event broker
+    published and what the store holds must be the same; the single pass never reads the conversation back."""
+    from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    from rasa_addons.event_broker import RedactingSQLEventBroker
+
+    domain = Domain.load(str(ROOT / "domain"))
+    facts: dict[str, Any] = {}
+    for label, single_pass in (("fast", True), ("rasa", False)):
+        directory = tmp / label
+        directory.mkdir()
+        broker = RedactingSQLEventBroker(dialect="sqlite", db=str(directory / "events.db"))
+        tracker_store = store(directory, single_pass=single_pass)
+        tracker_store.event_broker = broker
+        reads = {"count": 0}
+        original = tracker_store.retrieve
+
+        async def counting(sender_id: str, original: Any = original, reads: Any = reads) -> Any:
+            reads["count"] += 1
+            return await original(sender_id)
+
+        tracker_store.retrieve = counting
+        tracker = DialogueStateTracker("stream-test", domain.slots)
+        for turn in range(3):
+            tracker.update(UserUttered(f"turn {turn} from anna.berg@example.com", {"name": "greet"}))
+            tracker.update(SlotSet("email", "anna.berg@example.com" if turn < 2 else None))
+            tracker.update(ActionExecuted("utter_greet"))
+            tracker.update(BotUttered(f"answer {turn}"))
+            tracker.update(ActionExecuted("action_listen"))
+            asyncio.run(tracker_store.save(tracker))
+        with sqlite3.connect(directory / "events.db") as connection:
+            published = [
+                json.loads(row[0]) for row in connection.execute("SELECT data FROM events ORDER BY id")
+            ]
+        with sqlite3.connect(directory / "tracker.db") as connection:
+            stored = [json.loads(row[0]) for row in connection.execute("SELECT data FROM events ORDER BY id")]
+        facts[label] = {
+            "published": [{k: v for k, v in e.items() if k != "timestamp"} for e in published],
+            "stored": [
+                {
+                    k: v
+                    for k, v in e.items()
+                    if k != "timestamp" and (k != "value" or e.get("event") != "slot")
+                }
+                for e in stored
+            ],
+            "reads_while_saving": reads["count"],
+        }
+    return facts
+
+
 def main() -> None:
     kind, tmp = sys.argv[1], Path(sys.argv[2])
     if kind == "write":
         write(tmp)
-    facts = {"validator": validator_facts, "wal": lambda: wal_facts(tmp), "read": lambda: read(tmp)}[kind]()
+    facts = {
+        "validator": validator_facts,
+        "wal": lambda: wal_facts(tmp),
+        "read": lambda: read(tmp),
+        "stream": lambda: stream_facts(tmp),
+    }[kind]()
     print("PROBE " + json.dumps(facts))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,18 @@ def test_a_conversation_survives_a_crash_right_after_it_was_saved(tmp_path: Path
     assert facts["events"] == saved
     assert facts["texts"] == [f"message {i}" for i in range(5)]
     assert facts["order_id"] == "SD-100042"
+
+
+def test_a_save_publishes_and_stores_the_same_events_without_reading_the_conversation_back(
+    tmp_path: Path,
+) -> None:
+    facts = probe_facts(PROBE, "stream", str(tmp_path))
+    fast, rasa = facts["fast"], facts["rasa"]
+    assert fast["published"] == rasa["published"] and len(fast["published"]) == 15
+    assert [e["event"] for e in fast["published"][:3]] == ["user", "slot", "action"]
+    assert all("anna.berg" not in json.dumps(e) for e in fast["published"]), "still redacted"
+    assert fast["stored"] == rasa["stored"] and len(fast["stored"]) == 15
+    assert rasa["reads_while_saving"] == 3 and fast["reads_while_saving"] == 0
 
 
 def test_thread_limits_cover_every_numeric_library() -> None:
