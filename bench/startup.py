@@ -41,8 +41,19 @@ def train(out: Path) -> tuple[float, float]:
     nlu_s = timed([*nlu_argv, "--out", str(out / "nlu")])
     print("training the full assistant (NLU + dialogue) ...", flush=True)
     full_s = timed(
-        [str(RASA_BIN), "train", "--domain", "domain", "--data", *DATA, "--config", "config.yml"]
-        + ["--out", str(out / "models"), "--force"]
+        [
+            str(RASA_BIN),
+            "train",
+            "--domain",
+            "domain",
+            "--data",
+            *DATA,
+            "--config",
+            "config.yml",
+            "--out",
+            str(out / "models"),
+            "--force",
+        ]
     )
     return nlu_s, full_s
 
