@@ -59,6 +59,20 @@ def warm_up() -> None:
     logger.info("retrieval ready in %.1f s (ranker: %s)", time.perf_counter() - started, service.ranker.name)
 
 
+# Sanic kills the server when a worker has not finished starting within 30 s (WorkerManager.THRESHOLD, in tenths
+# of a second). A worker builds its Services (the sentiment model, the order store) before it acknowledges, which
+# on a busy small box, beside Rasa loading its model at the same time, can take longer: allow three minutes.
+WORKER_START_TENTHS = 1800
+
+
+def allow_slow_worker_start(tenths: int = WORKER_START_TENTHS) -> None:
+    from sanic.worker.manager import WorkerManager
+    from sanic.worker.process import WorkerProcess
+
+    WorkerManager.THRESHOLD = max(WorkerManager.THRESHOLD, tenths)
+    WorkerProcess.THRESHOLD = max(WorkerProcess.THRESHOLD, tenths)
+
+
 def limit_threads(threads: int) -> None:
     """Cap torch's intra-op pool and Faiss's OpenMP pool at `threads` (ACTION_THREADS, default 1): by default
     each takes every core, which Rasa needs too."""
@@ -170,6 +184,7 @@ def main() -> None:
         )
     )
     app = loader.load()
+    allow_slow_worker_start()
     app.prepare(
         host=settings.action_server_host,
         port=args.port,

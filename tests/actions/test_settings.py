@@ -128,3 +128,17 @@ def test_the_action_server_caps_torch_and_faiss_threads() -> None:
     finally:
         torch.set_num_threads(before[0])
         faiss.omp_set_num_threads(before[1])
+
+
+def test_a_worker_may_take_minutes_to_start_on_a_busy_box() -> None:
+    from sanic.worker.manager import WorkerManager
+    from sanic.worker.process import WorkerProcess
+
+    from actions.server import WORKER_START_TENTHS, allow_slow_worker_start
+
+    before = WorkerManager.THRESHOLD, WorkerProcess.THRESHOLD
+    try:
+        allow_slow_worker_start()
+        assert WorkerManager.THRESHOLD == WorkerProcess.THRESHOLD == WORKER_START_TENTHS >= 1200
+    finally:
+        WorkerManager.THRESHOLD, WorkerProcess.THRESHOLD = before
