@@ -104,10 +104,10 @@ def prepare(args: Sequence[str], env: Optional[MutableMapping[str, str]] = None)
 
     from rasa_addons import action_guard  # imports Rasa: only once the settings are known to be good
 
-    action_guard.install(settings.action_timeout_s)
-    install_body_limit(settings.max_body_bytes)
     if settings.fast_paths:
         speedups.install_validator_cache()
+    action_guard.install(settings.action_timeout_s)
+    install_body_limit(settings.max_body_bytes)
     return argv
 
 

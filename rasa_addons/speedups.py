@@ -40,9 +40,14 @@ def install_validator_cache() -> None:
     from jsonschema import ValidationError
     from jsonschema.exceptions import best_match
     from jsonschema.validators import validator_for
-    from rasa.core.actions.action import RemoteAction
+    from rasa.core.actions import action as rasa_action
     from rasa.shared.constants import DOCS_BASE_URL
 
+    # The class that defines the method: rasa_addons.action_guard rebinds the module's `RemoteAction` name to a
+    # subclass, and the fail-safe actions derive from the original class, so patch where the method lives.
+    RemoteAction = next(
+        cls for cls in rasa_action.RemoteAction.__mro__ if "_validate_action_result" in vars(cls)
+    )
     if getattr(RemoteAction._validate_action_result, "shopdesk_cached", False):
         return
     schema = RemoteAction.action_response_format_spec()

@@ -48,9 +48,13 @@ def validator_facts() -> dict[str, Any]:
     import jsonschema
     from rasa.core.actions.action import RemoteAction
 
-    action = RemoteAction("action_x", None)
+    from rasa_addons import action_guard, speedups
+
+    action_guard.install()  # as in a served Rasa: the fail-safe actions, the module's RemoteAction rebound
+    actions = [RemoteAction("action_x", None), action_guard.FailSafeRemoteAction("action_x", None)]
+    actions.append(action_guard.BoundedSlotMappingAction("action_x", None))
+    action = actions[0]
     before = [outcome(action._validate_action_result, payload) for payload in GOOD + BAD]
-    from rasa_addons import speedups
 
     speedups.install_validator_cache()
     speedups.install_validator_cache()  # twice is once
@@ -63,10 +67,13 @@ def validator_facts() -> dict[str, Any]:
 
     jsonschema.validate = counting  # Rasa imports it inside the method, at every call
     after = [outcome(action._validate_action_result, payload) for payload in GOOD + BAD]
+    for each in actions[1:]:
+        for payload in GOOD + BAD:
+            outcome(each._validate_action_result, payload)
     return {
         "before": before,
         "after": after,
-        "cached": bool(getattr(RemoteAction._validate_action_result, "shopdesk_cached", False)),
+        "cached": [bool(getattr(a._validate_action_result, "shopdesk_cached", False)) for a in actions],
         "jsonschema_validate_calls": calls["validate"],
         "good": len(GOOD),
     }

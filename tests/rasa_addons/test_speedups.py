@@ -21,7 +21,7 @@ def validator() -> dict[str, Any]:
 
 
 def test_the_cached_validator_replaces_rasas_per_call_validate(validator: dict[str, Any]) -> None:
-    assert validator["cached"]
+    assert validator["cached"] == [True, True, True], "Rasa's, the fail-safe and the slot-mapping actions"
     assert validator["jsonschema_validate_calls"] == 0, "no schema check and validator build per answer"
 
 
