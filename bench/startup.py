@@ -20,7 +20,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from bench.cost_common import load_average
+from bench.cost_common import load_average, process_cpu_seconds
 from scripts.stack import RASA_BIN, ROOT, Stack, StackConfig
 
 DATA = ["training_data/nlu", "training_data/rules", "training_data/stories"]
@@ -77,13 +77,14 @@ def cold_start(
         with_chain=(ROOT / "ledger" / "node.py").exists(),
     )
     stack = Stack(config, parallel=parallel)
+    cpu: dict[str, float] = {}  # CPU-seconds a process (and its children) spent until it was ready
     began = time.perf_counter()
-    stack.start()
+    stack.start(on_ready=lambda name, _s: cpu.__setitem__(name, process_cpu_seconds(stack.pid(name))))
     try:
         cold_s = time.perf_counter() - began
         load = load_average()
         first_s = first_answer_s(config)
-        return cold_s, dict(stack.ready_after), first_s, load
+        return cold_s, dict(stack.ready_after), cpu, first_s, load
     finally:
         stack.stop()
 
@@ -110,11 +111,11 @@ def main() -> int:
     if trained:
         print(f"{'train NLU only (baseline)':<40} {trained[0]:>8.1f}")
         print(f"{'train full assistant':<40} {trained[1]:>8.1f}  <= 300")
-    for parallel, (cold_s, ready, first_s, load) in results.items():
+    for parallel, (cold_s, ready, cpu, first_s, load) in results.items():
         label = "parallel" if parallel else "one at a time"
         print(f"{'cold start, whole stack, ' + label:<40} {cold_s:>8.1f}  <= 30   (load avg {load})")
         for name, seconds in ready.items():
-            print(f"{'  ' + name + ' ready after':<40} {seconds:>8.1f}")
+            print(f"{'  ' + name + ' ready after':<40} {seconds:>8.1f}  ({cpu.get(name, 0.0):.1f} CPU-s)")
         print(f"{'  then the first answer took':<40} {first_s:>8.1f}")
     return 0
 

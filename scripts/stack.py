@@ -225,7 +225,7 @@ def services(config: StackConfig) -> list[Service]:
     start), the others beside it; `needs` names what must be healthy before a process is launched."""
     model = latest_model(config.models_dir)
     app = str(APP_PYTHON)
-    listed: list[Service] = [Service("rasa", rasa_argv(config, model), rasa_ready(config), timeout_s=180)]
+    listed: list[Service] = [Service("rasa", rasa_argv(config, model), rasa_ready(config), timeout_s=300)]
     listed.append(
         Service(
             "actions",
