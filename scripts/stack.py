@@ -231,11 +231,12 @@ def services(config: StackConfig) -> list[Service]:
             "actions",
             [app, "-m", "actions.server", "--actions", "actions", "-p", str(config.action_port)],
             lambda: http_ok(f"{config.action_url}/health"),
+            timeout_s=300,  # its worker builds Services first (Sanic allows it 180 s: actions/server.py)
         )
     )
     if config.with_bot:
         listed.append(
-            Service("bot", [app, "-m", "bot"], lambda: http_ok(f"{config.bot_url}/healthz"), timeout_s=60)
+            Service("bot", [app, "-m", "bot"], lambda: http_ok(f"{config.bot_url}/healthz"), timeout_s=180)
         )
     if config.with_chain:
         listed.append(
