@@ -45,7 +45,7 @@ DIALOGUE_INPUTS := config.yml $(shell find domain $(DIALOGUE_DATA) -name '*.yml'
         data reseed catalog index responder model browser-deps clean verify-orders import-catalog \
         bench-nlu bench-load bench-startup bench-retrieval bench-recs bench-catalog-update bench-faiss bench-responder bench-responder-train \
         bench-ledger bench-handoff bench-restart analytics themes bench-broker sentiment sentiment-predict \
-        bench-sentiment redis-deps bench-lock
+        bench-sentiment redis-deps bench-lock bench-profile bench-load-open
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-20s\033[0m %s\n", $$1, $$2}'
@@ -184,11 +184,17 @@ typecheck: setup ## mypy on the packages
 bench-nlu: setup ## NLU accuracy/macro-F1 on Bitext validation, our data alone vs + Bitext train
 	$(RASA_VENV)/bin/python bench/nlu_eval.py --data-dir $(DATA_DIR)
 
-bench-load: setup model ## concurrent shoppers over REST vs one shopper
+bench-load: setup model ## closed loop 1/10/20/50 shoppers: echo floor, before and after the cost cuts (msg/s, p50/p95/p99, CPU/msg)
 	$(PY) -m bench.load_rest
 
-bench-startup: setup model ## training time of the assistant and cold-start time of the stack
-	$(PY) -m bench.startup
+bench-load-open: setup model ## open loop (Poisson shoppers, think time): highest msg/s with p95 <= 300 ms (URL=http://... for a running stack)
+	$(PY) -m bench.load_open $(if $(URL),--url $(URL))
+
+bench-profile: setup model ## py-spy profile of Rasa and the action server per message (results/profile/, VARIANT=before|after)
+	$(PY) -m bench.profile_message --variant $(or $(VARIANT),after)
+
+bench-startup: setup model ## cold start of the stack, one process at a time vs in parallel (TRAIN=1: time training too)
+	$(PY) -m bench.startup $(if $(TRAIN),--train)
 
 bench-retrieval: setup index ## BM25 vs dense vs hybrid (+ responder) quality; Flat/HNSW/IVF speed and recall
 	$(PY) -m bench.retrieval_quality --data-dir $(DATA_DIR)

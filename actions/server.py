@@ -59,6 +59,30 @@ def warm_up() -> None:
     logger.info("retrieval ready in %.1f s (ranker: %s)", time.perf_counter() - started, service.ranker.name)
 
 
+# Sanic kills the server when a worker has not finished starting within 30 s (WorkerManager.THRESHOLD, in tenths
+# of a second). A worker builds its Services (the sentiment model, the order store) before it acknowledges, which
+# on a busy small box, beside Rasa loading its model at the same time, can take longer: allow three minutes.
+WORKER_START_TENTHS = 1800
+
+
+def allow_slow_worker_start(tenths: int = WORKER_START_TENTHS) -> None:
+    from sanic.worker.manager import WorkerManager
+    from sanic.worker.process import WorkerProcess
+
+    WorkerManager.THRESHOLD = max(WorkerManager.THRESHOLD, tenths)
+    WorkerProcess.THRESHOLD = max(WorkerProcess.THRESHOLD, tenths)
+
+
+def limit_threads(threads: int) -> None:
+    """Cap torch's intra-op pool and Faiss's OpenMP pool at `threads` (ACTION_THREADS, default 1): by default
+    each takes every core, which Rasa needs too."""
+    import faiss
+    import torch
+
+    torch.set_num_threads(threads)
+    faiss.omp_set_num_threads(threads)
+
+
 async def _start_warm_up(app: Sanic, loop: asyncio.AbstractEventLoop) -> None:
     app.ctx.warm_up = loop.run_in_executor(None, warm_up)  # not awaited: the server serves meanwhile
 
@@ -116,6 +140,7 @@ def create_app(
     if not logging.getLogger().handlers:
         utils.configure_colored_logging(loglevel)
     if settings is not None and not is_configured():
+        limit_threads(settings.threads)
         configure(Services.from_settings(settings))
     app = create_app_for_serve(action_executor, **kwargs)
     require_token(app, token)
@@ -131,6 +156,7 @@ def main() -> None:
         parser.error("--grpc: run `python -m rasa_sdk --grpc` (this entry point serves HTTP)")
     try:
         settings = Settings.from_env()
+        limit_threads(settings.threads)
         configure(Services.from_settings(settings))  # every setting checked, the store opened: before serving
     except SettingsError as error:
         parser.error(str(error))
@@ -158,6 +184,7 @@ def main() -> None:
         )
     )
     app = loader.load()
+    allow_slow_worker_start()
     app.prepare(
         host=settings.action_server_host,
         port=args.port,

@@ -84,6 +84,10 @@ class Settings:
     # SENTIMENT_DIR: the trained sentiment model (none there: the lexicon baseline)
     sentiment_dir: Path = REPO_ROOT / "var" / "sentiment"
     mood: MoodConfig = field(default_factory=MoodConfig)  # MOOD_*: smoothing and when to offer a person
+    # --- per-message cost (issue 15) ---
+    threads: int = (
+        1  # ACTION_THREADS: torch / OpenMP / BLAS threads of each worker (the box is shared with Rasa)
+    )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -131,6 +135,7 @@ class Settings:
             ),
             sentiment_dir=_path(env["SENTIMENT_DIR"]) if env.get("SENTIMENT_DIR") else d.sentiment_dir,
             mood=_mood(env, d.mood),
+            threads=_int("ACTION_THREADS", env.get("ACTION_THREADS"), d.threads),
         )
         settings.validate()
         return dataclasses.replace(settings, ledger=_ledger(env))  # after ours: their errors come first
@@ -173,6 +178,8 @@ class Settings:
             raise SettingsError(
                 f"FALLBACK_OFFER_HUMAN_AFTER={self.fallback_offer_human_after}: expected 1 to 10 misses"
             )
+        if not 1 <= self.threads <= 64:
+            raise SettingsError(f"ACTION_THREADS={self.threads}: expected 1 to 64 threads")
         problems = self.mood.problems()
         if problems:
             raise SettingsError("; ".join(problems))

@@ -1,9 +1,13 @@
-"""Load benchmark: N concurrent simulated shoppers running multi-turn flows over the REST channel.
+"""Load benchmark: closed loop, N concurrent simulated shoppers running multi-turn flows over the REST channel.
 
-Starts the real stack on free ports with a fresh order store, runs a one-shopper baseline and then the
-concurrent run in the same process, and prints msg/s, latency percentiles and errors for both.
+For each variant (bench/cost_common.py: `echo`, the no-op model, is the floor; `before` has the per-message cost
+cuts switched off; `after` is the default stack) it starts the real stack on free ports with a fresh order store
+(one stack at a time), waits until it is idle, and drives 1/10/20/50 shoppers (no think time) for `--rounds`
+rounds of a flow each. Prints msg/s, p50/p95/p99, errors and CPU-milliseconds per message of Rasa, the action
+server and the bot, with the load average next to each row (the machine may be shared: compare rows of one run).
 
-    .venv/app/bin/python -m bench.load_rest [--shoppers 10] [--rounds 3]
+    .venv/app/bin/python -m bench.load_rest [--levels 1,10,20,50] [--variants echo,before,after] [--rounds 3]
+    .venv/app/bin/python -m bench.load_rest --shoppers 20 --variants after     (1 vs 20 shoppers, as before)
 """
 
 from __future__ import annotations
@@ -19,7 +23,16 @@ from pathlib import Path
 
 import aiohttp
 
-from scripts.stack import ROOT, Stack, StackConfig
+from bench.cost_common import (
+    CpuMeter,
+    load_average,
+    parse_variants,
+    process_cpu_seconds,
+    stack_for,
+    stack_pids,
+    train_echo,
+)
+from scripts.stack import ROOT
 
 FLOWS: tuple[tuple[str, ...], ...] = (
     ("hi there", "where is my order SD-100003?", "ben.okafor@example.com", "thanks!", "bye"),
@@ -83,18 +96,85 @@ async def drive(url: str, shoppers: int, rounds: int) -> Run:
     return run
 
 
-def plot(runs: dict[str, Run], out: Path) -> None:
+def parse_levels(text: str) -> list[int]:
+    try:
+        levels = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--levels {text!r}: expected numbers of shoppers like 1,10,20,50"
+        ) from None
+    if not levels or any(level < 1 for level in levels):
+        raise argparse.ArgumentTypeError(f"--levels {text!r}: expected numbers of shoppers of at least 1")
+    return levels
+
+
+def wait_idle(
+    pids: dict[str, int], busy_cpu_s: float = 0.2, window_s: float = 2.0, limit_s: float = 180
+) -> float:
+    """Wait until the processes together use under `busy_cpu_s` CPU-seconds per second (background warm-ups
+    such as the responder's compilation done); returns the seconds waited."""
+    began = time.perf_counter()
+    while time.perf_counter() - began < limit_s:
+        before = sum(process_cpu_seconds(pid) for pid in pids.values())
+        time.sleep(window_s)
+        if sum(process_cpu_seconds(pid) for pid in pids.values()) - before < busy_cpu_s * window_s:
+            break
+    return time.perf_counter() - began
+
+
+@dataclass
+class Row:
+    variant: str
+    shoppers: int
+    run: Run
+    cpu_ms: dict[str, float]
+    load: str
+
+    def line(self) -> str:
+        cpu = " ".join(f"{self.cpu_ms.get(name, float('nan')):>7.0f}" for name in ("rasa", "actions", "bot"))
+        return f"{self.variant:<7} {self.run.line(f'{self.shoppers} shoppers')} {cpu}   {self.load}"
+
+
+HEADER = (
+    f"{'variant':<7} {'run':<22} {'msgs':>6} {'msg/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
+    f"{'errors':>7} {'rasa':>7} {'actions':>7} {'bot':>7}   load avg 1/5/15 min"
+)
+
+
+def measure(variant: str, levels: list[int], rounds: int, tmp: Path, echo_models: Path | None) -> list[Row]:
+    stack = stack_for(variant, tmp / f"var-{variant}", echo_models, with_bot=True)
+    print(f"[{variant}] starting the stack ...", flush=True)
+    stack.start()
+    rows: list[Row] = []
+    try:
+        url = stack.config.rest_url
+        asyncio.run(drive(url, 4, 1))  # warm-up: every flow once (first requests load models)
+        pids = stack_pids(stack)
+        print(f"[{variant}] idle after {wait_idle(pids):.0f} s more", flush=True)
+        for shoppers in levels:
+            meter = CpuMeter(pids)
+            meter.start()
+            run = asyncio.run(drive(url, shoppers, rounds))
+            rows.append(Row(variant, shoppers, run, meter.per_message_ms(run.messages), load_average()))
+            print(rows[-1].line(), flush=True)
+    finally:
+        stack.stop()
+    return rows
+
+
+def plot(rows: list[Row], out: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(8, 4.5))
-    for label, run in runs.items():
-        ax.hist(run.latencies_ms, bins=40, alpha=0.6, label=f"{label} (p95 {run.percentile(95):.0f} ms)")
-    ax.set_xlabel("latency per message (ms)")
-    ax.set_ylabel("messages")
-    ax.set_title("ShopDesk REST latency: one shopper vs concurrent shoppers")
+    for variant in dict.fromkeys(row.variant for row in rows):
+        mine = [row for row in rows if row.variant == variant]
+        ax.plot([r.shoppers for r in mine], [r.run.percentile(95) for r in mine], marker="o", label=variant)
+    ax.set_xlabel("concurrent shoppers (closed loop, no think time)")
+    ax.set_ylabel("p95 latency per message (ms)")
+    ax.set_title("ShopDesk REST p95: echo floor, before and after the cost cuts")
     ax.legend()
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
@@ -105,34 +185,36 @@ def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--shoppers", type=int, default=10)
+    parser.add_argument("--levels", type=parse_levels, default=[1, 10, 20, 50])
+    parser.add_argument("--shoppers", type=int, help="shorthand for --levels 1,N")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--variants", type=parse_variants, default=["echo", "before", "after"])
     parser.add_argument("--plot", type=Path, default=ROOT / "results" / "bench" / "load_latency.png")
     args = parser.parse_args()
+    levels = [1, args.shoppers] if args.shoppers else args.levels
 
+    rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="shopdesk-load-") as tmp:
-        stack = Stack(StackConfig.on_free_ports(Path(tmp)))
-        print("starting the stack ...", flush=True)
-        stack.start()
-        try:
-            url = stack.config.rest_url
-            asyncio.run(drive(url, 1, 1))  # warm-up: first requests load models
-            baseline = asyncio.run(drive(url, 1, args.rounds))
-            loaded = asyncio.run(drive(url, args.shoppers, args.rounds))
-        finally:
-            stack.stop()
+        echo_models = train_echo(Path(tmp) / "echo-models") if "echo" in args.variants else None
+        for variant in args.variants:
+            rows += measure(variant, levels, args.rounds, Path(tmp), echo_models)
 
-    print(f"\n{'run':<22} {'msgs':>6} {'msg/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>7}")
-    print(baseline.line("1 shopper (baseline)"))
-    print(loaded.line(f"{args.shoppers} shoppers"))
-    print("\ntarget at 10 shoppers: >= 20 msg/s, p95 <= 300 ms, 0 errors")
-    for error in (baseline.errors + loaded.errors)[:10]:
+    print(f"\nclosed loop, {args.rounds} rounds; CPU columns: CPU-ms per message of each process")
+    print(HEADER)
+    for row in rows:
+        print(row.line())
+    print("\ntarget on 2 cores (after): >= 30 msg/s at 20 shoppers with p95 <= 1000 ms, 0 errors")
+    errors = [error for row in rows for error in row.run.errors]
+    for error in errors[:10]:
         print("  error:", error)
-    plot({"1 shopper": baseline, f"{args.shoppers} shoppers": loaded}, args.plot)
-    print(f"latency histogram: {args.plot.relative_to(ROOT)}")
-    if loaded.latencies_ms:
-        print(f"mean latency at {args.shoppers} shoppers: {statistics.mean(loaded.latencies_ms):.0f} ms")
-    return 1 if loaded.errors else 0
+    plot(rows, args.plot)
+    print(f"p95 by shoppers: {args.plot}")
+    after = [row for row in rows if row.variant == "after"]
+    if after:
+        print(
+            f"mean latency at {after[-1].shoppers} shoppers (after): {statistics.mean(after[-1].run.latencies_ms or [0]):.0f} ms"
+        )
+    return 1 if errors else 0
 
 
 if __name__ == "__main__":

@@ -12,6 +12,8 @@ Rasa's own command line takes over it
    which Sanic enforces from Content-Length / while streaming, before a body is buffered (a JSON 413);
 5. redacts emails, phone numbers and street addresses in every log record above DEBUG;
 6. makes action-server failures answer `utter_technical_problem` (rasa_addons.action_guard);
+7. caps TensorFlow / OpenMP / BLAS threads at `RASA_THREADS` (default 1) and, unless `RASA_FAST_PATHS=0`,
+   installs the per-message cost cuts of rasa_addons.speedups (the cached action-answer validator);
 
 then runs Rasa's normal CLI.
 """
@@ -23,6 +25,7 @@ import os
 import sys
 from typing import Any, List, MutableMapping, Optional, Sequence
 
+from rasa_addons import speedups
 from rasa_addons.redact import install_log_redaction
 from rasa_addons.settings import ENDPOINT_DEFAULTS, RasaSettings, SettingsError, load_settings
 
@@ -96,10 +99,13 @@ def prepare(args: Sequence[str], env: Optional[MutableMapping[str, str]] = None)
     settings = load_settings(env)
     argv = rasa_argv(args, settings)
     export_environment(settings, env)
+    speedups.limit_threads(settings.threads, env)  # before anything imports TensorFlow
     install_log_redaction()
 
     from rasa_addons import action_guard  # imports Rasa: only once the settings are known to be good
 
+    if settings.fast_paths:
+        speedups.install_validator_cache()
     action_guard.install(settings.action_timeout_s)
     install_body_limit(settings.max_body_bytes)
     return argv

@@ -51,6 +51,11 @@ class RasaSettings:
     tracker_retention_days: int = 30
     retention_interval_s: float = 3600.0
     host: Optional[str] = None
+    threads: int = 1  # RASA_THREADS: TensorFlow / OpenMP / BLAS threads of the Rasa process
+    fast_paths: bool = (
+        True  # RASA_FAST_PATHS: the per-message cost cuts (rasa_addons.speedups); 0 = Rasa's own
+    )
+    sqlite_wal: bool = True  # TRACKER_SQLITE_WAL: the SQLite tracker store in WAL mode, synchronous=NORMAL
 
 
 def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
@@ -124,4 +129,7 @@ def load_settings(env: Optional[Mapping[str, str]] = None) -> RasaSettings:
         tracker_retention_days=_int(env, "TRACKER_RETENTION_DAYS", 30, 0, 36500),
         retention_interval_s=_float(env, "TRACKER_RETENTION_INTERVAL_S", 3600.0, 1.0, 86400.0 * 7),
         host=env.get("RASA_HOST") or None,
+        threads=_int(env, "RASA_THREADS", 1, 1, 64),
+        fast_paths=_flag(env, "RASA_FAST_PATHS", True),
+        sqlite_wal=_flag(env, "TRACKER_SQLITE_WAL", True),
     )

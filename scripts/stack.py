@@ -24,6 +24,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from scripts.processes import _start_time, descendants, exit_reason
+
 logger = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -219,28 +221,43 @@ def rasa_ready(config: StackConfig) -> Callable[[], bool]:
 
 
 def services(config: StackConfig) -> list[Service]:
-    """The processes of the stack, in start order."""
+    """The processes of the stack, in launch order: Rasa first (its model load is the long pole of a cold
+    start), the others beside it; `needs` names what must be healthy before a process is launched."""
     model = latest_model(config.models_dir)
     app = str(APP_PYTHON)
-    listed: list[Service] = []
-    if config.with_chain:
-        listed.append(
-            Service("chain", [app, "-m", "ledger.node"], lambda: http_ok_rpc(config.chain_url), timeout_s=60)
-        )
-        listed.append(Service("ledger-sender", [app, "-m", "ledger.sender"], lambda: True, needs=("chain",)))
+    listed: list[Service] = [Service("rasa", rasa_argv(config, model), rasa_ready(config), timeout_s=300)]
     listed.append(
         Service(
             "actions",
             [app, "-m", "actions.server", "--actions", "actions", "-p", str(config.action_port)],
             lambda: http_ok(f"{config.action_url}/health"),
+            timeout_s=300,  # its worker builds Services first (Sanic allows it 180 s: actions/server.py)
         )
     )
-    listed.append(Service("rasa", rasa_argv(config, model), rasa_ready(config), timeout_s=180))
     if config.with_bot:
         listed.append(
-            Service("bot", [app, "-m", "bot"], lambda: http_ok(f"{config.bot_url}/healthz"), timeout_s=60)
+            Service("bot", [app, "-m", "bot"], lambda: http_ok(f"{config.bot_url}/healthz"), timeout_s=180)
         )
+    if config.with_chain:
+        listed.append(
+            Service("chain", [app, "-m", "ledger.node"], lambda: http_ok_rpc(config.chain_url), timeout_s=60)
+        )
+        listed.append(Service("ledger-sender", [app, "-m", "ledger.sender"], lambda: True, needs=("chain",)))
     return listed
+
+
+def check_needs(listed: list[Service]) -> None:
+    """StackError unless every service `needs` only services listed before it (no cycles, no typos)."""
+    seen: set[str] = set()
+    for service in listed:
+        missing = [name for name in service.needs if name not in seen]
+        if missing:
+            known = ", ".join(s.name for s in listed)
+            raise StackError(
+                f"service {service.name!r} needs {', '.join(map(repr, missing))}, which is not listed before "
+                f"it (services: {known})"
+            )
+        seen.add(service.name)
 
 
 def rasa_argv(config: StackConfig, model: Path) -> list[str]:
@@ -284,8 +301,11 @@ class Stack:
     A crashed process is restarted by a `scripts.supervise.Supervisor` through `launch` and `is_ready`.
     """
 
-    def __init__(self, config: StackConfig, log_dir: Path | None = None) -> None:
+    poll_s = 0.1  # how often start() checks the processes it waits for
+
+    def __init__(self, config: StackConfig, log_dir: Path | None = None, *, parallel: bool = True) -> None:
         self.config = config
+        self.parallel = parallel
         self.log_dir = log_dir or config.var_dir / "logs"
         self.services: dict[str, Service] = {}
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
@@ -295,19 +315,64 @@ class Stack:
         self._descendants: dict[str, list[tuple[int, str]]] = {}
 
     def start(self, on_ready: Callable[[str, float], None] | None = None) -> None:
+        """Launch every service and wait until all are healthy; `on_ready(name, seconds)` as each one is.
+
+        In parallel (the default) a service is launched as soon as the services it `needs` are healthy, so
+        independent processes start side by side; `parallel=False` launches them one at a time in list order
+        (the baseline bench/startup.py measures against). Any failure stops what was started and raises.
+        """
         self.config.var_dir.mkdir(parents=True, exist_ok=True)
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self._env = self.config.env()
         try:
-            for service in self.service_list():
+            listed = self.service_list()
+            check_needs(listed)
+            for service in listed:
                 self.services[service.name] = service
-                self.launch(service.name)
-                self._wait_ready(service)
-                if on_ready is not None:
-                    on_ready(service.name, self.ready_after[service.name])
+            if self.parallel:
+                self._start_parallel(listed, on_ready)
+            else:
+                for service in listed:
+                    self.launch(service.name)
+                    self._wait_ready(service)
+                    if on_ready is not None:
+                        on_ready(service.name, self.ready_after[service.name])
         except BaseException:
             self.stop()
             raise
+
+    def _start_parallel(self, listed: list[Service], on_ready: Callable[[str, float], None] | None) -> None:
+        waiting = list(listed)  # not launched yet
+        starting: list[Service] = []  # launched, not healthy yet
+        while waiting or starting:
+            for service in [s for s in waiting if all(n in self.ready_after for n in s.needs)]:
+                waiting.remove(service)
+                self.launch(service.name)
+                starting.append(service)
+            for service in list(starting):
+                if self._check_started(service):
+                    starting.remove(service)
+                    if on_ready is not None:
+                        on_ready(service.name, self.ready_after[service.name])
+            if starting:
+                time.sleep(self.poll_s)
+
+    def _check_started(self, service: Service) -> bool:
+        """Whether `service` just became healthy; StackError when it died or ran out of time."""
+        process = self.processes[service.name]
+        if process.poll() is not None:
+            raise StackError(
+                f"{service.name} {exit_reason(process.returncode)}:\n{self.log_tail(service.name)}"
+            )
+        if service.ready():
+            self.ready_after[service.name] = time.monotonic() - self.started_at[service.name]
+            logger.info("%s ready after %.1f s", service.name, self.ready_after[service.name])
+            return True
+        if time.monotonic() - self.started_at[service.name] > service.timeout_s:
+            raise StackError(
+                f"{service.name} not ready after {service.timeout_s:.0f} s:\n{self.log_tail(service.name)}"
+            )
+        return False
 
     def service_list(self) -> list[Service]:
         """The processes this stack starts, in start order (a topology with other processes overrides it)."""
@@ -341,21 +406,8 @@ class Stack:
         return self.services[name].ready()
 
     def _wait_ready(self, service: Service) -> None:
-        process = self.processes[service.name]
-        deadline = time.monotonic() + service.timeout_s
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                raise StackError(
-                    f"{service.name} {exit_reason(process.returncode)}:\n{self.log_tail(service.name)}"
-                )
-            if service.ready():
-                self.ready_after[service.name] = time.monotonic() - self.started_at[service.name]
-                logger.info("%s ready after %.1f s", service.name, self.ready_after[service.name])
-                return
-            time.sleep(0.25)
-        raise StackError(
-            f"{service.name} not ready after {service.timeout_s:.0f} s:\n{self.log_tail(service.name)}"
-        )
+        while not self._check_started(service):
+            time.sleep(self.poll_s)
 
     def log_tail(self, name: str, lines: int = 40) -> str:
         path = self.log_dir / f"{name}.log"
@@ -418,45 +470,6 @@ class Stack:
     def stop(self) -> None:
         for name in reversed(list(self.processes)):
             self.stop_one(name)
-
-
-def _start_time(pid: int) -> str | None:
-    """The kernel's start time of `pid` (field 22 of /proc/<pid>/stat), None when it is gone."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1].split()[19]
-    except (OSError, IndexError):
-        return None
-
-
-def descendants(pid: int) -> list[tuple[int, str]]:
-    """(pid, start time) of every live descendant of `pid`, from /proc (Linux; empty elsewhere)."""
-    found: list[tuple[int, str]] = []
-    queue = [pid]
-    while queue:
-        parent = queue.pop()
-        for task in Path(f"/proc/{parent}/task").glob("*"):
-            try:
-                children = [int(child) for child in (task / "children").read_text().split()]
-            except (OSError, ValueError):
-                continue
-            for child in children:
-                started = _start_time(child)
-                if started is not None and all(child != known for known, _ in found):
-                    found.append((child, started))
-                    queue.append(child)
-    return found
-
-
-def exit_reason(returncode: int | None) -> str:
-    """How a process ended, in words: `exited with code 1`, `was killed by SIGKILL`."""
-    if returncode is None:
-        return "is still running"
-    if returncode < 0:
-        try:
-            return f"was killed by {signal.Signals(-returncode).name}"
-        except ValueError:
-            return f"was killed by signal {-returncode}"
-    return f"exited with code {returncode}"
 
 
 @contextmanager

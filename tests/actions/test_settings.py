@@ -103,3 +103,42 @@ def test_responder_serving_settings() -> None:
 def test_bad_responder_settings_name_the_variable(name: str, value: str, message: str) -> None:
     with pytest.raises(SettingsError, match=message):
         Settings.from_env({name: value})
+
+
+def test_action_threads_default_to_one_and_bad_values_name_the_variable() -> None:
+    assert Settings.from_env({}).threads == 1
+    assert Settings.from_env({"ACTION_THREADS": "2"}).threads == 2
+    for bad, message in (("0", "ACTION_THREADS=0: expected 1 to 64"), ("two", "ACTION_THREADS='two'")):
+        with pytest.raises(SettingsError, match=message):
+            Settings.from_env({"ACTION_THREADS": bad})
+
+
+def test_the_action_server_caps_torch_and_faiss_threads() -> None:
+    import faiss
+    import torch
+
+    from actions.server import limit_threads
+
+    before = torch.get_num_threads(), faiss.omp_get_max_threads()
+    try:
+        limit_threads(1)
+        assert (torch.get_num_threads(), faiss.omp_get_max_threads()) == (1, 1)
+        limit_threads(3)
+        assert (torch.get_num_threads(), faiss.omp_get_max_threads()) == (3, 3)
+    finally:
+        torch.set_num_threads(before[0])
+        faiss.omp_set_num_threads(before[1])
+
+
+def test_a_worker_may_take_minutes_to_start_on_a_busy_box() -> None:
+    from sanic.worker.manager import WorkerManager
+    from sanic.worker.process import WorkerProcess
+
+    from actions.server import WORKER_START_TENTHS, allow_slow_worker_start
+
+    before = WorkerManager.THRESHOLD, WorkerProcess.THRESHOLD
+    try:
+        allow_slow_worker_start()
+        assert WorkerManager.THRESHOLD == WorkerProcess.THRESHOLD == WORKER_START_TENTHS >= 1200
+    finally:
+        WorkerManager.THRESHOLD, WorkerProcess.THRESHOLD = before
