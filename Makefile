@@ -160,7 +160,7 @@ test: browser-deps redis-deps ## set up and run every test: lint, validation, co
 	$(MAKE) -j$(TEST_JOBS) --output-sync=target $(TEST_BUILDS) lint validate test-conversations
 	$(PY) -m pytest
 
-test-unit: setup ## the fast tests (no live servers, no browser)
+test-unit: setup redis-deps ## the fast tests (no live servers, no browser)
 	$(PY) -m pytest -m "not integration and not browser and not slow and not cluster"
 
 test-live: setup model ## the tests against the real servers
