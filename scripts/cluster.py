@@ -160,10 +160,10 @@ class ClusterStack(Stack):
         app = str(APP_PYTHON)
         listed = []
         for index, port in enumerate(self.cluster.action_ports, start=1):
-            argv = [app, "-m", "scripts.action_worker", "--actions", "actions", "-p", str(port)]
+            argv = [app, "-m", "actions.server", "--actions", "actions", "-p", str(port)]
             url = f"http://127.0.0.1:{port}/health"
             listed.append(
-                Service(  # actions.server with Sanic's start-up allowance raised (scripts/action_worker.py)
+                Service(  # actions.server allows its Sanic worker 180 s to start (actions.server.allow_slow_worker_start)
                     f"actions-{index}",
                     argv,
                     lambda url=url: http_ok(url),

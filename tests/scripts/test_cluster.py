@@ -65,12 +65,10 @@ def test_no_secret_is_on_any_command_line(stack: ClusterStack) -> None:
     assert stack.config.action_token not in argv
 
 
-def test_the_action_workers_get_a_longer_start_allowance(stack: ClusterStack) -> None:
-    from scripts.action_worker import start_allowance_s
-
+def test_the_action_workers_are_the_action_server_on_their_own_ports(stack: ClusterStack) -> None:
+    """Each worker is actions.server itself (which allows its Sanic worker a slow start) on its own port."""
     workers = [service for service in stack.service_list() if service.name.startswith("actions-")]
-    assert all(service.argv[1:3] == ["-m", "scripts.action_worker"] for service in workers)
-    assert start_allowance_s({}) == 180.0
-    assert start_allowance_s({"ACTION_WORKER_START_S": "60"}) == 60.0
-    with pytest.raises(SystemExit, match=r"ACTION_WORKER_START_S='5' is not valid"):
-        start_allowance_s({"ACTION_WORKER_START_S": "5"})
+    assert [service.argv[1:3] for service in workers] == [["-m", "actions.server"]] * len(workers)
+    assert [service.env["ACTION_SERVER_PORT"] for service in workers] == [
+        str(port) for port in stack.cluster.action_ports
+    ]
