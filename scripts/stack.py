@@ -13,7 +13,6 @@ import logging
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import time
 import urllib.error
@@ -24,6 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from scripts.ports import free_port
 from scripts.processes import _start_time, descendants, exit_reason
 
 logger = logging.getLogger(__name__)
@@ -45,13 +45,6 @@ DEV_VERIFICATION_KEY = "dev-verification-key"
 
 class StackError(RuntimeError):
     """A process of the stack did not start or did not become healthy."""
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def latest_model(models_dir: Path) -> Path:
