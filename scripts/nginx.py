@@ -11,11 +11,13 @@ Two server blocks, each on its own port:
 - **actions**: Rasa's action calls (``/webhook``, ``/health``, ``/actions``) to the action-server workers.
 
 A request that could not reach an instance (connection refused: it was killed or restarts) goes to the next
-one; a request an instance already received is not sent twice (``proxy_next_upstream error timeout`` without
-``non_idempotent``). No upstream keepalive: a POST on a kept-alive connection to an instance that was just
-killed fails *after* it was sent (connection reset), which nginx may not retry — the restart test saw that 502;
-a fresh connection is refused before anything is sent, and nginx tries the next instance (loopback connects
-cost well under a millisecond). Standard library only.
+one. A shopper's message that an instance took and then failed on (connection reset: it was killed with the
+message in its listen queue — the restart test hit this in the milliseconds after kill -9) goes to the next
+instance too (``non_idempotent`` on the Rasa upstream): otherwise the message is lost with a 502. The price: an
+instance that dies after saving a turn and before answering makes the other one take the message again (one
+duplicate turn, never a lost one). Action calls are never sent twice (no ``non_idempotent`` there: an action
+may place an order). No upstream keepalive: a fresh connection to a dead instance is refused before anything is
+sent (loopback connects cost well under a millisecond). Standard library only.
 """
 
 from __future__ import annotations
@@ -83,7 +85,6 @@ def _servers(addresses: tuple[str, ...]) -> str:
 PROXY_COMMON = """            proxy_http_version 1.1;
             proxy_set_header Host $host;
             proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-            proxy_next_upstream error timeout;
             proxy_connect_timeout 2s;
             proxy_read_timeout 120s;"""
 
@@ -134,6 +135,7 @@ http {{
         location /socket.io/ {{
             proxy_pass http://rasa_sticky;
 {PROXY_COMMON}
+            proxy_next_upstream error timeout;
             proxy_set_header Upgrade $http_upgrade;
             proxy_set_header Connection $connection_upgrade;
         }}
@@ -143,6 +145,7 @@ http {{
         location / {{
             proxy_pass http://rasa;
 {PROXY_COMMON}
+            proxy_next_upstream error timeout non_idempotent;  # a message a dying instance took: the next one
             proxy_set_header Connection "";
         }}
     }}
@@ -154,6 +157,7 @@ http {{
         location / {{
             proxy_pass http://actions;
 {PROXY_COMMON}
+            proxy_next_upstream error timeout;  # an action call an instance took is never sent twice
             proxy_set_header Connection "";
         }}
     }}

@@ -68,3 +68,16 @@ def test_listeners_are_on_the_configured_host_and_ports(tmp_path: Path) -> None:
 def test_a_bad_address_is_refused_by_name(overrides: dict[str, object], message: str) -> None:
     with pytest.raises(NginxConfigError, match=re.escape(message)):
         site(**overrides)
+
+
+def test_only_shoppers_messages_are_retried_after_an_instance_took_them(tmp_path: Path) -> None:
+    """A message a dying Rasa instance accepted goes to the next one (else it is lost with a 502); an action call
+    is never sent twice (an action may place an order); each location says it exactly once (nginx refuses
+    duplicates)."""
+    conf = render(site(), tmp_path, tmp_path / "tmp")
+    rasa_server, action_server = conf.split("    server {")[1:3]
+    messages = block(rasa_server, "location / {")
+    assert "proxy_pass http://rasa;" in messages
+    assert re.findall(r"proxy_next_upstream ([^;]*);", messages) == ["error timeout non_idempotent"]
+    for location in (block(rasa_server, "location /socket.io/ {"), block(action_server, "location / {")):
+        assert re.findall(r"proxy_next_upstream ([^;]*);", location) == ["error timeout"]
