@@ -39,7 +39,7 @@ from scripts.stack import (
     rasa_argv,
     services,
 )
-from scripts.supervise import Supervisor
+from scripts.supervise import supervise_until_interrupted
 
 logger = logging.getLogger("shopdesk.cluster")
 
@@ -294,17 +294,7 @@ The ShopDesk cluster is up after {time.monotonic() - began:.1f} s.
 Press Ctrl-C to stop everything. A process that crashes is restarted.""",
         flush=True,
     )
-    supervisor = Supervisor(stack)
-    supervisor.start()
-    try:
-        while True:
-            time.sleep(1.0)
-    except KeyboardInterrupt:
-        print("\nStopping the cluster ...", flush=True)
-        return 0
-    finally:
-        supervisor.stop()
-        stack.stop()
+    return supervise_until_interrupted(stack, "the cluster")
 
 
 if __name__ == "__main__":

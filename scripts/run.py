@@ -25,7 +25,7 @@ from scripts.stack import (
     StackConfig,
     StackError,
 )
-from scripts.supervise import Supervisor
+from scripts.supervise import supervise_until_interrupted
 
 logger = logging.getLogger("shopdesk.run")
 
@@ -97,17 +97,7 @@ ShopDesk is up after {time.monotonic() - began:.1f} s.
     if config.with_chain:
         print(f"  Chain node (JSON-RPC):   {config.chain_url}", flush=True)
     print("\nPress Ctrl-C to stop everything. A process that crashes is restarted.", flush=True)
-    supervisor = Supervisor(stack)
-    supervisor.start()
-    try:
-        while True:
-            time.sleep(1.0)
-    except KeyboardInterrupt:
-        print("\nStopping ShopDesk ...", flush=True)
-        return 0
-    finally:
-        supervisor.stop()
-        stack.stop()
+    return supervise_until_interrupted(stack, "ShopDesk")
 
 
 if __name__ == "__main__":

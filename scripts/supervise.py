@@ -214,3 +214,19 @@ class Supervisor:
                     state = self._watches[name].state.value
                     raise TimeoutError(f"{name} not back up within {timeout:.0f} s (now {state})")
                 self._changed.wait(min(left, 1.0))
+
+
+def supervise_until_interrupted(stack: Stack, what: str) -> int:
+    """`make run` / `make run-cluster`: restart what crashes until Ctrl-C, then stop the supervisor and every
+    process of `stack`. Returns the exit status."""
+    supervisor = Supervisor(stack)
+    supervisor.start()
+    try:
+        while True:
+            time.sleep(1.0)
+    except KeyboardInterrupt:
+        print(f"\nStopping {what} ...", flush=True)
+        return 0
+    finally:
+        supervisor.stop()
+        stack.stop()
