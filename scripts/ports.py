@@ -13,9 +13,6 @@ class NoFreePort(RuntimeError):
     """No port could be bound."""
 
 
-EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
-
-
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now, below the kernel's ephemeral range: a port the
     kernel hands out for bind(0) is one its outgoing connections may take before the server binds it (a cluster
