@@ -15,7 +15,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from scripts.processes import descendants
+from scripts.processes import descendants, stat_fields
 from scripts.stack import RASA_BIN, ROOT, Stack, StackConfig
 
 ECHO_DIR = ROOT / "configs" / "echo"
@@ -81,11 +81,9 @@ def process_cpu_seconds(pid: int) -> float:
     """User + system CPU seconds of `pid` and its live descendants (Sanic workers, anvil); 0 when gone."""
     total = 0.0
     for each in [pid, *(child for child, _ in descendants(pid))]:
-        try:
-            fields = Path(f"/proc/{each}/stat").read_text().rsplit(") ", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        total += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime
+        fields = stat_fields(each)
+        if fields is not None:
+            total += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime
     return total
 
 

@@ -9,12 +9,19 @@ import signal
 from pathlib import Path
 
 
-def _start_time(pid: int) -> str | None:
-    """The kernel's start time of `pid` (field 22 of /proc/<pid>/stat), None when it is gone."""
+def stat_fields(pid: int) -> list[str] | None:
+    """The fields of /proc/<pid>/stat after the command name (field 3 on, so index i is field i + 3), None when
+    the process is gone."""
     try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1].split()[19]
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1].split()
     except (OSError, IndexError):
         return None
+
+
+def _start_time(pid: int) -> str | None:
+    """The kernel's start time of `pid` (field 22 of /proc/<pid>/stat), None when it is gone."""
+    fields = stat_fields(pid)
+    return None if fields is None or len(fields) < 20 else fields[19]
 
 
 def descendants(pid: int) -> list[tuple[int, str]]:
