@@ -13,23 +13,24 @@ from pathlib import Path
 
 from scripts.stack import ROOT, Service, Stack, StackConfig
 
-PIKA_BROKER = """event_broker:
-  type: rasa_addons.event_broker.RedactingPikaEventBroker
-  url: ${RABBITMQ_URL}
-  exchange_name: shopdesk.events
-  queues:
-    - shopdesk.console
-    - shopdesk.analytics
-"""
+EVENT_BROKER_BLOCK = re.compile(r"\nevent_broker:\n(?:  .*\n?)+")
+
+
+def event_broker_block(endpoints: Path) -> str:
+    """The one ``event_broker:`` block of an endpoints file."""
+    found = EVENT_BROKER_BLOCK.findall(endpoints.read_text())
+    if len(found) != 1:
+        raise ValueError(f"{endpoints}: expected one event_broker block, found {len(found)}")
+    return str(found[0])
 
 
 def broker_endpoints(path: Path) -> Path:
-    """endpoints.yml with its event broker replaced by the RabbitMQ one, written to ``path``."""
-    text = (ROOT / "endpoints.yml").read_text()
-    replaced, count = re.subn(r"\nevent_broker:\n(?:  .*\n?)+", "\n" + PIKA_BROKER, text)
-    if count != 1:
-        raise ValueError(f"{ROOT / 'endpoints.yml'}: expected one event_broker block, found {count}")
-    path.write_text(replaced)
+    """endpoints.yml with its event broker replaced by the cluster's RabbitMQ one (endpoints.cluster.yml's
+    block: one source for both topologies), written to ``path``."""
+    single_box = ROOT / "endpoints.yml"
+    event_broker_block(single_box)  # exactly one to replace
+    rabbitmq = event_broker_block(ROOT / "endpoints.cluster.yml")
+    path.write_text(EVENT_BROKER_BLOCK.sub(lambda _: rabbitmq, single_box.read_text()))
     return path
 
 
