@@ -27,6 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from scripts.processes import end_group, signal_group
 from scripts.stack import LOOPBACK, free_port
 
 logger = logging.getLogger(__name__)
@@ -71,23 +72,11 @@ class Engine:
         """Signal the engine's process group, SIGKILL it after `timeout` s, then run the extra clean-ups."""
         process, self.process = self.process, None
         if process is not None and process.poll() is None:
-            _signal_group(process.pid, self.stop_signal)
-            try:
-                process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                _signal_group(process.pid, signal.SIGKILL)
-                process.wait(timeout=5)
+            end_group(process, self.stop_signal, timeout)
         if process is not None:
-            _signal_group(process.pid, signal.SIGKILL)  # whatever is left of its group
+            signal_group(process.pid, signal.SIGKILL)  # whatever is left of its group
         while self.on_stop:
             self.on_stop.pop()()
-
-
-def _signal_group(pgid: int, signum: signal.Signals) -> None:
-    try:
-        os.killpg(pgid, signum)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def tcp_answers(host: str, port: int, timeout: float = 1.0) -> bool:
@@ -270,7 +259,7 @@ def rabbitmq_server(data_dir: Path, port: int | None = None, timeout_s: float = 
     log = data_dir / "rabbitmq.log"
     epmd = spawn(epmd_argv(epmd_binary, ports.epmd), data_dir / "epmd.log", env)
     engine = Engine("rabbitmq", LOOPBACK, ports.amqp, amqp_url(ports.amqp), None, data_dir)
-    engine.on_stop.append(lambda: _stop_process(epmd))
+    engine.on_stop.append(lambda: end_group(epmd, timeout=5))
     try:
         wait_until(lambda: tcp_answers(LOOPBACK, ports.epmd), f"epmd on port {ports.epmd}", 10, epmd)
         engine.process = spawn([server], log, env, cwd=data_dir)
@@ -289,15 +278,6 @@ def epmd_argv(binary: str, port: int) -> list[str]:
 
 def amqp_url(port: int, host: str = LOOPBACK) -> str:
     return f"amqp://guest:guest@{host}:{port}/"
-
-
-def _stop_process(process: subprocess.Popen[bytes]) -> None:
-    _signal_group(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        _signal_group(process.pid, signal.SIGKILL)
-        process.wait(timeout=5)
 
 
 # --- Postgres -------------------------------------------------------------------------------------------

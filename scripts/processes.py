@@ -5,7 +5,9 @@ Standard library only, like scripts/stack.py.
 
 from __future__ import annotations
 
+import os
 import signal
+import subprocess
 from pathlib import Path
 
 
@@ -53,3 +55,24 @@ def exit_reason(returncode: int | None) -> str:
         except ValueError:
             return f"was killed by signal {-returncode}"
     return f"exited with code {returncode}"
+
+
+def signal_group(pgid: int, signum: signal.Signals) -> None:
+    """Send `signum` to process group `pgid`; a group that is gone (or not ours) is left alone."""
+    try:
+        os.killpg(pgid, signum)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def end_group(
+    process: subprocess.Popen[bytes], signum: signal.Signals = signal.SIGTERM, timeout: float = 15.0
+) -> None:
+    """Ask `process`'s group to end with `signum`, SIGKILL the group if the process has not exited within
+    `timeout` s, and wait for it."""
+    signal_group(process.pid, signum)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        signal_group(process.pid, signal.SIGKILL)
+        process.wait(timeout=5)

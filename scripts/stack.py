@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from scripts.ports import free_port
-from scripts.processes import _start_time, descendants, exit_reason
+from scripts.processes import _start_time, descendants, end_group, exit_reason, signal_group
 
 logger = logging.getLogger(__name__)
 
@@ -428,7 +428,7 @@ class Stack:
         process = process or self.processes.get(name)
         if process is None:
             return
-        self._kill_group(process.pid)
+        signal_group(process.pid, signal.SIGKILL)
         for pid, started in self._descendants.pop(name, []):
             if _start_time(pid) == started:  # still the same process, not a reused pid
                 try:
@@ -443,22 +443,8 @@ class Stack:
         if process.poll() is not None:
             self.reap(name, process)
             return
-        try:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self._kill_group(process.pid)
-            process.wait(timeout=5)
-        except ProcessLookupError:
-            pass
+        end_group(process, timeout=timeout)
         self.reap(name, process)
-
-    @staticmethod
-    def _kill_group(pgid: int) -> None:
-        try:
-            os.killpg(pgid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
 
     def stop(self) -> None:
         for name in reversed(list(self.processes)):
