@@ -2,9 +2,10 @@
 floor, CPU-seconds of each process from /proc, and the machine's load.
 
 Variants (one stack at a time, same code, switched by settings):
-- `after`: the defaults (the cuts on: rasa_addons.speedups, the SQLite tracker store in WAL, 1 thread a process);
-- `before`: the cuts off (RASA_FAST_PATHS=0, TRACKER_SQLITE_WAL=0, RASA_THREADS / ACTION_THREADS = every core,
-  which is what TensorFlow and torch take on their own);
+- `after`: the defaults (the cuts on: rasa_addons.speedups and .model_load, the SQLite tracker store in WAL, 1 thread
+  a process);
+- `before`: the cuts off (RASA_FAST_PATHS=0, RASA_FAST_LOAD=0, TRACKER_SQLITE_WAL=0, RASA_THREADS / ACTION_THREADS =
+  every core, which is what TensorFlow and torch take on their own);
 - `echo`: the `after` stack serving the no-op model of configs/echo (one rule, no action call): the floor.
 """
 
@@ -30,7 +31,13 @@ def variant_env(variant: str) -> dict[str, str]:
     if variant != "before":
         return {}
     cores = str(os.cpu_count() or 1)
-    return {"RASA_FAST_PATHS": "0", "TRACKER_SQLITE_WAL": "0", "RASA_THREADS": cores, "ACTION_THREADS": cores}
+    return {
+        "RASA_FAST_PATHS": "0",
+        "RASA_FAST_LOAD": "0",
+        "TRACKER_SQLITE_WAL": "0",
+        "RASA_THREADS": cores,
+        "ACTION_THREADS": cores,
+    }
 
 
 def parse_variants(text: str) -> list[str]:

@@ -1,7 +1,9 @@
-"""Cold start of the whole stack, one process at a time (the old launcher) vs in parallel (scripts.stack's
-default), and optionally the training time of the assistant.
+"""Cold start of the whole stack: one process at a time (the old launcher) and in parallel (scripts.stack's
+default), each with Rasa's own model load (`RASA_FAST_LOAD=0`) and with rasa_addons.model_load (the default);
+optionally the training time of the assistant first.
 
-    .venv/app/bin/python -m bench.startup                  # the trained model in models/, both start orders
+    .venv/app/bin/python -m bench.startup                  # the trained model in models/, all four starts
+    .venv/app/bin/python -m bench.startup --only parallel  # one start order, both loads
     .venv/app/bin/python -m bench.startup --train          # first train from scratch into a temporary directory
 
 Each start runs on free ports with a fresh state directory, one stack at a time. Prints when each process
@@ -67,14 +69,18 @@ def first_answer_s(config: StackConfig) -> float:
     return time.perf_counter() - began
 
 
+LOADS = {"Rasa's load": {"RASA_FAST_LOAD": "0"}, "fast load": {}}
+
+
 def cold_start(
-    models_dir: Path, var_dir: Path, *, parallel: bool
-) -> tuple[float, dict[str, float], float, str]:
+    models_dir: Path, var_dir: Path, *, parallel: bool, env: dict[str, str]
+) -> tuple[float, dict[str, float], dict[str, float], float, str]:
     config = StackConfig.on_free_ports(
         var_dir,
         models_dir=models_dir,
         with_bot=(ROOT / "bot" / "__main__.py").exists(),
         with_chain=(ROOT / "ledger" / "node.py").exists(),
+        extra_env=env,
     )
     stack = Stack(config, parallel=parallel)
     cpu: dict[str, float] = {}  # CPU-seconds a process (and its children) spent until it was ready
@@ -102,18 +108,21 @@ def main() -> int:
         out = Path(tmp)
         trained = train(out) if args.train else None
         models_dir = out / "models" if trained else ROOT / "models"
-        results = {
-            parallel: cold_start(models_dir, out / f"var-{parallel}", parallel=parallel)
-            for parallel in orders
-        }
+        results = {}
+        for parallel in orders:
+            for load_name, env in LOADS.items():
+                label = f"{'parallel' if parallel else 'one at a time'}, {load_name}"
+                print(f"cold start: {label} ...", flush=True)
+                results[label] = cold_start(
+                    models_dir, out / f"var-{len(results)}", parallel=parallel, env=env
+                )
 
     print(f"\n{'measure':<40} {'seconds':>8}  target")
     if trained:
         print(f"{'train NLU only (baseline)':<40} {trained[0]:>8.1f}")
         print(f"{'train full assistant':<40} {trained[1]:>8.1f}  <= 300")
-    for parallel, (cold_s, ready, cpu, first_s, load) in results.items():
-        label = "parallel" if parallel else "one at a time"
-        print(f"{'cold start, whole stack, ' + label:<40} {cold_s:>8.1f}  <= 30   (load avg {load})")
+    for label, (cold_s, ready, cpu, first_s, load) in results.items():
+        print(f"{'cold start, ' + label:<40} {cold_s:>8.1f}  <= 30   (load avg {load})")
         for name, seconds in ready.items():
             print(f"{'  ' + name + ' ready after':<40} {seconds:>8.1f}  ({cpu.get(name, 0.0):.1f} CPU-s)")
         print(f"{'  then the first answer took':<40} {first_s:>8.1f}")

@@ -56,6 +56,7 @@ class RasaSettings:
         True  # RASA_FAST_PATHS: the per-message cost cuts (rasa_addons.speedups); 0 = Rasa's own
     )
     sqlite_wal: bool = True  # TRACKER_SQLITE_WAL: the SQLite tracker store in WAL mode, synchronous=NORMAL
+    fast_load: bool = True  # RASA_FAST_LOAD: DIET/TED load without a traced training step (model_load)
 
 
 def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
@@ -132,4 +133,5 @@ def load_settings(env: Optional[Mapping[str, str]] = None) -> RasaSettings:
         threads=_int(env, "RASA_THREADS", 1, 1, 64),
         fast_paths=_flag(env, "RASA_FAST_PATHS", True),
         sqlite_wal=_flag(env, "TRACKER_SQLITE_WAL", True),
+        fast_load=_flag(env, "RASA_FAST_LOAD", True),
     )
