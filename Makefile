@@ -51,6 +51,16 @@ help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-20s\033[0m %s\n", $$1, $$2}'
 
 # ---------------------------------------------------------------------------------------------- setup
+# Bytecode for an environment's packages, compiled once here (all cores), whatever PYTHONDONTWRITEBYTECODE says:
+# without it every process start compiles TensorFlow, torch and transformers from source again (half of each
+# server's start-up CPU on a machine that sets the variable; docs/benchmarks.md "Cold start"). A few packages ship
+# files that are not Python 3 (never imported), so compileall's exit status is not the install's.
+define bytecode
+	@echo "==> bytecode for $(1)"
+	@env -u PYTHONDONTWRITEBYTECODE $(1)/bin/python -m compileall -q -q -j 0 $(1)/lib >/dev/null 2>&1 \
+	  || echo "    (some package files are not Python 3 and were skipped)"
+endef
+
 setup: $(RASA_VENV)/.installed $(APP_VENV)/.installed node_modules/.installed ## install both environments and the npm parts
 
 $(RASA_VENV)/.installed: requirements/rasa.lock
@@ -58,6 +68,7 @@ $(RASA_VENV)/.installed: requirements/rasa.lock
 	@echo "==> Rasa environment (Python 3.10: $(PY310))"
 	$(PY310) -m venv $(RASA_VENV)
 	$(RASA_VENV)/bin/pip install --quiet --disable-pip-version-check --prefer-binary --no-compile --no-deps -r requirements/rasa.lock
+	$(call bytecode,$(RASA_VENV))
 	@touch $@
 
 $(APP_VENV)/.installed: requirements/app.lock
@@ -65,6 +76,7 @@ $(APP_VENV)/.installed: requirements/app.lock
 	@echo "==> application environment (Python 3.11: $(PY311))"
 	$(PY311) -m venv $(APP_VENV)
 	$(APP_VENV)/bin/pip install --quiet --disable-pip-version-check --prefer-binary --no-compile --no-deps -r requirements/app.lock
+	$(call bytecode,$(APP_VENV))
 	@touch $@
 
 node_modules/.installed: package.json package-lock.json
