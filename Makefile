@@ -45,7 +45,7 @@ DIALOGUE_INPUTS := config.yml $(shell find domain $(DIALOGUE_DATA) -name '*.yml'
         data reseed catalog index responder model browser-deps clean verify-orders import-catalog \
         bench-nlu bench-load bench-startup bench-retrieval bench-recs bench-catalog-update bench-faiss bench-responder bench-responder-train \
         bench-ledger bench-handoff bench-restart analytics themes bench-broker sentiment sentiment-predict \
-        bench-sentiment redis-deps bench-lock bench-profile bench-load-open
+        bench-sentiment redis-deps bench-lock bench-profile bench-load-open bench-load-cluster
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-20s\033[0m %s\n", $$1, $$2}'
@@ -201,6 +201,9 @@ bench-load: setup model ## closed loop 1/10/20/50 shoppers: echo floor, before a
 
 bench-load-open: setup model ## open loop (Poisson shoppers, think time): highest msg/s with p95 <= 300 ms (URL=http://... for a running stack)
 	$(PY) -m bench.load_open $(if $(URL),--url $(URL))
+
+bench-load-cluster: setup data index responder sentiment model cluster-deps ## open loop against run-cluster with 1, 2, 3 Rasa instances (INSTANCES=1,2,3), every part's CPU per message
+	$(PY) -m bench.load_open_cluster $(if $(INSTANCES),--instances $(INSTANCES))
 
 bench-profile: setup model ## py-spy profile of Rasa and the action server per message (results/profile/, VARIANT=before|after)
 	$(PY) -m bench.profile_message --variant $(or $(VARIANT),after)

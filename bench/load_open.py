@@ -22,6 +22,7 @@ import statistics
 import tempfile
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -55,18 +56,22 @@ class Step:
         return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
     def line(self) -> str:
+        """The step's row; one CPU-ms/message column per metered process, in the order of `header`."""
         achieved = self.sent / self.seconds if self.seconds else 0.0
-        cpu = " ".join(f"{self.cpu_ms.get(n, float('nan')):>7.0f}" for n in ("rasa", "actions", "bot"))
+        cpu = " ".join(f"{self.cpu_ms[name]:>{max(7, len(name))}.0f}" for name in self.cpu_ms)
         return (
             f"{self.rate:>6.1f} {achieved:>8.1f} {self.sent:>6} {self.percentile(50):>7.0f} "
             f"{self.percentile(95):>7.0f} {self.percentile(99):>7.0f} {self.errors:>6} {cpu}   {self.load}"
         )
 
 
-HEADER = (
-    f"{'target':>6} {'msg/s':>8} {'msgs':>6} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'errors':>6} "
-    f"{'rasa':>7} {'actions':>7} {'bot':>7}   load avg 1/5/15 min"
-)
+def header(metered: Sequence[str]) -> str:
+    """The table's header: one CPU-ms/message column per metered process (NAME of --pid NAME=PID)."""
+    cpu = " ".join(f"{name:>{max(7, len(name))}}" for name in metered)
+    return (
+        f"{'target':>6} {'msg/s':>8} {'msgs':>6} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'errors':>6} "
+        f"{cpu}   load avg 1/5/15 min"
+    )
 
 
 class Load:
@@ -187,7 +192,7 @@ def main() -> int:
         asyncio.run(drive(url, len(FLOWS), 1))  # warm-up: every conversation once
         if pids:
             wait_idle(pids)
-        print(HEADER, flush=True)
+        print(header(list(pids)), flush=True)
         return asyncio.run(ramp(url, args.rates, args.step_s, args.think_s, args.p95_ms, pids, args.seed))
 
     if args.url and args.variant != "after":
@@ -207,7 +212,7 @@ def main() -> int:
                 stack.stop()
 
     within = [step for step in steps if step.sent and step.percentile(95) <= args.p95_ms and not step.errors]
-    print(f"\n{HEADER}")
+    print(f"\n{header(list(steps[0].cpu_ms) if steps else [])}")
     for step in steps:
         print(step.line())
     if within:

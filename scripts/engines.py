@@ -352,11 +352,18 @@ def postgres_layout(data_dir: Path) -> tuple[PostgresLayout, list[Callable[[], N
         raise EngineError(f"no `{POSTGRES_OS_USER}` OS user to run Postgres as root: {DEPS_HINT}") from None
     reachable = subprocess.run(["runuser", "-u", POSTGRES_OS_USER, "--", "test", "-w", str(data_dir)],
                                check=False).returncode == 0  # fmt: skip
+    if pgdata.is_symlink() and not pgdata.exists():  # an earlier run's throw-away dir, removed at its stop
+        pgdata.unlink()
     if not reachable and not pgdata.is_symlink():
         throwaway = Path(tempfile.mkdtemp(prefix="shopdesk-pgdata-"))
         os.chown(throwaway, user.pw_uid, user.pw_gid)
         pgdata.symlink_to(throwaway)
-        cleanups.append(lambda: shutil.rmtree(throwaway, ignore_errors=True))
+
+        def remove_throwaway() -> None:
+            shutil.rmtree(throwaway, ignore_errors=True)
+            pgdata.unlink(missing_ok=True)
+
+        cleanups.append(remove_throwaway)
     elif reachable:
         pgdata.mkdir(mode=0o700, exist_ok=True)
     for path in (pgdata.resolve(), socket_dir):

@@ -78,3 +78,32 @@ def test_the_role_setup_is_idempotent_and_quotes_the_password() -> None:
     assert "WHERE NOT EXISTS" in sql
     assert "PASSWORD 'it''s'" in sql
     assert postgres_url(5432, "pw") == "postgresql://rasa:pw@127.0.0.1:5432/rasa"
+
+
+def _postgres_user_or_skip() -> None:
+    import os
+    import pwd
+
+    if os.geteuid() != 0:
+        pytest.skip("the throw-away layout is for root only")
+    try:
+        pwd.getpwnam(engines.POSTGRES_OS_USER)
+    except KeyError:
+        pytest.skip("no postgres OS user (make cluster-deps installs it)")
+
+
+def test_a_second_start_after_a_stop_gets_a_fresh_throwaway_data_dir(tmp_path: Path) -> None:
+    _postgres_user_or_skip()
+    data = tmp_path / "cluster"  # pytest's tmp dirs are 0700 root: the postgres user cannot write here
+    first, cleanups = engines.postgres_layout(data)
+    assert (data / "pgdata").is_symlink() and first.pgdata.is_dir()
+    for cleanup in cleanups:
+        cleanup()
+    assert not first.pgdata.exists() and not (data / "pgdata").is_symlink(), "nothing left behind"
+    (data / "pgdata").symlink_to(tmp_path / "gone")  # what an earlier version left: a dangling link
+    second, cleanups = engines.postgres_layout(data)
+    try:
+        assert second.pgdata.is_dir() and second.pgdata != first.pgdata
+    finally:
+        for cleanup in cleanups:
+            cleanup()
