@@ -27,9 +27,8 @@ def _build_and_restore(model: Any, model_file_name: Text, model_data_example: An
     from rasa.utils.tensorflow.data_generator import RasaBatchDataGenerator
 
     batch_in, _ = RasaBatchDataGenerator(model_data_example, batch_size=1, shuffle=False)[0]
-    model._training = (
-        True  # the loss path, as the training step runs it: it creates the training-only layers too
-    )
+    # the loss path, as the training step runs it: it creates the layers only training uses too
+    model._training = True
     model.batch_loss(batch_in)
     model._training = None
     status = model.load_weights(model_file_name)
