@@ -97,7 +97,9 @@ class RecConfig:
             raise ConfigError(bad, getattr(self, bad), "a number >= 0")
         for name in ("fit_half_life_days", "history_half_life_days", "available_days"):
             value = getattr(self, name)
-            if value is not None and not (isinstance(value, int | float) and value > 0):
+            if value is not None and (
+                isinstance(value, bool) or not (isinstance(value, int | float) and value > 0)
+            ):
                 raise ConfigError(name, value, "a number of days > 0, or None")
         if self.personal_model != "cooccurrence":
             make_model(self.personal_model, self.model_settings)  # settings are checked now, not when serving
