@@ -40,7 +40,7 @@ from retrieval.recommend import RecConfig, Recommender
 
 # Coordinate search on validation: each parameter in turn over its values, the others at their best so far.
 SEARCH: dict[str, tuple[dict[str, Any], dict[str, tuple[Any, ...]]]] = {
-    "ease": ({"lam": 250.0}, {"lam": (50.0, 250.0, 1000.0, 2500.0)}),
+    "ease": ({"lam": 250.0}, {"lam": (50.0, 250.0, 500.0, 750.0, 1000.0, 1500.0, 2500.0)}),
     "knn": ({"k": 100}, {"k": (25, 100, 400)}),
     "als": (
         {"factors": 64, "regularization": 0.1, "alpha": 10.0, "iterations": 15},
@@ -56,8 +56,8 @@ SIMILAR_WEIGHTS = (0.0, 0.1, 0.3)
 # recency (issue 16): the model's rows weighted by 0.5 ** (age / half-life), EASE's lambda searched with it (the
 # weights shrink the Gram matrix, so a smaller lambda regularises as much); the scored history's half-life; the
 # availability window (only items sold within that many days before the period)
-FIT_HALF_LIVES: tuple[float | None, ...] = (None, 60.0, 90.0, 180.0)
-RECENCY_LAMBDAS = (175.0, 250.0, 500.0)
+FIT_HALF_LIVES: tuple[float | None, ...] = (None, 30.0, 60.0, 90.0, 180.0, 365.0)
+RECENCY_LAMBDAS = (100.0, 175.0, 250.0, 500.0, 1000.0)
 HISTORY_HALF_LIVES: tuple[float | None, ...] = (None, 90.0, 180.0, 365.0)
 WINDOWS: tuple[float | None, ...] = (None, 28.0, 56.0, 91.0)
 RERANKS = ((1.0, 0.0), (0.9, 0.0), (1.0, 0.1), (0.75, 0.15))  # (mmr λ, pop α)
