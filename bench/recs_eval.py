@@ -130,7 +130,7 @@ class Bench:
 
     def similar_items(self, rec: Recommender, hist: list[str]) -> list[str]:
         recent = list(dict.fromkeys(reversed(hist)))[:5]
-        seen, out = set(hist), {}
+        seen, out = set(hist), {}  # type: set[str], dict[str, float]
         for n, item in enumerate(recent):
             for r in rec.similar(item, k=self.k, exclude=seen):
                 out[r.id] = max(out.get(r.id, 0.0), r.score / (1 + 0.1 * n))

@@ -63,7 +63,7 @@ def interactions(
 
     grow = index is None
     columns: dict[str, int] = {} if index is None else dict(index)
-    indptr, indices, values = [0], [], []
+    indptr, indices, values = [0], [], []  # type: list[int], list[int], list[float]
     row_weights = iter(weights) if weights is not None else None
     for n, row in enumerate(rows):
         items = list(row)

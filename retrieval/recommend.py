@@ -197,13 +197,13 @@ class Recommender:
         without them every purchase weighs 1 and no window applies."""
         import numpy as np
 
-        baskets = [list(b) for b in baskets]
+        orders: list[list[str]] = [list(b) for b in baskets]
         ages = [float(a) for a in basket_ages] if basket_ages is not None else None
-        if ages is not None and len(ages) != len(baskets):
-            raise ConfigError("basket_ages", len(ages), f"one age per basket ({len(baskets)})")
-        self._model_rows = baskets
+        if ages is not None and len(ages) != len(orders):
+            raise ConfigError("basket_ages", len(ages), f"one age per basket ({len(orders)})")
+        self._model_rows = orders
         self._row_ages: list[list[float]] | None = (
-            None if ages is None else [[a] * len(b) for b, a in zip(baskets, ages, strict=True)]
+            None if ages is None else [[a] * len(b) for b, a in zip(orders, ages, strict=True)]
         )
         if histories is not None and (config or RecConfig()).model_rows == "customers":
             self._model_rows = [list(h) for h in histories]
@@ -218,11 +218,11 @@ class Recommender:
         self.categories = dict(categories)
         self.titles = dict(titles or {})
         self.config = config or RecConfig()
-        self.co = CoPurchase(baskets)
+        self.co = CoPurchase(orders)
         self.available = set(available) if available is not None else set(self.ids)
         if self.config.available_days is not None and ages is not None:  # the range: items sold lately
             recent = {
-                i for b, a in zip(baskets, ages, strict=True) if a <= self.config.available_days for i in b
+                i for b, a in zip(orders, ages, strict=True) if a <= self.config.available_days for i in b
             }
             self.available &= recent
         pop = self.co.popularity()
