@@ -10,9 +10,13 @@ the period and had not bought before (every strategy excludes past purchases).
 Strategies, same run, same splits: popularity; similar items (embedding neighbours of recent purchases); bought
 together (item-item co-occurrence); the strong baselines item-kNN, EASE^R and implicit ALS (each fitted on
 customers' or on orders' purchases, whichever validates better); and the served path, ``Recommender.personal``:
-each personal model x embedding-similarity weight, then the MMR / popularity de-bias re-rank on the best, chosen
-by validation recall@10. Reports recall@10, NDCG@10, catalogue coverage and long-tail share, writes
-results/recs_eval.json and the recall vs long-tail plot results/recs_tradeoff.png.
+each personal model x embedding-similarity weight, then recency on the best (its rows weighted by a half-life,
+searched jointly with EASE's lambda; the scored history's half-life), the availability window (only items sold
+within N days before the period, a proxy for "still in the range"), then the MMR / popularity de-bias re-rank,
+all chosen by validation recall@10. Popularity, the strong baselines and the served path are then run again
+with the best window, same run, so the filter's effect is reported on all of them. Reports recall@10, NDCG@10,
+catalogue coverage and long-tail share, writes results/recs_eval.json and the recall vs long-tail plot
+results/recs_tradeoff.png. ``--reuse-baselines results/recs_eval.json`` skips the strong baselines' search.
 """
 
 from __future__ import annotations
