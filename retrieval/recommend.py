@@ -75,11 +75,11 @@ class RecConfig:
     min_cooccurrence: int = 1
     personal_model: str = "ease"  # one of PERSONAL_MODELS
     # the personal model's constructor settings (retrieval.rec_models): EASE's lambda
-    model_settings: dict[str, Any] = field(default_factory=lambda: {"lam": 1000.0})
+    model_settings: dict[str, Any] = field(default_factory=lambda: {"lam": 250.0})
     model_rows: str = "customers"  # what the model is fitted on: customers' purchases or single orders
     # recency (used when the purchases' ages are given, in days): the half-life of a purchase's weight in the
     # model's rows (the Gram matrix counts recent co-purchases more) and in the scored history; None: weight 1
-    fit_half_life_days: float | None = 60.0
+    fit_half_life_days: float | None = 90.0
     history_half_life_days: float | None = None
     available_days: float | None = None  # only items sold within this many days (None: every item in stock)
 
