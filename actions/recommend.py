@@ -52,23 +52,38 @@ logger = logging.getLogger(__name__)
 K = 4
 
 
-def _baskets() -> tuple[list[list[str]], list[list[str]]]:
-    """(each order's product ids, each customer's purchased product ids, oldest first)."""
+def _baskets() -> tuple[list[list[str]], list[list[str]], list[float], list[list[float]]]:
+    """(each order's product ids, each customer's purchased product ids, oldest first, each order's age in
+    days, each customer's purchases' ages in days): the ages weight the personal model's rows by recency."""
+    now = datetime.now(timezone.utc)
     by_order: dict[str, list[str]] = defaultdict(list)
     by_customer: dict[str, list[str]] = defaultdict(list)
+    order_age: dict[str, float] = {}
+    customer_ages: dict[str, list[float]] = defaultdict(list)
     for line in services().store.all_order_lines():
+        when = line.ordered_at if line.ordered_at.tzinfo else line.ordered_at.replace(tzinfo=timezone.utc)
+        age = (now - when).total_seconds() / 86400.0
         by_order[line.order_number].append(line.product_id)
+        order_age[line.order_number] = age
         by_customer[line.customer_id].append(line.product_id)
-    return list(by_order.values()), list(by_customer.values())
+        customer_ages[line.customer_id].append(age)
+    return (
+        list(by_order.values()),
+        list(by_customer.values()),
+        [order_age[o] for o in by_order],
+        [customer_ages[c] for c in by_customer],
+    )
 
 
 def _build_recommender() -> Recommender:
     try:
-        baskets, histories = _baskets()
+        baskets, histories, basket_ages, history_ages = _baskets()
     except StoreError:
         logger.exception("order history unavailable; recommending without it")
-        baskets, histories = [], []
-    return retrieval_service().recommender(baskets, histories=histories)
+        baskets, histories, basket_ages, history_ages = [], [], [], []
+    return retrieval_service().recommender(
+        baskets, histories=histories, history_ages=history_ages, basket_ages=basket_ages
+    )
 
 
 def recommender() -> Recommender:

@@ -1,7 +1,7 @@
 """The temporal protocol and the metrics of ``bench.recs_eval``.
 
 A period [start, end) is scored from what was bought before ``start`` only: its training data are the invoices
-before ``start``; its customers are those who bought before ``start`` and bought, within the period, at least one
+before ``start``; its customers are those who bought before ``start`` (with each purchase's age in days at ``start``, for recency) and bought, within the period, at least one
 item they had not bought before; their relevant items are those new items. Validation = [T1, T2) trained before
 T1 (hyper-parameters are chosen there); test = [T2, end of data) trained before T2 (reported, never tuned on).
 
@@ -34,6 +34,10 @@ class Period:
     end: str | None
     baskets: list[list[str]]  # the training invoices (item ids), before ``start``
     histories: dict[str, list[str]]  # customer -> items bought before ``start``, oldest first
+    history_ages: dict[
+        str, list[float]
+    ]  # customer -> per item of ``histories``: days between its purchase and start
+    basket_ages: list[float]  # per training invoice: days between it and ``start``
     customers: list[str]  # scored customers
     relevant: list[set[str]]  # per scored customer: the new items bought in [start, end)
     popularity: Counter[str]  # invoices per item before ``start``
@@ -53,12 +57,17 @@ def period(lines: pd.DataFrame, start: str, end: str | None = None, name: str = 
     inside = lines[lines["when"] >= begin]
     if end is not None:
         inside = inside[inside["when"] < pd.Timestamp(end)]
-    baskets = [list(dict.fromkeys(items)) for _, items in train.groupby("Invoice", sort=True)["StockCode"]]
+    train = train.assign(age=(begin - train["when"]).dt.total_seconds() / 86400.0)
+    by_invoice = train.groupby("Invoice", sort=True)
+    baskets = [list(dict.fromkeys(items)) for _, items in by_invoice["StockCode"]]
+    basket_ages = [float(a) for a in by_invoice["age"].min()]
     histories: dict[str, list[str]] = {}
-    for customer, code in train.sort_values("when", kind="stable")[["customer", "StockCode"]].itertuples(
-        index=False
-    ):
+    history_ages: dict[str, list[float]] = {}
+    for customer, code, age in train.sort_values("when", kind="stable")[
+        ["customer", "StockCode", "age"]
+    ].itertuples(index=False):
         histories.setdefault(customer, []).append(code)
+        history_ages.setdefault(customer, []).append(float(age))
     future = inside.groupby("customer")["StockCode"].apply(set).to_dict()
     customers = sorted(c for c in future if c in histories and future[c] - set(histories[c]))
     popularity: Counter[str] = Counter()
@@ -70,6 +79,8 @@ def period(lines: pd.DataFrame, start: str, end: str | None = None, name: str = 
         end=end,
         baskets=baskets,
         histories=histories,
+        history_ages=history_ages,
+        basket_ages=basket_ages,
         customers=customers,
         relevant=[future[c] - set(histories[c]) for c in customers],
         popularity=popularity,

@@ -1,6 +1,6 @@
 """Item-based recommenders over a binary user-item matrix: EASE^R, item-kNN and implicit ALS.
 
-Each model is fitted on a sparse ``rows x items`` matrix of 0/1 purchases (a row: one customer's purchases, or
+Each model is fitted on a sparse ``rows x items`` matrix of purchases (0/1, or weighted by recency) (a row: one customer's purchases, or
 one order) and scores a shopper's history (a 0/1 vector over the same items), so a shopper the model never saw
 is served the same way as one it did. ``explain`` names the history item that contributes most to a
 recommended item (the "often bought with your …" reason).
@@ -12,7 +12,9 @@ recommended item (the "often bought with your …" reason).
   * ``ALS``      implicit-feedback matrix factorisation (Hu, Koren, Volinsky 2008) with the ``implicit``
                  package; a history's user factors are solved from it at scoring time.
 
-``interactions`` builds the matrix from rows of item ids; ``make_model`` builds one from a name and settings.
+``interactions`` builds the matrix from rows of item ids (binary, or weighted: ``recency_weights`` turns purchase
+ages into weights, so the Gram matrix of EASE / kNN counts recent co-purchases more than old ones);
+``make_model`` builds one from a name and settings.
 """
 
 from __future__ import annotations
@@ -47,29 +49,55 @@ class ItemModel(Protocol):
 
 
 def interactions(
-    rows: Iterable[Iterable[str]], index: Mapping[str, int] | None = None
+    rows: Iterable[Iterable[str]],
+    index: Mapping[str, int] | None = None,
+    weights: Iterable[Iterable[float]] | None = None,
 ) -> tuple[sparse.csr_matrix, dict[str, int]]:
-    """A binary ``rows x items`` matrix and the item index (``index`` given: its items only; else every item)."""
+    """A ``rows x items`` matrix and the item index (``index`` given: its items only; else every item).
+
+    Without ``weights`` the matrix is binary; with them (one weight per item of each row, aligned with
+    ``rows``) an entry is the largest weight its item got in that row (e.g. the recency of its latest purchase).
+    """
     import numpy as np
     from scipy import sparse
 
     grow = index is None
     columns: dict[str, int] = {} if index is None else dict(index)
-    indptr, indices = [0], []
-    for row in rows:
-        cols = set()
-        for item in row:
+    indptr, indices, values = [0], [], []  # type: list[int], list[int], list[float]
+    row_weights = iter(weights) if weights is not None else None
+    for n, row in enumerate(rows):
+        items = list(row)
+        given = list(next(row_weights, ())) if row_weights is not None else [1.0] * len(items)
+        if len(given) != len(items):
+            raise ConfigError(f"weights of row {n}", len(given), f"one weight per item ({len(items)})")
+        cols: dict[int, float] = {}
+        for item, weight in zip(items, given, strict=True):
             col = columns.setdefault(item, len(columns)) if grow else columns.get(item)
             if col is not None:
-                cols.add(col)
-        indices.extend(sorted(cols))
+                cols[col] = max(cols.get(col, 0.0), float(weight))
+        ordered = sorted(cols)
+        indices.extend(ordered)
+        values.extend(cols[c] for c in ordered)
         indptr.append(len(indices))
-    data = np.ones(len(indices), dtype="float32")
     matrix = sparse.csr_matrix(
-        (data, np.asarray(indices, dtype="int32"), np.asarray(indptr, dtype="int64")),
+        (
+            np.asarray(values, dtype="float32"),
+            np.asarray(indices, dtype="int32"),
+            np.asarray(indptr, dtype="int64"),
+        ),
         shape=(len(indptr) - 1, len(columns)),
     )
     return matrix, columns
+
+
+def recency_weights(ages_days: Iterable[float], half_life_days: float | None) -> list[float]:
+    """``0.5 ** (age / half_life)`` per age in days (a purchase ``half_life_days`` old weighs half of one made
+    today); ``half_life_days`` None: every weight 1. A negative age (a clock ahead of the fit) counts as 0."""
+    ages = [float(a) for a in ages_days]
+    if half_life_days is None:
+        return [1.0] * len(ages)
+    _positive("half_life_days", half_life_days, "a number of days > 0, or None for no recency weighting")
+    return [0.5 ** (max(a, 0.0) / half_life_days) for a in ages]
 
 
 def _positive(field: str, value: float, valid: str = "a number > 0") -> None:

@@ -5,7 +5,11 @@ Strategies (each recommendation carries a reason: a code of ``REASONS`` and the 
   * ``together``     item-item co-occurrence from order baskets, normalised (cosine on basket counts)
   * ``personal``     for a verified shopper: an item model (``RecConfig.personal_model``: EASE^R, item-kNN or
                      implicit ALS from :mod:`retrieval.rec_models`, or the plain co-occurrence above) scoring
-                     what they bought, plus ``similar_weight`` x embedding similarity to it, minus it
+                     what they bought, plus ``similar_weight`` x embedding similarity to it, minus it. Recency,
+                     when purchase ages are given: the model's rows weight each purchase by
+                     ``0.5 ** (age / fit_half_life_days)``, and the shopper's history by
+                     ``0.5 ** (age / history_half_life_days)``; ``available_days`` recommends only items sold
+                     within that many days (a proxy for "still in the range")
   * ``popular``      the cold-start fallback
 Then an optional diversity / long-tail re-rank: MMR on the embeddings and a popularity penalty
 ``score / pop**alpha``. The defaults of ``RecConfig`` are the settings ``bench.recs_eval`` chose on its
@@ -22,7 +26,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from retrieval.errors import ConfigError, UnknownItemError
-from retrieval.rec_models import MODELS, ItemModel, interactions, make_model
+from retrieval.rec_models import MODELS, ItemModel, interactions, make_model, recency_weights
 
 if TYPE_CHECKING:
     import numpy as np
@@ -71,8 +75,13 @@ class RecConfig:
     min_cooccurrence: int = 1
     personal_model: str = "ease"  # one of PERSONAL_MODELS
     # the personal model's constructor settings (retrieval.rec_models): EASE's lambda
-    model_settings: dict[str, Any] = field(default_factory=lambda: {"lam": 1000.0})
+    model_settings: dict[str, Any] = field(default_factory=lambda: {"lam": 250.0})
     model_rows: str = "customers"  # what the model is fitted on: customers' purchases or single orders
+    # recency (used when the purchases' ages are given, in days): the half-life of a purchase's weight in the
+    # model's rows (the Gram matrix counts recent co-purchases more) and in the scored history; None: weight 1
+    fit_half_life_days: float | None = 90.0
+    history_half_life_days: float | None = None
+    available_days: float | None = None  # only items sold within this many days (None: every item in stock)
 
     def __post_init__(self) -> None:
         if self.personal_model not in PERSONAL_MODELS:
@@ -86,6 +95,12 @@ class RecConfig:
         if self.popularity_alpha < 0 or self.similar_weight < 0:
             bad = "popularity_alpha" if self.popularity_alpha < 0 else "similar_weight"
             raise ConfigError(bad, getattr(self, bad), "a number >= 0")
+        for name in ("fit_half_life_days", "history_half_life_days", "available_days"):
+            value = getattr(self, name)
+            if value is not None and (
+                isinstance(value, bool) or not (isinstance(value, int | float) and value > 0)
+            ):
+                raise ConfigError(name, value, "a number of days > 0, or None")
         if self.personal_model != "cooccurrence":
             make_model(self.personal_model, self.model_settings)  # settings are checked now, not when serving
 
@@ -172,23 +187,44 @@ class Recommender:
         titles: Mapping[str, str] | None = None,
         available: Iterable[str] | None = None,
         histories: Iterable[Iterable[str]] | None = None,
+        history_ages: Iterable[Iterable[float]] | None = None,
+        basket_ages: Iterable[float] | None = None,
     ) -> None:
         """``baskets``: the item ids of each order; ``histories``: each customer's purchased item ids (the
-        personal model's rows when ``config.model_rows`` is "customers"; without them it fits on the baskets)."""
+        personal model's rows when ``config.model_rows`` is "customers"; without them it fits on the baskets).
+        ``history_ages`` (per customer, per purchase in ``histories``) and ``basket_ages`` (per basket): how many
+        days ago it was bought — the recency weights of the model's rows and the ``available_days`` window;
+        without them every purchase weighs 1 and no window applies."""
         import numpy as np
 
-        baskets = [list(b) for b in baskets]
-        self._model_rows = baskets
+        orders: list[list[str]] = [list(b) for b in baskets]
+        ages = [float(a) for a in basket_ages] if basket_ages is not None else None
+        if ages is not None and len(ages) != len(orders):
+            raise ConfigError("basket_ages", len(ages), f"one age per basket ({len(orders)})")
+        self._model_rows = orders
+        self._row_ages: list[list[float]] | None = (
+            None if ages is None else [[a] * len(b) for b, a in zip(orders, ages, strict=True)]
+        )
         if histories is not None and (config or RecConfig()).model_rows == "customers":
             self._model_rows = [list(h) for h in histories]
+            self._row_ages = None if history_ages is None else [[float(a) for a in h] for h in history_ages]
+        if self._row_ages is not None and [len(r) for r in self._row_ages] != [
+            len(r) for r in self._model_rows
+        ]:
+            raise ConfigError("history_ages", "misaligned", "one age per purchase of each history")
         self.ids = list(ids)
         self.position = {item_id: row for row, item_id in enumerate(self.ids)}
         self.vectors = np.ascontiguousarray(vectors, dtype="float32")
         self.categories = dict(categories)
         self.titles = dict(titles or {})
         self.config = config or RecConfig()
-        self.co = CoPurchase(baskets)
+        self.co = CoPurchase(orders)
         self.available = set(available) if available is not None else set(self.ids)
+        if self.config.available_days is not None and ages is not None:  # the range: items sold lately
+            recent = {
+                i for b, a in zip(orders, ages, strict=True) if a <= self.config.available_days for i in b
+            }
+            self.available &= recent
         pop = self.co.popularity()
         self._pop = np.asarray([pop.get(i, 0) for i in self.ids], dtype="float32")
 
@@ -198,8 +234,17 @@ class Recommender:
         """The personal model fitted on the purchases of catalog items (None: co-occurrence, or no purchases)."""
         if self.config.personal_model == "cooccurrence":
             return None
+        weights = None
+        if self._row_ages is not None:
+            weights = [
+                recency_weights(
+                    [a for i, a in zip(row, ages, strict=True) if i in self.position],
+                    self.config.fit_half_life_days,
+                )
+                for row, ages in zip(self._model_rows, self._row_ages, strict=True)
+            ]
         rows = [[i for i in row if i in self.position] for row in self._model_rows]
-        matrix, columns = interactions(rows)
+        matrix, columns = interactions(rows, weights=weights)
         if not columns:
             return None
         model = make_model(self.config.personal_model, self.config.model_settings).fit(matrix)
@@ -305,17 +350,30 @@ class Recommender:
             out.append(Recommendation(rec.id, rec.score, "together", "together", self._title(source)))
         return out
 
-    def personal(self, history: Sequence[str], k: int = 10) -> list[Recommendation]:
-        """From a shopper's purchases (most recent last); excludes what they already bought."""
+    def personal(
+        self, history: Sequence[str], k: int = 10, ages: Sequence[float] | None = None
+    ) -> list[Recommendation]:
+        """From a shopper's purchases (most recent last; ``ages``: how many days ago each was bought, which
+        weights them by ``config.history_half_life_days``); excludes what they already bought."""
+        if ages is not None and len(ages) != len(history):
+            raise ConfigError("ages", len(ages), f"one age per purchase in the history ({len(history)})")
         bought = [i for i in dict.fromkeys(history) if i in self.position]
         if not bought:
             return self.popular(k)
         recency = {item: 0.5 + 0.5 * (n + 1) / len(bought) for n, item in enumerate(bought)}
+        weight = dict.fromkeys(bought, 1.0)
+        if ages is not None and self.config.history_half_life_days is not None:
+            weight = dict.fromkeys(bought, 0.0)  # an item bought several times: its latest purchase counts
+            for item, w in zip(
+                history, recency_weights(ages, self.config.history_half_life_days), strict=True
+            ):
+                if item in weight:
+                    weight[item] = max(weight[item], w)
         fitted = self._model
         if fitted is None:
             model_scores = self.co.scores(recency)
         else:
-            model_scores = self._model_scores(fitted, bought)
+            model_scores = self._model_scores(fitted, weight)
         sim_scores, sim_source = self._similar_to_history(bought, recency)
         total = {i: model_scores.get(i, 0.0) + sim_scores.get(i, 0.0) for i in {*model_scores, *sim_scores}}
         picked = self._finish({i: (v, "personal", "", "") for i, v in total.items()}, k, set(bought))
@@ -333,9 +391,10 @@ class Recommender:
         return recs
 
     def _model_scores(
-        self, fitted: tuple[ItemModel, dict[str, int], list[str]], bought: Sequence[str]
+        self, fitted: tuple[ItemModel, dict[str, int], list[str]], bought: Mapping[str, float]
     ) -> dict[str, float]:
-        """The model's best ``candidates`` positive scores, scaled to a maximum of 1, bought items left out."""
+        """The model's best ``candidates`` positive scores for the history ``bought`` (item -> its weight),
+        scaled to a maximum of 1, bought items left out."""
         import numpy as np
 
         model, columns, items = fitted
@@ -343,7 +402,7 @@ class Recommender:
         if not cols:
             return {}
         row = np.zeros(len(items), dtype="float32")
-        row[cols] = 1.0
+        row[cols] = [bought[i] for i in bought if i in columns]
         scores = np.asarray(model.score(row), dtype="float32")
         scores[cols] = -np.inf
         n = min(self.config.candidates, len(items))

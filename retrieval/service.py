@@ -414,9 +414,12 @@ class RetrievalService:
         baskets: Iterable[Sequence[str]],
         config: RecConfig | None = None,
         histories: Iterable[Sequence[str]] | None = None,
+        history_ages: Iterable[Sequence[float]] | None = None,
+        basket_ages: Iterable[float] | None = None,
     ) -> Recommender:
         """The recommender over the catalog index; ``baskets``: each order's product ids; ``histories``: each
-        customer's purchased product ids (what the personal model is fitted on, see ``RecConfig.model_rows``)."""
+        customer's purchased product ids (what the personal model is fitted on, see ``RecConfig.model_rows``);
+        ``history_ages`` / ``basket_ages``: their ages in days (the recency weights, ``Recommender``)."""
         index = self.index(CATALOG)
         ids = index.ids
         records = [index.get(i) for i in ids]
@@ -430,6 +433,8 @@ class RetrievalService:
             titles={r["id"]: r["title"] for r in records},
             available=available,
             histories=histories,
+            history_ages=history_ages,
+            basket_ages=basket_ages,
         )
 
 

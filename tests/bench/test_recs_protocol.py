@@ -38,6 +38,9 @@ def test_the_validation_period_never_sees_its_own_or_later_purchases() -> None:
     assert trained_on == {"a", "b", "c"} == set(valid.popularity)  # no June or September item leaks in
     assert valid.customers == ["c1"] and valid.relevant == [{"d"}]  # c2 bought nothing in June; a: re-buy
     assert valid.histories == {"c1": ["a", "b"], "c2": ["a", "c"]}
+    # ages in days before June 1st, aligned with the histories and the invoices (sorted by invoice)
+    assert valid.history_ages == {"c1": [147.0, 147.0], "c2": [120.0, 92.0]}
+    assert valid.basket_ages == [147.0, 120.0, 92.0]
     assert valid.popularity["a"] == 2
 
 
