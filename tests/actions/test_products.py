@@ -343,3 +343,20 @@ def test_recommendations_removed_before_they_are_shown_are_dropped(service: Retr
     chosen = [Recommendation("P-1", 1.0, "popular", ""), Recommendation("P-gone", 0.9, "popular", "")]
     kept, records = recommend.current_products(service, chosen)
     assert [r.id for r in kept] == ["P-1"] and [r["id"] for r in records] == ["P-1"]
+
+
+def test_purchase_ages_line_up_with_baskets_and_count_back_from_the_newest_order(install: Any) -> None:
+    class DatedStore(StubStore):
+        lines: ClassVar[list[Line]] = [
+            Line("SD-1", "C-1", "P-3", ordered_at=datetime(2026, 1, 1, tzinfo=UTC)),
+            Line("SD-1", "C-1", "P-4", ordered_at=datetime(2026, 1, 1, tzinfo=UTC)),
+            Line("SD-2", "C-2", "P-5", ordered_at=datetime(2026, 1, 31)),  # naive: the store's UTC
+            Line("SD-3", "C-1", "P-6", ordered_at=datetime(2026, 3, 2, tzinfo=UTC)),
+        ]
+
+    install(store=DatedStore())
+    baskets, histories, basket_ages, history_ages = recommend._baskets()
+    assert baskets == [["P-3", "P-4"], ["P-5"], ["P-6"]]
+    assert basket_ages == [60.0, 30.0, 0.0], "days before the newest order, whatever today's date is"
+    assert histories == [["P-3", "P-4", "P-6"], ["P-5"]]
+    assert history_ages == [[60.0, 60.0, 0.0], [30.0]]
