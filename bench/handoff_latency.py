@@ -24,7 +24,9 @@ import asyncio
 import json
 import os
 import re
+import secrets
 import signal
+import string
 import sys
 import tempfile
 import time
@@ -36,6 +38,7 @@ from typing import Any
 
 import aiohttp
 
+from bot.widget_session import CLIENT_HEADER, client_id, signed_client
 from scripts.engines import EngineError, rabbitmq_server
 from scripts.feed_stack import FeedStack
 from scripts.stack import ROOT, Stack, StackConfig, StackError
@@ -68,10 +71,14 @@ class Samples:
 class Shopper:
     """A widget stand-in: Rasa's socket.io channel with a persistent session."""
 
-    def __init__(self, rasa_url: str) -> None:
+    def __init__(self, rasa_url: str, client_header: str) -> None:
         import socketio
 
         self.rasa_url = rasa_url
+        # what the bot service's proxy sends for each browser: without it every simulated shopper is one
+        # client address (127.0.0.1), whose shared budget (client_rate_limit, 30 messages / 10 s) the channel
+        # enforces by answering "too fast" instead of passing the message on
+        self.client_header = client_header
         self.session_id = uuid.uuid4().hex
         self.client = socketio.AsyncClient(reconnection=False)
         self.inbox: list[tuple[float, dict[str, Any]]] = []
@@ -91,7 +98,12 @@ class Shopper:
             confirmed.set()
 
         self.client.on("session_confirm", on_confirm)
-        await self.client.connect(self.rasa_url, transports=["websocket"], socketio_path="/socket.io")
+        await self.client.connect(
+            self.rasa_url,
+            transports=["websocket"],
+            socketio_path="/socket.io",
+            headers={CLIENT_HEADER: self.client_header},
+        )
         await self.client.emit("session_request", {"session_id": self.session_id})
         await asyncio.wait_for(confirmed.wait(), 30)
 
@@ -194,16 +206,26 @@ async def hand_off(agents: list[Agent], shoppers: list[Shopper]) -> dict[str, st
     return {s.session_id: ids[s.session_id] for s in shoppers}
 
 
+WORDS = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+
+
+def tag() -> str:
+    """A random word of letters that marks one message. Not hex: digit runs in a hex id ("3 52 2797") read as a
+    phone number to the tracker store's redaction, and the console then shows "[phone]" — an arrival the bench
+    would miss."""
+    return "".join(secrets.choice(string.ascii_lowercase) for _ in range(10))
+
+
 async def exchange(agent: Agent, shopper: Shopper, handoff_id: str, messages: int, samples: Samples) -> None:
     for index in range(messages):
-        text = f"shopper message {index} {uuid.uuid4().hex[:8]}"
+        text = f"shopper message {WORDS[index % len(WORDS)]} {tag()}"
         sent = time.perf_counter()
         await shopper.say(text)
         try:
             samples.to_agent_ms.append((await agent.wait_seen(text) - sent) * 1000)
         except TimeoutError:
             samples.lost += 1
-        reply = f"agent reply {index} {uuid.uuid4().hex[:8]}"
+        reply = f"agent reply {WORDS[index % len(WORDS)]} {tag()}"
         sent = time.perf_counter()
         await agent.call("POST", f"/api/console/conversations/{handoff_id}/reply", {"text": reply})
         try:
@@ -213,6 +235,12 @@ async def exchange(agent: Agent, shopper: Shopper, handoff_id: str, messages: in
         await asyncio.sleep(0.2)
 
 
+def shopper_client(config: StackConfig, index: int) -> str:
+    """The signed X-ShopDesk-Client header of simulated shopper `index`: one client address per shopper."""
+    secret = config.widget_session_secret
+    return signed_client(secret, client_id(secret, f"198.51.100.{index % 250 + 1}:{index}"))
+
+
 async def run(config: StackConfig, counts: list[int], messages: int, feed: str) -> list[tuple[str, Samples]]:
     agents = [Agent(config.bot_url) for _ in range(max(counts))]
     await asyncio.gather(*(a.login(f"agent{i}@bench.test", PASSWORD) for i, a in enumerate(agents)))
@@ -220,7 +248,7 @@ async def run(config: StackConfig, counts: list[int], messages: int, feed: str) 
     try:
         for count in counts:
             label = f"{feed}: {count} conversation{'s' if count > 1 else ''}"
-            shoppers = [Shopper(config.rasa_url) for _ in range(count)]
+            shoppers = [Shopper(config.rasa_url, shopper_client(config, index)) for index in range(count)]
             try:
                 await asyncio.gather(*(s.connect() for s in shoppers))
                 ids = await hand_off(agents, shoppers)
