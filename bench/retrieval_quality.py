@@ -144,6 +144,29 @@ def load_responder_or_none(path: Path) -> Any:
         return None
 
 
+def myntra_sample(path: Path, n: int, seed: int) -> tuple[Any, Any]:
+    """The Myntra catalog (``doc``: title + brand + colour; ``query``: the description's first clause, <= 20
+    words) and the seeded sample of query products (dev and test halves are split from it later)."""
+    import pandas as pd
+
+    frame = pd.read_csv(path).drop_duplicates("ProductID")
+    frame["doc"] = (
+        frame["ProductName"] + ". " + frame["ProductBrand"] + ". " + frame["PrimaryColor"].fillna("")
+    ).str.strip()
+    glued = re.compile(r"(?<=[a-z0-9])(?=[A-Z][a-z])")
+    firsts = [glued.sub(". ", str(d)).split(". ")[0].split(", ")[0] for d in frame["Description"].fillna("")]
+    frame["query"] = [" ".join(s.split()[:20]) for s in firsts]
+    candidates = frame[frame["query"].str.split().str.len() >= 4]
+    sample = candidates.sample(n=min(n, len(candidates)), random_state=random.Random(seed).randint(0, 999))
+    return frame, sample
+
+
+def adapt_items(frame: Any, sample: Any) -> list[tuple[str, str]]:
+    """(description, doc) of every product outside the query sample: the adapted encoder's only training data."""
+    train = frame[~frame["ProductID"].isin(set(sample["ProductID"]))]
+    return list(zip(train["Description"].fillna("").astype(str), train["doc"], strict=True))
+
+
 def method_lists(
     pool: Pool,
     queries: list[str],
@@ -297,19 +320,7 @@ def main() -> None:
     if not myntra.exists():
         print(f"\n(b) Myntra skipped: {myntra} absent")
         return
-    import pandas as pd
-
-    frame = pd.read_csv(myntra).drop_duplicates("ProductID")
-    frame["doc"] = (
-        frame["ProductName"] + ". " + frame["ProductBrand"] + ". " + frame["PrimaryColor"].fillna("")
-    ).str.strip()
-    glued = re.compile(r"(?<=[a-z0-9])(?=[A-Z][a-z])")
-    firsts = [glued.sub(". ", str(d)).split(". ")[0].split(", ")[0] for d in frame["Description"].fillna("")]
-    frame["query"] = [" ".join(s.split()[:20]) for s in firsts]
-    candidates = frame[frame["query"].str.split().str.len() >= 4]
-    sample = candidates.sample(
-        n=min(args.myntra_queries, len(candidates)), random_state=random.Random(args.seed).randint(0, 999)
-    )
+    frame, sample = myntra_sample(myntra, args.myntra_queries, args.seed)
     m_ids = frame["ProductID"].astype(str).tolist()
     m_docs = frame["doc"].tolist()
     start = time.perf_counter()
@@ -356,10 +367,8 @@ def main() -> None:
     # the responder re-ranks the test half only (2 × 500 re-ranks; the CPU is shared)
     m_lists = method_lists(pool, m_queries, runs, served, responder, {"BM25 rank_bm25": bm25_m}, test)
     if not args.no_adapt:
-        excluded = set(sample["ProductID"])  # the 1,000 query products (dev and test) are never trained on
-        train = frame[~frame["ProductID"].isin(excluded)]
-        items = list(zip(train["Description"].fillna("").astype(str), train["doc"], strict=True))
-        print(f"\ncatalog-adapted encoder: {len(train)} products outside the {len(excluded)} query products")
+        items = adapt_items(frame, sample)  # the 1,000 query products (dev and test) are never trained on
+        print(f"\ncatalog-adapted encoder: {len(items)} products outside the {len(sample)} query products")
         tried = [adapted_runs(s, items, pool, m_queries, m_rel, dev, rank_metrics) for s in args.adapt]
         for a in tried:
             print(

@@ -199,7 +199,7 @@ def adapt_encoder(
             optimizer.step()
             schedule.step()
             optimizer.zero_grad()
-            losses.append(float(loss))
+            losses.append(loss.item())
             if step % 50 == 0 or step == len(epoch_batches):
                 logger.info(
                     "epoch %d step %d/%d loss %.4f", epoch, step, len(epoch_batches), _mean(losses[-50:])

@@ -61,7 +61,7 @@ def test_bad_settings_name_the_value_and_the_choices() -> None:
         AdaptConfig(batch_size=1)
     with pytest.raises(ConfigError, match="learning_rate"):
         AdaptConfig(learning_rate=0.0)
-    with pytest.raises(ConfigError, match="0"):
+    with pytest.raises(ConfigError, match="'nope'"):
         anchor_text("some words here and more", "nope", random.Random(0))
 
 
@@ -94,11 +94,12 @@ def test_batches_never_repeat_a_target() -> None:
 
 
 # ----------------------------------------------------------------------------------------- real fine-tune
-# Descriptions name product types by made-up shop words ("glimmet" = backpack, ...), which the base model
-# cannot know; the held-out product's pair is never trained on, only the other colours of its type.
+# Descriptions name product types by made-up shop words ("glimmet" = backpack, ...) that the base model cannot
+# know, and say nothing else about the product (no colour); the targets are colour + type. The held-out product's
+# pair is never trained on, only the other colours of its type, so only "glimmet" -> Backpack can move it.
 TYPES = {"glimmet": "Backpack", "vorple": "Sneaker", "trundix": "Raincoat", "quassel": "Wristwatch"}
 COLOURS = ["red", "navy", "olive", "mustard", "grey", "teal"]
-USES = ["city days", "weekend trips", "the daily commute", "long walks", "the office", "travel"]
+USES = ["city days", "weekend trips", "the daily commute", "long walks", "the office", "everyday use"]
 HELD_OUT = ("teal", "glimmet")
 
 
@@ -106,7 +107,7 @@ def _catalog() -> list[Product]:
     products = []
     for n, (word, kind) in enumerate(TYPES.items()):
         for m, colour in enumerate(COLOURS):
-            description = f"A {colour} {word} made for {USES[(n + m) % len(USES)]}."
+            description = f"A {word} made for {USES[(n + m) % len(USES)]}."
             products.append(_product(f"{word}-{colour}", f"{colour.title()} {kind}", description, colour))
     return products
 
@@ -125,7 +126,7 @@ def test_fine_tune_moves_a_held_out_pair_and_saves_a_loadable_model(tmp_path: Pa
 
     products = _catalog()
     held = next(p for p in products if p.id == f"{HELD_OUT[1]}-{HELD_OUT[0]}")
-    config = AdaptConfig(pair_rule="first_sentence", epochs=3, learning_rate=1e-4, batch_size=8, seed=3)
+    config = AdaptConfig(pair_rule="first_sentence", epochs=6, learning_rate=1e-4, batch_size=8, seed=3)
     pairs = product_pairs(products, config, exclude=[held.id])
     assert len(pairs) == len(products) - 1 and all(held.title not in t for _, t in pairs)
     query = anchor_text(held.description, "first_sentence", random.Random(0))
