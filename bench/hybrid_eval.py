@@ -206,7 +206,8 @@ def adapted_runs(
     encoder = SentenceTransformerEncoder(EncoderConfig(model=str(model_dir), max_seq_length=64))
     doc_vectors = cached_embeddings(f"{pool.name}_title_docs", [t for ts in pool.texts for t in ts], encoder)
     runs = run_pool(pool, queries, encoder.encode(list(queries)), doc_vectors)
-    fusion, _ = tune(pool, runs, relevant, dev, metrics)
+    # a stronger dense side may want less BM25: the weight grid starts lower than the base encoder's
+    fusion, _ = tune(pool, runs, relevant, dev, metrics, weights=(0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8))
     dev_rel = [relevant[r] for r in dev]
     return Adapted(
         spec,

@@ -215,8 +215,9 @@ def adapt_encoder(
         "pairs": len(pairs),
         "pairs_sha256": hashlib.sha256("\n".join(f"{a}\t{t}" for a, t in pairs).encode()).hexdigest(),
         "steps": total,
-        "loss_first_50": _mean(losses[:50]),
-        "loss_last_50": _mean(losses[-50:]),
+        # mean loss over the first and the last tenth of the steps (at least 2 steps each)
+        "loss_start": _mean(losses[: max(2, total // 10)]),
+        "loss_end": _mean(losses[-max(2, total // 10) :]),
         "train_seconds": round(time.perf_counter() - start, 1),
         "source": source or {},
         "versions": {"torch": torch.__version__, "sentence_transformers": _version("sentence_transformers")},

@@ -145,7 +145,7 @@ def test_fine_tune_moves_a_held_out_pair_and_saves_a_loadable_model(tmp_path: Pa
     assert saved == meta
     assert saved["pairs"] == len(pairs) and saved["base_model"] == "all-MiniLM-L6-v2"
     assert saved["config"]["pair_rule"] == "first_sentence" and saved["source"] == {"test": "tiny catalog"}
-    assert saved["loss_last_50"] < saved["loss_first_50"]
+    assert saved["loss_end"] < saved["loss_start"]
 
 
 def test_cli_trains_on_a_catalog_file_without_the_excluded_ids(tmp_path: Path, demo_csv: Path) -> None:
