@@ -40,7 +40,7 @@ _GLUED = re.compile(r"(?<=[a-z0-9])(?=[A-Z][a-z])")  # "…lockOne handle…": s
 
 @dataclass(frozen=True)
 class AdaptConfig:
-    """How the encoder is fine-tuned (``learning_rate``, ``epochs``: chosen on the Myntra dev half,
+    """How the encoder is fine-tuned (the defaults: the setting measured on Myntra,
     docs/benchmarks.md)."""
 
     base_model: str = DEFAULT_MODEL
@@ -48,7 +48,7 @@ class AdaptConfig:
     max_words: int = 20  # anchor length cap
     min_words: int = 4  # shorter anchors are skipped
     epochs: int = 1
-    learning_rate: float = 5e-5
+    learning_rate: float = 1e-4
     batch_size: int = 32
     warmup_share: float = 0.1
     scale: float = 20.0  # cosine -> logit, as MultipleNegativesRankingLoss
