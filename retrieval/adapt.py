@@ -40,7 +40,7 @@ _GLUED = re.compile(r"(?<=[a-z0-9])(?=[A-Z][a-z])")  # "…lockOne handle…": s
 
 @dataclass(frozen=True)
 class AdaptConfig:
-    """How the encoder is fine-tuned (the defaults: the setting measured on Myntra,
+    """How the encoder is fine-tuned (the defaults: the ``random_sentence`` setting measured on Myntra,
     docs/benchmarks.md)."""
 
     base_model: str = DEFAULT_MODEL
