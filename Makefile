@@ -215,6 +215,10 @@ bench-retrieval: setup index ## BM25 vs dense vs hybrid (+ responder) quality; F
 	$(PY) -m bench.retrieval_quality --data-dir $(DATA_DIR)
 	$(PY) -m bench.retrieval_speed --data-dir $(DATA_DIR)
 
+.PHONY: adapt-encoder
+adapt-encoder: setup ## fine-tune the bi-encoder on the catalog's description->title pairs (off by default; CATALOG= PRESET= OUT=)
+	$(PY) -m retrieval.adapt --catalog $(or $(CATALOG),training_data/catalog/demo_products.csv) --preset $(or $(PRESET),demo) --out $(or $(OUT),var/encoder-adapted)
+
 bench-recs: setup ## recommendations on real purchases (Online Retail II, temporal split)
 	$(PY) -m bench.recs_eval --data-dir $(DATA_DIR)
 

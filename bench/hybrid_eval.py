@@ -10,13 +10,16 @@ as its prior, as ``RetrievalService`` does.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from retrieval.adapt import AdaptConfig
 from retrieval.hybrid import LexicalIndex, rrf
 
 
@@ -156,3 +159,62 @@ def tune(
                 grid.append((method, rrf_k, weight, m))
     best = max(grid, key=lambda g: (round(g[3]["top1"], 6), round(g[3]["mrr@10"], 6), -abs(g[2] - 0.5)))
     return (best[0], best[1], best[2]), grid
+
+
+@dataclass
+class Adapted:
+    """One catalog-adapted encoder on the Myntra pool: its runs and the fusion tuned for it on the dev half."""
+
+    spec: str  # "rule:epochs:lr"
+    model_dir: Path
+    runs: Runs
+    fusion: tuple[str, float, float]  # (method, rrf_k, lexical weight), best on dev
+    dev_dense: dict[str, float]
+    dev_hybrid: dict[str, float]
+    meta: dict[str, Any]
+
+
+def adapt_config(spec: str) -> AdaptConfig:
+    """``rule:epochs:lr[:max_pairs]`` (e.g. ``random_sentence:1:5e-5``) as an :class:`AdaptConfig`."""
+    try:
+        rule, epochs, lr, *limit = spec.split(":")
+        max_pairs = int(limit[0]) if limit else None
+        return AdaptConfig(pair_rule=rule, epochs=int(epochs), learning_rate=float(lr), max_pairs=max_pairs)
+    except ValueError as exc:
+        raise SystemExit(f"--adapt {spec!r}: expected rule:epochs:lr[:max_pairs] ({exc})") from None
+
+
+def adapted_runs(
+    spec: str,
+    train_items: Sequence[tuple[str, str]],
+    pool: Pool,
+    queries: Sequence[str],
+    relevant: Sequence[set[str]],
+    dev: Sequence[int],
+    metrics: Any,
+) -> Adapted:
+    """Train (once: cached by pairs and settings) the adapted encoder on ``train_items`` (description, target) —
+    products outside the query sample only — then search the pool with it and tune the fusion on ``dev``."""
+    from bench.retrieval_common import cached_adapted_model, cached_embeddings
+    from retrieval.adapt import text_pairs
+    from retrieval.config import EncoderConfig
+    from retrieval.encoder import SentenceTransformerEncoder
+
+    config = adapt_config(spec)
+    pairs = text_pairs(train_items, config)
+    model_dir = cached_adapted_model(f"adapted-{pool.name}", pairs, config)
+    encoder = SentenceTransformerEncoder(EncoderConfig(model=str(model_dir), max_seq_length=64))
+    doc_vectors = cached_embeddings(f"{pool.name}_title_docs", [t for ts in pool.texts for t in ts], encoder)
+    runs = run_pool(pool, queries, encoder.encode(list(queries)), doc_vectors)
+    # a stronger dense side may want less BM25: the weight grid starts lower than the base encoder's
+    fusion, _ = tune(pool, runs, relevant, dev, metrics, weights=(0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8))
+    dev_rel = [relevant[r] for r in dev]
+    return Adapted(
+        spec,
+        model_dir,
+        runs,
+        fusion,
+        metrics(dense_lists(pool, runs, dev), dev_rel),
+        metrics(hybrid_lists(pool, runs, dev, fusion[1], fusion[2], fusion[0]), dev_rel),
+        json.loads((model_dir / "adapt.json").read_text(encoding="utf-8")),
+    )

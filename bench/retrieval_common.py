@@ -5,8 +5,10 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -66,3 +68,42 @@ def rank_metrics(
         recall += sum(gains) / len(rel) if rel else 0.0
     n = max(len(relevant), 1)
     return {"top1": top1 / n, "mrr@10": mrr / n, "ndcg@10": ndcg / n, "recall@10": recall / n}
+
+
+def cached_adapted_model(name: str, pairs: Sequence[tuple[str, str]], config: Any) -> Path:
+    """Fine-tune once per (pairs, settings) with :func:`retrieval.adapt.adapt_encoder`; the directory is kept
+    under results/cache (written to a temporary name first, so an interrupted run leaves no half model)."""
+    import json
+    import shutil
+    from dataclasses import asdict
+
+    from retrieval.adapt import ADAPT_META, adapt_encoder
+
+    digest = hashlib.sha256(
+        ("\n".join(f"{a}\t{t}" for a, t in pairs) + json.dumps(asdict(config), sort_keys=True)).encode()
+    ).hexdigest()
+    path = RESULTS / "cache" / f"{name}-{digest[:12]}"
+    lock = path.with_name(path.name + ".lock")  # the pid of a run training this model now: wait for it
+    while not (path / ADAPT_META).exists() and lock.exists() and _alive(int(lock.read_text() or 0)):
+        time.sleep(10)
+    if (path / ADAPT_META).exists():
+        return path
+    tmp = path.with_name(path.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    lock.write_text(str(os.getpid()))
+    try:
+        print(f"  fine-tuning {name} on {len(pairs)} pairs ({config})", flush=True)
+        adapt_encoder(pairs, tmp, config, source={"bench": name, "pairs": len(pairs)})
+        tmp.rename(path)
+    finally:
+        lock.unlink(missing_ok=True)
+    return path
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except (OSError, ValueError):
+        return False
+    return pid > 0
