@@ -45,7 +45,7 @@ DIALOGUE_INPUTS := config.yml $(shell find domain $(DIALOGUE_DATA) -name '*.yml'
         data reseed catalog index responder model browser-deps clean verify-orders import-catalog \
         bench-nlu bench-load bench-startup bench-retrieval bench-recs bench-catalog-update bench-faiss bench-responder bench-responder-train \
         bench-ledger bench-handoff bench-restart analytics themes bench-broker sentiment sentiment-predict \
-        bench-sentiment redis-deps bench-lock bench-profile bench-load-open bench-load-cluster
+        bench-sentiment redis-deps bench-lock bench-profile bench-load-open bench-load-cluster adapt-encoder
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-20s\033[0m %s\n", $$1, $$2}'
@@ -215,7 +215,6 @@ bench-retrieval: setup index ## BM25 vs dense vs hybrid (+ responder) quality; F
 	$(PY) -m bench.retrieval_quality --data-dir $(DATA_DIR)
 	$(PY) -m bench.retrieval_speed --data-dir $(DATA_DIR)
 
-.PHONY: adapt-encoder
 adapt-encoder: setup ## fine-tune the bi-encoder on the catalog's description->title pairs (off by default; CATALOG= PRESET= OUT=)
 	$(PY) -m retrieval.adapt --catalog $(or $(CATALOG),training_data/catalog/demo_products.csv) --preset $(or $(PRESET),demo) --out $(or $(OUT),var/encoder-adapted)
 
