@@ -23,6 +23,10 @@ class EchoAgent:
     """Stands in for Rasa's Agent: answers with what the dialogue would have been given."""
 
     async def handle_message(self, message: Any) -> None:
+        if message.text.startswith("busy:"):  # what a turn whose conversation lock timed out raises
+            from rasa.core.lock_store import LockError
+
+            raise LockError(f"could not acquire the lock of {message.sender_id}")
         seen = {"text": message.text, "input_channel": message.input_channel, "metadata": message.metadata}
         await message.output_channel.send_text_message(message.sender_id, json.dumps(seen))
 

@@ -35,22 +35,29 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+SERVER_LOG: dict[
+    str, Path
+] = {}  # the probe server's output (stdout and stderr), written by the `port` fixture
+
+
 @pytest.fixture(scope="module")
-def port() -> Iterator[int]:
+def port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("SANIC_")}
     env.pop("RASA_MAX_BODY_BYTES", None)
+    log = SERVER_LOG["path"] = tmp_path_factory.mktemp("rest-probe") / "server.log"
+    handle = log.open("wb")
     process = subprocess.Popen(
         [str(RASA_PYTHON), str(Path(__file__).with_name("rest_probe_server.py")), str(port)],
         cwd=ROOT,
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stdout=handle,
+        stderr=subprocess.STDOUT,
     )
     try:
         for _ in range(600):  # bounded: 120 s
             if process.poll() is not None:
-                pytest.fail(f"the probe server exited: {process.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
+                pytest.fail(f"the probe server exited: {log.read_text(errors='replace')[-2000:]}")
             try:
                 status, _ = _request(port, "GET", "/webhooks/rest/", b"")
                 if status == 200:
@@ -63,6 +70,7 @@ def port() -> Iterator[int]:
     finally:
         process.terminate()
         process.wait(timeout=30)
+        handle.close()
 
 
 def _request(
@@ -177,3 +185,16 @@ def test_the_server_sets_input_channel_and_shopdesk_client(port: int) -> None:
         "n": 3,
         "shopdesk_client": client_id("dev-widget-session-secret", "127.0.0.1"),
     }
+
+
+def test_a_failed_turn_is_logged_without_the_shoppers_text(port: int) -> None:
+    text = "busy: my address is 12 Quiet Lane and my card ends 4242"
+    status, reply = _post(port, {"sender": "busy-1", "message": text})
+    assert (status, reply) == (200, []), "answered as Rasa does: the replies so far (none)"
+    deadline = time.monotonic() + 10
+    log = ""
+    while "was not handled" not in log and time.monotonic() < deadline:
+        time.sleep(0.1)
+        log = SERVER_LOG["path"].read_text(errors="replace")
+    assert "a message of conversation busy-1 was not handled: LockError" in log
+    assert "Quiet Lane" not in log and "4242" not in log and "rest.message.received.failure" not in log
