@@ -210,9 +210,9 @@ WORDS = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
 
 
 def tag() -> str:
-    """A random word of letters that marks one message. Not hex: digit runs in a hex id ("3 52 2797") read as a
-    phone number to the tracker store's redaction, and the console then shows "[phone]" — an arrival the bench
-    would miss."""
+    """A random word of letters that marks one message. Not hex: a hex id that comes out all digits ("2 20481537")
+    reads as a phone number to the tracker store's redaction, and the console then shows "[phone]" — an arrival
+    the bench would miss."""
     return "".join(secrets.choice(string.ascii_lowercase) for _ in range(10))
 
 
