@@ -81,10 +81,10 @@ class LexicalIndex:
                 col = vocab.setdefault(term, len(vocab))
                 counts[col] = counts.get(col, 0) + 1
             lengths[row] = len(doc)
-            for col, tf in counts.items():
+            for col, count in counts.items():
                 rows.append(row)
                 cols.append(col)
-                tfs.append(tf)
+                tfs.append(count)
         self.vocab = vocab
         n_docs = len(self.keys)
         tf = np.asarray(tfs, dtype="float64")

@@ -24,6 +24,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from scripts import cluster_config, engines, nginx
@@ -166,7 +167,7 @@ class ClusterStack(Stack):
                 Service(  # actions.server allows its Sanic worker 180 s to start (actions.server.allow_slow_worker_start)
                     f"actions-{index}",
                     argv,
-                    lambda url=url: http_ok(url),
+                    partial(http_ok, url),
                     timeout_s=240,
                     env={"ACTION_SERVER_PORT": str(port)},
                 )
@@ -183,7 +184,7 @@ class ClusterStack(Stack):
                 Service(
                     f"rasa-{index}",
                     with_option(base, "-p", str(port)),
-                    lambda url=url: rasa_status_ok(url, config.rasa_token),
+                    partial(rasa_status_ok, url, config.rasa_token),
                     timeout_s=300,
                     needs=("redis", "postgres", "rabbitmq"),
                     env={"RASA_PORT": str(port)},

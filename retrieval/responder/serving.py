@@ -270,7 +270,7 @@ def load_responder(
     except (KeyError, TypeError, ValueError) as exc:
         raise CheckpointCorruptError(path, f"bad calibration or thresholds in meta.json ({exc})") from exc
     if config.threshold_overrides:
-        chosen = replace(chosen, **dict(config.threshold_overrides))  # validated again by Thresholds
+        chosen = replace(chosen, **dict(config.threshold_overrides))  # type: ignore[arg-type]  # Thresholds re-validates
     model = model.converted(chosen_precision)
     if config.compile:
         try:
