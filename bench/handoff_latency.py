@@ -71,13 +71,14 @@ class Samples:
 class Shopper:
     """A widget stand-in: Rasa's socket.io channel with a persistent session."""
 
-    def __init__(self, rasa_url: str, client_header: str) -> None:
+    def __init__(self, rasa_url: str, client_header: str | None = None) -> None:
         import socketio
 
         self.rasa_url = rasa_url
-        # what the bot service's proxy sends for each browser: without it every simulated shopper is one
-        # client address (127.0.0.1), whose shared budget (client_rate_limit, 30 messages / 10 s) the channel
-        # enforces by answering "too fast" instead of passing the message on
+        # Straight to Rasa, the signed header the bot service's proxy sends for each browser: without it every
+        # simulated shopper is one client address (127.0.0.1), whose shared budget (client_rate_limit, 30
+        # messages / 10 s) the channel enforces by answering "too fast" instead of passing the message on.
+        # None: through the bot service's proxy, which sets it.
         self.client_header = client_header
         self.session_id = uuid.uuid4().hex
         self.client = socketio.AsyncClient(reconnection=False)
@@ -102,7 +103,7 @@ class Shopper:
             self.rasa_url,
             transports=["websocket"],
             socketio_path="/socket.io",
-            headers={CLIENT_HEADER: self.client_header},
+            headers={CLIENT_HEADER: self.client_header} if self.client_header else {},
         )
         await self.client.emit("session_request", {"session_id": self.session_id})
         await asyncio.wait_for(confirmed.wait(), 30)
