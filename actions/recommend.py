@@ -59,15 +59,16 @@ def _baskets() -> tuple[list[list[str]], list[list[str]], list[float], list[list
     Ages count back from the newest order, not from the clock: a shop taking orders every day sees the same,
     and a store that stopped (the demo shop's fixed seed) keeps its recommendations instead of every weight
     shrinking alike as the months pass (with EASE^R that acts as an ever larger lambda)."""
-    lines = list(services().store.all_order_lines())
-    when = {id(line): _aware(line.ordered_at) for line in lines}
-    newest = max(when.values(), default=datetime.now(timezone.utc))
+    lines = services().store.all_order_lines()  # ordered_at: UTC-aware, as the store keeps every time
+    if not lines:
+        return [], [], [], []
+    newest = max(line.ordered_at for line in lines)
     by_order: dict[str, list[str]] = defaultdict(list)
     by_customer: dict[str, list[str]] = defaultdict(list)
     order_age: dict[str, float] = {}
     customer_ages: dict[str, list[float]] = defaultdict(list)
     for line in lines:
-        age = (newest - when[id(line)]).total_seconds() / 86400.0
+        age = (newest - line.ordered_at).total_seconds() / 86400.0
         by_order[line.order_number].append(line.product_id)
         order_age[line.order_number] = age
         by_customer[line.customer_id].append(line.product_id)
@@ -78,11 +79,6 @@ def _baskets() -> tuple[list[list[str]], list[list[str]], list[float], list[list
         [order_age[o] for o in by_order],
         [customer_ages[c] for c in by_customer],
     )
-
-
-def _aware(moment: datetime) -> datetime:
-    """A stored time as UTC (the order store's naive times are UTC)."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def _build_recommender() -> Recommender:

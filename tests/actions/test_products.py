@@ -350,7 +350,7 @@ def test_purchase_ages_line_up_with_baskets_and_count_back_from_the_newest_order
         lines: ClassVar[list[Line]] = [
             Line("SD-1", "C-1", "P-3", ordered_at=datetime(2026, 1, 1, tzinfo=UTC)),
             Line("SD-1", "C-1", "P-4", ordered_at=datetime(2026, 1, 1, tzinfo=UTC)),
-            Line("SD-2", "C-2", "P-5", ordered_at=datetime(2026, 1, 31)),  # naive: the store's UTC
+            Line("SD-2", "C-2", "P-5", ordered_at=datetime(2026, 1, 31, tzinfo=UTC)),
             Line("SD-3", "C-1", "P-6", ordered_at=datetime(2026, 3, 2, tzinfo=UTC)),
         ]
 
