@@ -22,7 +22,7 @@ import sys
 import time
 from pathlib import Path
 
-from scripts.processes import descendants
+from scripts.processes import descendants, stat_fields
 from scripts.stack import APP_PYTHON, ROOT
 
 UP_LINE = "The ShopDesk cluster is up"
@@ -30,11 +30,10 @@ UP_LINE = "The ShopDesk cluster is up"
 PARTS = (
     ("rasa", "rasa_addons.serve"),
     ("actions", "actions.server"),
-    ("nginx", "nginx: master"),
-    ("postgres", "postgres -D"),
+    ("nginx", "nginx"),
     ("postgres", "bin/postgres"),
     ("redis", "redis-server"),
-    ("rabbitmq", "beam.smp"),
+    ("rabbitmq", "rabbit"),
     ("sink", "analytics.broker_sink"),
     ("bot", "-m bot"),
 )
@@ -48,19 +47,17 @@ def cmdline(pid: int) -> str:
 
 
 def parts(root: int) -> dict[str, int]:
-    """NAME=PID of the cluster's top-level parts under `root` (a part's own children are metered with it)."""
+    """NAME=PID of the cluster's parts: the launcher's own children (a part's children are metered with it)."""
     found: dict[str, int] = {}
-    claimed: set[int] = set()
     for pid, _started in sorted(descendants(root)):
-        if any(pid in {p, *(c for c, _ in descendants(p))} for p in claimed):
+        fields = stat_fields(pid)
+        if fields is None or fields[1] != str(root):  # not a direct child of the launcher
             continue
         line = cmdline(pid)
-        for name, marker in PARTS:
-            if marker in line:
-                count = sum(1 for key in found if key.split("-")[0] == name)
-                found[f"{name}-{count + 1}"] = pid
-                claimed.add(pid)
-                break
+        name = next((name for name, marker in PARTS if marker in line), None)
+        if name is not None:
+            count = sum(1 for key in found if key.split("-")[0] == name)
+            found[f"{name}-{count + 1}"] = pid
     return found
 
 
