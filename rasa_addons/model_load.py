@@ -54,12 +54,15 @@ def install_fast_model_load() -> None:
         *args: Any,
         **kwargs: Any,
     ) -> Any:
-        config = kwargs.get("config", {})
-        if finetune_mode or config.get(RUN_EAGERLY) or predict_data_example is None:
+        def rasas_way() -> Any:
             FAST_LOADS["stock"] += 1
             return stock(
                 cls, model_file_name, model_data_example, predict_data_example, finetune_mode, *args, **kwargs
             )
+
+        config = kwargs.get("config", {})
+        if finetune_mode or config.get(RUN_EAGERLY) or predict_data_example is None:
+            return rasas_way()
         import tensorflow as tf
 
         model = cls(*args, **kwargs)
@@ -68,10 +71,7 @@ def install_fast_model_load() -> None:
             _build_and_restore(model, model_file_name, model_data_example)
         except (AssertionError, ValueError, tf.errors.OpError) as exc:
             logger.warning("fast load of %s failed (%s); loading it Rasa's way", cls.__name__, exc)
-            FAST_LOADS["stock"] += 1
-            return stock(
-                cls, model_file_name, model_data_example, predict_data_example, finetune_mode, *args, **kwargs
-            )
+            return rasas_way()
         model.run_inference(predict_data_example)  # trace the prediction graph now, as Rasa does
         FAST_LOADS["fast"] += 1
         return model
