@@ -4,8 +4,9 @@ floor, CPU-seconds of each process from /proc, and the machine's load.
 Variants (one stack at a time, same code, switched by settings):
 - `after`: the defaults (the cuts on: rasa_addons.speedups and .model_load, the SQLite tracker store in WAL, 1 thread
   a process);
-- `before`: the cuts off (RASA_FAST_PATHS=0, RASA_FAST_LOAD=0, TRACKER_SQLITE_WAL=0, RASA_THREADS / ACTION_THREADS =
-  every core, which is what TensorFlow and torch take on their own);
+- `before`: the cuts off (RASA_FAST_PATHS=0, RASA_FAST_LOAD=0, RASA_POLICY_GATE=0, TRACKER_SQLITE_WAL=0,
+  RASA_THREADS / ACTION_THREADS = every core, which is what TensorFlow and torch take on their own);
+- `no-gate`: `after` with TEDPolicy run for every prediction (RASA_POLICY_GATE=0): the policy gate's own share;
 - `echo`: the `after` stack serving the no-op model of configs/echo (one rule, no action call): the floor.
 """
 
@@ -20,7 +21,7 @@ from scripts.processes import descendants, stat_fields
 from scripts.stack import RASA_BIN, ROOT, Stack, StackConfig
 
 ECHO_DIR = ROOT / "configs" / "echo"
-VARIANTS = ("echo", "before", "after")
+VARIANTS = ("echo", "before", "no-gate", "after")
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -28,12 +29,15 @@ def variant_env(variant: str) -> dict[str, str]:
     """The settings that make `variant` (see the module's docstring)."""
     if variant not in VARIANTS:
         raise ValueError(f"variant {variant!r}: expected one of {', '.join(VARIANTS)}")
+    if variant == "no-gate":
+        return {"RASA_POLICY_GATE": "0"}
     if variant != "before":
         return {}
     cores = str(os.cpu_count() or 1)
     return {
         "RASA_FAST_PATHS": "0",
         "RASA_FAST_LOAD": "0",
+        "RASA_POLICY_GATE": "0",
         "TRACKER_SQLITE_WAL": "0",
         "RASA_THREADS": cores,
         "ACTION_THREADS": cores,

@@ -1,12 +1,13 @@
 """Load benchmark: closed loop, N concurrent simulated shoppers running multi-turn flows over the REST channel.
 
 For each variant (bench/cost_common.py: `echo`, the no-op model, is the floor; `before` has the per-message cost
-cuts switched off; `after` is the default stack) it starts the real stack on free ports with a fresh order store
-(one stack at a time), waits until it is idle, and drives 1/10/20/50 shoppers (no think time) for `--rounds`
-rounds of a flow each. Prints msg/s, p50/p95/p99, errors and CPU-milliseconds per message of Rasa, the action
-server and the bot, with the load average next to each row (the machine may be shared: compare rows of one run).
+cuts switched off; `no-gate` is `after` with TED run for every prediction; `after` is the default stack) it
+starts the real stack on free ports with a fresh order store (one stack at a time), waits until it is idle, and
+drives 1/10/20/50 shoppers (no think time) for `--rounds` rounds of a flow each. Prints msg/s, p50/p95/p99,
+errors and CPU-milliseconds per message of Rasa, the action server and the bot, with the load average next to
+each row (the machine may be shared: compare rows of one run).
 
-    .venv/app/bin/python -m bench.load_rest [--levels 1,10,20,50] [--variants echo,before,after] [--rounds 3]
+    .venv/app/bin/python -m bench.load_rest [--levels 1,10,20,50] [--variants echo,before,no-gate,after] [--rounds 3]
     .venv/app/bin/python -m bench.load_rest --shoppers 20 --variants after     (1 vs 20 shoppers, as before)
 """
 

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import aiohttp
 
-from bench.cost_common import CpuMeter, load_average, stack_for, stack_pids, train_echo
+from bench.cost_common import VARIANTS, CpuMeter, load_average, stack_for, stack_pids, train_echo
 from bench.load_rest import FLOWS, Run, drive, shopper, wait_idle
 from scripts.stack import ROOT
 
@@ -118,7 +118,7 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--messages", type=int, default=80)
-    parser.add_argument("--variant", choices=("after", "before", "echo"), default="after")
+    parser.add_argument("--variant", choices=VARIANTS, default="after")
     parser.add_argument("--rate", type=int, default=200, help="py-spy samples per second")
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "profile")
     args = parser.parse_args()

@@ -15,6 +15,7 @@ Rasa's own command line takes over it
 7. caps TensorFlow / OpenMP / BLAS threads at `RASA_THREADS` (default 1) and, unless `RASA_FAST_PATHS=0`,
    installs the per-message cost cuts of rasa_addons.speedups (the cached action-answer validator);
 8. unless `RASA_FAST_LOAD=0`, loads DIET and TED without tracing a training step (rasa_addons.model_load);
+9. unless `RASA_POLICY_GATE=0`, runs TEDPolicy only when its prediction could win (rasa_addons.policy_gate);
 
 then runs Rasa's normal CLI.
 """
@@ -26,7 +27,7 @@ import os
 import sys
 from typing import Any, List, MutableMapping, Optional, Sequence
 
-from rasa_addons import model_load, speedups
+from rasa_addons import model_load, policy_gate, speedups
 from rasa_addons.redact import install_log_redaction
 from rasa_addons.settings import ENDPOINT_DEFAULTS, RasaSettings, SettingsError, load_settings
 
@@ -109,6 +110,8 @@ def prepare(args: Sequence[str], env: Optional[MutableMapping[str, str]] = None)
         speedups.install_validator_cache()
     if settings.fast_load:
         model_load.install_fast_model_load()
+    if settings.policy_gate:
+        policy_gate.install_policy_gate()
     action_guard.install(settings.action_timeout_s)
     install_body_limit(settings.max_body_bytes)
     return argv

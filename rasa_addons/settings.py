@@ -57,6 +57,7 @@ class RasaSettings:
     )
     sqlite_wal: bool = True  # TRACKER_SQLITE_WAL: the SQLite tracker store in WAL mode, synchronous=NORMAL
     fast_load: bool = True  # RASA_FAST_LOAD: DIET/TED load without a traced training step (model_load)
+    policy_gate: bool = True  # RASA_POLICY_GATE: TEDPolicy runs only when it could win (policy_gate)
 
 
 def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
@@ -134,4 +135,5 @@ def load_settings(env: Optional[Mapping[str, str]] = None) -> RasaSettings:
         fast_paths=_flag(env, "RASA_FAST_PATHS", True),
         sqlite_wal=_flag(env, "TRACKER_SQLITE_WAL", True),
         fast_load=_flag(env, "RASA_FAST_LOAD", True),
+        policy_gate=_flag(env, "RASA_POLICY_GATE", True),
     )
