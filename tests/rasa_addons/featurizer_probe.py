@@ -110,6 +110,25 @@ def component_facts(tmp: Path) -> dict[str, Any]:
             "finite": bool(all(np.isfinite(f.features).all() for f in (sequence, sentence) if f is not None)),
         }
 
+    # the same text again, at inference: every row looked up (nothing encoded), the same features
+    misses = (featurizer.token_rows.misses, featurizer.message_rows.misses)
+    again = Message(data={TEXT: MESSAGES["normal"]})
+    tokenizer.process([again])
+    featurizer.process([again])
+    first, second = messages["normal"].get_dense_features(TEXT), again.get_dense_features(TEXT)
+    facts["cache"] = {
+        "new_encodes": [featurizer.token_rows.misses - misses[0], featurizer.message_rows.misses - misses[1]],
+        "same_features": all(
+            np.array_equal(a.features, b.features) for a, b in zip(first, second, strict=True)
+        ),
+        "max_diff_vs_uncached": float(
+            np.abs(
+                second[0].features[:5]
+                - featurizer.encoder.encode([t.text for t in again.get("text_tokens")][:5])
+            ).max()
+        ),
+    }
+
     sentence_only = Message(data={TEXT: MESSAGES["normal"]})
     tokenizer.process([sentence_only])
     _component(tmp).process([sentence_only])

@@ -52,6 +52,13 @@ def test_token_features_have_one_row_per_token(facts: dict[str, Any], kind: str)
     assert seen["sequence_dtype"] == "float32"
 
 
+def test_a_repeated_message_is_looked_up_not_encoded_again(facts: dict[str, Any]) -> None:
+    cache = facts["component"]["cache"]
+    assert cache["new_encodes"] == [0, 0]
+    assert cache["same_features"]
+    assert cache["max_diff_vs_uncached"] < 1e-5  # the encoder's own rows, up to its batch rounding
+
+
 def test_a_5000_character_message_keeps_a_row_per_token_but_embeds_only_the_first_256(
     facts: dict[str, Any],
 ) -> None:
