@@ -22,6 +22,7 @@ queues `shopdesk.console` (the console feed, bot/broker_feed.py) and `shopdesk.a
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 from typing import Any, Dict, List, Optional, Text, Tuple, Union
@@ -69,6 +70,17 @@ class RedactingSQLEventBroker(SQLEventBroker):
 
     def publish(self, event: Dict[Text, Any]) -> None:
         super().publish(redact_event(event, {}, self._sealer) if self.redact else event)
+
+    def publish_many(self, events: List[Dict[Text, Any]]) -> None:
+        """`publish` for a turn's new events with one transaction (Rasa's publishes commit each event alone: a
+        tenth of the Rasa process's CPU a message went to the broker's ~7 commits a turn). The same rows, in order."""
+        if not events:
+            return
+        with self.session_scope() as session:
+            for event in events:
+                data = redact_event(event, {}, self._sealer) if self.redact else event
+                session.add(self.SQLBrokerEvent(sender_id=data.get("sender_id"), data=json.dumps(data)))
+            session.commit()
 
 
 def shown_url(url: str) -> str:

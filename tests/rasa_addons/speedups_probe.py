@@ -18,6 +18,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+import sqlalchemy as sa  # noqa: E402
 from rasa.shared.core.domain import Domain  # noqa: E402
 
 GOOD = [
@@ -153,6 +154,10 @@ def stream_facts(tmp: Path) -> dict[str, Any]:
         broker = RedactingSQLEventBroker(dialect="sqlite", db=str(directory / "events.db"))
         tracker_store = store(directory, single_pass=single_pass)
         tracker_store.event_broker = broker
+        commits = {"count": 0}
+        sa.event.listen(
+            broker.engine, "commit", lambda _conn, commits=commits: commits.update(count=commits["count"] + 1)
+        )
         reads = {"count": 0}
         original = tracker_store.retrieve
 
@@ -186,6 +191,7 @@ def stream_facts(tmp: Path) -> dict[str, Any]:
                 for e in stored
             ],
             "reads_while_saving": reads["count"],
+            "broker_commits": commits["count"],
         }
     return facts
 

@@ -58,6 +58,7 @@ def test_a_save_publishes_and_stores_the_same_events_without_reading_the_convers
     assert all("anna.berg" not in json.dumps(e) for e in fast["published"]), "still redacted"
     assert fast["stored"] == rasa["stored"] and len(fast["stored"]) == 15
     assert rasa["reads_while_saving"] == 3 and fast["reads_while_saving"] == 0
+    assert rasa["broker_commits"] == 15 and fast["broker_commits"] == 3, "one broker transaction a save"
 
 
 def test_thread_limits_cover_every_numeric_library() -> None:
