@@ -13,7 +13,8 @@ Rasa's own command line takes over it
 5. redacts emails, phone numbers and street addresses in every log record above DEBUG;
 6. makes action-server failures answer `utter_technical_problem` (rasa_addons.action_guard);
 7. caps TensorFlow / OpenMP / BLAS threads at `RASA_THREADS` (default 1) and, unless `RASA_FAST_PATHS=0`,
-   installs the per-message cost cuts of rasa_addons.speedups (the cached action-answer validator);
+   installs the per-message cost cuts of rasa_addons.speedups (the cached action-answer validator) and
+   rasa_addons.action_domain (the domain sent to the action server once, then its digest);
 8. unless `RASA_FAST_LOAD=0`, loads DIET and TED without tracing a training step (rasa_addons.model_load);
 9. unless `RASA_POLICY_GATE=0`, runs TEDPolicy only when its prediction could win (rasa_addons.policy_gate);
 
@@ -27,7 +28,7 @@ import os
 import sys
 from typing import Any, List, MutableMapping, Optional, Sequence
 
-from rasa_addons import model_load, policy_gate, speedups
+from rasa_addons import action_domain, model_load, policy_gate, speedups
 from rasa_addons.redact import install_log_redaction
 from rasa_addons.settings import ENDPOINT_DEFAULTS, RasaSettings, SettingsError, load_settings
 
@@ -108,6 +109,7 @@ def prepare(args: Sequence[str], env: Optional[MutableMapping[str, str]] = None)
 
     if settings.fast_paths:
         speedups.install_validator_cache()
+        action_domain.install_domain_digest()
     if settings.fast_load:
         model_load.install_fast_model_load()
     if settings.policy_gate:
