@@ -108,6 +108,12 @@ def security_middleware(
     return middleware
 
 
+async def _close_consoles(app: web.Application) -> None:
+    """Agents' console sockets are closed when the service shuts down (going away), before aiohttp waits for
+    open handlers: a console left open would hold the shutdown for its whole timeout."""
+    await app[HUB].close_all()
+
+
 def create_app(settings: Settings, rasa: RasaApi | None = None, *, sync: bool = True) -> web.Application:
     """The service; ``rasa`` replaces the HTTP client (tests), ``sync=False`` skips the tracker poller (and the
     broker feed, with ``CONSOLE_FEED=broker``)."""
@@ -160,13 +166,13 @@ def create_app(settings: Settings, rasa: RasaApi | None = None, *, sync: bool = 
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await app[proxy.UPSTREAM].close()
-        await app[HUB].close_all()
         if client is not None:
             await client.close()
         app[csat.CSAT_STORE].shutdown()
         app[STORE].shutdown()
 
     app.cleanup_ctx.append(resources)
+    app.on_shutdown.append(_close_consoles)
     app.add_routes(handoff_api.routes)
     app.add_routes(console.routes)
     dashboard.setup(app)  # the analytics dashboard (admins): /console/dashboard, /console/api/analytics/*

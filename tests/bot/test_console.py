@@ -279,3 +279,20 @@ async def test_context_and_order_lookup(
     malformed = await client.get("/api/console/orders/DROP%20TABLE")
     assert malformed.status == 400
     assert json.loads(await malformed.text())["fields"]["order_id"]
+
+
+async def test_shutting_down_closes_open_consoles_first(alice: tuple[TestClient, str]) -> None:
+    """aiohttp waits for open handlers after the shutdown signal: a console left open held the bot service's stop
+    (and every test's teardown) for the whole shutdown timeout."""
+    from aiohttp import WSMsgType
+
+    from tests.bot.conftest import console_socket
+
+    socket = await console_socket(alice[0])
+    assert alice[0].server.app[HUB].online_agents() == {ALICE[0]}
+    await alice[0].server.app.shutdown()  # the on_shutdown signal only, as the runner sends it first
+    frame = await socket.receive(timeout=5)
+    while frame.type == WSMsgType.TEXT:  # presence frames sent before the signal
+        frame = await socket.receive(timeout=5)
+    assert frame.type in (WSMsgType.CLOSE, WSMsgType.CLOSED, WSMsgType.CLOSING)
+    assert alice[0].server.app[HUB].online_agents() == set()
