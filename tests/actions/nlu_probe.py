@@ -19,6 +19,9 @@ from rasa.core.agent import Agent  # noqa: E402
 
 
 async def main(model: str, texts: list[str]) -> None:
+    from rasa_addons import model_load
+
+    model_load.install_fast_model_load()  # the served Rasa's load (rasa_addons.serve), in a third of the time
     agent = Agent.load(model)
     parsed = []
     for text in texts:
