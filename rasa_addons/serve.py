@@ -13,7 +13,7 @@ Rasa's own command line takes over it
 5. redacts emails, phone numbers and street addresses in every log record above DEBUG;
 6. makes action-server failures answer `utter_technical_problem` (rasa_addons.action_guard);
 7. caps TensorFlow / OpenMP / BLAS threads at `RASA_THREADS` (default 1) and, unless `RASA_FAST_PATHS=0`,
-   installs the per-message cost cuts of rasa_addons.speedups (the cached action-answer validator) and
+   installs the per-message cost cuts of rasa_addons.speedups (the cached action-answer and events validators) and
    rasa_addons.action_domain (the domain sent to the action server once, then its digest);
 8. unless `RASA_FAST_LOAD=0`, loads DIET and TED without tracing a training step (rasa_addons.model_load);
 9. unless `RASA_POLICY_GATE=0`, runs TEDPolicy only when its prediction could win (rasa_addons.policy_gate);
@@ -109,6 +109,7 @@ def prepare(args: Sequence[str], env: Optional[MutableMapping[str, str]] = None)
 
     if settings.fast_paths:
         speedups.install_validator_cache()
+        speedups.install_events_validator_cache()
         action_domain.install_domain_digest()
     if settings.fast_load:
         model_load.install_fast_model_load()

@@ -196,12 +196,57 @@ def stream_facts(tmp: Path) -> dict[str, Any]:
     return facts
 
 
+EVENT_BODIES = [
+    [{"event": "bot", "text": "agent reply", "metadata": {"agent": "alice"}}],
+    {"event": "slot", "name": "handoff_status", "value": None},
+    [{"event": "action", "name": "action_listen"}, {"event": "resume"}],
+    [{"event": "no_such_event"}],
+    [{"text": "no event key"}],
+    "not events",
+    [{"event": "slot", "value": 1}],
+]
+
+
+def events_facts() -> dict[str, Any]:
+    """Rasa's HTTP API events validation before and after the cached validator, on good and bad bodies."""
+    import jsonschema
+    import rasa.server as rasa_server
+
+    from rasa_addons import speedups
+
+    class Request:
+        def __init__(self, body: Any) -> None:
+            self.json = body
+
+    def outcome(body: Any) -> str:
+        try:
+            rasa_server.validate_events_in_request_body(Request(body))
+            return "ok"
+        except rasa_server.ErrorResponse as error:
+            return f"{error.status} {error.error_info['message']}"
+
+    before = [outcome(body) for body in EVENT_BODIES]
+    speedups.install_events_validator_cache()
+    speedups.install_events_validator_cache()  # twice is once
+    calls = {"validate": 0}
+    original = jsonschema.validate
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        calls["validate"] += 1
+        return original(*args, **kwargs)
+
+    jsonschema.validate = counting
+    after = [outcome(body) for body in EVENT_BODIES]
+    return {"before": before, "after": after, "jsonschema_validate_calls": calls["validate"], "good": 3}
+
+
 def main() -> None:
     kind, tmp = sys.argv[1], Path(sys.argv[2])
     if kind == "write":
         write(tmp)
     facts = {
         "validator": validator_facts,
+        "events": events_facts,
         "wal": lambda: wal_facts(tmp),
         "read": lambda: read(tmp),
         "stream": lambda: stream_facts(tmp),

@@ -33,6 +33,17 @@ def test_the_cached_validator_accepts_and_refuses_exactly_what_rasa_did(validato
     assert all("Failed to validate Action server response" in result for result in validator["after"][good:])
 
 
+def test_rasas_events_api_validates_with_one_validator_and_refuses_what_it_refused(tmp_path: Path) -> None:
+    facts = probe_facts(PROBE, "events", str(tmp_path))
+    assert facts["after"] == facts["before"]
+    good = facts["good"]
+    assert facts["before"][:good] == ["ok"] * good
+    assert all(
+        result.startswith("400 Failed to validate the events format.") for result in facts["before"][good:]
+    )
+    assert facts["jsonschema_validate_calls"] == 0
+
+
 def test_the_sqlite_tracker_store_runs_in_wal_mode_unless_switched_off(tmp_path: Path) -> None:
     facts = probe_facts(PROBE, "wal", str(tmp_path))
     assert facts["journal_on"] == "wal" and facts["synchronous_on"] == 1  # NORMAL
