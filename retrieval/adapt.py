@@ -8,8 +8,13 @@ training pair: an *anchor* cut from its description (``random_sentence``: one of
 ``max_words`` words) and its *target*, the text the catalog is searched by (title, brand, colours — never the
 description). Training is in-batch contrastive (MultipleNegativesRankingLoss: every other target in the batch is a
 negative; a batch never holds the same target twice) on CPU in minutes. The result is a sentence-transformers
-directory with ``adapt.json`` beside the weights saying what it was trained on; ``EncoderConfig(model=<dir>)`` and
-``python -m retrieval.build --model <dir>`` use it (off by default: the packaged all-MiniLM-L6-v2 is served).
+directory with ``adapt.json`` beside the weights saying what it was trained on and how it serves (``serving``: the
+product thresholds and the catalog's lexical weight, :data:`retrieval.config.ADAPTED_PRODUCT_RANK`).
+
+Serving it (off by default: the packaged all-MiniLM-L6-v2 serves everything): :func:`catalog_serving` turns a
+:class:`RetrievalConfig` into one whose English *catalog* is built and searched with the adapted model and its
+thresholds (``SHOPDESK_CATALOG_ENCODER`` in the action server and the console; ``--catalog-model`` for
+``retrieval.build`` / ``retrieval.import_catalog``). The knowledge base keeps the stock encoder.
 """
 
 from __future__ import annotations
@@ -28,7 +33,13 @@ from pathlib import Path
 from typing import Any
 
 from retrieval.catalog import Product
-from retrieval.config import DEFAULT_MODEL
+from retrieval.config import (
+    ADAPTED_LEXICAL_WEIGHT,
+    ADAPTED_PRODUCT_RANK,
+    DEFAULT_MODEL,
+    RankConfig,
+    RetrievalConfig,
+)
 from retrieval.errors import ConfigError, EncoderError
 
 logger = logging.getLogger(__name__)
@@ -220,6 +231,7 @@ def adapt_encoder(
         "loss_end": _mean(losses[-max(2, total // 10) :]),
         "train_seconds": round(time.perf_counter() - start, 1),
         "source": source or {},
+        "serving": default_serving(),
         "versions": {"torch": torch.__version__, "sentence_transformers": _version("sentence_transformers")},
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
@@ -232,6 +244,57 @@ def read_adapt_meta(model_dir: str | Path) -> dict[str, Any] | None:
     """``adapt.json`` of an adapted model directory (None: not one)."""
     path = Path(model_dir) / ADAPT_META
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
+def default_serving() -> dict[str, Any]:
+    """The ``serving`` block a new adapted model gets: the settings chosen on the Myntra dev half."""
+    return {
+        "product_rank": {f: getattr(ADAPTED_PRODUCT_RANK, f) for f in ("answer", "clarify", "margin")},
+        "lexical_weight": ADAPTED_LEXICAL_WEIGHT,
+        "chosen_on": "Myntra dev half (bench/retrieval_adapted.py, docs/benchmarks.md)",
+    }
+
+
+def catalog_serving(config: RetrievalConfig, model_dir: str | Path) -> RetrievalConfig:
+    """``config`` with the English catalog built and searched by the adapted model in ``model_dir`` and its
+    ``adapt.json`` ``serving`` settings (product thresholds, catalog lexical weight; a model saved before they
+    existed gets :func:`default_serving`'s). Raises :class:`ConfigError` naming the directory when it is not a
+    catalog-adapted sentence-transformers model."""
+    import dataclasses
+
+    path = Path(model_dir)
+    if not (path / "modules.json").is_file():
+        raise ConfigError(
+            "catalog encoder directory", str(path), "a sentence-transformers model saved by retrieval.adapt"
+        )
+    try:
+        meta = read_adapt_meta(path)
+    except (OSError, ValueError) as exc:
+        raise ConfigError(
+            "catalog encoder adapt.json", str(path / ADAPT_META), f"readable JSON ({exc})"
+        ) from exc
+    if meta is None:
+        raise ConfigError(
+            "catalog encoder directory", str(path), f"a model with {ADAPT_META} (python -m retrieval.adapt)"
+        )
+    serving = meta.get("serving") or default_serving()
+    try:
+        rank = RankConfig(**{f: float(serving["product_rank"][f]) for f in ("answer", "clarify", "margin")})
+        weight = float(serving["lexical_weight"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ConfigError(
+            f"{ADAPT_META} serving", serving, "product_rank {answer, clarify, margin} and lexical_weight"
+        ) from exc
+    if not 0.0 <= rank.clarify <= rank.answer <= 1.0 or not 0.0 <= rank.margin < 1.0:
+        raise ConfigError(
+            f"{ADAPT_META} serving product_rank", serving["product_rank"], "0 <= clarify <= answer <= 1"
+        )
+    return dataclasses.replace(
+        config,
+        catalog_encoder=dataclasses.replace(config.encoder, model=str(path)),
+        product_rank=dataclasses.replace(rank, max_choices=config.product_rank.max_choices),
+        hybrid=dataclasses.replace(config.hybrid, lexical_weight=weight),  # validated by HybridConfig
+    )
 
 
 def _mean(values: Sequence[float]) -> float:
