@@ -31,7 +31,7 @@ from typing import Generic, TypeVar
 from actions.settings import Settings, SettingsError
 from ledger.errors import LedgerConfigError
 from ledger.gateway import LedgerGateway
-from retrieval.adapt import catalog_serving
+from retrieval.catalog_encoder import catalog_serving
 from retrieval.config import RetrievalConfig
 from retrieval.errors import RetrievalError
 from retrieval.recommend import Recommender

@@ -206,7 +206,7 @@ class Settings:
 
 def _check_catalog_encoder(path: Path) -> None:
     """SHOPDESK_CATALOG_ENCODER names a catalog-adapted model (``retrieval.adapt.catalog_serving``'s check)."""
-    from retrieval.adapt import catalog_serving
+    from retrieval.catalog_encoder import catalog_serving
     from retrieval.config import RetrievalConfig
     from retrieval.errors import ConfigError
 

@@ -4,16 +4,16 @@ product thresholds on the dev half (reporting the test half's decisions).
 
 Product thresholds (``RankConfig`` answer / clarify / margin). The stock ones (0.45 / 0.25 / 0.04) were set by
 hand when product search was built; a catalog-adapted encoder moves the cosine bands, so they do not carry over.
-Chosen here on the Myntra dev half by keeping the stock encoder's *precision* at each decision and buying as
-much coverage as the adapted encoder allows: every dev query runs through what ``RetrievalService.search_products``
-does (the fused top 5, the tail cut, ``BiEncoderRanker`` with the fused order kept), first with the served stock
-hybrid and its thresholds, then with the adapted hybrid and each grid cell.
+Chosen here on the Myntra dev half: every dev query runs through what ``RetrievalService.search_products`` does
+(the fused top 5, the tail cut, ``BiEncoderRanker`` with the fused order kept), with the served stock hybrid and
+its thresholds, and with the adapted hybrid and each grid cell.
 
-- answer + margin: the most dev queries answered with the right product, among the cells whose answers are right at
-  least as often as the stock hybrid's on dev (ties: the higher thresholds);
-- clarify: the lowest one whose "did you mean" cards hold the product at least as often as the stock hybrid's do on
-  dev. (The Myntra queries all have a product to find, so a hand-off is always a miss here; the precision rule
-  keeps the stock model's guard against weak matches rather than lowering clarify to zero.)
+- answer + margin: the most (right - wrong) confident answers on dev (a confident wrong product costs what a right
+  one gains; ties: the higher thresholds);
+- clarify: the stock threshold carried through the two dev distributions of the best candidate's cosine (the
+  adapted cosine at the stock's hand-off quantile, rounded down): the same share of dev queries is handed off.
+  The Myntra queries all have a product to find, so there is nothing here to set a hand-off threshold by
+  precision; this keeps the stock model's guard where it was.
 
 The test half's decisions (answered right / wrong, cards with / without the product, handed off) are printed for
 both, and the chosen values are written to results/retrieval_quality.json (``adapted_serving``); they are what
@@ -23,6 +23,7 @@ adapt.json).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -139,39 +140,32 @@ def outcomes(served: Served, rows: Sequence[int], rank: RankConfig) -> dict[str,
     return counts
 
 
-def _share(good: int, bad: int) -> float:
-    return good / (good + bad) if good + bad else 0.0
-
-
 def choose_product_rank(
     stock: Served, adapted: Served, dev: Sequence[int]
 ) -> tuple[RankConfig, dict[str, Any]]:
-    """The adapted thresholds by the rule in the module docstring, on ``dev`` only."""
+    """The adapted thresholds by the rules in the module docstring, on ``dev`` only."""
     base = outcomes(stock, dev, STOCK_PRODUCT_RANK)
-    answer_precision = _share(base[OUTCOMES[0]], base[OUTCOMES[1]])
-    cards_precision = _share(base[OUTCOMES[2]], base[OUTCOMES[3]])
     best: tuple[tuple[int, float, float], RankConfig] | None = None
     for answer in np.round(np.arange(0.30, 0.951, 0.01), 2):
         for margin in (0.0, 0.01, 0.02, 0.03, 0.04, 0.06, 0.08, 0.10):
             rank = RankConfig(answer=float(answer), clarify=0.0, margin=margin)
             counts = outcomes(adapted, dev, rank)
-            if _share(counts[OUTCOMES[0]], counts[OUTCOMES[1]]) >= answer_precision:
-                key = (counts[OUTCOMES[0]], float(answer), margin)
-                if best is None or key > best[0]:
-                    best = (key, rank)
-    assert best is not None, "no answer threshold keeps the stock precision on dev"
-    chosen = best[1]
-    clarify = chosen.answer
-    for candidate in np.round(np.arange(chosen.answer, 0.0, -0.01), 2):
-        rank = RankConfig(answer=chosen.answer, clarify=float(candidate), margin=chosen.margin)
-        counts = outcomes(adapted, dev, rank)
-        if _share(counts[OUTCOMES[2]], counts[OUTCOMES[3]]) >= cards_precision:
-            clarify = float(candidate)
-    chosen = RankConfig(answer=chosen.answer, clarify=clarify, margin=chosen.margin)
+            key = (counts[OUTCOMES[0]] - counts[OUTCOMES[1]], float(answer), margin)
+            if best is None or key > best[0]:
+                best = (key, rank)
+    assert best is not None
+    stock_best = [max((h.score for h in stock.hits[r]), default=0.0) for r in dev]
+    adapted_best = [max((h.score for h in adapted.hits[r]), default=0.0) for r in dev]
+    share = float(np.mean([b < STOCK_PRODUCT_RANK.clarify for b in stock_best]))
+    clarify = min(best[1].answer, math.floor(float(np.quantile(adapted_best, share)) * 100) / 100)
+    chosen = RankConfig(answer=best[1].answer, clarify=clarify, margin=best[1].margin)
     return chosen, {
         "stock_dev": base,
-        "stock_answer_precision": answer_precision,
-        "stock_cards_precision": cards_precision,
+        "stock_handoff_share_dev": share,
+        "best_cosine_dev_p1_p50": {
+            "stock": [round(float(np.percentile(stock_best, q)), 3) for q in (1, 50)],
+            "adapted": [round(float(np.percentile(adapted_best, q)), 3) for q in (1, 50)],
+        },
     }
 
 
@@ -191,9 +185,9 @@ def threshold_report(
     print(
         f"\nproduct thresholds for the adapted encoder, chosen on the Myntra dev half ({len(dev)} queries): "
         f"answer {chosen.answer:.2f}, clarify {chosen.clarify:.2f}, margin {chosen.margin:.2f} "
-        f"(stock {STOCK_PRODUCT_RANK.answer}/{STOCK_PRODUCT_RANK.clarify}/{STOCK_PRODUCT_RANK.margin}; "
-        f"kept: answers right {basis['stock_answer_precision']:.3f}, cards holding the product "
-        f"{basis['stock_cards_precision']:.3f} of the stock hybrid's on dev)"
+        f"(stock {STOCK_PRODUCT_RANK.answer}/{STOCK_PRODUCT_RANK.clarify}/{STOCK_PRODUCT_RANK.margin}; best "
+        f"candidate's cosine on dev p1/p50: stock {basis['best_cosine_dev_p1_p50']['stock']}, adapted "
+        f"{basis['best_cosine_dev_p1_p50']['adapted']}; stock hand-off share {basis['stock_handoff_share_dev']:.3f})"
     )
     out: dict[str, Any] = {
         "product_rank": {"answer": chosen.answer, "clarify": chosen.clarify, "margin": chosen.margin},

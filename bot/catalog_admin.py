@@ -32,8 +32,8 @@ from aiohttp import BodyPartReader, web
 from bot.admin import require_admin
 from bot.keys import SETTINGS
 from bot.validate import bad_request
-from retrieval.adapt import catalog_serving
 from retrieval.catalog import PRESETS, ColumnMapping, preset
+from retrieval.catalog_encoder import catalog_serving
 from retrieval.catalog_rows import FORMATS
 from retrieval.config import ZH_CATALOG_MODEL, EncoderConfig, RetrievalConfig
 from retrieval.encoder import Encoder, make_encoder, shared_encoder

@@ -248,7 +248,7 @@ def _catalog_encoder(value: str) -> Path | None:
     """SHOPDESK_CATALOG_ENCODER: empty, or a catalog-adapted model directory (checked as the action server does)."""
     if not value.strip():
         return None
-    from retrieval.adapt import catalog_serving
+    from retrieval.catalog_encoder import catalog_serving
     from retrieval.config import RetrievalConfig
     from retrieval.errors import ConfigError as RetrievalConfigError
 

@@ -33,19 +33,21 @@ from pathlib import Path
 from typing import Any
 
 from retrieval.catalog import Product
-from retrieval.config import (
-    ADAPTED_LEXICAL_WEIGHT,
-    ADAPTED_PRODUCT_RANK,
-    DEFAULT_MODEL,
-    RankConfig,
-    RetrievalConfig,
-)
+from retrieval.catalog_encoder import ADAPT_META, catalog_serving, default_serving, read_adapt_meta
+from retrieval.config import DEFAULT_MODEL
 from retrieval.errors import ConfigError, EncoderError
 
 logger = logging.getLogger(__name__)
+__all__ = [
+    "ADAPT_META",
+    "AdaptConfig",
+    "adapt_encoder",
+    "catalog_serving",
+    "product_pairs",
+    "read_adapt_meta",
+]
 
 PAIR_RULES = ("random_sentence", "first_sentence", "truncated")
-ADAPT_META = "adapt.json"
 _GLUED = re.compile(r"(?<=[a-z0-9])(?=[A-Z][a-z])")  # "…lockOne handle…": sentences glued without a stop
 
 
@@ -238,63 +240,6 @@ def adapt_encoder(
     (out / ADAPT_META).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
     logger.info("adapted encoder saved to %s (%d pairs, %d steps)", out, len(pairs), total)
     return meta
-
-
-def read_adapt_meta(model_dir: str | Path) -> dict[str, Any] | None:
-    """``adapt.json`` of an adapted model directory (None: not one)."""
-    path = Path(model_dir) / ADAPT_META
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
-
-
-def default_serving() -> dict[str, Any]:
-    """The ``serving`` block a new adapted model gets: the settings chosen on the Myntra dev half."""
-    return {
-        "product_rank": {f: getattr(ADAPTED_PRODUCT_RANK, f) for f in ("answer", "clarify", "margin")},
-        "lexical_weight": ADAPTED_LEXICAL_WEIGHT,
-        "chosen_on": "Myntra dev half (bench/retrieval_adapted.py, docs/benchmarks.md)",
-    }
-
-
-def catalog_serving(config: RetrievalConfig, model_dir: str | Path) -> RetrievalConfig:
-    """``config`` with the English catalog built and searched by the adapted model in ``model_dir`` and its
-    ``adapt.json`` ``serving`` settings (product thresholds, catalog lexical weight; a model saved before they
-    existed gets :func:`default_serving`'s). Raises :class:`ConfigError` naming the directory when it is not a
-    catalog-adapted sentence-transformers model."""
-    import dataclasses
-
-    path = Path(model_dir)
-    if not (path / "modules.json").is_file():
-        raise ConfigError(
-            "catalog encoder directory", str(path), "a sentence-transformers model saved by retrieval.adapt"
-        )
-    try:
-        meta = read_adapt_meta(path)
-    except (OSError, ValueError) as exc:
-        raise ConfigError(
-            "catalog encoder adapt.json", str(path / ADAPT_META), f"readable JSON ({exc})"
-        ) from exc
-    if meta is None:
-        raise ConfigError(
-            "catalog encoder directory", str(path), f"a model with {ADAPT_META} (python -m retrieval.adapt)"
-        )
-    serving = meta.get("serving") or default_serving()
-    try:
-        rank = RankConfig(**{f: float(serving["product_rank"][f]) for f in ("answer", "clarify", "margin")})
-        weight = float(serving["lexical_weight"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ConfigError(
-            f"{ADAPT_META} serving", serving, "product_rank {answer, clarify, margin} and lexical_weight"
-        ) from exc
-    if not 0.0 <= rank.clarify <= rank.answer <= 1.0 or not 0.0 <= rank.margin < 1.0:
-        raise ConfigError(
-            f"{ADAPT_META} serving product_rank", serving["product_rank"], "0 <= clarify <= answer <= 1"
-        )
-    return dataclasses.replace(
-        config,
-        catalog_encoder=dataclasses.replace(config.encoder, model=str(path)),
-        product_rank=dataclasses.replace(rank, max_choices=config.product_rank.max_choices),
-        hybrid=dataclasses.replace(config.hybrid, lexical_weight=weight),  # validated by HybridConfig
-    )
 
 
 def _mean(values: Sequence[float]) -> float:

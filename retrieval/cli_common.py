@@ -42,7 +42,7 @@ def catalog_encoder_config(args: argparse.Namespace) -> EncoderConfig:
     config = encoder_config(args)
     if not args.catalog_model:
         return config
-    from retrieval.adapt import catalog_serving
+    from retrieval.catalog_encoder import catalog_serving
     from retrieval.config import RetrievalConfig
 
     serving = catalog_serving(RetrievalConfig(encoder=config), args.catalog_model)

@@ -64,18 +64,15 @@ class RetrievalService:
         ranker: Ranker | None = None,
         zh_encoder: Encoder | None = None,
         zh_catalog_encoder: Encoder | None = None,
-        catalog_encoder: Encoder | None = None,
         responder_dir: str | Path | None = None,
         responder_config: ResponderConfig | None = None,
     ) -> None:
         """``responder_dir``/``responder_config``: the trained responder and how to serve it
         (:class:`retrieval.responder.ResponderConfig`); the bi-encoder thresholds rank when it does not load.
         ``zh_encoder`` / ``zh_catalog_encoder``: the multilingual encoders of the Chinese KB and catalog indexes
-        (default: ``config.zh_encoder`` / ``config.zh_catalog_encoder``, loaded on the first Chinese search).
-        ``catalog_encoder``: the English catalog's (default: ``config.catalog_encoder``, else ``encoder``)."""
+        (default: ``config.zh_encoder`` / ``config.zh_catalog_encoder``, loaded on the first Chinese search)."""
         self.config = config
         self._encoder = encoder
-        self._catalog_encoder = catalog_encoder
         self._zh_encoders: dict[str, Encoder] = {
             name: encoder
             for name, encoder in ((KB, zh_encoder), (CATALOG, zh_catalog_encoder))
@@ -94,16 +91,11 @@ class RetrievalService:
         return self._encoder
 
     def encoder_for(self, language: str = "en", name: str = KB) -> Encoder:
-        """The encoder of ``language``'s ``name`` index: today's English model (the English catalog: the
-        catalog-adapted one when ``config.catalog_encoder`` names it), or for ``zh`` the multilingual one (KB: E5;
-        catalog: E5 + USE fused, which finds English products for Chinese queries better)."""
+        """The encoder of ``language``'s ``name`` index: the English model (the catalog's own when configured), or
+        for ``zh`` the multilingual one (KB: E5; catalog: E5 + USE fused: better for English products)."""
         if _lane(language) == "en":
-            if name != CATALOG or (self._catalog_encoder is None and self.config.catalog_encoder is None):
-                return self.encoder
-            with self._lock:
-                if self._catalog_encoder is None:
-                    self._catalog_encoder = shared_encoder(self.config.catalog_encoder)
-                return self._catalog_encoder
+            catalog = self.config.catalog_encoder if name == CATALOG else None
+            return self.encoder if catalog is None else shared_encoder(catalog)  # one per process
         with self._lock:
             if name not in self._zh_encoders:
                 config = self.config.zh_catalog_encoder if name == CATALOG else self.config.zh_encoder
@@ -134,16 +126,10 @@ class RetrievalService:
             return self._state.indexes[key]
 
     def check_encoders(self) -> None:
-        """Refuse English indexes built by another encoder than the one configured (before anything loads:
-        a catalog built with the stock model searched with an adapted one, or the reverse, would return
-        garbage). Raises :class:`retrieval.errors.IndexMetaMismatchError` naming both; no index yet: fine."""
-        for name in (KB, CATALOG):
-            given = self._catalog_encoder if name == CATALOG else self._encoder
-            model = self.config.catalog_encoder if name == CATALOG else None
-            expected = (
-                given.name if given is not None else model_identity((model or self.config.encoder).model)
-            )
-            check_model(self._index_path("en", name), expected)
+        """Refuse (``IndexMetaMismatchError``, naming both) an English index built by another encoder than the
+        configured one, before anything loads: its vectors searched with another model would be garbage."""
+        for name, encoder in ((KB, self.config.encoder), (CATALOG, self.config.catalog_encoder)):
+            check_model(self._index_path("en", name), model_identity((encoder or self.config.encoder).model))
 
     def _index_path(self, lane: str, name: str) -> Path:
         return Path(self.config.index_dir) / (ZH_DIR if lane == "zh" else "") / name
@@ -283,7 +269,7 @@ class RetrievalService:
     def warm_up(self) -> None:
         """Load everything now (the encoder, both indexes, the ranker) rather than on the first question."""
         self.encoder.encode(["warm up"])
-        self.encoder_for("en", CATALOG).encode(["warm up"])  # the same model unless the catalog has its own
+        self.encoder_for("en", CATALOG).encode(["warm up"])  # a catalog-adapted model, when configured
         for name in (CATALOG, KB):
             self.index(name)
         _ = self.ranker
@@ -394,11 +380,8 @@ class RetrievalService:
         sims = vectors @ self._embed(question, language)[0]
         best = int(np.argmax(sims))
         score = float(sims[best])
-        # the sentences are encoded with the KB's (stock) encoder, so a catalog-adapted model's bands do not apply
-        own_bands = _lane(language) == "zh" or (
-            self._catalog_encoder is None and self.config.catalog_encoder is None
-        )
-        if score < (self._rank_config(CATALOG, language) if own_bands else STOCK_PRODUCT_RANK).clarify:
+        own = _lane(language) == "zh" or self.config.catalog_encoder is None  # else: the KB's encoder's bands
+        if score < (self._rank_config(CATALOG, language) if own else STOCK_PRODUCT_RANK).clarify:
             return ProductFact(record, "text", score=score)
         return ProductFact(record, "text", (sentences[best],), score=score)
 

@@ -10,9 +10,9 @@ import pytest
 
 from actions.services import retrieval_service
 from actions.settings import Settings, SettingsError
-from retrieval.adapt import ADAPT_META
 from retrieval.build import build_catalog
 from retrieval.catalog import preset
+from retrieval.catalog_encoder import ADAPT_META
 from retrieval.config import DEFAULT_MODEL, IndexConfig
 from retrieval.encoder import model_identity
 from tests.retrieval.retrieval_fakes import FakeEncoder, write_demo_csv

@@ -10,17 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.adapt import (
-    ADAPT_META,
-    AdaptConfig,
-    adapt_encoder,
-    catalog_serving,
-    default_serving,
-    product_pairs,
-)
+from retrieval.adapt import AdaptConfig, adapt_encoder, product_pairs
 from retrieval.build import build_catalog, build_kb
 from retrieval.build import main as build_main
 from retrieval.catalog import Product, preset
+from retrieval.catalog_encoder import ADAPT_META, catalog_serving, default_serving
 from retrieval.config import (
     ADAPTED_LEXICAL_WEIGHT,
     ADAPTED_PRODUCT_RANK,
