@@ -32,7 +32,14 @@ import numpy as np
 
 from bench.hybrid_eval import Adapted, Pool, Runs, adapted_runs, dense_lists, hybrid_lists, run_pool
 from bench.retrieval_common import rank_metrics
-from retrieval.config import STOCK_PRODUCT_RANK, EncoderConfig, HybridConfig, RankConfig
+from retrieval.config import (
+    ADAPTED_LEXICAL_WEIGHT,
+    ADAPTED_PRODUCT_RANK,
+    STOCK_PRODUCT_RANK,
+    EncoderConfig,
+    HybridConfig,
+    RankConfig,
+)
 from retrieval.encoder import SentenceTransformerEncoder
 from retrieval.index import Hit
 from retrieval.ranker import BiEncoderRanker
@@ -188,6 +195,8 @@ def threshold_report(
         f"(stock {STOCK_PRODUCT_RANK.answer}/{STOCK_PRODUCT_RANK.clarify}/{STOCK_PRODUCT_RANK.margin}; best "
         f"candidate's cosine on dev p1/p50: stock {basis['best_cosine_dev_p1_p50']['stock']}, adapted "
         f"{basis['best_cosine_dev_p1_p50']['adapted']}; stock hand-off share {basis['stock_handoff_share_dev']:.3f})"
+        f"; served (retrieval.config.ADAPTED_PRODUCT_RANK): {ADAPTED_PRODUCT_RANK.answer}/"
+        f"{ADAPTED_PRODUCT_RANK.clarify}/{ADAPTED_PRODUCT_RANK.margin}, lexical w {ADAPTED_LEXICAL_WEIGHT}"
     )
     out: dict[str, Any] = {
         "product_rank": {"answer": chosen.answer, "clarify": chosen.clarify, "margin": chosen.margin},

@@ -57,7 +57,8 @@ def catalog_serving(config: RetrievalConfig, model_dir: str | Path) -> Retrieval
         )
     serving = meta.get("serving") or default_serving()
     try:
-        rank = RankConfig(**{f: float(serving["product_rank"][f]) for f in ("answer", "clarify", "margin")})
+        answer, clarify, margin = (float(serving["product_rank"][f]) for f in ("answer", "clarify", "margin"))
+        rank = RankConfig(answer=answer, clarify=clarify, margin=margin)
         weight = float(serving["lexical_weight"])
     except (KeyError, TypeError, ValueError) as exc:
         raise ConfigError(

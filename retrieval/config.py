@@ -59,8 +59,8 @@ STOCK_PRODUCT_RANK = RankConfig(answer=0.45, clarify=0.25)
 # A catalog-adapted encoder (retrieval.adapt) moves the cosine bands: its product thresholds and the catalog's
 # lexical weight, chosen on the Myntra dev half for the adapted model there (bench/retrieval_adapted.py,
 # docs/benchmarks.md). retrieval.adapt writes them into every adapted model's adapt.json ("serving"), from where
-# retrieval.adapt.catalog_serving applies them when that model serves the catalog.
-ADAPTED_PRODUCT_RANK = RankConfig(answer=0.45, clarify=0.25)
+# retrieval.catalog_encoder.catalog_serving applies them when that model serves the catalog.
+ADAPTED_PRODUCT_RANK = RankConfig(answer=0.54, clarify=0.39, margin=0.03)
 ADAPTED_LEXICAL_WEIGHT = 0.1
 
 
