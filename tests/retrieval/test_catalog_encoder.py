@@ -19,7 +19,6 @@ from retrieval.config import (
     ADAPTED_LEXICAL_WEIGHT,
     ADAPTED_PRODUCT_RANK,
     DEFAULT_MODEL,
-    STOCK_PRODUCT_RANK,
     IndexConfig,
     RetrievalConfig,
 )
@@ -220,4 +219,3 @@ def test_adapt_build_and_serve_finds_a_held_out_product(
         IndexMetaMismatchError, match=f"{identity}.*{DEFAULT_MODEL}|{DEFAULT_MODEL}.*{identity}"
     ):
         RetrievalService(RetrievalConfig(index_dir=index_dir)).check_encoders()
-    assert STOCK_PRODUCT_RANK.answer == RetrievalConfig().product_rank.answer
