@@ -111,7 +111,7 @@ catalog: setup ## regenerate the demo catalog (training_data/catalog/demo_produc
 	$(PY) -m shop.demo.catalog_gen
 
 index: setup ## build the FAISS indexes for the catalog and knowledge base (when their inputs changed)
-	$(PY) -m retrieval.build --index-dir $(INDEX_DIR)
+	$(PY) -m retrieval.build --index-dir $(INDEX_DIR) $(if $(SHOPDESK_CATALOG_ENCODER),--catalog-model $(SHOPDESK_CATALOG_ENCODER),)
 
 responder: setup index ## fine-tune the BERT responder (when its inputs changed; RESPONDER_CONFIG=cpu_small|cpu_ci|gpu_full)
 	$(PY) -m retrieval.responder.training.build_data --out $(RESPONDER_DATA_DIR) --index-dir $(INDEX_DIR)
@@ -159,7 +159,7 @@ verify-orders: setup ## compare every order with its ledger record (ORDER=SD-100
 	$(PY) -m actions.verify_orders $(if $(ORDER),--order $(ORDER),)
 
 import-catalog: setup ## import a catalog (a running action server picks it up): make import-catalog FILE=catalog.csv [FORMAT=csv] [PRESET=myntra] [UPDATE=1 [REMOVE="P-1 P-2"]]
-	$(PY) -m retrieval.import_catalog $(FILE) $(if $(FORMAT),--format $(FORMAT),) $(if $(PRESET),--preset $(PRESET),) --index-dir $(INDEX_DIR) $(if $(UPDATE),--update,) $(if $(REMOVE),--remove $(REMOVE),)
+	$(PY) -m retrieval.import_catalog $(FILE) $(if $(FORMAT),--format $(FORMAT),) $(if $(PRESET),--preset $(PRESET),) --index-dir $(INDEX_DIR) $(if $(UPDATE),--update,) $(if $(REMOVE),--remove $(REMOVE),) $(if $(SHOPDESK_CATALOG_ENCODER),--catalog-model $(SHOPDESK_CATALOG_ENCODER),)
 
 # -------------------------------------------------------------------------------------------- tests
 # `make test` runs everything before pytest as one parallel make (TEST_JOBS at once, each job's output kept

@@ -31,7 +31,9 @@ from typing import Generic, TypeVar
 from actions.settings import Settings, SettingsError
 from ledger.errors import LedgerConfigError
 from ledger.gateway import LedgerGateway
+from retrieval.catalog_encoder import catalog_serving
 from retrieval.config import RetrievalConfig
+from retrieval.errors import RetrievalError
 from retrieval.recommend import Recommender
 from retrieval.responder.config import ResponderConfig
 from retrieval.service import RetrievalService
@@ -70,9 +72,14 @@ class TimedCache(Generic[T]):
 
 
 def retrieval_service(settings: Settings) -> RetrievalService:
-    """The retrieval service over ``INDEX_DIR`` and the responder in ``RESPONDER_DIR`` (nothing loads yet)."""
-    return RetrievalService(
-        RetrievalConfig(index_dir=settings.index_dir),
+    """The retrieval service over ``INDEX_DIR`` and the responder in ``RESPONDER_DIR`` (nothing loads yet); the
+    catalog's encoder and thresholds from ``SHOPDESK_CATALOG_ENCODER``. An index built by another encoder than
+    the configured one stops the start, naming both."""
+    config = RetrievalConfig(index_dir=settings.index_dir)
+    if settings.catalog_encoder is not None:
+        config = catalog_serving(config, settings.catalog_encoder)
+    service = RetrievalService(
+        config,
         responder_dir=settings.responder_dir,
         responder_config=ResponderConfig(
             top_k=settings.responder_top_k,
@@ -81,6 +88,12 @@ def retrieval_service(settings: Settings) -> RetrievalService:
             threshold_overrides=settings.responder_thresholds,
         ),
     )
+    try:
+        service.check_encoders()
+    except RetrievalError as error:
+        configured = settings.catalog_encoder or "(empty: the stock model)"
+        raise SettingsError(f"SHOPDESK_CATALOG_ENCODER={configured}: {error}") from None
+    return service
 
 
 def sentiment_scorer(settings: Settings) -> Scorer:

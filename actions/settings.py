@@ -88,6 +88,10 @@ class Settings:
     threads: int = (
         1  # ACTION_THREADS: torch / OpenMP / BLAS threads of each worker (the box is shared with Rasa)
     )
+    # --- catalog-adapted encoder (issue 16) ---
+    # SHOPDESK_CATALOG_ENCODER: a model directory from `make adapt-encoder` that builds and searches the English
+    # catalog (with the thresholds in its adapt.json); empty: the stock model. The KB keeps the stock model.
+    catalog_encoder: Path | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -136,6 +140,11 @@ class Settings:
             sentiment_dir=_path(env["SENTIMENT_DIR"]) if env.get("SENTIMENT_DIR") else d.sentiment_dir,
             mood=_mood(env, d.mood),
             threads=_int("ACTION_THREADS", env.get("ACTION_THREADS"), d.threads),
+            catalog_encoder=(
+                _path(env["SHOPDESK_CATALOG_ENCODER"].strip())
+                if env.get("SHOPDESK_CATALOG_ENCODER", "").strip()
+                else None
+            ),
         )
         settings.validate()
         return dataclasses.replace(settings, ledger=_ledger(env))  # after ours: their errors come first
@@ -180,6 +189,8 @@ class Settings:
             )
         if not 1 <= self.threads <= 64:
             raise SettingsError(f"ACTION_THREADS={self.threads}: expected 1 to 64 threads")
+        if self.catalog_encoder is not None:
+            _check_catalog_encoder(self.catalog_encoder)
         problems = self.mood.problems()
         if problems:
             raise SettingsError("; ".join(problems))
@@ -191,6 +202,18 @@ class Settings:
             ):
                 if value in _PLACEHOLDERS:
                     raise SettingsError(f"{name} is unset or a development placeholder; set a real secret")
+
+
+def _check_catalog_encoder(path: Path) -> None:
+    """SHOPDESK_CATALOG_ENCODER names a catalog-adapted model (``retrieval.adapt.catalog_serving``'s check)."""
+    from retrieval.catalog_encoder import catalog_serving
+    from retrieval.config import RetrievalConfig
+    from retrieval.errors import ConfigError
+
+    try:
+        catalog_serving(RetrievalConfig(), path)
+    except ConfigError as error:
+        raise SettingsError(f"SHOPDESK_CATALOG_ENCODER={str(path)!r}: {error}") from None
 
 
 def _ledger(env: Mapping[str, str]) -> LedgerSettings:

@@ -30,17 +30,8 @@ from typing import Any
 
 import numpy as np
 
-from bench.hybrid_eval import (
-    Adapted,
-    Pool,
-    Runs,
-    adapted_runs,
-    dense_lists,
-    hybrid_lists,
-    rerank,
-    run_pool,
-    tune,
-)
+from bench.hybrid_eval import Pool, Runs, dense_lists, hybrid_lists, rerank, run_pool, tune
+from bench.retrieval_adapted import ADAPT_SPECS, adapted_section
 from bench.retrieval_common import RESULTS, ROOT, cached_embeddings, data_dir, rank_metrics
 from retrieval.config import EncoderConfig, HybridConfig
 from retrieval.encoder import SentenceTransformerEncoder
@@ -159,12 +150,6 @@ def myntra_sample(path: Path, n: int, seed: int) -> tuple[Any, Any]:
     candidates = frame[frame["query"].str.split().str.len() >= 4]
     sample = candidates.sample(n=min(n, len(candidates)), random_state=random.Random(seed).randint(0, 999))
     return frame, sample
-
-
-def adapt_items(frame: Any, sample: Any) -> list[tuple[str, str]]:
-    """(description, doc) of every product outside the query sample: the adapted encoder's only training data."""
-    train = frame[~frame["ProductID"].isin(set(sample["ProductID"]))]
-    return list(zip(train["Description"].fillna("").astype(str), train["doc"], strict=True))
 
 
 def method_lists(
@@ -367,31 +352,22 @@ def main() -> None:
     # the responder re-ranks the test half only (2 × 500 re-ranks; the CPU is shared)
     m_lists = method_lists(pool, m_queries, runs, served, responder, {"BM25 rank_bm25": bm25_m}, test)
     if not args.no_adapt:
-        items = adapt_items(frame, sample)  # the 1,000 query products (dev and test) are never trained on
-        print(f"\ncatalog-adapted encoder: {len(items)} products outside the {len(sample)} query products")
-        tried = [adapted_runs(s, items, pool, m_queries, m_rel, dev, rank_metrics) for s in args.adapt]
-        for a in tried:
-            print(
-                f"  {a.spec}: {a.meta['pairs']} pairs, {a.meta['steps']} steps, {a.meta['train_seconds']} s; "
-                f"dev top-1 dense {a.dev_dense['top1']:.3f}, hybrid {a.dev_hybrid['top1']:.3f} "
-                f"({a.fusion[0]}, k={a.fusion[1]:g}, w={a.fusion[2]:g})"
-            )
-        best = max(tried, key=lambda a: (round(a.dev_hybrid["top1"], 6), round(a.dev_dense["top1"], 6)))
-        report_json["adapted"] = [
-            {
-                "spec": a.spec,
-                "dev_dense": a.dev_dense,
-                "dev_hybrid": a.dev_hybrid,
-                "fusion": a.fusion,
-                **a.meta,
-            }
-            for a in tried
-        ]
-        report_json["adapted_chosen"] = best.spec
-        all_rows = list(range(len(m_queries)))
-        m_lists |= adapted_lists(pool, best, all_rows)
-        for name, (kb_pool, kb_queries, kb_rel) in kb_sets.items():
-            adapted_kb(name, kb_pool, kb_queries, kb_rel, best, served, report_json)
+        m_lists |= adapted_section(
+            args,
+            frame,
+            sample,
+            pool,
+            m_queries,
+            m_rel,
+            dev,
+            test,
+            runs,
+            served,
+            kb_sets,
+            report_json,
+            compare,
+            report,
+        )
     for split, rows in (("test", test), ("dev", dev), ("all", list(range(len(m_queries))))):
         report_json[f"myntra_{split}"] = compare(m_lists, m_rel, rows)
         report(f"{title}, {split}: {len(rows)} queries", report_json[f"myntra_{split}"])
@@ -399,50 +375,6 @@ def main() -> None:
         json.dumps(report_json, indent=2) + "\n", encoding="utf-8"
     )
     plot(report_json, RESULTS / "retrieval_hybrid.png")
-
-
-# the settings compared on the Myntra dev half (docs/benchmarks.md): a random description sentence vs the query
-# rule itself, 3,000 pairs each (what the shared CPU allowed); each trained once, cached in results/cache
-ADAPT_SPECS = ("random_sentence:1:1e-4:3000", "first_sentence:1:1e-4:3000")
-
-
-def adapted_lists(pool: Pool, adapted: Adapted, rows: list[int]) -> dict[str, list[list[str]]]:
-    method, rrf_k, weight = adapted.fusion
-    fusion = f"RRF k={rrf_k:g}" if method == "rrf" else "score"
-    return {
-        "dense (catalog-adapted)": dense_lists(pool, adapted.runs, rows),
-        f"hybrid (catalog-adapted, {fusion}, w={weight:g})": hybrid_lists(
-            pool, adapted.runs, rows, rrf_k, weight, method
-        ),
-    }
-
-
-def adapted_kb(
-    name: str,
-    pool: Pool,
-    queries: list[str],
-    relevant: list[set[str]],
-    adapted: Adapted,
-    served: HybridConfig,
-    report_json: dict[str, Any],
-) -> None:
-    """The KB set searched with the catalog-adapted encoder (one English encoder serves both indexes), hybrid at
-    the served KB weight; added to the set's rows (the Myntra fusion weight is the catalog's only)."""
-    encoder = SentenceTransformerEncoder(EncoderConfig(model=str(adapted.model_dir)))
-    runs = run_pool(
-        pool, queries, encoder.encode(queries), encoder.encode([t for ts in pool.texts for t in ts])
-    )
-    rows = list(range(len(queries)))
-    weight = served.kb_lexical_weight
-    fusion = f"RRF k={served.rrf_k:g}" if served.fusion == "rrf" else "score"
-    lists = {
-        "dense (catalog-adapted)": dense_lists(pool, runs, rows),
-        f"hybrid (catalog-adapted, {fusion}, w={weight:g})": hybrid_lists(
-            pool, runs, rows, served.rrf_k, weight, served.fusion
-        ),
-    }
-    report_json[name] |= compare(lists, relevant)
-    report(f"(a) {name} again, with the catalog-adapted encoder ({adapted.spec})", report_json[name])
 
 
 def plot(report_json: dict[str, Any], path: Path) -> None:

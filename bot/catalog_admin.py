@@ -33,8 +33,9 @@ from bot.admin import require_admin
 from bot.keys import SETTINGS
 from bot.validate import bad_request
 from retrieval.catalog import PRESETS, ColumnMapping, preset
+from retrieval.catalog_encoder import catalog_serving
 from retrieval.catalog_rows import FORMATS
-from retrieval.config import ZH_CATALOG_MODEL, EncoderConfig
+from retrieval.config import ZH_CATALOG_MODEL, EncoderConfig, RetrievalConfig
 from retrieval.encoder import Encoder, make_encoder, shared_encoder
 from retrieval.errors import CatalogError, ConfigError, RetrievalError, UnknownItemError
 from retrieval.import_catalog import ImportJob, ImportResult, job_format, run_import
@@ -50,22 +51,31 @@ CHUNK = 1 << 16
 
 class CatalogImporter:
     """Runs imports into ``index_dir`` one at a time; the encoder loads on the first import (``encoder``: a test's
-    own)."""
+    own; ``catalog_model``: the catalog-adapted model of ``SHOPDESK_CATALOG_ENCODER``, validated by the settings,
+    else the stock model — the action server must be configured with the same, or it refuses the new version)."""
 
-    def __init__(self, index_dir: Path, encoder: Encoder | None = None) -> None:
+    def __init__(
+        self, index_dir: Path, encoder: Encoder | None = None, catalog_model: Path | None = None
+    ) -> None:
         self.index_dir = Path(index_dir)
         self._encoder = encoder
+        self._injected = encoder is not None
+        self.encoder_config = (
+            EncoderConfig()
+            if catalog_model is None
+            else catalog_serving(RetrievalConfig(), catalog_model).catalog_encoder or EncoderConfig()
+        )
         self.lock = asyncio.Lock()
         self._load_lock = threading.Lock()
 
     def encoder(self) -> Encoder:
         with self._load_lock:
             if self._encoder is None:
-                self._encoder = shared_encoder(EncoderConfig())
+                self._encoder = shared_encoder(self.encoder_config)
             return self._encoder
 
     def zh_encoder(self) -> Callable[[], Encoder] | None:
-        if self._encoder is not None and self._encoder.name != EncoderConfig().model:
+        if self._injected and self.encoder().name != EncoderConfig().model:
             return None  # a test's encoder: the Chinese index is left alone
         return lambda: make_encoder(EncoderConfig(model=ZH_CATALOG_MODEL, batch_size=32))
 
@@ -79,7 +89,8 @@ CATALOG_IMPORTER = web.AppKey("catalog_importer", CatalogImporter)
 def setup(app: web.Application) -> None:
     app.add_routes(routes)
     if CATALOG_IMPORTER not in app:
-        app[CATALOG_IMPORTER] = CatalogImporter(app[SETTINGS].index_dir)
+        settings = app[SETTINGS]
+        app[CATALOG_IMPORTER] = CatalogImporter(settings.index_dir, catalog_model=settings.catalog_encoder)
 
 
 def _json_error(status: type[web.HTTPException], message: str, **extra: Any) -> web.HTTPException:

@@ -84,6 +84,9 @@ class Settings:
         ROOT / "var" / "index"
     )  # INDEX_DIR: where the admin's catalog import writes (bot.catalog_admin)
     catalog_upload_max_bytes: int = 50 * 2**20  # CATALOG_UPLOAD_MAX_MB: a larger upload is answered 413
+    # SHOPDESK_CATALOG_ENCODER: the catalog-adapted encoder the admin's import builds the catalog with (the same
+    # value as the action server's); None: the stock model
+    catalog_encoder: Path | None = None
     # the team slice (docs/console/team.md): auto-assignment and agents going offline
     auto_assign: bool = False  # AUTO_ASSIGN: waiting conversations go to the least busy online agent
     agent_max_chats: int = 3  # AGENT_MAX_CHATS: auto-assignment never gives an agent more than this
@@ -198,6 +201,7 @@ def from_env(environ: Mapping[str, str] | None = None) -> Settings:
         search_catchup_interval_s=number("SEARCH_CATCHUP_INTERVAL_S", "2"),
         index_dir=Path(env.get("INDEX_DIR") or ROOT / "var" / "index"),
         catalog_upload_max_bytes=int(number("CATALOG_UPLOAD_MAX_MB", "50") * 2**20),
+        catalog_encoder=_catalog_encoder(env.get("SHOPDESK_CATALOG_ENCODER", "")),
         auto_assign=flag("AUTO_ASSIGN", "0"),
         agent_max_chats=int(number("AGENT_MAX_CHATS", "3")),
         agent_offline_grace_s=number("AGENT_OFFLINE_GRACE_S", "60"),
@@ -238,6 +242,23 @@ def from_env(environ: Mapping[str, str] | None = None) -> Settings:
         )
     validate(settings)
     return settings
+
+
+def _catalog_encoder(value: str) -> Path | None:
+    """SHOPDESK_CATALOG_ENCODER: empty, or a catalog-adapted model directory (checked as the action server does)."""
+    if not value.strip():
+        return None
+    from retrieval.catalog_encoder import catalog_serving
+    from retrieval.config import RetrievalConfig
+    from retrieval.errors import ConfigError as RetrievalConfigError
+
+    path = Path(value.strip()).expanduser()
+    path = path if path.is_absolute() else ROOT / path
+    try:
+        catalog_serving(RetrievalConfig(), path)
+    except RetrievalConfigError as error:
+        raise ConfigError("SHOPDESK_CATALOG_ENCODER", value, str(error)) from None
+    return path
 
 
 def validate(settings: Settings) -> None:

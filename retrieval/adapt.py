@@ -8,8 +8,13 @@ training pair: an *anchor* cut from its description (``random_sentence``: one of
 ``max_words`` words) and its *target*, the text the catalog is searched by (title, brand, colours — never the
 description). Training is in-batch contrastive (MultipleNegativesRankingLoss: every other target in the batch is a
 negative; a batch never holds the same target twice) on CPU in minutes. The result is a sentence-transformers
-directory with ``adapt.json`` beside the weights saying what it was trained on; ``EncoderConfig(model=<dir>)`` and
-``python -m retrieval.build --model <dir>`` use it (off by default: the packaged all-MiniLM-L6-v2 is served).
+directory with ``adapt.json`` beside the weights saying what it was trained on and how it serves (``serving``: the
+product thresholds and the catalog's lexical weight, :data:`retrieval.config.ADAPTED_PRODUCT_RANK`).
+
+Serving it (off by default: the packaged all-MiniLM-L6-v2 serves everything): :func:`catalog_serving` turns a
+:class:`RetrievalConfig` into one whose English *catalog* is built and searched with the adapted model and its
+thresholds (``SHOPDESK_CATALOG_ENCODER`` in the action server and the console; ``--catalog-model`` for
+``retrieval.build`` / ``retrieval.import_catalog``). The knowledge base keeps the stock encoder.
 """
 
 from __future__ import annotations
@@ -28,13 +33,21 @@ from pathlib import Path
 from typing import Any
 
 from retrieval.catalog import Product
+from retrieval.catalog_encoder import ADAPT_META, catalog_serving, default_serving, read_adapt_meta
 from retrieval.config import DEFAULT_MODEL
 from retrieval.errors import ConfigError, EncoderError
 
 logger = logging.getLogger(__name__)
+__all__ = [
+    "ADAPT_META",
+    "AdaptConfig",
+    "adapt_encoder",
+    "catalog_serving",
+    "product_pairs",
+    "read_adapt_meta",
+]
 
 PAIR_RULES = ("random_sentence", "first_sentence", "truncated")
-ADAPT_META = "adapt.json"
 _GLUED = re.compile(r"(?<=[a-z0-9])(?=[A-Z][a-z])")  # "…lockOne handle…": sentences glued without a stop
 
 
@@ -220,18 +233,13 @@ def adapt_encoder(
         "loss_end": _mean(losses[-max(2, total // 10) :]),
         "train_seconds": round(time.perf_counter() - start, 1),
         "source": source or {},
+        "serving": default_serving(),
         "versions": {"torch": torch.__version__, "sentence_transformers": _version("sentence_transformers")},
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     (out / ADAPT_META).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
     logger.info("adapted encoder saved to %s (%d pairs, %d steps)", out, len(pairs), total)
     return meta
-
-
-def read_adapt_meta(model_dir: str | Path) -> dict[str, Any] | None:
-    """``adapt.json`` of an adapted model directory (None: not one)."""
-    path = Path(model_dir) / ADAPT_META
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
 
 
 def _mean(values: Sequence[float]) -> float:

@@ -16,6 +16,7 @@ from retrieval.builder import BuildSummary, rebuild
 from retrieval.catalog import RECORD_VERSION, ColumnMapping, load_catalog, preset
 from retrieval.cli_common import (
     add_encoder_args,
+    catalog_encoder_config,
     emit,
     encoder_config,
     fingerprint,
@@ -174,6 +175,9 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging(args.quiet)
     encoder = SentenceTransformerEncoder(encoder_config(args))
     try:
+        catalog_encoder = (
+            SentenceTransformerEncoder(catalog_encoder_config(args)) if args.catalog_model else encoder
+        )
         emit(
             build_kb(
                 args.kb,
@@ -192,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
                     fmt,
                     mapping,
                     args.index_dir,
-                    encoder,
+                    catalog_encoder,
                     IndexConfig(factory=args.factory),
                     force=args.force,
                     show_progress=not args.quiet,

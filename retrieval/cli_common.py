@@ -21,6 +21,12 @@ def add_encoder_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-seq-length", type=int, default=EncoderConfig.max_seq_length)
     parser.add_argument("--batch-size", type=int, default=EncoderConfig.batch_size)
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    parser.add_argument(
+        "--catalog-model",
+        default="",
+        help="the English catalog's encoder: a catalog-adapted model directory (python -m retrieval.adapt; the "
+        "Makefile passes SHOPDESK_CATALOG_ENCODER); empty: --model",
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars, warnings only")
 
 
@@ -28,6 +34,20 @@ def encoder_config(args: argparse.Namespace) -> EncoderConfig:
     return EncoderConfig(
         model=args.model, max_seq_length=args.max_seq_length, batch_size=args.batch_size, device=args.device
     )
+
+
+def catalog_encoder_config(args: argparse.Namespace) -> EncoderConfig:
+    """The catalog's encoder: ``--catalog-model`` (checked by :func:`retrieval.adapt.catalog_serving`, the
+    same check the servers make) or ``--model``."""
+    config = encoder_config(args)
+    if not args.catalog_model:
+        return config
+    from retrieval.catalog_encoder import catalog_serving
+    from retrieval.config import RetrievalConfig
+
+    serving = catalog_serving(RetrievalConfig(encoder=config), args.catalog_model)
+    assert serving.catalog_encoder is not None
+    return serving.catalog_encoder
 
 
 def setup_logging(quiet: bool) -> None:

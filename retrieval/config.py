@@ -54,6 +54,16 @@ class RankConfig:
     max_choices: int = 3
 
 
+# The product thresholds of the stock encoder (all-MiniLM-L6-v2), set by hand when product search was built.
+STOCK_PRODUCT_RANK = RankConfig(answer=0.45, clarify=0.25)
+# A catalog-adapted encoder (retrieval.adapt) moves the cosine bands: its product thresholds and the catalog's
+# lexical weight, chosen on the Myntra dev half for the adapted model there (bench/retrieval_adapted.py,
+# docs/benchmarks.md). retrieval.adapt writes them into every adapted model's adapt.json ("serving"), from where
+# retrieval.catalog_encoder.catalog_serving applies them when that model serves the catalog.
+ADAPTED_PRODUCT_RANK = RankConfig(answer=0.54, clarify=0.39, margin=0.03)
+ADAPTED_LEXICAL_WEIGHT = 0.1
+
+
 @dataclass(frozen=True)
 class HybridConfig:
     """Hybrid search (:mod:`retrieval.hybrid`): BM25 over the indexed texts fused with the dense search; the
@@ -101,9 +111,12 @@ class HybridConfig:
 class RetrievalConfig:
     index_dir: Path = Path("var/index")
     encoder: EncoderConfig = field(default_factory=EncoderConfig)
+    # the English catalog's own encoder (a catalog-adapted model: retrieval.adapt.catalog_serving sets it with its
+    # thresholds); None: ``encoder``, as the knowledge base. The KB always keeps ``encoder``.
+    catalog_encoder: EncoderConfig | None = None
     catalog_index: IndexConfig = field(default_factory=IndexConfig)
     kb_index: IndexConfig = field(default_factory=IndexConfig)
-    product_rank: RankConfig = field(default_factory=lambda: RankConfig(answer=0.45, clarify=0.25))
+    product_rank: RankConfig = field(default_factory=lambda: STOCK_PRODUCT_RANK)
     kb_rank: RankConfig = field(default_factory=RankConfig)
     max_query_chars: int = 1000
     hybrid: HybridConfig = field(default_factory=HybridConfig)

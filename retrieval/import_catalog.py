@@ -22,8 +22,8 @@ from retrieval.catalog import PRESETS, RECORD_VERSION, ColumnMapping, iter_catal
 from retrieval.catalog_rows import FORMATS
 from retrieval.cli_common import (
     add_encoder_args,
+    catalog_encoder_config,
     emit,
-    encoder_config,
     fingerprint,
     index_config_dict,
     setup_logging,
@@ -192,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         result = run_import(
             job,
-            SentenceTransformerEncoder(encoder_config(args)),
+            SentenceTransformerEncoder(catalog_encoder_config(args)),
             lambda: make_encoder(EncoderConfig(model=ZH_CATALOG_MODEL, batch_size=32)),
         )
     except RetrievalError as exc:

@@ -32,6 +32,17 @@ def read_meta(path: str | os.PathLike[str]) -> dict[str, Any]:
     return meta
 
 
+def check_model(path: str | os.PathLike[str], expected: str) -> None:
+    """Refuse the index at ``path`` when ``meta.json`` names another model than ``expected`` (what
+    :func:`retrieval.encoder.model_identity` calls the configured encoder); no index there: nothing to check."""
+    root = Path(path)
+    if not (root / "meta.json").is_file():
+        return
+    found = read_meta(root).get("model")
+    if found != expected:
+        raise IndexMetaMismatchError(root, "model", expected, found)
+
+
 def swap_link(link: Path, target: Path, keep: int = 2) -> None:
     """Point ``link`` at ``target`` atomically (rename of a symlink), then prune older versions."""
     tmp_link = link.parent / f".{link.name}.link.tmp"

@@ -18,12 +18,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from retrieval.config import ZH_DIR, RankConfig, RetrievalConfig
-from retrieval.encoder import Encoder, query_vectors, shared_encoder
+from retrieval.config import STOCK_PRODUCT_RANK, ZH_DIR, RankConfig, RetrievalConfig
+from retrieval.encoder import Encoder, model_identity, query_vectors, shared_encoder
 from retrieval.errors import RetrievalError
 from retrieval.filters import FilterVocabulary, parse_filters
 from retrieval.hybrid import LexicalIndex, fuse
 from retrieval.index import Hit, VectorIndex
+from retrieval.index_files import check_model
 from retrieval.kb import fold_entries
 from retrieval.lexical import HAN, simplified
 from retrieval.live import DiskVersion, Key, VersionWatch, current_version
@@ -90,10 +91,11 @@ class RetrievalService:
         return self._encoder
 
     def encoder_for(self, language: str = "en", name: str = KB) -> Encoder:
-        """The encoder of ``language``'s ``name`` index: today's English model, or for ``zh`` the multilingual
-        one (KB: E5; catalog: E5 + USE fused, which finds English products for Chinese queries better)."""
+        """The encoder of ``language``'s ``name`` index: the English model (the catalog's own when configured), or
+        for ``zh`` the multilingual one (KB: E5; catalog: E5 + USE fused: better for English products)."""
         if _lane(language) == "en":
-            return self.encoder
+            catalog = self.config.catalog_encoder if name == CATALOG else None
+            return self.encoder if catalog is None else shared_encoder(catalog)  # one per process
         with self._lock:
             if name not in self._zh_encoders:
                 config = self.config.zh_catalog_encoder if name == CATALOG else self.config.zh_encoder
@@ -122,6 +124,12 @@ class RetrievalService:
                 self._state.indexes[key] = self._load(key, found.path if found.version else path)
                 self._state.watch.served(key, found.version)
             return self._state.indexes[key]
+
+    def check_encoders(self) -> None:
+        """Refuse (``IndexMetaMismatchError``, naming both) an English index built by another encoder than the
+        configured one, before anything loads: its vectors searched with another model would be garbage."""
+        for name, encoder in ((KB, self.config.encoder), (CATALOG, self.config.catalog_encoder)):
+            check_model(self._index_path("en", name), model_identity((encoder or self.config.encoder).model))
 
     def _index_path(self, lane: str, name: str) -> Path:
         return Path(self.config.index_dir) / (ZH_DIR if lane == "zh" else "") / name
@@ -261,6 +269,7 @@ class RetrievalService:
     def warm_up(self) -> None:
         """Load everything now (the encoder, both indexes, the ranker) rather than on the first question."""
         self.encoder.encode(["warm up"])
+        self.encoder_for("en", CATALOG).encode(["warm up"])  # a catalog-adapted model, when configured
         for name in (CATALOG, KB):
             self.index(name)
         _ = self.ranker
@@ -371,7 +380,8 @@ class RetrievalService:
         sims = vectors @ self._embed(question, language)[0]
         best = int(np.argmax(sims))
         score = float(sims[best])
-        if score < self._rank_config(CATALOG, language).clarify:
+        own = _lane(language) == "zh" or self.config.catalog_encoder is None  # else: the KB's encoder's bands
+        if score < (self._rank_config(CATALOG, language) if own else STOCK_PRODUCT_RANK).clarify:
             return ProductFact(record, "text", score=score)
         return ProductFact(record, "text", (sentences[best],), score=score)
 
