@@ -157,7 +157,7 @@ class SearchIndex:
     """The index on its own connection; every method may run in a worker thread (one at a time)."""
 
     def __init__(self, path: Path | str) -> None:
-        self._db = open_db(path, SCHEMA)
+        self._db = open_db(path, SCHEMA, fast_commits=True)  # bot.sqlite_db: rewritten from trackers
         self._lock = threading.Lock()
 
     def shutdown(self) -> None:

@@ -121,7 +121,7 @@ def _ticket(row: sqlite3.Row) -> Ticket:
 
 class HandoffStore:
     def __init__(self, path: Path | str, clock: Clock = time.time) -> None:
-        self._db = open_db(path, SCHEMA)
+        self._db = open_db(path, SCHEMA, fast_commits=True)  # bot.sqlite_db: rewritten from trackers
         self._migrate()
         self.clock = clock
 
