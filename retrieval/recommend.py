@@ -82,8 +82,9 @@ class RecConfig:
     similar_history: int = 20  # personal: similarity to this many most recent purchases (bounds the cost)
     min_cooccurrence: int = 1
     personal_model: str = "ease"  # one of PERSONAL_MODELS
-    # the personal model's constructor settings (retrieval.rec_models): EASE's lambda
-    model_settings: dict[str, Any] = field(default_factory=lambda: {"lam": 250.0})
+    # the personal model's constructor settings (retrieval.rec_models): EASE's lambda (small: the recency
+    # weights and the row normalisation below shrink the Gram matrix, so a small lambda regularises as much)
+    model_settings: dict[str, Any] = field(default_factory=lambda: {"lam": 50.0})
     model_rows: str = "customers"  # what the model is fitted on: customers' purchases or single orders
     # recency (used when the purchases' ages are given, in days): the half-life of a purchase's weight in the
     # model's rows (the Gram matrix counts recent co-purchases more) and in the scored history; None: weight 1
@@ -92,7 +93,7 @@ class RecConfig:
     available_days: float | None = None  # only items sold within this many days (None: every item in stock)
     # the model's rows divided by (their number of items) ** this power (0: unchanged): a wholesaler with
     # hundreds of items then weighs less per co-purchase than a shopper with five
-    row_norm_power: float = 0.0
+    row_norm_power: float = 0.25
 
     def __post_init__(self) -> None:
         if self.personal_model not in PERSONAL_MODELS:
