@@ -8,15 +8,17 @@ reported on the test period [T2, end), which nothing is tuned on. Targets are th
 the period and had not bought before (every strategy excludes past purchases).
 
 Strategies, same run, same splits: popularity; similar items (embedding neighbours of recent purchases); bought
-together (item-item co-occurrence); the strong baselines item-kNN, EASE^R and implicit ALS (each fitted on
-customers' or on orders' purchases, whichever validates better); and the served path, ``Recommender.personal``:
+together (item-item co-occurrence); the strong baselines item-kNN, EASE^R, RP3beta and implicit ALS (each fitted
+on customers' or on orders' purchases, whichever validates better); and the served path, ``Recommender.personal``:
 each personal model x embedding-similarity weight, then recency on the best (its rows weighted by a half-life,
-searched jointly with EASE's lambda; the scored history's half-life), the availability window (only items sold
+searched jointly with EASE's lambda), the rows divided by their length ** power (jointly with lambda again), the
+scored history's half-life, the availability window (only items sold
 within N days before the period, a proxy for "still in the range"), then the MMR / popularity de-bias re-rank,
 all chosen by validation recall@10. Popularity, the strong baselines and the served path are then run again
 with the best window, same run, so the filter's effect is reported on all of them. Reports recall@10, NDCG@10,
 catalogue coverage and long-tail share, writes results/recs_eval.json and the recall vs long-tail plot
 results/recs_tradeoff.png. ``--reuse-baselines results/recs_eval.json`` skips the strong baselines' search.
+The baselines and the validation search live in ``bench.recs_tuning``.
 """
 
 from __future__ import annotations
@@ -25,128 +27,57 @@ import argparse
 import json
 import logging
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, replace
+from collections.abc import Callable
+from dataclasses import asdict, replace
 from typing import Any
 
 try:
-    from bench.recs_protocol import Period, evaluate, head_items, period
+    from bench.recs_protocol import Period, period
+    from bench.recs_tuning import (
+        FIT_HALF_LIVES,
+        HISTORY_HALF_LIVES,
+        OLD_SERVED,
+        PLAIN,
+        RECENCY_LAMBDAS,
+        ROW_NORM_LAMBDAS,
+        ROW_NORM_POWERS,
+        SEARCH,
+        WINDOWS,
+        Bench,
+        Lists,
+        ServedGrid,
+        describe,
+        fmt,
+        tune_models,
+        tune_served,
+    )
     from bench.retrieval_common import RESULTS, cached_embeddings, data_dir, require
 except ImportError:  # run as a script: bench/ is on sys.path
-    from recs_protocol import Period, evaluate, head_items, period  # type: ignore[no-redef]
+    from recs_protocol import Period, period  # type: ignore[no-redef]
+    from recs_tuning import (  # type: ignore[no-redef]
+        FIT_HALF_LIVES,
+        HISTORY_HALF_LIVES,
+        OLD_SERVED,
+        PLAIN,
+        RECENCY_LAMBDAS,
+        ROW_NORM_LAMBDAS,
+        ROW_NORM_POWERS,
+        SEARCH,
+        WINDOWS,
+        Bench,
+        Lists,
+        ServedGrid,
+        describe,
+        fmt,
+        tune_models,
+        tune_served,
+    )
     from retrieval_common import RESULTS, cached_embeddings, data_dir, require  # type: ignore[no-redef]
 
 from retrieval.catalog import load_catalog, preset
 from retrieval.config import EncoderConfig
 from retrieval.encoder import SentenceTransformerEncoder
-from retrieval.rec_models import interactions, make_model
-from retrieval.recommend import RecConfig, Recommender
-
-# Coordinate search on validation: each parameter in turn over its values, the others at their best so far.
-SEARCH: dict[str, tuple[dict[str, Any], dict[str, tuple[Any, ...]]]] = {
-    "ease": ({"lam": 250.0}, {"lam": (50.0, 250.0, 500.0, 750.0, 1000.0, 1500.0, 2500.0)}),
-    "knn": ({"k": 100}, {"k": (25, 100, 400)}),
-    "als": (
-        {"factors": 64, "regularization": 0.1, "alpha": 10.0, "iterations": 15},
-        {
-            "factors": (32, 64, 128),
-            "regularization": (0.01, 0.1, 1.0),
-            "alpha": (1.0, 10.0, 40.0),
-            "iterations": (10, 15, 25),
-        },
-    ),
-}
-SIMILAR_WEIGHTS = (0.0, 0.1, 0.3)
-# recency (issue 16): the model's rows weighted by 0.5 ** (age / half-life), EASE's lambda searched with it (the
-# weights shrink the Gram matrix, so a smaller lambda regularises as much); the scored history's half-life; the
-# availability window (only items sold within that many days before the period)
-FIT_HALF_LIVES: tuple[float | None, ...] = (None, 30.0, 60.0, 90.0, 180.0, 365.0)
-RECENCY_LAMBDAS = (100.0, 175.0, 250.0, 500.0, 1000.0)
-HISTORY_HALF_LIVES: tuple[float | None, ...] = (None, 90.0, 180.0, 365.0)
-WINDOWS: tuple[float | None, ...] = (None, 28.0, 56.0, 91.0)
-RERANKS = ((1.0, 0.0), (0.9, 0.0), (1.0, 0.1), (0.75, 0.15))  # (mmr λ, pop α)
-# what served before issue 16: co-occurrence + 0.3 x embedding similarity, MMR 0.75, popularity de-bias 0.15
-OLD_SERVED = RecConfig(
-    mmr_lambda=0.75, popularity_alpha=0.15, similar_weight=0.3, personal_model="cooccurrence"
-)
-PLAIN = RecConfig(mmr_lambda=1.0, popularity_alpha=0.0, fit_half_life_days=None)
-
-Lists = list[list[str]]
-
-
-class Bench:
-    def __init__(self, products: list[Any], vectors: Any, k: int) -> None:
-        self.ids = [p.id for p in products]
-        self.cats = {p.id: p.category for p in products}
-        self.titles = {p.id: p.title for p in products}
-        self.vectors = vectors
-        self.k = k
-
-    def recommender(self, p: Period, config: RecConfig) -> Recommender:
-        customers = sorted(p.histories)
-        return Recommender(
-            self.ids,
-            self.vectors,
-            self.cats,
-            p.baskets,
-            config,
-            titles=self.titles,
-            histories=[p.histories[c] for c in customers],
-            history_ages=[p.history_ages[c] for c in customers],
-            basket_ages=p.basket_ages,
-        )
-
-    def score(self, p: Period, ranked: Lists) -> dict[str, float]:
-        return evaluate(ranked, p.relevant, len(self.ids), head_items(p.popularity), self.k)
-
-    def model_lists(
-        self, p: Period, name: str, settings: dict[str, Any], rows: str, window: float | None = None
-    ) -> Lists:
-        """A strong baseline's top-k lists (``window``: only items sold within that many days before the
-        period, the availability filter ``RecConfig.available_days`` applies to the served path)."""
-        import numpy as np
-
-        train = [p.histories[c] for c in sorted(p.histories)] if rows == "customers" else p.baskets
-        matrix, columns = interactions(train)
-        model = make_model(name, settings).fit(matrix)
-        items = list(columns)
-        gone = np.zeros(len(items), dtype=bool)
-        if window is not None:
-            recent = {i for b, a in zip(p.baskets, p.basket_ages, strict=True) if a <= window for i in b}
-            gone = np.asarray([i not in recent for i in items], dtype=bool)
-        out: Lists = []
-        for start in range(0, len(p.customers), 512):
-            chunk = [p.histories[c] for c in p.customers[start : start + 512]]
-            history = interactions(chunk, columns)[0].toarray()
-            scores = np.asarray(model.score(history), dtype="float32")
-            scores[history > 0] = -np.inf
-            scores[:, gone] = -np.inf
-            top = np.argpartition(-scores, self.k, axis=1)[:, : self.k]
-            order = np.take_along_axis(scores, top, axis=1).argsort(axis=1)[:, ::-1]
-            out += [[items[j] for j in row] for row in np.take_along_axis(top, order, axis=1)]
-        return out
-
-    def personal(self, p: Period, rec: Recommender) -> Lists:
-        return [[r.id for r in rec.personal(p.histories[c], self.k, p.history_ages[c])] for c in p.customers]
-
-    def per_customer(self, p: Period, strategy: Callable[[list[str]], list[str]]) -> Lists:
-        return [strategy(p.histories[c]) for c in p.customers]
-
-    def similar_items(self, rec: Recommender, hist: list[str]) -> list[str]:
-        recent = list(dict.fromkeys(reversed(hist)))[:5]
-        seen, out = set(hist), {}  # type: set[str], dict[str, float]
-        for n, item in enumerate(recent):
-            for r in rec.similar(item, k=self.k, exclude=seen):
-                out[r.id] = max(out.get(r.id, 0.0), r.score / (1 + 0.1 * n))
-        return sorted(out, key=lambda i: -out[i])[: self.k]
-
-
-def fmt(metrics: dict[str, float], base: float | None = None) -> str:
-    ratio = f"  {metrics['recall'] / base:5.2f}x pop" if base else ""
-    return (
-        f"recall@10 {metrics['recall']:.4f}  NDCG@10 {metrics['ndcg']:.4f}  "
-        f"coverage {metrics['coverage']:.3f}  long tail {metrics['long_tail']:.3f}{ratio}"
-    )
+from retrieval.recommend import RecConfig
 
 
 def embed(products: list[Any]) -> Any:
@@ -172,142 +103,6 @@ def load(args: argparse.Namespace) -> tuple[list[Any], Any]:
         when=pd.to_datetime(lines["InvoiceDate"]), customer=lines["Customer ID"].astype(int).astype(str)
     )
     return products, lines
-
-
-def tune_models(bench: Bench, valid: Period, rows_choices: Sequence[str]) -> dict[str, dict[str, Any]]:
-    """Per model family: the settings (coordinate search on customers' rows), then the rows, with the best
-    validation recall@10 (NDCG@10 breaks ties)."""
-    chosen: dict[str, dict[str, Any]] = {}
-    for name, (start_settings, space) in SEARCH.items():
-        seen: dict[tuple[str, str], dict[str, float]] = {}
-
-        def trial(
-            settings: dict[str, Any], rows: str, name: str = name, seen: dict = seen
-        ) -> tuple[float, float]:
-            key = (rows, json.dumps(settings, sort_keys=True))
-            if key not in seen:
-                start = time.perf_counter()
-                seen[key] = bench.score(valid, bench.model_lists(valid, name, settings, rows))
-                print(
-                    f"  [valid] {name:4s} {rows:9s} {settings}  {fmt(seen[key])}  "
-                    f"({time.perf_counter() - start:.1f}s)",
-                    flush=True,
-                )
-            return seen[key]["recall"], seen[key]["ndcg"]
-
-        best, rows = dict(start_settings), rows_choices[0]
-        for param, values in space.items():
-            best[param] = max(values, key=lambda v: trial({**best, param: v}, rows))
-        rows = max(rows_choices, key=lambda r: trial(best, r))
-        metrics = seen[(rows, json.dumps(best, sort_keys=True))]
-        chosen[name] = {"rows": rows, "settings": best, "valid": metrics}
-    return chosen
-
-
-def served_config(
-    model: str, chosen: dict[str, dict[str, Any]], sw: float, mmr: float, alpha: float
-) -> RecConfig:
-    if model == "cooccurrence":
-        return RecConfig(mmr_lambda=mmr, popularity_alpha=alpha, similar_weight=sw, fit_half_life_days=None)
-    return RecConfig(
-        fit_half_life_days=None,
-        mmr_lambda=mmr,
-        popularity_alpha=alpha,
-        similar_weight=sw,
-        personal_model=model,
-        model_settings=chosen[model]["settings"],
-        model_rows=chosen[model]["rows"],
-    )
-
-
-@dataclass(frozen=True)
-class ServedGrid:
-    """The served path's validation grid (``bench.recs_eval --help`` narrows it)."""
-
-    models: Sequence[str] = ("cooccurrence", *SEARCH)
-    similar_weights: Sequence[float] = SIMILAR_WEIGHTS
-    fit_half_lives: Sequence[float | None] = FIT_HALF_LIVES
-    recency_lambdas: Sequence[float] = RECENCY_LAMBDAS
-    history_half_lives: Sequence[float | None] = HISTORY_HALF_LIVES
-    windows: Sequence[float | None] = WINDOWS
-    reranks: Sequence[tuple[float, float]] = RERANKS
-
-
-def tune_served(
-    bench: Bench, valid: Period, chosen: dict[str, dict[str, Any]], grid: ServedGrid = ServedGrid()
-) -> tuple[RecConfig, list[Any], dict[str, float], float | None]:
-    """Stage 1: personal model x similar weight (no recency, no window, no re-rank); recency: the model's rows
-    weighted by a half-life (EASE: jointly with its lambda, which the weights rescale), then the history's
-    half-life, then the availability window; stage 2: the re-ranks on the best. Returns the chosen config, the
-    trials, its validation metrics and the best window (the one the "with availability filter" tables use)."""
-    trials: list[Any] = []
-    fitted: dict[str, Recommender] = {}
-    best: tuple[tuple[float, float], RecConfig, dict[str, float]] | None = None
-
-    def trial(stage: str, config: RecConfig) -> dict[str, float]:
-        nonlocal best
-        fit = ("personal_model", "model_settings", "model_rows", "fit_half_life_days", "available_days")
-        key = json.dumps([getattr(config, f) for f in fit], sort_keys=True)
-        if key not in fitted:  # the fit depends on these; the rest of the config only on scoring
-            fitted.clear()  # one fitted model at a time (a dense items x items matrix each)
-            fitted[key] = bench.recommender(valid, config)
-        rec = fitted[key]
-        rec.config = config
-        start = time.perf_counter()
-        metrics = bench.score(valid, bench.personal(valid, rec))
-        print(
-            f"  [valid] {stage:8s} {describe(config)}  {fmt(metrics)}  ({time.perf_counter() - start:.1f}s)",
-            flush=True,
-        )
-        trials.append((stage, describe(config), asdict(config), metrics))
-        if best is None or (metrics["recall"], metrics["ndcg"]) > best[0]:
-            best = ((metrics["recall"], metrics["ndcg"]), config, metrics)
-        return metrics
-
-    for model in grid.models:
-        for sw in grid.similar_weights:
-            trial("stage1", served_config(model, chosen, sw, 1.0, 0.0))
-    assert best is not None
-    stage1 = best[1]
-    for half_life in grid.fit_half_lives:
-        if half_life is None:
-            continue  # stage 1 measured it
-        lambdas = grid.recency_lambdas if stage1.personal_model == "ease" else [None]
-        for lam in lambdas:
-            settings = stage1.model_settings if lam is None else {**stage1.model_settings, "lam": lam}
-            trial("recency", replace(stage1, fit_half_life_days=half_life, model_settings=settings))
-    for half_life in grid.history_half_lives:
-        if half_life is not None:
-            trial("history", replace(best[1], history_half_life_days=half_life))
-    windowed: dict[float, float] = {}
-    for days in grid.windows:
-        if days is not None:
-            windowed[days] = trial("window", replace(best[1], available_days=days))["recall"]
-    window = max(windowed, key=windowed.__getitem__) if windowed else None
-    before_rerank = best[1]
-    for mmr, alpha in grid.reranks:
-        if (mmr, alpha) != (1.0, 0.0):  # no re-rank: measured above
-            trial("re-rank", replace(before_rerank, mmr_lambda=mmr, popularity_alpha=alpha))
-    return best[1], trials, best[2], window
-
-
-def describe(config: RecConfig) -> str:
-    model = config.personal_model
-    settings = (
-        " ".join(f"{k} {v}" for k, v in config.model_settings.items()) if model != "cooccurrence" else ""
-    )
-    parts = [f"{model} {settings} {config.model_rows}".strip() if settings else model]
-    if config.similar_weight:
-        parts.append(f"similarity {config.similar_weight}")
-    if config.fit_half_life_days is not None and model != "cooccurrence":
-        parts.append(f"rows half-life {config.fit_half_life_days:g}d")
-    if config.history_half_life_days is not None:
-        parts.append(f"history half-life {config.history_half_life_days:g}d")
-    if config.available_days is not None:
-        parts.append(f"sold within {config.available_days:g}d")
-    if (config.mmr_lambda, config.popularity_alpha) != (1.0, 0.0):
-        parts.append(f"MMR {config.mmr_lambda} de-bias {config.popularity_alpha}")
-    return ", ".join(parts)
 
 
 SERVED_NOW = "served now (chosen on validation)"
@@ -396,7 +191,7 @@ def main() -> None:
     parser.add_argument("--k", type=int, default=10)
     parser.add_argument("--rows", default="customers,orders", help="what the models may be fitted on")
     parser.add_argument(
-        "--served-models", default="cooccurrence,ease,knn,als", help="served path: models to try"
+        "--served-models", default="cooccurrence,ease,knn,rp3,als", help="served path: models to try"
     )
     parser.add_argument(
         "--similar-weights", default="0,0.1,0.3", help="served path: similarity weights to try"
@@ -418,12 +213,24 @@ def main() -> None:
     parser.add_argument(
         "--history-half-lives", type=days, default=HISTORY_HALF_LIVES, help="served path: history half-lives"
     )
+    parser.add_argument(
+        "--row-norm-powers",
+        type=lambda t: [float(v) for v in t.split(",")],
+        default=ROW_NORM_POWERS,
+        help="served path: powers of the rows' length the model's rows are divided by (0: none)",
+    )
+    parser.add_argument(
+        "--row-norm-lambdas",
+        type=lambda t: [float(v) for v in t.split(",")],
+        default=ROW_NORM_LAMBDAS,
+        help="served path, EASE: lambdas tried with each row-norm power",
+    )
     parser.add_argument("--windows", type=days, default=WINDOWS, help="availability windows (days)")
     parser.add_argument(
         "--reuse-baselines",
         metavar="JSON",
         help="take the strong baselines' settings chosen by an earlier run (its results/recs_eval.json) "
-        "instead of searching them again",
+        "instead of searching them again (a family it lacks is searched)",
     )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
@@ -442,6 +249,10 @@ def main() -> None:
     if args.reuse_baselines:
         chosen = json.loads(open(args.reuse_baselines).read())["chosen"]
         print(f"strong baselines' settings reused from {args.reuse_baselines} (chosen on validation there)")
+        missing = [n for n in SEARCH if n not in chosen]
+        if missing:
+            print(f"tuning the strong baselines it lacks ({', '.join(missing)}) on validation:", flush=True)
+            chosen.update(tune_models(bench, valid, args.rows.split(","), missing))
     else:
         print("tuning the strong baselines on validation:", flush=True)
         chosen = tune_models(bench, valid, args.rows.split(","))
@@ -453,6 +264,8 @@ def main() -> None:
         fit_half_lives=args.fit_half_lives,
         recency_lambdas=args.recency_lambdas,
         history_half_lives=args.history_half_lives,
+        row_norm_powers=args.row_norm_powers,
+        row_norm_lambdas=args.row_norm_lambdas,
         windows=args.windows,
         reranks=[(float(m), float(a)) for m, a in (pair.split(":") for pair in args.reranks.split(","))],
     )

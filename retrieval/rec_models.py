@@ -1,4 +1,4 @@
-"""Item-based recommenders over a binary user-item matrix: EASE^R, item-kNN and implicit ALS.
+"""Item-based recommenders over a binary user-item matrix: EASE^R, item-kNN, RP3beta and implicit ALS.
 
 Each model is fitted on a sparse ``rows x items`` matrix of purchases (0/1, or weighted by recency) (a row: one customer's purchases, or
 one order) and scores a shopper's history (a 0/1 vector over the same items), so a shopper the model never saw
@@ -9,12 +9,17 @@ recommended item (the "often bought with your …" reason).
                  P = (X^T X + lambda I)^-1, diag(B) = 0, scores = x B. Dense ``items x items``.
   * ``ItemKNN``  cosine item-item similarity on the columns of X, each item keeping its ``k`` nearest
                  neighbours; scores = x S. Dense ``items x items``.
+  * ``RP3Beta``  a three-step random walk item -> user -> item (Paudel et al., "Updatable, accurate, diverse,
+                 and scalable recommendations for interactive applications", TiiS 2017; Dacrema et al. 2019):
+                 W = P_iu^alpha P_ui^alpha (both row-stochastic), each column divided by its item's
+                 popularity ** beta, each item keeping its ``k`` strongest neighbours; scores = x W.
   * ``ALS``      implicit-feedback matrix factorisation (Hu, Koren, Volinsky 2008) with the ``implicit``
                  package; a history's user factors are solved from it at scoring time.
 
 ``interactions`` builds the matrix from rows of item ids (binary, or weighted: ``recency_weights`` turns purchase
 ages into weights, so the Gram matrix of EASE / kNN counts recent co-purchases more than old ones);
-``make_model`` builds one from a name and settings.
+``normalise_rows`` divides each row by its length ** power (a customer with hundreds of items counts less per
+item); ``make_model`` builds one from a name and settings.
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-MODELS = ("ease", "knn", "als")
+MODELS = ("ease", "knn", "rp3", "als")
 
 
 class ItemModel(Protocol):
@@ -98,6 +103,19 @@ def recency_weights(ages_days: Iterable[float], half_life_days: float | None) ->
         return [1.0] * len(ages)
     _positive("half_life_days", half_life_days, "a number of days > 0, or None for no recency weighting")
     return [0.5 ** (max(a, 0.0) / half_life_days) for a in ages]
+
+
+def normalise_rows(matrix: sparse.csr_matrix, power: float) -> sparse.csr_matrix:
+    """Each row divided by (its number of items) ** ``power`` (0: unchanged; 0.5: by the square root)."""
+    import numpy as np
+    from scipy import sparse
+
+    if not power >= 0:
+        raise ConfigError("row_norm_power", power, "a number >= 0")
+    if power == 0:
+        return matrix
+    lengths = np.maximum(np.diff(matrix.indptr), 1).astype("float64")
+    return sparse.csr_matrix(sparse.diags((1.0 / lengths**power).astype("float32")) @ matrix)
 
 
 def _positive(field: str, value: float, valid: str = "a number > 0") -> None:
@@ -184,6 +202,53 @@ class ItemKNN:
         return int(history[int(np.argmax(self._fitted()[list(history), item]))])
 
 
+class RP3Beta:
+    name = "rp3"
+
+    def __init__(self, alpha: float = 1.0, beta: float = 0.5, k: int | None = None) -> None:
+        _positive("rp3_alpha", alpha)
+        if not beta >= 0:
+            raise ConfigError("rp3_beta", beta, "a number >= 0")
+        if k is not None and (not isinstance(k, int) or k < 1):
+            raise ConfigError("rp3_k", k, "an integer >= 1, or None for every neighbour")
+        self.alpha, self.beta, self.k = float(alpha), float(beta), k
+        self.weights: np.ndarray | None = None
+
+    def fit(self, matrix: sparse.csr_matrix) -> RP3Beta:
+        import numpy as np
+        from scipy import sparse
+
+        x = sparse.csr_matrix(matrix, dtype="float64")
+
+        def stochastic(m: sparse.csr_matrix) -> sparse.csr_matrix:  # rows sum to 1, then ** alpha
+            sums = np.asarray(m.sum(axis=1)).ravel()
+            out = sparse.csr_matrix(sparse.diags(1.0 / np.maximum(sums, 1e-12)) @ m)
+            return out.power(self.alpha) if self.alpha != 1.0 else out
+
+        walk = np.asarray((stochastic(x.T.tocsr()) @ stochastic(x)).todense())
+        popularity = np.maximum(np.diff(x.tocsc().indptr), 1).astype("float64")  # rows holding each item
+        walk /= popularity[None, :] ** self.beta
+        walk[np.diag_indices_from(walk)] = 0.0
+        if self.k is not None and self.k < walk.shape[1]:  # keep, for each item (row), its k strongest
+            drop = np.argpartition(-walk, self.k, axis=1)[:, self.k :]
+            np.put_along_axis(walk, drop, 0.0, axis=1)
+        self.weights = walk.astype("float32")
+        return self
+
+    def _fitted(self) -> np.ndarray:
+        if self.weights is None:
+            raise RuntimeError("RP3Beta: call fit() before scoring")
+        return self.weights
+
+    def score(self, histories: np.ndarray) -> np.ndarray:
+        return histories @ self._fitted()
+
+    def explain(self, history: Sequence[int], item: int) -> int:
+        import numpy as np
+
+        return int(history[int(np.argmax(self._fitted()[list(history), item]))])
+
+
 class ALS:
     name = "als"
 
@@ -254,7 +319,7 @@ class ALS:
 
 def make_model(name: str, settings: Mapping[str, Any]) -> ItemModel:
     """A model by name; ``settings`` are its constructor's keywords (unknown keys are a ConfigError)."""
-    factories: dict[str, type] = {"ease": EASE, "knn": ItemKNN, "als": ALS}
+    factories: dict[str, type] = {"ease": EASE, "knn": ItemKNN, "rp3": RP3Beta, "als": ALS}
     if name not in factories:
         raise ConfigError("personal_model", name, ("cooccurrence", *MODELS))
     try:

@@ -3,13 +3,14 @@
 Strategies (each recommendation carries a reason: a code of ``REASONS`` and the title it names):
   * ``similar``      embedding neighbours in the same category (other categories only to fill up)
   * ``together``     item-item co-occurrence from order baskets, normalised (cosine on basket counts)
-  * ``personal``     for a verified shopper: an item model (``RecConfig.personal_model``: EASE^R, item-kNN or
-                     implicit ALS from :mod:`retrieval.rec_models`, or the plain co-occurrence above) scoring
+  * ``personal``     for a verified shopper: an item model (``RecConfig.personal_model``: EASE^R, item-kNN,
+                     RP3beta or implicit ALS from :mod:`retrieval.rec_models`, or the plain co-occurrence above) scoring
                      what they bought, plus ``similar_weight`` x embedding similarity to it, minus it. Recency,
                      when purchase ages are given: the model's rows weight each purchase by
                      ``0.5 ** (age / fit_half_life_days)``, and the shopper's history by
                      ``0.5 ** (age / history_half_life_days)``; ``available_days`` recommends only items sold
-                     within that many days (a proxy for "still in the range")
+                     within that many days (a proxy for "still in the range"); ``row_norm_power``
+                     divides each of the model's rows by its length ** power
   * ``popular``      the cold-start fallback
 Then an optional diversity / long-tail re-rank: MMR on the embeddings and a popularity penalty
 ``score / pop**alpha``. The defaults of ``RecConfig`` are the settings ``bench.recs_eval`` chose on its
@@ -26,7 +27,14 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from retrieval.errors import ConfigError, UnknownItemError
-from retrieval.rec_models import MODELS, ItemModel, interactions, make_model, recency_weights
+from retrieval.rec_models import (
+    MODELS,
+    ItemModel,
+    interactions,
+    make_model,
+    normalise_rows,
+    recency_weights,
+)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -74,14 +82,18 @@ class RecConfig:
     similar_history: int = 20  # personal: similarity to this many most recent purchases (bounds the cost)
     min_cooccurrence: int = 1
     personal_model: str = "ease"  # one of PERSONAL_MODELS
-    # the personal model's constructor settings (retrieval.rec_models): EASE's lambda
-    model_settings: dict[str, Any] = field(default_factory=lambda: {"lam": 250.0})
+    # the personal model's constructor settings (retrieval.rec_models): EASE's lambda (small: the recency
+    # weights and the row normalisation below shrink the Gram matrix, so a small lambda regularises as much)
+    model_settings: dict[str, Any] = field(default_factory=lambda: {"lam": 50.0})
     model_rows: str = "customers"  # what the model is fitted on: customers' purchases or single orders
     # recency (used when the purchases' ages are given, in days): the half-life of a purchase's weight in the
     # model's rows (the Gram matrix counts recent co-purchases more) and in the scored history; None: weight 1
     fit_half_life_days: float | None = 90.0
     history_half_life_days: float | None = None
     available_days: float | None = None  # only items sold within this many days (None: every item in stock)
+    # the model's rows divided by (their number of items) ** this power (0: unchanged): a wholesaler with
+    # hundreds of items then weighs less per co-purchase than a shopper with five
+    row_norm_power: float = 0.25
 
     def __post_init__(self) -> None:
         if self.personal_model not in PERSONAL_MODELS:
@@ -101,6 +113,10 @@ class RecConfig:
                 isinstance(value, bool) or not (isinstance(value, int | float) and value > 0)
             ):
                 raise ConfigError(name, value, "a number of days > 0, or None")
+        if isinstance(self.row_norm_power, bool) or not (
+            isinstance(self.row_norm_power, int | float) and self.row_norm_power >= 0
+        ):
+            raise ConfigError("row_norm_power", self.row_norm_power, "a number >= 0")
         if self.personal_model != "cooccurrence":
             make_model(self.personal_model, self.model_settings)  # settings are checked now, not when serving
 
@@ -247,6 +263,7 @@ class Recommender:
         matrix, columns = interactions(rows, weights=weights)
         if not columns:
             return None
+        matrix = normalise_rows(matrix, self.config.row_norm_power)
         model = make_model(self.config.personal_model, self.config.model_settings).fit(matrix)
         logger.info(
             "personal model %s fitted on %s rows x %s items", self.config.personal_model, *matrix.shape

@@ -94,9 +94,14 @@ EASE_CONFIG = RecConfig(
 HISTORIES = [["i0", "i1", "i2"], ["i0", "i1"], ["i3", "i4", "zz"], ["i3", "i4"], ["i5", "i0", "i1"]]
 
 
-@pytest.mark.parametrize("model", ["ease", "knn", "als"])
+@pytest.mark.parametrize("model", ["ease", "knn", "rp3", "als"])
 def test_personal_model_never_shows_bought_or_unknown_items(model: str) -> None:
-    settings = {"ease": {"lam": 1.0}, "knn": {"k": 5}, "als": {"factors": 4, "iterations": 5}}[model]
+    settings = {
+        "ease": {"lam": 1.0},
+        "knn": {"k": 5},
+        "rp3": {"beta": 0.5},
+        "als": {"factors": 4, "iterations": 5},
+    }[model]
     config = RecConfig(personal_model=model, model_settings=settings)
     rec = Recommender(IDS, seeded_vectors(12, 16, seed=3), CATS, BASKETS, config, histories=HISTORIES)
     recs = rec.personal(["i3", "zz", "nope"], k=6)
