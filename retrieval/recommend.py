@@ -74,7 +74,9 @@ MODEL_ROWS = ("customers", "orders")
 
 @dataclass(frozen=True)
 class RecConfig:
-    # The defaults are what bench.recs_eval chose by validation recall@10 (docs/benchmarks.md, issue 16).
+    # The defaults are what bench.recs_eval chose by validation recall@10 (docs/benchmarks.md, issue 16); a
+    # challenger replaces them only when its validation gain's paired-bootstrap 95 % interval excludes zero (the
+    # row normalisation's +0.0016 did not: [-0.0017, +0.0045]), so EASE lambda 250 on 90-day rows serves.
     mmr_lambda: float = 1.0  # 1.0 = relevance only
     popularity_alpha: float = 0.0  # 0 = no de-biasing
     candidates: int = 100
@@ -82,9 +84,9 @@ class RecConfig:
     similar_history: int = 20  # personal: similarity to this many most recent purchases (bounds the cost)
     min_cooccurrence: int = 1
     personal_model: str = "ease"  # one of PERSONAL_MODELS
-    # the personal model's constructor settings (retrieval.rec_models): EASE's lambda (small: the recency
-    # weights and the row normalisation below shrink the Gram matrix, so a small lambda regularises as much)
-    model_settings: dict[str, Any] = field(default_factory=lambda: {"lam": 50.0})
+    # the personal model's constructor settings (retrieval.rec_models): EASE's lambda (smaller than without
+    # weights: the recency weights below shrink the Gram matrix, so a smaller lambda regularises as much)
+    model_settings: dict[str, Any] = field(default_factory=lambda: {"lam": 250.0})
     model_rows: str = "customers"  # what the model is fitted on: customers' purchases or single orders
     # recency (used when the purchases' ages are given, in days): the half-life of a purchase's weight in the
     # model's rows (the Gram matrix counts recent co-purchases more) and in the scored history; None: weight 1
@@ -92,8 +94,9 @@ class RecConfig:
     history_half_life_days: float | None = None
     available_days: float | None = None  # only items sold within this many days (None: every item in stock)
     # the model's rows divided by (their number of items) ** this power (0: unchanged): a wholesaler with
-    # hundreds of items then weighs less per co-purchase than a shopper with five
-    row_norm_power: float = 0.25
+    # hundreds of items then weighs less per co-purchase than a shopper with five (0.25 with lambda 50 was +0.0016
+    # on validation, within noise; off by default)
+    row_norm_power: float = 0.0
 
     def __post_init__(self) -> None:
         if self.personal_model not in PERSONAL_MODELS:
