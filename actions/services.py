@@ -79,6 +79,7 @@ def retrieval_service(settings: Settings) -> RetrievalService:
             precision=settings.responder_precision,
             compile=settings.responder_compile,
             threshold_overrides=settings.responder_thresholds,
+            gate=settings.responder_gate,
         ),
     )
 

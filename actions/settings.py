@@ -19,7 +19,8 @@ from urllib.parse import urlparse
 from actions.mood_rules import MoodConfig
 from ledger.errors import LedgerConfigError
 from ledger.settings import LedgerSettings
-from retrieval.responder.config import PRECISION_CHOICES, THRESHOLD_PROBABILITIES
+from retrieval.responder.config import PRECISION_CHOICES, THRESHOLD_PROBABILITIES, Gate
+from retrieval.responder.errors import ResponderConfigError
 from shop import BACKENDS, DEFAULT_BACKEND
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -62,6 +63,8 @@ class Settings:
     responder_compile: bool = True  # RESPONDER_COMPILE: torch.compile at startup (0 to serve eagerly)
     # RESPONDER_THRESHOLDS="answer=0.5,clarify=0.1": replace the thresholds fitted on dev, field by field
     responder_thresholds: tuple[tuple[str, float], ...] = ()
+    # RESPONDER_GATE: on (the gate chosen on dev) | off (always re-rank) | "margin=0.12,floor=0.6,kinds=kb+product"
+    responder_gate: Gate | None = field(default_factory=Gate)
     # LEDGER_*: the chain, the signing key, the HMAC key, the receipt wait (ledger.settings reads them)
     ledger: LedgerSettings = field(default_factory=LedgerSettings)
     # --- order authority (issue 10) ---
@@ -106,6 +109,7 @@ class Settings:
             responder_precision=env.get("RESPONDER_PRECISION", d.responder_precision).strip().lower(),
             responder_compile=env.get("RESPONDER_COMPILE", "1").strip().lower() not in _FALSE,
             responder_thresholds=_thresholds(env.get("RESPONDER_THRESHOLDS", "")),
+            responder_gate=_gate(env.get("RESPONDER_GATE", "on")),
             action_server_token=env.get("ACTION_SERVER_TOKEN") or d.action_server_token,  # empty: default
             action_server_host=(env.get("ACTION_SERVER_HOST") or d.action_server_host).strip(),
             verification_key=env.get("VERIFICATION_KEY") or d.verification_key,
@@ -253,3 +257,31 @@ def _thresholds(value: str) -> tuple[tuple[str, float], ...]:
             raise SettingsError(f"RESPONDER_THRESHOLDS: {name}={probability} is not a probability in [0, 1]")
         pairs.append((name, probability))
     return tuple(pairs)
+
+
+def _gate(value: str) -> Gate | None:
+    """``on`` (the default gate), ``off`` / ``0`` (None: always re-rank), or ``margin=<m>,floor=<f>[,kinds=kb+product]``
+    over the default gate's fields."""
+    text = value.strip().lower()
+    if text in ("", "on", "1", "true", "yes"):
+        return Gate()
+    if text in _FALSE:
+        return None
+    fields: dict[str, object] = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        name, sep, raw = (x.strip() for x in item.partition("="))
+        if not sep or name not in ("margin", "floor", "kinds"):
+            raise SettingsError(
+                f"RESPONDER_GATE={value!r}: {item!r} is not on, off, or margin=<m>,floor=<f>,kinds=<kb+product>"
+            )
+        if name == "kinds":
+            fields[name] = tuple(filter(None, (k.strip() for k in raw.split("+"))))
+            continue
+        try:
+            fields[name] = float(raw)
+        except ValueError:
+            raise SettingsError(f"RESPONDER_GATE: {name}={raw!r} is not a number") from None
+    try:
+        return Gate(**fields)  # type: ignore[arg-type]
+    except ResponderConfigError as error:
+        raise SettingsError(f"RESPONDER_GATE={value!r}: {error}") from None
