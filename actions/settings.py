@@ -87,6 +87,8 @@ class Settings:
     # SENTIMENT_DIR: the trained sentiment model (none there: the lexicon baseline)
     sentiment_dir: Path = REPO_ROOT / "var" / "sentiment"
     mood: MoodConfig = field(default_factory=MoodConfig)  # MOOD_*: smoothing and when to offer a person
+    # SENTIMENT_CACHE: single-text predictions the model keeps (repeated messages: "hi", "thanks"); 0: none
+    sentiment_cache: int = 4096
     # --- per-message cost (issue 15) ---
     threads: int = (
         1  # ACTION_THREADS: torch / OpenMP / BLAS threads of each worker (the box is shared with Rasa)
@@ -139,6 +141,7 @@ class Settings:
             ),
             sentiment_dir=_path(env["SENTIMENT_DIR"]) if env.get("SENTIMENT_DIR") else d.sentiment_dir,
             mood=_mood(env, d.mood),
+            sentiment_cache=_int("SENTIMENT_CACHE", env.get("SENTIMENT_CACHE"), d.sentiment_cache),
             threads=_int("ACTION_THREADS", env.get("ACTION_THREADS"), d.threads),
         )
         settings.validate()
@@ -182,6 +185,8 @@ class Settings:
             raise SettingsError(
                 f"FALLBACK_OFFER_HUMAN_AFTER={self.fallback_offer_human_after}: expected 1 to 10 misses"
             )
+        if not 0 <= self.sentiment_cache <= 1_000_000:
+            raise SettingsError(f"SENTIMENT_CACHE={self.sentiment_cache}: expected 0 (off) to 1000000 texts")
         if not 1 <= self.threads <= 64:
             raise SettingsError(f"ACTION_THREADS={self.threads}: expected 1 to 64 threads")
         problems = self.mood.problems()
