@@ -1,6 +1,12 @@
-"""What an action-server turn costs in CPU, with the responder's gate off (the baseline) and on, in one run.
+"""What an action-server turn costs in CPU: the responder's gate and the sentiment cache off (the baseline) and on,
+in one run.
 
-    .venv/app/bin/python -m bench.action_cost [--rounds 6] [--variants off,on] [--out results/bench/action_cost.json]
+    .venv/app/bin/python -m bench.action_cost [--rounds 6] [--variants before,gate,after]
+        [--out results/bench/action_cost.json]
+
+Variants (settings of the same code): ``before`` RESPONDER_GATE=off SENTIMENT_CACHE=0; ``gate`` the gate alone;
+``after`` the defaults (gate on, sentiment cache on). The flows repeat the same texts for every shopper, so after
+the warm-up every message's sentiment comes from the cache in ``after``: an upper bound for real traffic.
 
 Starts one action server per variant (``python -m actions.server``, the served settings: ACTION_THREADS=1, the
 responder compiled, the trained sentiment model) on free ports, each with its own seeded shop, and only it: no
@@ -10,7 +16,7 @@ the policy questions run ``action_answer_policy`` (the knowledge base through th
 with the intent Rasa gives them. Greetings, thanks and goodbyes are answered by Rasa's rules (no further call).
 Left out: the order and invoice flows' own calls (``validate_order_verification_form``, ``action_order_task``),
 which neither the gate nor the sentiment model touches (their messages still run the mood's two calls). Rounds
-alternate between the servers (off, on, off, on, …) so the machine's load falls on both alike. CPU: user +
+alternate between the servers (before, gate, after, before, …) so the machine's load falls on all alike. CPU: user +
 system seconds of each server and its Sanic worker from /proc before and after its rounds, per shopper message
 and per webhook call; latency: each call's wall time. Prints the machine's load average.
 """
@@ -35,7 +41,12 @@ from bench.cost_common import load_average, process_cpu_seconds
 from bench.load_rest import FLOWS
 from scripts.stack import ROOT, Service, Stack, StackConfig, http_ok
 
-VARIANTS = {"off": {"RESPONDER_GATE": "off"}, "on": {"RESPONDER_GATE": "on"}}
+# before: always re-rank, no sentiment cache (the baseline); gate: the responder's gate alone; after: both
+VARIANTS = {
+    "before": {"RESPONDER_GATE": "off", "SENTIMENT_CACHE": "0"},
+    "gate": {"RESPONDER_GATE": "on", "SENTIMENT_CACHE": "0"},
+    "after": {"RESPONDER_GATE": "on"},
+}
 # what Rasa's NLU and policies make of each message of bench/load_rest.py's flows: (intent, the turn's action
 # on the action server or None when a rule utters a response)
 TURNS: dict[str, tuple[str, str | None]] = {
@@ -162,8 +173,8 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--rounds", type=int, default=6, help="rounds of every flow per variant")
-    parser.add_argument("--warmup", type=int, default=1, help="rounds per variant before measuring")
-    parser.add_argument("--variants", default="off,on")
+    parser.add_argument("--warmup", type=int, default=2, help="rounds per variant before measuring")
+    parser.add_argument("--variants", default=",".join(VARIANTS))
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "bench" / "action_cost.json")
     args = parser.parse_args()
     names = [n.strip() for n in args.variants.split(",") if n.strip()]
@@ -197,7 +208,7 @@ def main() -> int:
                 stack.stop()
     report: dict[str, Any] = {"rounds": args.rounds, "load_average_end": load_average(), "variants": {}}
     print(
-        f"\n{'gate':5} {'msgs':>5} {'calls':>5} {'CPU-ms/msg':>10} {'CPU-ms/call':>11} {'p50 ms':>7} {'p95 ms':>7}  errors"
+        f"\n{'variant':7} {'msgs':>5} {'calls':>5} {'CPU-ms/msg':>10} {'CPU-ms/call':>11} {'p50 ms':>7} {'p95 ms':>7}  errors"
     )
     for name, t in tallies.items():
         row = {
@@ -212,7 +223,7 @@ def main() -> int:
         }
         report["variants"][name] = row
         print(
-            f"{name:5} {t.messages:5d} {t.calls:5d} {row['cpu_ms_per_message']:10.1f} {row['cpu_ms_per_call']:11.1f} "
+            f"{name:7} {t.messages:5d} {t.calls:5d} {row['cpu_ms_per_message']:10.1f} {row['cpu_ms_per_call']:11.1f} "
             f"{row['p50_ms']:7.1f} {row['p95_ms']:7.1f}  {len(t.errors)}"
         )
         print(f"      per action p50 ms: {row['by_action_p50_ms']}")
