@@ -18,7 +18,8 @@ Left out: the order and invoice flows' own calls (``validate_order_verification_
 which neither the gate nor the sentiment model touches (their messages still run the mood's two calls). Rounds
 alternate between the servers (before, gate, after, before, …) so the machine's load falls on all alike. CPU: user +
 system seconds of each server and its Sanic worker from /proc before and after its rounds, per shopper message
-and per webhook call; latency: each call's wall time. Prints the machine's load average.
+and per webhook call; latency: each call's wall time. Also checks that every variant sent the shopper the same
+replies as the first (``before``) for the same messages. Prints the machine's load average.
 """
 
 from __future__ import annotations
@@ -106,6 +107,7 @@ class Tally:
     latencies_ms: list[float] = field(default_factory=list)
     by_action: dict[str, list[float]] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    replies: dict[str, str] = field(default_factory=dict)  # "action: message" -> what the shopper was sent
 
 
 async def call(
@@ -125,6 +127,9 @@ async def call(
     tally.calls += 1
     tally.latencies_ms.append(ms)
     tally.by_action.setdefault(action, []).append(ms)
+    if action not in MOOD_CALLS:
+        replies = [r.get("text") or r.get("response") for r in body.get("responses") or []]
+        tally.replies[f"{action}: {tracker['latest_message']['text']}"] = json.dumps(replies)
     return list(body.get("events") or [])
 
 
@@ -227,6 +232,13 @@ def main() -> int:
             f"{row['p50_ms']:7.1f} {row['p95_ms']:7.1f}  {len(t.errors)}"
         )
         print(f"      per action p50 ms: {row['by_action_p50_ms']}")
+    first = names[0]
+    for name in names[1:]:
+        differ = sorted(k for k, v in tallies[name].replies.items() if tallies[first].replies.get(k) != v)
+        report["variants"][name]["replies_differing_from_" + first] = differ
+        print(
+            f"{name}: {len(differ)} of {len(tallies[name].replies)} turn replies differ from {first}'s {differ}"
+        )
     print(f"load average at end: {report['load_average_end']}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
