@@ -182,6 +182,11 @@ def main() -> int:
     parser.add_argument("--variants", default=",".join(VARIANTS))
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "bench" / "action_cost.json")
     args = parser.parse_args()
+    unmapped = sorted({text for flow in FLOWS for text in flow} - set(TURNS))
+    if unmapped:
+        parser.error(
+            f"bench.load_rest's flows send {unmapped!r}, which TURNS does not map to an intent and action"
+        )
     names = [n.strip() for n in args.variants.split(",") if n.strip()]
     unknown = [n for n in names if n not in VARIANTS]
     if unknown:
