@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
-    from bench.responder_eval import DevSet
     from retrieval.ranker import Ranked
     from retrieval.responder import Responder
     from retrieval.responder.config import Gate
@@ -52,8 +51,9 @@ def split_answers(answers: Sequence[str], seed: int) -> set[str]:
     return set(distinct[: len(distinct) // 2])
 
 
-def cases_for(ds: DevSet, encoder: Any, k: int, seed: int) -> list[Case]:
-    """The fused top-``k`` (ids, dense cosines, passages) of every question in ``ds``."""
+def cases_for(ds: Any, encoder: Any, k: int, seed: int) -> list[Case]:
+    """The fused top-``k`` (ids, dense cosines, passages) of every question in ``ds`` (a
+    ``bench.responder_eval.DevSet``, which imports this module)."""
     from bench.hybrid_eval import Pool, hybrid_lists, run_pool
     from retrieval.config import HybridConfig
 
@@ -173,7 +173,7 @@ class CountingResponder:
 
 
 def evaluate_gate(
-    sets: Sequence[DevSet], responder: Responder, encoder: Any, k: int, seed: int
+    sets: Sequence[Any], responder: Responder, encoder: Any, k: int, seed: int
 ) -> dict[str, Any]:
     """Baseline outcomes on every question, the gate chosen on dev per pool, and the held-out comparison
     (both rankers run on the held-out questions through ``ResponderRanker``)."""
