@@ -9,8 +9,8 @@ Variants (settings of the same code): ``before`` RESPONDER_GATE=off SENTIMENT_CA
 the warm-up every message's sentiment comes from the cache in ``after``: an upper bound for real traffic.
 
 Starts one action server per variant (``python -m actions.server``, the served settings: ACTION_THREADS=1, the
-responder as served (auto precision; int8 runs eagerly), the trained sentiment model) on free ports, each with its own seeded shop, and only it: no
-Rasa. Then replays bench/load_rest.py's flows as the webhook calls Rasa makes for them: every shopper message
+responder as served (auto precision; int8 runs eagerly), the trained sentiment model) on free ports, each with its
+own seeded shop, and only it: no Rasa. Then replays bench/load_rest.py's flows as the webhook calls Rasa makes for them: every shopper message
 runs ``action_track_mood`` and ``action_validate_slot_mappings`` (the mood's slot mapping, docs/mood.md), and
 the policy questions run ``action_answer_policy`` (the knowledge base through the ranker, where the gate acts)
 with the intent Rasa gives them. Greetings, thanks and goodbyes are answered by Rasa's rules (no further call).
