@@ -86,6 +86,7 @@ def retrieval_service(settings: Settings) -> RetrievalService:
             precision=settings.responder_precision,
             compile=settings.responder_compile,
             threshold_overrides=settings.responder_thresholds,
+            gate=settings.responder_gate,
         ),
     )
     try:
@@ -100,7 +101,7 @@ def sentiment_scorer(settings: Settings) -> Scorer:
     """The scorer in ``SENTIMENT_DIR`` (the lexicon baseline when none is trained); a model that is there but does
     not load stops the start, naming the variable."""
     try:
-        scorer = load_scorer(settings.sentiment_dir)
+        scorer = load_scorer(settings.sentiment_dir, cache_size=settings.sentiment_cache)
     except Exception as error:  # whatever the model's loader raises (torch, JSON, a missing file)
         raise SettingsError(
             f"SENTIMENT_DIR={settings.sentiment_dir}: cannot load the sentiment model ({error})"

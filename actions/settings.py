@@ -19,7 +19,8 @@ from urllib.parse import urlparse
 from actions.mood_rules import MoodConfig
 from ledger.errors import LedgerConfigError
 from ledger.settings import LedgerSettings
-from retrieval.responder.config import PRECISION_CHOICES, THRESHOLD_PROBABILITIES
+from retrieval.responder.config import PRECISION_CHOICES, THRESHOLD_PROBABILITIES, Gate
+from retrieval.responder.errors import ResponderConfigError
 from shop import BACKENDS, DEFAULT_BACKEND
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -62,6 +63,8 @@ class Settings:
     responder_compile: bool = True  # RESPONDER_COMPILE: torch.compile at startup (0 to serve eagerly)
     # RESPONDER_THRESHOLDS="answer=0.5,clarify=0.1": replace the thresholds fitted on dev, field by field
     responder_thresholds: tuple[tuple[str, float], ...] = ()
+    # RESPONDER_GATE: on (the gate chosen on dev) | off (always re-rank) | "margin=0.12,floor=0.6,kinds=kb+product"
+    responder_gate: Gate | None = field(default_factory=Gate)
     # LEDGER_*: the chain, the signing key, the HMAC key, the receipt wait (ledger.settings reads them)
     ledger: LedgerSettings = field(default_factory=LedgerSettings)
     # --- order authority (issue 10) ---
@@ -84,6 +87,8 @@ class Settings:
     # SENTIMENT_DIR: the trained sentiment model (none there: the lexicon baseline)
     sentiment_dir: Path = REPO_ROOT / "var" / "sentiment"
     mood: MoodConfig = field(default_factory=MoodConfig)  # MOOD_*: smoothing and when to offer a person
+    # SENTIMENT_CACHE: single-text predictions the model keeps (repeated messages: "hi", "thanks"); 0: none
+    sentiment_cache: int = 4096
     # --- per-message cost (issue 15) ---
     threads: int = (
         1  # ACTION_THREADS: torch / OpenMP / BLAS threads of each worker (the box is shared with Rasa)
@@ -110,6 +115,7 @@ class Settings:
             responder_precision=env.get("RESPONDER_PRECISION", d.responder_precision).strip().lower(),
             responder_compile=env.get("RESPONDER_COMPILE", "1").strip().lower() not in _FALSE,
             responder_thresholds=_thresholds(env.get("RESPONDER_THRESHOLDS", "")),
+            responder_gate=_gate(env.get("RESPONDER_GATE", "on")),
             action_server_token=env.get("ACTION_SERVER_TOKEN") or d.action_server_token,  # empty: default
             action_server_host=(env.get("ACTION_SERVER_HOST") or d.action_server_host).strip(),
             verification_key=env.get("VERIFICATION_KEY") or d.verification_key,
@@ -139,6 +145,7 @@ class Settings:
             ),
             sentiment_dir=_path(env["SENTIMENT_DIR"]) if env.get("SENTIMENT_DIR") else d.sentiment_dir,
             mood=_mood(env, d.mood),
+            sentiment_cache=_int("SENTIMENT_CACHE", env.get("SENTIMENT_CACHE"), d.sentiment_cache),
             threads=_int("ACTION_THREADS", env.get("ACTION_THREADS"), d.threads),
             catalog_encoder=(
                 _path(env["SHOPDESK_CATALOG_ENCODER"].strip())
@@ -187,6 +194,8 @@ class Settings:
             raise SettingsError(
                 f"FALLBACK_OFFER_HUMAN_AFTER={self.fallback_offer_human_after}: expected 1 to 10 misses"
             )
+        if not 0 <= self.sentiment_cache <= 1_000_000:
+            raise SettingsError(f"SENTIMENT_CACHE={self.sentiment_cache}: expected 0 (off) to 1000000 texts")
         if not 1 <= self.threads <= 64:
             raise SettingsError(f"ACTION_THREADS={self.threads}: expected 1 to 64 threads")
         if self.catalog_encoder is not None:
@@ -276,3 +285,31 @@ def _thresholds(value: str) -> tuple[tuple[str, float], ...]:
             raise SettingsError(f"RESPONDER_THRESHOLDS: {name}={probability} is not a probability in [0, 1]")
         pairs.append((name, probability))
     return tuple(pairs)
+
+
+def _gate(value: str) -> Gate | None:
+    """``on`` (the default gate), ``off`` / ``0`` (None: always re-rank), or ``margin=<m>,floor=<f>[,kinds=kb+product]``
+    over the default gate's fields."""
+    text = value.strip().lower()
+    if text in ("", "on", "1", "true", "yes"):
+        return Gate()
+    if text in _FALSE:
+        return None
+    fields: dict[str, object] = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        name, sep, raw = (x.strip() for x in item.partition("="))
+        if not sep or name not in ("margin", "floor", "kinds"):
+            raise SettingsError(
+                f"RESPONDER_GATE={value!r}: {item!r} is not on, off, or margin=<m>,floor=<f>,kinds=<kb+product>"
+            )
+        if name == "kinds":
+            fields[name] = tuple(filter(None, (k.strip() for k in raw.split("+"))))
+            continue
+        try:
+            fields[name] = float(raw)
+        except ValueError:
+            raise SettingsError(f"RESPONDER_GATE: {name}={raw!r} is not a number") from None
+    try:
+        return Gate(**fields)  # type: ignore[arg-type]
+    except ResponderConfigError as error:
+        raise SettingsError(f"RESPONDER_GATE={value!r}: {error}") from None

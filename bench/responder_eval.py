@@ -18,6 +18,8 @@ Latency: Responder.score for k = 10/20/50 candidates, p50/p95 over real question
 dynamic int8, and what the action server serves (the ``auto`` precision through torch.compile at the fixed
 shape [k=20, max_length]: k=10 is padded to 20 rows, k=50 runs as three chunks), torch on 2 threads (bf16 is only
 fast on a CPU with AMX-BF16; the report says which precision ``auto`` serves here). Writes results/responder_eval.json and results/responder_latency.png.
+``--gate``: only the gate of issue 15 (bench/responder_gate.py: always re-rank vs gated on the served hybrid
+candidates, gate chosen on a dev half, held-out half reported); writes results/responder_gate.json.
 """
 
 from __future__ import annotations
@@ -294,6 +296,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--latency-only", action="store_true", help="skip the quality part")
+    parser.add_argument(
+        "--gate",
+        action="store_true",
+        help="only the gate (issue 15): always re-rank vs gated, dev choice, held-out report (bench.responder_gate)",
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "responder_eval.json")
     args = parser.parse_args(argv)
 
@@ -304,6 +311,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from retrieval.responder.model import PRECISIONS, cpu_has_amx_bf16
 
     torch.set_num_threads(args.threads)
+    if args.gate:
+        return gate_main(args)
     try:
         responders = {p: load_responder(args.checkpoint, precision=p) for p in PRECISIONS}
         # what the action server serves: the auto precision, compiled at the shape [k, max_length]
@@ -368,6 +377,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     plot(lat, args.out.with_name("responder_latency.png"))
     print(f"\nwrote {args.out} and {args.out.with_name('responder_latency.png')}")
+    return 0
+
+
+def gate_main(args: argparse.Namespace) -> int:
+    """The served precision (``auto``, eager) with and without the gate on the same questions, one run."""
+    from bench.responder_gate import evaluate_gate, print_report
+    from retrieval.encoder import shared_encoder
+    from retrieval.responder import ResponderConfig, ResponderError, load_responder
+
+    try:
+        responder = load_responder(args.checkpoint, config=ResponderConfig(top_k=args.k))
+    except ResponderError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    started = time.time()
+    report = evaluate_gate(load_sets(args), responder, shared_encoder(), args.k, args.seed)
+    report |= {"precision": responder.precision, "seconds": round(time.time() - started)}
+    print_report(report)
+    out = args.out.with_name("responder_gate.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    print(f"\nwrote {out} ({report['seconds']} s, {responder.precision})")
     return 0
 
 

@@ -3,6 +3,9 @@
 Two implementations: :class:`BiEncoderRanker` (the retrieval scores and fixed thresholds) and
 :class:`ResponderRanker` (the fine-tuned cross-encoder in :mod:`retrieval.responder`, when one is trained).
 :func:`load_ranker` picks the responder when it loads and falls back to the bi-encoder otherwise.
+With a :class:`retrieval.responder.config.Gate` in the responder's config, :class:`ResponderRanker` answers
+with the retrieval's first candidate without running the cross-encoder when it is clearly ahead
+(:func:`gate_skips`; ``Ranked.source`` is then ``responder-gate``).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from retrieval.config import RankConfig
 from retrieval.index import Hit
 
 if TYPE_CHECKING:
-    from retrieval.responder.config import ResponderConfig
+    from retrieval.responder.config import Gate, ResponderConfig
 
 logger = logging.getLogger(__name__)
 
@@ -72,8 +75,30 @@ class BiEncoderRanker:
         return Ranked("handoff", [], best, self.name)
 
 
+GATE_SOURCE = "responder-gate"
+
+
+def gate_skips(gate: Gate | None, prior: Sequence[float], kind: str | None) -> bool:
+    """True when the cross-encoder cannot be needed: ``kind`` is one of ``gate.kinds`` and the first candidate
+    (in the order the retrieval gave) has a cosine ``>= gate.floor`` and beats every other candidate's by
+    ``>= gate.margin`` (a lone candidate only needs the floor). False without a gate or candidates."""
+    if gate is None or not prior or kind not in gate.kinds:
+        return False
+    first = float(prior[0])
+    second = max((float(s) for s in prior[1:]), default=float("-inf"))
+    return first >= gate.floor and first - second >= gate.margin
+
+
+def _reads_latin(query: str) -> bool:
+    """The responder hands off messages mostly in a non-Latin script; the gate leaves those to it."""
+    from retrieval.responder.serving import latin_share  # loaded with the responder already
+
+    return latin_share(query) >= 0.5
+
+
 class ResponderRanker:
-    """Adapter over ``retrieval.responder``'s ``Responder`` (``score`` → calibrated probabilities, ``decide``)."""
+    """Adapter over ``retrieval.responder``'s ``Responder`` (``score`` → calibrated probabilities, ``decide``).
+    ``gate``: the responder config's :class:`~retrieval.responder.config.Gate` (None: always re-rank)."""
 
     name = "responder"
 
@@ -81,6 +106,7 @@ class ResponderRanker:
         self.responder = responder
         config = getattr(responder, "config", None)
         self.top_k: int | None = int(config.top_k) if config is not None else None
+        self.gate: Gate | None = getattr(config, "gate", None)
 
     def rank(
         self, query: str, hits: Sequence[Hit], passages: Sequence[str], kind: str | None = None
@@ -89,6 +115,8 @@ class ResponderRanker:
         if not hits:
             return Ranked("handoff", [], 0.0, self.name)
         prior = [h.score for h in hits]  # the bi-encoder cosine, which the calibration may fuse in
+        if gate_skips(self.gate, prior, kind) and _reads_latin(query):
+            return Ranked("answer", [hits[0]], float(prior[0]), GATE_SOURCE, [float(prior[0])])
         if hasattr(self.responder, "respond"):
             probs, decision = self.responder.respond(query, list(passages), prior=prior, kind=kind)
         else:

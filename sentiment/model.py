@@ -20,6 +20,7 @@ import json
 import logging
 import platform
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from functools import cache
 from importlib import metadata
@@ -225,19 +226,36 @@ class FineTunedScorer:
     name = "finetuned"
 
     def __init__(
-        self, net: nn.Module, tokenizer: Any, config: dict[str, Any], *, batch_size: int = 32
+        self,
+        net: nn.Module,
+        tokenizer: Any,
+        config: dict[str, Any],
+        *,
+        batch_size: int = 32,
+        cache_size: int = 0,
     ) -> None:
+        """``cache_size``: how many single-text predictions to keep (least recently used first out; 0: none).
+        A call with one text (the action server's, one per shopper message) answers a text seen before from
+        the cache: the same prediction the model gave it alone, so nothing changes but the cost. Calls with
+        several texts are never cached (a batch pads its texts together)."""
+        if cache_size < 0:
+            raise SentimentModelError(f"cache_size {cache_size!r} is negative; 0 turns the cache off")
         self.net = net.eval()
         self.tokenizer = tokenizer
         self.config = config
         self.max_len = int(config["max_len"])
         self.prefix = str(config["prefix"])
         self.batch_size = batch_size
+        self.cache_size = cache_size
+        self._cache: OrderedDict[str, Prediction] = OrderedDict()
+        self._cache_lock = threading.Lock()
+        self.cache_hits = 0
         self._lock = threading.Lock()
 
     @classmethod
-    def load(cls, model_dir: Path, *, quantize: str | None = None) -> FineTunedScorer:
-        """Load ``model_dir`` (``config.json`` + weights). ``quantize`` overrides the artifact's inference option."""
+    def load(cls, model_dir: Path, *, quantize: str | None = None, cache_size: int = 0) -> FineTunedScorer:
+        """Load ``model_dir`` (``config.json`` + weights). ``quantize`` overrides the artifact's inference option;
+        ``cache_size``: see the constructor."""
         config = read_config(model_dir)
         choice = quantize or config.get("inference", {}).get("quantize", "none")
         if choice not in QUANTIZE_CHOICES:
@@ -253,7 +271,7 @@ class FineTunedScorer:
         if choice == "int8":
             net = quantize_int8(net)
         logger.info("sentiment model loaded from %s (%d layers, %s)", model_dir, config["layers"], choice)
-        return cls(net, load_tokenizer(), config)
+        return cls(net, load_tokenizer(), config, cache_size=cache_size)
 
     def _encode(self, texts: Sequence[str]) -> dict[str, torch.Tensor]:
         return self.tokenizer(
@@ -277,6 +295,23 @@ class FineTunedScorer:
         return out
 
     def predict(self, texts: Sequence[str]) -> list[Prediction]:
+        if len(texts) != 1 or not self.cache_size:
+            return self._predict(texts)
+        text = texts[0]
+        with self._cache_lock:
+            cached = self._cache.get(text)
+            if cached is not None:
+                self._cache.move_to_end(text)
+                self.cache_hits += 1
+                return [cached]
+        (prediction,) = self._predict(texts)
+        with self._cache_lock:
+            self._cache[text] = prediction
+            while len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
+        return [prediction]
+
+    def _predict(self, texts: Sequence[str]) -> list[Prediction]:
         judged = [i for i, t in enumerate(texts) if has_words(t)]
         preds = [NOT_JUDGED] * len(texts)
         if judged:

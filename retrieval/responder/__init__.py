@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from retrieval.responder.config import ResponderConfig, Thresholds
+from retrieval.responder.config import Gate, ResponderConfig, Thresholds
 from retrieval.responder.decision import Decision, decide
 from retrieval.responder.errors import (
     BaseModelMismatchError,
@@ -32,6 +32,7 @@ __all__ = [
     "CheckpointCorruptError",
     "CheckpointMissingError",
     "Decision",
+    "Gate",
     "Responder",
     "ResponderConfig",
     "ResponderConfigError",
