@@ -5,7 +5,8 @@ Variants (one stack at a time, same code, switched by settings):
 - `after`: the defaults (the cuts on: rasa_addons.speedups and .model_load, the SQLite tracker store in WAL, 1 thread
   a process);
 - `before`: the cuts off (RASA_FAST_PATHS=0, RASA_FAST_LOAD=0, RASA_POLICY_GATE=0, TRACKER_SQLITE_WAL=0,
-  RASA_THREADS / ACTION_THREADS = every core, which is what TensorFlow and torch take on their own);
+  RESPONDER_GATE=off, SENTIMENT_CACHE=0, RASA_THREADS / ACTION_THREADS = every core, which is what TensorFlow
+  and torch take on their own);
 - `no-gate`: `after` with TEDPolicy run for every prediction (RASA_POLICY_GATE=0): the policy gate's own share;
 - `echo`: the `after` stack serving the no-op model of configs/echo (one rule, no action call): the floor.
 """
@@ -38,6 +39,8 @@ def variant_env(variant: str) -> dict[str, str]:
         "RASA_FAST_PATHS": "0",
         "RASA_FAST_LOAD": "0",
         "RASA_POLICY_GATE": "0",
+        "RESPONDER_GATE": "off",
+        "SENTIMENT_CACHE": "0",
         "TRACKER_SQLITE_WAL": "0",
         "RASA_THREADS": cores,
         "ACTION_THREADS": cores,
