@@ -8,6 +8,8 @@ Variants (one stack at a time, same code, switched by settings):
   RESPONDER_GATE=off, SENTIMENT_CACHE=0, RASA_THREADS / ACTION_THREADS = every core, which is what TensorFlow
   and torch take on their own);
 - `no-gate`: `after` with TEDPolicy run for every prediction (RASA_POLICY_GATE=0): the policy gate's own share;
+- `no-cache`: `after` without the sentiment model's cache (SENTIMENT_CACHE=0): the load flows repeat the same
+  few texts, so the cache answers every one of them there, far more than in real traffic;
 - `echo`: the `after` stack serving the no-op model of configs/echo (one rule, no action call): the floor.
 """
 
@@ -22,7 +24,7 @@ from scripts.processes import descendants, stat_fields
 from scripts.stack import RASA_BIN, ROOT, Stack, StackConfig
 
 ECHO_DIR = ROOT / "configs" / "echo"
-VARIANTS = ("echo", "before", "no-gate", "after")
+VARIANTS = ("echo", "before", "no-gate", "no-cache", "after")
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -32,6 +34,8 @@ def variant_env(variant: str) -> dict[str, str]:
         raise ValueError(f"variant {variant!r}: expected one of {', '.join(VARIANTS)}")
     if variant == "no-gate":
         return {"RASA_POLICY_GATE": "0"}
+    if variant == "no-cache":
+        return {"SENTIMENT_CACHE": "0"}
     if variant != "before":
         return {}
     cores = str(os.cpu_count() or 1)

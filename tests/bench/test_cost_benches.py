@@ -20,10 +20,11 @@ def test_before_switches_every_cut_off_and_after_is_the_defaults() -> None:
     assert before["RASA_FAST_PATHS"] == "0" and before["TRACKER_SQLITE_WAL"] == "0"
     assert before["RASA_POLICY_GATE"] == "0" and variant_env("no-gate") == {"RASA_POLICY_GATE": "0"}
     assert before["RESPONDER_GATE"] == "off" and before["SENTIMENT_CACHE"] == "0"
+    assert variant_env("no-cache") == {"SENTIMENT_CACHE": "0"}
     assert before["RASA_THREADS"] == before["ACTION_THREADS"] == str(os.cpu_count())
     assert variant_env("after") == variant_env("echo") == {}
     assert parse_variants("echo, after") == ["echo", "after"]
-    with pytest.raises(ValueError, match="variant 'fast': expected one of echo, before, no-gate, after"):
+    with pytest.raises(ValueError, match="variant 'fast': expected one of echo, before, no-gate, no-cache, after"):
         parse_variants("after,fast")
 
 
