@@ -31,49 +31,26 @@ from collections.abc import Callable
 from dataclasses import asdict, replace
 from typing import Any
 
-try:
-    from bench.recs_protocol import Period, period
-    from bench.recs_tuning import (
-        FIT_HALF_LIVES,
-        HISTORY_HALF_LIVES,
-        OLD_SERVED,
-        PLAIN,
-        RECENCY_LAMBDAS,
-        ROW_NORM_LAMBDAS,
-        ROW_NORM_POWERS,
-        SEARCH,
-        WINDOWS,
-        Bench,
-        Lists,
-        ServedGrid,
-        describe,
-        fmt,
-        tune_models,
-        tune_served,
-    )
-    from bench.retrieval_common import RESULTS, cached_embeddings, data_dir, require
-except ImportError:  # run as a script: bench/ is on sys.path
-    from recs_protocol import Period, period  # type: ignore[no-redef]
-    from recs_tuning import (  # type: ignore[no-redef]
-        FIT_HALF_LIVES,
-        HISTORY_HALF_LIVES,
-        OLD_SERVED,
-        PLAIN,
-        RECENCY_LAMBDAS,
-        ROW_NORM_LAMBDAS,
-        ROW_NORM_POWERS,
-        SEARCH,
-        WINDOWS,
-        Bench,
-        Lists,
-        ServedGrid,
-        describe,
-        fmt,
-        tune_models,
-        tune_served,
-    )
-    from retrieval_common import RESULTS, cached_embeddings, data_dir, require  # type: ignore[no-redef]
-
+from bench.recs_protocol import Period, period
+from bench.recs_tuning import (
+    FIT_HALF_LIVES,
+    HISTORY_HALF_LIVES,
+    OLD_SERVED,
+    PLAIN,
+    RECENCY_LAMBDAS,
+    ROW_NORM_LAMBDAS,
+    ROW_NORM_POWERS,
+    SEARCH,
+    WINDOWS,
+    Bench,
+    Lists,
+    ServedGrid,
+    describe,
+    fmt,
+    tune_models,
+    tune_served,
+)
+from bench.retrieval_common import RESULTS, cached_embeddings, data_dir, require
 from retrieval.catalog import load_catalog, preset
 from retrieval.config import EncoderConfig
 from retrieval.encoder import SentenceTransformerEncoder

@@ -45,8 +45,22 @@ def outcome(validate: Any, payload: Any) -> str:
         return f"{type(error).__name__}: {error.message} @ {list(error.absolute_path)}"
 
 
-def validator_facts() -> dict[str, Any]:
+def count_jsonschema_validate() -> dict[str, int]:
+    """From now on, `jsonschema.validate` counts its calls in the returned dict (key "validate")."""
     import jsonschema
+
+    calls = {"validate": 0}
+    original = jsonschema.validate
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        calls["validate"] += 1
+        return original(*args, **kwargs)
+
+    jsonschema.validate = counting
+    return calls
+
+
+def validator_facts() -> dict[str, Any]:
     from rasa.core.actions.action import RemoteAction
 
     from rasa_addons import action_guard, speedups
@@ -59,14 +73,7 @@ def validator_facts() -> dict[str, Any]:
 
     speedups.install_validator_cache()
     speedups.install_validator_cache()  # twice is once
-    calls = {"validate": 0}
-    original = jsonschema.validate
-
-    def counting(*args: Any, **kwargs: Any) -> Any:
-        calls["validate"] += 1
-        return original(*args, **kwargs)
-
-    jsonschema.validate = counting  # Rasa imports it inside the method, at every call
+    calls = count_jsonschema_validate()  # Rasa imports it inside the method, at every call
     after = [outcome(action._validate_action_result, payload) for payload in GOOD + BAD]
     for each in actions[1:]:
         for payload in GOOD + BAD:
@@ -209,7 +216,6 @@ EVENT_BODIES = [
 
 def events_facts() -> dict[str, Any]:
     """Rasa's HTTP API events validation before and after the cached validator, on good and bad bodies."""
-    import jsonschema
     import rasa.server as rasa_server
 
     from rasa_addons import speedups
@@ -228,14 +234,7 @@ def events_facts() -> dict[str, Any]:
     before = [outcome(body) for body in EVENT_BODIES]
     speedups.install_events_validator_cache()
     speedups.install_events_validator_cache()  # twice is once
-    calls = {"validate": 0}
-    original = jsonschema.validate
-
-    def counting(*args: Any, **kwargs: Any) -> Any:
-        calls["validate"] += 1
-        return original(*args, **kwargs)
-
-    jsonschema.validate = counting
+    calls = count_jsonschema_validate()
     after = [outcome(body) for body in EVENT_BODIES]
     return {"before": before, "after": after, "jsonschema_validate_calls": calls["validate"], "good": 3}
 
