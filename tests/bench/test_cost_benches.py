@@ -24,7 +24,9 @@ def test_before_switches_every_cut_off_and_after_is_the_defaults() -> None:
     assert before["RASA_THREADS"] == before["ACTION_THREADS"] == str(os.cpu_count())
     assert variant_env("after") == variant_env("echo") == {}
     assert parse_variants("echo, after") == ["echo", "after"]
-    with pytest.raises(ValueError, match="variant 'fast': expected one of echo, before, no-gate, no-cache, after"):
+    with pytest.raises(
+        ValueError, match="variant 'fast': expected one of echo, before, no-gate, no-cache, after"
+    ):
         parse_variants("after,fast")
 
 
