@@ -178,12 +178,15 @@ def main() -> None:
     def days(text: str) -> list[float | None]:
         return [None if v == "none" else float(v) for v in text.split(",")]
 
+    def floats(text: str) -> list[float]:
+        return [float(v) for v in text.split(",")]
+
     parser.add_argument(
         "--fit-half-lives", type=days, default=FIT_HALF_LIVES, help="served path: rows' half-lives (days)"
     )
     parser.add_argument(
         "--recency-lambdas",
-        type=lambda t: [float(v) for v in t.split(",")],
+        type=floats,
         default=RECENCY_LAMBDAS,
         help="served path, EASE: lambdas tried with each rows' half-life",
     )
@@ -192,13 +195,13 @@ def main() -> None:
     )
     parser.add_argument(
         "--row-norm-powers",
-        type=lambda t: [float(v) for v in t.split(",")],
+        type=floats,
         default=ROW_NORM_POWERS,
         help="served path: powers of the rows' length the model's rows are divided by (0: none)",
     )
     parser.add_argument(
         "--row-norm-lambdas",
-        type=lambda t: [float(v) for v in t.split(",")],
+        type=floats,
         default=ROW_NORM_LAMBDAS,
         help="served path, EASE: lambdas tried with each row-norm power",
     )
