@@ -3,14 +3,14 @@ action server's own rasa-sdk (action_domain_probe.py, Rasa's environment)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.bot.rasa_env import probe_facts
-from tests.rasa_addons.test_model_load import PROBE as MODEL_PROBE
 
-PROBE = MODEL_PROBE.with_name("action_domain_probe.py")
+PROBE = Path(__file__).with_name("action_domain_probe.py")
 
 
 @pytest.fixture(scope="module")
