@@ -20,9 +20,8 @@ import json
 import logging
 import platform
 import threading
-from collections import OrderedDict
 from collections.abc import Sequence
-from functools import cache
+from functools import cache, lru_cache
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -247,9 +246,7 @@ class FineTunedScorer:
         self.prefix = str(config["prefix"])
         self.batch_size = batch_size
         self.cache_size = cache_size
-        self._cache: OrderedDict[str, Prediction] = OrderedDict()
-        self._cache_lock = threading.Lock()
-        self.cache_hits = 0
+        self._predict_cached = lru_cache(maxsize=cache_size)(self._predict_one) if cache_size else None
         self._lock = threading.Lock()
 
     @classmethod
@@ -295,21 +292,16 @@ class FineTunedScorer:
         return out
 
     def predict(self, texts: Sequence[str]) -> list[Prediction]:
-        if len(texts) != 1 or not self.cache_size:
+        if len(texts) != 1 or self._predict_cached is None:
             return self._predict(texts)
-        text = texts[0]
-        with self._cache_lock:
-            cached = self._cache.get(text)
-            if cached is not None:
-                self._cache.move_to_end(text)
-                self.cache_hits += 1
-                return [cached]
-        (prediction,) = self._predict(texts)
-        with self._cache_lock:
-            self._cache[text] = prediction
-            while len(self._cache) > self.cache_size:
-                self._cache.popitem(last=False)
-        return [prediction]
+        return [self._predict_cached(texts[0])]
+
+    @property
+    def cache_hits(self) -> int:
+        return self._predict_cached.cache_info().hits if self._predict_cached is not None else 0
+
+    def _predict_one(self, text: str) -> Prediction:
+        return self._predict([text])[0]
 
     def _predict(self, texts: Sequence[str]) -> list[Prediction]:
         judged = [i for i, t in enumerate(texts) if has_words(t)]
