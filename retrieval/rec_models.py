@@ -123,7 +123,27 @@ def _positive(field: str, value: float, valid: str = "a number > 0") -> None:
         raise ConfigError(field, value, valid)
 
 
-class EASE:
+class _ItemItem:
+    """An item x item weight matrix ``weights`` (set by ``fit``): a history's scores are ``x W``, and the item
+    of the history that contributed most to a recommended item explains it."""
+
+    weights: np.ndarray | None = None
+
+    def _fitted(self) -> np.ndarray:
+        if self.weights is None:
+            raise RuntimeError(f"{type(self).__name__}: call fit() before scoring")
+        return self.weights
+
+    def score(self, histories: np.ndarray) -> np.ndarray:
+        return histories @ self._fitted()
+
+    def explain(self, history: Sequence[int], item: int) -> int:
+        import numpy as np
+
+        return int(history[int(np.argmax(self._fitted()[list(history), item]))])
+
+
+class EASE(_ItemItem):
     name = "ease"
 
     def __init__(self, lam: float = 250.0) -> None:
@@ -151,21 +171,8 @@ class EASE:
         self.weights = weights.astype("float32")
         return self
 
-    def _fitted(self) -> np.ndarray:
-        if self.weights is None:
-            raise RuntimeError("EASE: call fit() before scoring")
-        return self.weights
 
-    def score(self, histories: np.ndarray) -> np.ndarray:
-        return histories @ self._fitted()
-
-    def explain(self, history: Sequence[int], item: int) -> int:
-        import numpy as np
-
-        return int(history[int(np.argmax(self._fitted()[list(history), item]))])
-
-
-class ItemKNN:
+class ItemKNN(_ItemItem):
     name = "knn"
 
     def __init__(self, k: int = 100) -> None:
@@ -188,21 +195,8 @@ class ItemKNN:
         self.weights = sims
         return self
 
-    def _fitted(self) -> np.ndarray:
-        if self.weights is None:
-            raise RuntimeError("ItemKNN: call fit() before scoring")
-        return self.weights
 
-    def score(self, histories: np.ndarray) -> np.ndarray:
-        return histories @ self._fitted()
-
-    def explain(self, history: Sequence[int], item: int) -> int:
-        import numpy as np
-
-        return int(history[int(np.argmax(self._fitted()[list(history), item]))])
-
-
-class RP3Beta:
+class RP3Beta(_ItemItem):
     name = "rp3"
 
     def __init__(self, alpha: float = 1.0, beta: float = 0.5, k: int | None = None) -> None:
@@ -234,19 +228,6 @@ class RP3Beta:
             np.put_along_axis(walk, drop, 0.0, axis=1)
         self.weights = walk.astype("float32")
         return self
-
-    def _fitted(self) -> np.ndarray:
-        if self.weights is None:
-            raise RuntimeError("RP3Beta: call fit() before scoring")
-        return self.weights
-
-    def score(self, histories: np.ndarray) -> np.ndarray:
-        return histories @ self._fitted()
-
-    def explain(self, history: Sequence[int], item: int) -> int:
-        import numpy as np
-
-        return int(history[int(np.argmax(self._fitted()[list(history), item]))])
 
 
 class ALS:
