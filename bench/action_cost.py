@@ -36,10 +36,10 @@ from typing import Any
 
 import aiohttp
 import numpy as np
-import yaml
 
 from bench.cost_common import load_average, process_cpu_seconds
 from bench.load_rest import FLOWS
+from scripts.domain_files import load_domain
 from scripts.stack import ROOT, Service, Stack, StackConfig, http_ok
 
 # before: always re-rank, no sentiment cache (the baseline); gate: the responder's gate alone; after: both
@@ -88,17 +88,6 @@ class ActionServerOnly(Stack):
         ]
 
 
-def load_domain() -> dict[str, Any]:
-    """domain/*.yml merged, as Rasa sends it with every call."""
-    merged: dict[str, Any] = {"responses": {}, "slots": {}, "forms": {}, "actions": [], "intents": []}
-    for path in sorted((ROOT / "domain").glob("*.yml")):
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        for key in ("responses", "slots", "forms"):
-            merged[key].update(data.get(key) or {})
-        merged["actions"].extend(data.get("actions") or [])
-    return merged
-
-
 @dataclass
 class Tally:
     messages: int = 0
@@ -116,7 +105,12 @@ async def call(
     started = time.perf_counter()
     async with session.post(
         f"{url}/webhook",
-        json={"next_action": action, "sender_id": tracker["sender_id"], "tracker": tracker, "domain": DOMAIN},
+        json={
+            "next_action": action,
+            "sender_id": tracker["sender_id"],
+            "tracker": tracker,
+            "domain": load_domain(),
+        },
         headers={"Authorization": f"Bearer {token}"},
     ) as response:
         body = await response.json(content_type=None)
@@ -250,8 +244,6 @@ def main() -> int:
     print(f"wrote {args.out}")
     return 0
 
-
-DOMAIN = load_domain()
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import functools
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import yaml
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.authority import PROOF_SLOT, issue_proof
 from actions.settings import Settings
+from scripts.domain_files import load_domain
 
 ROOT = Path(__file__).resolve().parents[2]
 SENDER = "test-conversation"  # make_tracker's default sender id
@@ -100,19 +99,6 @@ def render(
         values = _Strict({**(tracker.slots if tracker else {}), **message})
         texts.append(template.format_map(values))
     return texts
-
-
-@functools.cache
-def load_domain() -> dict[str, Any]:
-    """domain/*.yml merged (responses, slots, forms, actions): what Rasa sends the action server."""
-    merged: dict[str, Any] = {"responses": {}, "slots": {}, "forms": {}, "actions": []}
-    for path in sorted((ROOT / "domain").glob("*.yml")):
-        data = yaml.safe_load(path.read_text()) or {}
-        merged["responses"].update(data.get("responses") or {})
-        merged["slots"].update(data.get("slots") or {})
-        merged["forms"].update(data.get("forms") or {})
-        merged["actions"].extend(data.get("actions") or [])
-    return merged
 
 
 def said(dispatcher: CollectingDispatcher, tracker: Tracker | None = None) -> list[str]:
