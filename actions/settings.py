@@ -214,7 +214,7 @@ class Settings:
 
 
 def _check_catalog_encoder(path: Path) -> None:
-    """SHOPDESK_CATALOG_ENCODER names a catalog-adapted model (``retrieval.adapt.catalog_serving``'s check)."""
+    """SHOPDESK_CATALOG_ENCODER names a catalog-adapted model (``retrieval.catalog_encoder.catalog_serving``'s check)."""
     from retrieval.catalog_encoder import catalog_serving
     from retrieval.config import RetrievalConfig
     from retrieval.errors import ConfigError

@@ -77,7 +77,8 @@ def cached_adapted_model(name: str, pairs: Sequence[tuple[str, str]], config: An
     import shutil
     from dataclasses import asdict
 
-    from retrieval.adapt import ADAPT_META, adapt_encoder
+    from retrieval.adapt import adapt_encoder
+    from retrieval.catalog_encoder import ADAPT_META
 
     digest = hashlib.sha256(
         ("\n".join(f"{a}\t{t}" for a, t in pairs) + json.dumps(asdict(config), sort_keys=True)).encode()

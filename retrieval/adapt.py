@@ -11,7 +11,8 @@ negative; a batch never holds the same target twice) on CPU in minutes. The resu
 directory with ``adapt.json`` beside the weights saying what it was trained on and how it serves (``serving``: the
 product thresholds and the catalog's lexical weight, :data:`retrieval.config.ADAPTED_PRODUCT_RANK`).
 
-Serving it (off by default: the packaged all-MiniLM-L6-v2 serves everything): :func:`catalog_serving` turns a
+Serving it (off by default: the packaged all-MiniLM-L6-v2 serves everything):
+:func:`retrieval.catalog_encoder.catalog_serving` turns a
 :class:`RetrievalConfig` into one whose English *catalog* is built and searched with the adapted model and its
 thresholds (``SHOPDESK_CATALOG_ENCODER`` in the action server and the console; ``--catalog-model`` for
 ``retrieval.build`` / ``retrieval.import_catalog``). The knowledge base keeps the stock encoder.
@@ -33,19 +34,11 @@ from pathlib import Path
 from typing import Any
 
 from retrieval.catalog import Product
-from retrieval.catalog_encoder import ADAPT_META, catalog_serving, default_serving, read_adapt_meta
+from retrieval.catalog_encoder import ADAPT_META, default_serving
 from retrieval.config import DEFAULT_MODEL
 from retrieval.errors import ConfigError, EncoderError
 
 logger = logging.getLogger(__name__)
-__all__ = [
-    "ADAPT_META",
-    "AdaptConfig",
-    "adapt_encoder",
-    "catalog_serving",
-    "product_pairs",
-    "read_adapt_meta",
-]
 
 PAIR_RULES = ("random_sentence", "first_sentence", "truncated")
 _GLUED = re.compile(r"(?<=[a-z0-9])(?=[A-Z][a-z])")  # "…lockOne handle…": sentences glued without a stop

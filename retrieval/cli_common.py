@@ -37,7 +37,7 @@ def encoder_config(args: argparse.Namespace) -> EncoderConfig:
 
 
 def catalog_encoder_config(args: argparse.Namespace) -> EncoderConfig:
-    """The catalog's encoder: ``--catalog-model`` (checked by :func:`retrieval.adapt.catalog_serving`, the
+    """The catalog's encoder: ``--catalog-model`` (checked by :func:`retrieval.catalog_encoder.catalog_serving`, the
     same check the servers make) or ``--model``."""
     config = encoder_config(args)
     if not args.catalog_model:

@@ -111,7 +111,7 @@ class HybridConfig:
 class RetrievalConfig:
     index_dir: Path = Path("var/index")
     encoder: EncoderConfig = field(default_factory=EncoderConfig)
-    # the English catalog's own encoder (a catalog-adapted model: retrieval.adapt.catalog_serving sets it with its
+    # the English catalog's own encoder (a catalog-adapted model: retrieval.catalog_encoder.catalog_serving sets it with its
     # thresholds); None: ``encoder``, as the knowledge base. The KB always keeps ``encoder``.
     catalog_encoder: EncoderConfig | None = None
     catalog_index: IndexConfig = field(default_factory=IndexConfig)

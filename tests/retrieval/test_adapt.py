@@ -10,18 +10,17 @@ import numpy as np
 import pytest
 
 from retrieval.adapt import (
-    ADAPT_META,
     AdaptConfig,
     adapt_encoder,
     anchor_text,
     batches,
     main,
     product_pairs,
-    read_adapt_meta,
     sentences,
     target_text,
 )
 from retrieval.catalog import Product
+from retrieval.catalog_encoder import ADAPT_META, read_adapt_meta
 from retrieval.errors import ConfigError
 
 GLUED = (

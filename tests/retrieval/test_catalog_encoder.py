@@ -1,6 +1,6 @@
 """Serving a catalog-adapted encoder: the model identity an index records, the refusal of an index built by
 another encoder, and end to end — adapt on a tiny catalog, build with ``--catalog-model``, search with
-:func:`retrieval.adapt.catalog_serving`."""
+:func:`retrieval.catalog_encoder.catalog_serving`."""
 
 from __future__ import annotations
 
