@@ -10,7 +10,6 @@ as its prior, as ``RetrievalService`` does.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -197,6 +196,7 @@ def adapted_runs(
     products outside the query sample only — then search the pool with it and tune the fusion on ``dev``."""
     from bench.retrieval_common import cached_adapted_model, cached_embeddings
     from retrieval.adapt import text_pairs
+    from retrieval.catalog_encoder import read_adapt_meta
     from retrieval.config import EncoderConfig
     from retrieval.encoder import SentenceTransformerEncoder
 
@@ -216,5 +216,5 @@ def adapted_runs(
         fusion,
         metrics(dense_lists(pool, runs, dev), dev_rel),
         metrics(hybrid_lists(pool, runs, dev, fusion[1], fusion[2], fusion[0]), dev_rel),
-        json.loads((model_dir / "adapt.json").read_text(encoding="utf-8")),
+        read_adapt_meta(model_dir) or {},
     )
