@@ -101,10 +101,8 @@ def _outcome(ranked: Ranked) -> tuple[str, tuple[str, ...]]:
 
 def gated_outcome(case: Case, gate: Gate | None) -> tuple[str, tuple[str, ...]]:
     """What the gated ranker decides, from the always-re-rank outcome (the gate is a pure function of the
-    candidates' cosines, ``retrieval.ranker.gate_skips``)."""
-    from retrieval.ranker import _reads_latin, gate_skips
-
-    if gate_skips(gate, case.prior, case.kind) and _reads_latin(case.query):
+    candidates' cosines, ``retrieval.ranker.gate_answers``)."""
+    if _skips(case, gate):
         return "answer", (case.ids[0],)
     return case.baseline
 
@@ -129,9 +127,9 @@ def choose_gate(cases: Sequence[Case], kind: str, base: Gate) -> tuple[Gate | No
 
 
 def _skips(case: Case, gate: Gate | None) -> bool:
-    from retrieval.ranker import _reads_latin, gate_skips
+    from retrieval.ranker import gate_answers
 
-    return gate_skips(gate, case.prior, case.kind) and _reads_latin(case.query)
+    return gate_answers(gate, case.query, case.prior, case.kind)
 
 
 def routing(cases: Sequence[Case], outcomes: Sequence[tuple[str, tuple[str, ...]]]) -> dict[str, Any]:

@@ -96,6 +96,12 @@ def _reads_latin(query: str) -> bool:
     return latin_share(query) >= 0.5
 
 
+def gate_answers(gate: Gate | None, query: str, prior: Sequence[float], kind: str | None) -> bool:
+    """Whether :class:`ResponderRanker` answers ``query`` with its first candidate without the cross-encoder:
+    :func:`gate_skips`, for a message the responder would read (mostly Latin script)."""
+    return gate_skips(gate, prior, kind) and _reads_latin(query)
+
+
 class ResponderRanker:
     """Adapter over ``retrieval.responder``'s ``Responder`` (``score`` → calibrated probabilities, ``decide``).
     ``gate``: the responder config's :class:`~retrieval.responder.config.Gate` (None: always re-rank)."""
@@ -115,7 +121,7 @@ class ResponderRanker:
         if not hits:
             return Ranked("handoff", [], 0.0, self.name)
         prior = [h.score for h in hits]  # the bi-encoder cosine, which the calibration may fuse in
-        if gate_skips(self.gate, prior, kind) and _reads_latin(query):
+        if gate_answers(self.gate, query, prior, kind):
             return Ranked("answer", [hits[0]], float(prior[0]), GATE_SOURCE, [float(prior[0])])
         if hasattr(self.responder, "respond"):
             probs, decision = self.responder.respond(query, list(passages), prior=prior, kind=kind)
