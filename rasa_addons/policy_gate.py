@@ -100,9 +100,17 @@ def deferred_cannot_win(cheap: Sequence[Any], tracker: Any, domain: Any, deferre
     if any(p.is_end_to_end_prediction for p in cheap):
         return False  # not made by memorising policies; leave such a graph to Rasa's full path
     best = DefaultPolicyPredictionEnsemble._best_policy_prediction(
-        [copy.deepcopy(p) for p in cheap], tracker, domain
+        [_own_probabilities(p) for p in cheap], tracker, domain
     )
     return best.max_confidence >= 1.0 and best.policy_priority > deferred_priority
+
+
+def _own_probabilities(prediction: Any) -> Any:
+    """A shallow copy with its own probabilities list: all the ensemble's choice mutates (a rejected action's
+    probability set to 0 in every prediction)."""
+    duplicate = copy.copy(prediction)
+    duplicate.probabilities = list(prediction.probabilities)
+    return duplicate
 
 
 class GatedPrediction:
