@@ -43,6 +43,7 @@ from retrieval.config import (
 from retrieval.encoder import SentenceTransformerEncoder
 from retrieval.index import Hit
 from retrieval.ranker import BiEncoderRanker
+from retrieval.service import cut_tail
 
 # the settings compared on the Myntra dev half (docs/benchmarks.md): a random description sentence vs the query
 # rule itself, 3,000 pairs each (what the shared CPU allowed); each trained once, cached in results/cache
@@ -123,14 +124,7 @@ def served_candidates(
 
 def decide(served: Served, r: int, rank: RankConfig) -> str:
     """One query's outcome as ``search_products`` (no filters) would decide it."""
-    hits = served.hits[r]
-    if hits:
-        best = max(h.score for h in hits)
-        hits = [
-            h
-            for h in hits
-            if h.score >= rank.clarify - 0.1 and (h.id in served.lexical[r] or h.score >= best - 0.2)
-        ]
+    hits = cut_tail(served.hits[r], served.lexical[r], rank)
     ranked = BiEncoderRanker(rank, keep_order=True).rank("", hits, ["" for _ in hits])
     target = served.target[r]
     if ranked.kind == "answer":

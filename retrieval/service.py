@@ -13,7 +13,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -307,14 +307,7 @@ class RetrievalService:
         hits, lexical_ids = self._candidates(
             CATALOG, language, embed_text, self._embed(embed_text, language, CATALOG), max(k, 5), allowed
         )
-        # drop the tail far below the best dense match (a hit BM25 found only needs the absolute floor)
-        if hits:
-            best = max(h.score for h in hits)
-            hits = [
-                h
-                for h in hits
-                if h.score >= rank.clarify - 0.1 and (h.id in lexical_ids or h.score >= best - 0.2)
-            ]
+        hits = cut_tail(hits, lexical_ids, rank)
         fused_order = self.config.hybrid.serves(_lane(language))
         ranked = BiEncoderRanker(rank, keep_order=fused_order).rank(
             query, hits, [h.item["text"] for h in hits]
@@ -456,6 +449,15 @@ _ZH_ASKS = {
     "colors": "|颜色|什么色|哪些色|几种色",
     "material": "|材质|材料|面料|什么做的|纯棉|真皮|羊毛",
 }
+
+
+def cut_tail(hits: Sequence[Hit], lexical_ids: Collection[str], rank: RankConfig) -> list[Hit]:
+    """Product search's candidates without the tail far below the best dense match (under the clarify band by
+    more than 0.1, or 0.2 below the best; a hit BM25 found only needs the absolute floor)."""
+    best = max((h.score for h in hits), default=0.0)
+    return [
+        h for h in hits if h.score >= rank.clarify - 0.1 and (h.id in lexical_ids or h.score >= best - 0.2)
+    ]
 
 
 def search_lane(text: str | None, language: str) -> str:
