@@ -145,7 +145,7 @@ cluster-deps: ## install the cluster's engines from Debian (redis-server postgre
 run-cluster: setup data index responder sentiment model cluster-deps ## the production topology on this box: nginx, RASA_INSTANCES Rasa (2), ACTION_WORKERS action servers (2), Postgres, Redis, RabbitMQ (Ctrl-C stops it)
 	$(PY) -m scripts.cluster
 
-test-cluster: setup model cluster-deps ## the tests against the real engines and the cluster (pytest -m cluster)
+test-cluster: setup data index responder sentiment model cluster-deps ## the tests against the real engines and the cluster (pytest -m cluster; CI job: .ci/cluster)
 	$(PY) -m pytest -m cluster
 
 # --------------------------------------------------------------------------------------------- run

@@ -16,12 +16,13 @@ ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="needs GNU make")
 
 
-def dry_run(target: str, *, ci: bool, **variables: str) -> list[str]:
+def dry_run(target: str, *, ci: bool, every: bool = False, **variables: str) -> list[str]:
+    """`make -n` of target; every: as if nothing were built yet (-B), as on a fresh clone."""
     env = {k: v for k, v in os.environ.items() if k not in ("CI", "RESPONDER_CONFIG", "MAKEFLAGS", "MFLAGS")}
     if ci:
         env["CI"] = "true"
     done = subprocess.run(
-        ["make", "-n", target, *(f"{k}={v}" for k, v in variables.items())],
+        ["make", "-n", *(["-B"] if every else []), target, *(f"{k}={v}" for k, v in variables.items())],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -55,3 +56,19 @@ def test_make_test_builds_the_models_side_by_side_before_pytest() -> None:
         i for i, line in enumerate(lines) if "rasa train" in line or "responder.training.train" in line
     )
     assert trained_at < pytest_at
+
+
+def test_the_cluster_job_builds_what_the_cluster_serves_before_its_tests() -> None:
+    job = (ROOT / ".ci" / "cluster").read_text()
+    assert "make test-cluster" in job and "CI=true" in job
+    lines = dry_run("test-cluster", ci=True, every=True)
+    pytest_at = next(i for i, line in enumerate(lines) if line.endswith("-m pytest -m cluster"))
+    for build in (
+        "rasa train",
+        "retrieval.build",
+        "responder.training.train",
+        "sentiment.train",
+        "seed_shop",
+    ):
+        built_at = [i for i, line in enumerate(lines) if build in line]
+        assert built_at and max(built_at) < pytest_at, f"{build} not run before the cluster tests"
