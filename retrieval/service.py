@@ -1,10 +1,7 @@
 """What the action server uses: product search, product lookup, knowledge-base answers and recommendations.
 
-One :class:`RetrievalService` per process; the encoder, the indexes and the ranker load lazily on first use
-(thread-safe, so actions can call it from ``loop.run_in_executor``) and stay loaded. An index follows its
-``<index_dir>/<name>`` link (:mod:`retrieval.live`): when an import swaps in a new version, the next call loads it
-and swaps it in whole, dropping what was derived from the old one; a version that fails to load is logged and the
-old one keeps serving.
+One :class:`RetrievalService` per process. Its indexes and encoders live on an :class:`retrieval.shelf.IndexShelf`
+(loaded lazily, thread-safe, a newer version on disk swapped in whole); the ranker loads on first use and stays.
 """
 
 from __future__ import annotations
@@ -12,47 +9,27 @@ from __future__ import annotations
 import logging
 import re
 import threading
-import time
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from retrieval.config import STOCK_PRODUCT_RANK, ZH_DIR, RankConfig, RetrievalConfig
-from retrieval.encoder import Encoder, model_identity, query_vectors, shared_encoder
-from retrieval.errors import RetrievalError
+from retrieval.encoder import Encoder, query_vectors
 from retrieval.filters import FilterVocabulary, parse_filters
 from retrieval.hybrid import LexicalIndex, fuse
 from retrieval.index import Hit, VectorIndex
-from retrieval.index_files import check_model
 from retrieval.kb import fold_entries
 from retrieval.lexical import HAN, simplified
-from retrieval.live import DiskVersion, Key, VersionWatch, current_version
 from retrieval.query import clean_query
 from retrieval.ranker import BiEncoderRanker, Ranked, Ranker, ResponderRanker, load_ranker
 from retrieval.recommend import RecConfig, Recommender
 from retrieval.results import ProductFact, ProductSearchResult
+from retrieval.shelf import CATALOG, GROUP_BY, KB, IndexShelf, lane_of
 
 if TYPE_CHECKING:
     from retrieval.responder.config import ResponderConfig
 
 logger = logging.getLogger(__name__)
-
-CATALOG = "catalog"
-KB = "kb"
-_GROUP_BY = {KB: "entry_id"}  # a KB entry's records (questions, title + answer) are one search document
-SEARCH_LANGUAGES = ("en", "zh")
-
-
-@dataclass
-class _State:
-    indexes: dict[tuple[str, str], VectorIndex] = field(default_factory=dict)
-    # the BM25 twin of each loaded (lane, name) index, built from its records on first use; dropped with it
-    lexical: dict[tuple[str, str], LexicalIndex] = field(default_factory=dict)
-    vocabulary: FilterVocabulary | None = None
-    ranker: Ranker | None = None
-    watch: VersionWatch = field(default_factory=VersionWatch)  # which version of each index is served
-    paths: dict[tuple[str, str], str] = field(default_factory=dict)  # <index_dir>/<name> of each loaded index
 
 
 class RetrievalService:
@@ -72,124 +49,41 @@ class RetrievalService:
         ``zh_encoder`` / ``zh_catalog_encoder``: the multilingual encoders of the Chinese KB and catalog indexes
         (default: ``config.zh_encoder`` / ``config.zh_catalog_encoder``, loaded on the first Chinese search)."""
         self.config = config
-        self._encoder = encoder
-        self._zh_encoders: dict[str, Encoder] = {
-            name: encoder
-            for name, encoder in ((KB, zh_encoder), (CATALOG, zh_catalog_encoder))
-            if encoder is not None
-        }
+        zh = {name: e for name, e in ((KB, zh_encoder), (CATALOG, zh_catalog_encoder)) if e is not None}
+        self.shelf = IndexShelf(config, encoder, zh)
         self._responder_dir = responder_dir
         self._responder_config = responder_config
-        self._state = _State(ranker=ranker)
-        self._lock = threading.RLock()
+        self._ranker = ranker
+        self._ranker_lock = threading.Lock()
 
-    # ------------------------------------------------------------------ lazy resources
+    # ------------------------------------------------------------------ what the shelf holds
     @property
     def encoder(self) -> Encoder:
-        if self._encoder is None:
-            self._encoder = shared_encoder(self.config.encoder)
-        return self._encoder
+        return self.shelf.encoder
 
     def encoder_for(self, language: str = "en", name: str = KB) -> Encoder:
-        """The encoder of ``language``'s ``name`` index: the English model (the catalog's own when configured), or
-        for ``zh`` the multilingual one (KB: E5; catalog: E5 + USE fused: better for English products)."""
-        if _lane(language) == "en":
-            catalog = self.config.catalog_encoder if name == CATALOG else None
-            return self.encoder if catalog is None else shared_encoder(catalog)  # one per process
-        with self._lock:
-            if name not in self._zh_encoders:
-                config = self.config.zh_catalog_encoder if name == CATALOG else self.config.zh_encoder
-                self._zh_encoders[name] = shared_encoder(config)
-            return self._zh_encoders[name]
+        return self.shelf.encoder_for(language, name)
 
     def index(self, name: str, language: str = "en") -> VectorIndex:
-        """``name`` (``kb``/``catalog``) for ``language``: ``<index_dir>/<name>`` or ``<index_dir>/zh/<name>``;
-        the version on disk now (a newer one is loaded by one caller while the others keep the old one whole)."""
-        lane = _lane(language)
-        key = (lane, name)
-        current = self._state.indexes.get(key)
-        if current is not None:
-            newer = self._state.watch.newer(key, self._state.paths[key])
-            if newer is None or not self._state.watch.claim(key):
-                return current
-            try:
-                return self._swap_in(key, newer, current)
-            finally:
-                self._state.watch.release(key)
-        with self._lock:
-            if key not in self._state.indexes:
-                path = self._index_path(lane, name)
-                self._state.paths[key] = str(path)
-                found = current_version(path)
-                self._state.indexes[key] = self._load(key, found.path if found.version else path)
-                self._state.watch.served(key, found.version)
-            return self._state.indexes[key]
-
-    def check_encoders(self) -> None:
-        """Refuse (``IndexMetaMismatchError``, naming both) an English index built by another encoder than the
-        configured one, before anything loads: its vectors searched with another model would be garbage."""
-        for name, encoder in ((KB, self.config.encoder), (CATALOG, self.config.catalog_encoder)):
-            check_model(self._index_path("en", name), model_identity((encoder or self.config.encoder).model))
-
-    def _index_path(self, lane: str, name: str) -> Path:
-        return Path(self.config.index_dir) / (ZH_DIR if lane == "zh" else "") / name
-
-    def _load(self, key: Key, path: Path) -> VectorIndex:
-        lane, name = key
-        encoder = self.encoder_for(lane, name)
-        return VectorIndex.load(
-            path,
-            expect_model=encoder.name,
-            expect_dim=encoder.dim,
-            config=self.config.catalog_index if name == CATALOG else self.config.kb_index,
-        )
-
-    def _swap_in(self, key: Key, newer: DiskVersion, current: VectorIndex) -> VectorIndex:
-        try:
-            fresh = self._load(key, newer.path)
-        except (RetrievalError, OSError) as exc:
-            logger.warning("new %s index %s not loaded, the old one keeps serving: %s", key, newer.path, exc)
-            self._state.watch.refuse(key, newer.version)
-            return current
-        with self._lock:
-            self._state.indexes[key] = fresh
-            self._state.watch.served(key, newer.version)
-            self._drop_derived(*key)
-        logger.info("now serving %s index %s (%d items)", key, newer.path.name, len(fresh))
-        return fresh
-
-    def _drop_derived(self, lane: str, name: str) -> None:
-        """Forget what was built from the ``(lane, name)`` index it replaces (call with ``self._lock`` held).
-        Build such caches under ``self._lock`` from ``self.index(...)`` so a swap cannot interleave."""
-        if (lane, name) == ("en", CATALOG):
-            self._state.vocabulary = None
-        self._state.lexical.pop((lane, name), None)
+        return self.shelf.index(name, language)
 
     def lexical(self, name: str, language: str = "en") -> LexicalIndex:
-        """The BM25 index over the records of :meth:`index` (``name``, ``language``), built on first use
-        (a knowledge-base entry is one document: its questions, title and answer)."""
-        lane = _lane(language)
-        with self._lock:
-            return self._lexical_of(self.index(name, lane), lane, name)
+        return self.shelf.lexical(name, language)
 
-    def _lexical_of(self, index: VectorIndex, lane: str, name: str) -> LexicalIndex:
-        """The BM25 twin of exactly ``index`` (call with ``self._lock`` held): a search pairs the dense and
-        the lexical results of one version even when a new version is swapped in meanwhile."""
-        cached = self._state.lexical.get((lane, name))
-        if cached is None or cached.source is not index:
-            start = time.perf_counter()
-            cached = LexicalIndex.from_index(index, group_by=_GROUP_BY.get(name))
-            if self._state.indexes.get((lane, name)) is index:
-                self._state.lexical[lane, name] = cached
-            logger.info(
-                "lexical index %s/%s: %d documents in %.0f ms",
-                lane,
-                name,
-                len(cached),
-                (time.perf_counter() - start) * 1000,
-            )
-        return cached
+    def check_encoders(self) -> None:
+        self.shelf.check_encoders()
 
+    def reload(self) -> None:
+        self.shelf.reload()
+
+    @property
+    def vocabulary(self) -> FilterVocabulary:
+        return self.shelf.vocabulary
+
+    def version(self, name: str = CATALOG, language: str = "en") -> str:
+        return self.shelf.version(name, language)
+
+    # ------------------------------------------------------------------ search
     def _candidates(
         self,
         name: str,
@@ -202,13 +96,11 @@ class RetrievalService:
         """The top-``k`` candidates of ``name``'s index: the dense search (a KB entry folded to its best
         record), fused with the BM25 search when the hybrid serves this lane; each hit carries its dense
         score. Also returns the ids of hits the lexical search found."""
-        lane = _lane(language)
         hybrid = self.config.hybrid
-        with self._lock:  # one version's dense and lexical indexes together
-            index = self.index(name, lane)
-            lexical_index = self._lexical_of(index, lane, name) if hybrid.serves(lane) else None
-        group_by = _GROUP_BY.get(name)
-        depth = max(k, hybrid.depth) if hybrid.serves(lane) else k
+        serves = hybrid.serves(lane_of(language))
+        index, lexical_index = self.shelf.pair(name, language, with_lexical=serves)
+        group_by = GROUP_BY.get(name)
+        depth = max(k, hybrid.depth) if serves else k
         dense = index.search(query_vector, k=depth * 3 if group_by else depth, allowed_labels=allowed)[0]
         if group_by:
             dense = fold_entries(dense)
@@ -229,42 +121,16 @@ class RetrievalService:
         return [f.hit for f in fused], {f.hit.id for f in fused if f.lexical_rank is not None}
 
     def _rank_config(self, kind: str, language: str) -> RankConfig:
-        if _lane(language) == "zh":
+        if lane_of(language) == "zh":
             return self.config.zh_kb_rank if kind == KB else self.config.zh_product_rank
         return self.config.kb_rank if kind == KB else self.config.product_rank
 
-    def reload(self) -> None:
-        """Drop loaded indexes (the next call loads the current version on disk)."""
-        with self._lock:
-            for key in list(self._state.indexes):
-                self._drop_derived(*key)
-            self._state.indexes.clear()
-            self._state.lexical.clear()
-            self._state.watch.clear()
-            self._state.vocabulary = None
-
     @property
     def ranker(self) -> Ranker:
-        with self._lock:
-            if self._state.ranker is None:
-                self._state.ranker = load_ranker(
-                    self._responder_dir, self.config.kb_rank, self._responder_config
-                )
-            return self._state.ranker
-
-    @property
-    def vocabulary(self) -> FilterVocabulary:
-        self.index(CATALOG)  # a new catalog version swaps in here, dropping the old vocabulary
-        with self._lock:
-            if self._state.vocabulary is None:
-                self._state.vocabulary = FilterVocabulary.from_records(self.index(CATALOG).items())
-            return self._state.vocabulary
-
-    def version(self, name: str = CATALOG, language: str = "en") -> str:
-        """The version of the ``name`` index being served (after noticing a newer one on disk): what caches
-        built from the index (the action server's recommender) key on."""
-        self.index(name, language)
-        return self._state.watch.serving.get((_lane(language), name), "")
+        with self._ranker_lock:
+            if self._ranker is None:
+                self._ranker = load_ranker(self._responder_dir, self.config.kb_rank, self._responder_config)
+            return self._ranker
 
     def warm_up(self) -> None:
         """Load everything now (the encoder, both indexes, the ranker) rather than on the first question."""
@@ -308,7 +174,7 @@ class RetrievalService:
             CATALOG, language, embed_text, self._embed(embed_text, language, CATALOG), max(k, 5), allowed
         )
         hits = cut_tail(hits, lexical_ids, rank)
-        fused_order = self.config.hybrid.serves(_lane(language))
+        fused_order = self.config.hybrid.serves(lane_of(language))
         ranked = BiEncoderRanker(rank, keep_order=fused_order).rank(
             query, hits, [h.item["text"] for h in hits]
         )
@@ -373,7 +239,9 @@ class RetrievalService:
         sims = vectors @ self._embed(question, language)[0]
         best = int(np.argmax(sims))
         score = float(sims[best])
-        own = _lane(language) == "zh" or self.config.catalog_encoder is None  # else: the KB's encoder's bands
+        own = (
+            lane_of(language) == "zh" or self.config.catalog_encoder is None
+        )  # else: the KB's encoder's bands
         if score < (self._rank_config(CATALOG, language) if own else STOCK_PRODUCT_RANK).clarify:
             return ProductFact(record, "text", score=score)
         return ProductFact(record, "text", (sentences[best],), score=score)
@@ -397,8 +265,8 @@ class RetrievalService:
         """The responder reads English only: Chinese questions (measured: it re-ranks them worse than the
         multilingual bi-encoder alone, docs/retrieval.md) and product identification without a responder use
         the bi-encoder thresholds."""
-        fused_order = self.config.hybrid.serves(_lane(language))  # the fused order is the order to trust
-        if _lane(language) == "zh":
+        fused_order = self.config.hybrid.serves(lane_of(language))  # the fused order is the order to trust
+        if lane_of(language) == "zh":
             return BiEncoderRanker(self._rank_config(kind, language), keep_order=fused_order)
         ranker = self.ranker
         if kind == KB or ranker.name == ResponderRanker.name:
@@ -465,10 +333,6 @@ def search_lane(text: str | None, language: str) -> str:
     the message has Chinese characters in it, else ``en`` (today's English indexes, which measured better on
     English text: docs/retrieval.md). An English message in an English conversation never changes lanes."""
     return "zh" if language == "zh" and text is not None and HAN.search(text) else "en"
-
-
-def _lane(language: str) -> str:
-    return "zh" if language == "zh" else "en"
 
 
 _WORD = re.compile(r"[a-z0-9]+")

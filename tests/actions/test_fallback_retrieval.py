@@ -98,7 +98,7 @@ async def test_fallback_shows_products_for_a_confident_search() -> None:
 
 @pytest.mark.usefixtures("service")
 async def test_fallback_offers_buttons_the_payload_guard_allows() -> None:
-    products.retrieval_service()._state.ranker = BiEncoderRanker(RankConfig(answer=0.99, clarify=0.1))
+    products.retrieval_service()._ranker = BiEncoderRanker(RankConfig(answer=0.99, clarify=0.1))
     dispatcher, events = await run(ActionFallback(), tracker("how do I wash wool"))
     (message,) = dispatcher.messages
     assert message["response"] == "utter_fallback_choices"

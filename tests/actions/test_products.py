@@ -229,7 +229,7 @@ async def test_kb_answer_clarify_and_handoff(service: RetrievalService) -> None:
 
 async def test_kb_clarify_offers_entry_buttons(service: RetrievalService) -> None:
     service.config = RetrievalConfig(index_dir=service.config.index_dir)
-    service._state.ranker = BiEncoderRanker(RankConfig(answer=0.99, clarify=0.1))
+    service._ranker = BiEncoderRanker(RankConfig(answer=0.99, clarify=0.1))
     dispatcher, _ = await run(products.ActionAnswerQuestion(), tracker("how do I wash wool", "ask_question"))
     payloads = [b["payload"] for b in dispatcher.messages[0]["buttons"]]
     assert payloads[0] == '/ask_question{"kb_entry":"care-wool"}' and payloads[-1] == "/contact_human_agent"

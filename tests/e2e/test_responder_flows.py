@@ -71,7 +71,8 @@ def _questions() -> list[tuple[str, str, str]]:
 def _reranking_wins(stack: Stack) -> list[Win]:
     from retrieval.config import RetrievalConfig
     from retrieval.query import clean_query
-    from retrieval.service import CATALOG, KB, RetrievalService
+    from retrieval.service import RetrievalService
+    from retrieval.shelf import CATALOG, KB
 
     service = RetrievalService(
         RetrievalConfig(index_dir=stack.config.index_dir), responder_dir=stack.config.responder_dir

@@ -229,9 +229,9 @@ def test_the_hybrid_keeps_filters_inside_both_searches(service: RetrievalService
     result = service.search_products("a black bag under 100")
     assert [h.id for h in result.ranked.hits] == ["P-3"]  # the Voyager trolley (149) is found by neither
     lexical = service.lexical("catalog")
-    assert service._state.lexical[("en", "catalog")] is lexical  # cached per (lane, name) index
+    assert service.shelf._state.lexical[("en", "catalog")] is lexical  # cached per (lane, name) index
     service.reload()
-    assert ("en", "catalog") not in service._state.lexical  # dropped with the vector index
+    assert ("en", "catalog") not in service.shelf._state.lexical  # dropped with the vector index
 
 
 def test_kb_entries_are_one_lexical_document_and_carry_their_best_dense_score(built_index_dir: Path) -> None:

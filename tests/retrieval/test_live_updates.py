@@ -121,16 +121,16 @@ def test_a_broken_new_version_is_logged_and_the_old_one_keeps_serving(
     (broken / "items.jsonl").write_text('{"id": "X"}\n', encoding="utf-8")  # checksum mismatch
     os.symlink(broken.name, built_index_dir / ".tmp-link")
     os.replace(built_index_dir / ".tmp-link", link)
-    with caplog.at_level(logging.WARNING, logger="retrieval.service"):
+    with caplog.at_level(logging.WARNING, logger="retrieval.shelf"):
         assert service.index("catalog") is old
         assert _found(service, "trolley bag with spinner wheels")[0] == "P-4"
     assert "old one keeps serving" in caplog.text and "checksum" in caplog.text
     loads = []
-    real_load = service._load
-    service._load = lambda key, path: loads.append(path) or real_load(key, path)  # type: ignore[method-assign]
+    real_load = service.shelf._load
+    service.shelf._load = lambda key, path: loads.append(path) or real_load(key, path)  # type: ignore[method-assign]
     service.index("catalog")
     assert loads == []  # the broken version is not loaded again on every call
-    del service._load
+    del service.shelf._load
     repaired = [
         {**r, "stock": 1} for r in service.index("catalog").items()
     ]  # the import does not build on it
