@@ -5,8 +5,9 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from retrieval.copurchase import CoPurchase
 from retrieval.errors import ConfigError
-from retrieval.recommend import CoPurchase, RecConfig, Recommender
+from retrieval.recommend import RecConfig, Recommender
 from tests.retrieval.retrieval_fakes import seeded_vectors
 
 IDS = [f"i{n}" for n in range(12)]
