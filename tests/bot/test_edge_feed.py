@@ -237,7 +237,9 @@ async def test_an_ack_id_is_kept_and_a_client_sent_relay_id_is_replaced(rig: Rig
     session, _, console = await handed_off(rig)
     ws = await shopper(rig, session)
     forged = new_relay_id(rig.settings.widget_session_secret, session, "some other line")
-    await ws.send_str("427" + json.dumps(["user_uttered", {"message": "hello", "metadata": {RELAY_KEY: forged}}]))
+    await ws.send_str(
+        "427" + json.dumps(["user_uttered", {"message": "hello", "metadata": {RELAY_KEY: forged}}])
+    )
     frame = (await rig.upstream.next_frames(2))[1]
     assert isinstance(frame, str) and frame.startswith('427["user_uttered"')
     relay = json.loads(frame[3:])[1]["metadata"][RELAY_KEY]
