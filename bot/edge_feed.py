@@ -10,9 +10,10 @@ client's and the session's rate budgets, mirrored with the same limits; a comman
 send). A line the channel will accept, whose conversation has a queued or active handoff, gets a relay id
 (``bot.widget_session.new_relay_id``: signed, bound to the session and the text) stamped into its
 ``metadata.shopdesk_relay``; the frame goes on to Rasa, then the line is stored under the key
-``relay:<id>`` with ``meta.unconfirmed`` and published to the consoles at once. When Rasa's tracker event of
-the same message arrives (broker feed or poll, ``bot.sync``), its relay id gives the same key: the line is not
-stored twice, ``unconfirmed`` is dropped and ``{"type": "confirmed"}`` tells the consoles.
+``relay:<id>`` with ``meta.unconfirmed`` — its text redacted as the tracker store redacts it — and published
+to the consoles at once. When Rasa's tracker event of the same message arrives (broker feed or poll,
+``bot.sync``), its relay id gives the same key: the line is not stored twice, it takes the tracker's text,
+``unconfirmed`` is dropped and ``{"type": "confirmed"}`` tells the consoles.
 
 Every other frame — not an event, another namespace, binary, not JSON, over ``MAX_FRAME`` once stamped,
 without a handoff — goes on exactly as it came. The tap never raises into the proxy: a failure after the
@@ -36,6 +37,7 @@ from bot.sync import RELAY_PREFIX
 from bot.widget_session import RELAY_KEY, new_relay_id, valid_session_id
 from rasa_addons.checks import valid_unicode
 from rasa_addons.payloads import SHOPPER_ENTITIES, SHOPPER_INTENTS, command_problem
+from rasa_addons.redact import redact_text
 
 logger = logging.getLogger(__name__)
 
@@ -164,7 +166,8 @@ class EdgeTap:
         stamped = prefix + json.dumps([name, {**body, "metadata": metadata}, *rest])
         if len(stamped.encode("utf-8", "surrogatepass")) > self.max_frame:
             return None
-        return stamped, handoff["id"], valid_unicode(text), relay
+        # redacted as the tracker store and the broker redact it (REDACT_TRACKER): the edge shows no more
+        return stamped, handoff["id"], redact_text(valid_unicode(text)), relay
 
     async def _show(self, handoff_id: str, text: str, relay: str) -> None:
         store = self.app[STORE]

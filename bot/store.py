@@ -322,13 +322,14 @@ class HandoffStore:
         row = self._db.execute("SELECT * FROM messages WHERE id = ?", (cursor.lastrowid,)).fetchone()
         return _message(row)
 
-    def confirm_message(self, handoff_id: str, key: str) -> Message | None:
-        """Drops ``meta.unconfirmed`` from the line stored under ``key`` (bot.edge_feed: Rasa's tracker has it
-        now); returns it, or None when there is no such line or it was confirmed already."""
+    def confirm_message(self, handoff_id: str, key: str, text: str) -> Message | None:
+        """Drops ``meta.unconfirmed`` from the line stored under ``key`` and gives it the tracker's ``text``
+        (bot.edge_feed: Rasa's tracker has it now); returns it, or None when there is no such line or it was
+        confirmed already."""
         cursor = self._db.execute(
-            "UPDATE messages SET meta = json_remove(meta, '$.unconfirmed')"
+            "UPDATE messages SET meta = json_remove(meta, '$.unconfirmed'), text = ?"
             " WHERE handoff_id = ? AND key = ? AND json_extract(meta, '$.unconfirmed') IS NOT NULL",
-            (handoff_id, key),
+            (text, handoff_id, key),
         )
         if cursor.rowcount == 0:
             return None

@@ -188,10 +188,16 @@ class TrackerSync:
                 added += 1
                 await self.hub.publish({"type": "message", "handoff_id": handoff["id"], "message": message})
             elif key.startswith(RELAY_PREFIX):  # the edge feed showed it: the tracker now confirms it
-                confirmed = self.store.confirm_message(handoff["id"], key)
+                confirmed = self.store.confirm_message(handoff["id"], key, text)
                 if confirmed is not None:
-                    event = {"type": "confirmed", "handoff_id": handoff["id"], "message_id": confirmed["id"]}
-                    await self.hub.publish(event)
+                    await self.hub.publish(
+                        {
+                            "type": "confirmed",
+                            "handoff_id": handoff["id"],
+                            "message_id": confirmed["id"],
+                            "text": text,  # the record's (the edge showed what the proxy saw, redacted alike)
+                        }
+                    )
         if last_ts > handoff["last_event_ts"]:
             self.store.set_last_event_ts(handoff["id"], last_ts)
         return added

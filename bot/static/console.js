@@ -369,7 +369,10 @@
       }
       if (data.type === "confirmed") {  // Rasa's tracker has the line the edge feed showed
         var line = document.querySelector('#transcript [data-message-id="' + Number(data.message_id) + '"]');
-        if (line) { line.classList.remove("unconfirmed"); line.removeAttribute("title"); }
+        if (line) {
+          line.classList.remove("unconfirmed"); line.removeAttribute("title");
+          if (typeof data.text === "string") { line.querySelector(".text").textContent = data.text; }
+        }
       }
       if (data.type === "message") {
         if (data.handoff_id === selected && selectedKind === "conv") { appendLine(data.message); }

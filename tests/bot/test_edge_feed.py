@@ -175,6 +175,28 @@ async def test_a_handed_off_line_is_shown_at_once_and_the_broker_confirms_it_wit
     await ws.close()
 
 
+async def test_the_edge_shows_a_line_redacted_as_the_tracker_store_keeps_it(rig: Rig) -> None:
+    session, handoff_id, console = await handed_off(rig)
+    ws = await shopper(rig, session)
+    said = "call me on +49 151 2345678 or ada@example.com"
+    await ws.send_str(says(said))
+    [shown] = messages(await console_frames(console))
+    assert (
+        shown["text"] == redact_text(said) and "2345678" not in shown["text"] and "ada@" not in shown["text"]
+    )
+    relay = json.loads((await rig.upstream.next_frames(2))[1][2:])[1]["metadata"][RELAY_KEY]
+    assert valid_relay_id(rig.settings.widget_session_secret, session, said, relay)  # Rasa gets the words
+    # the record is the tracker's text (here as a tracker store without redaction keeps it)
+    app = rig.client.server.app
+    sync = TrackerSync(app[STORE], rig.rasa, app[HUB])
+    event = {"event": "user", "text": said, "timestamp": 5000.0, "metadata": {RELAY_KEY: relay}}
+    await sync.apply(app[STORE].get(handoff_id), [event])
+    [confirmed] = [f for f in await console_frames(console) if f["type"] == "confirmed"]
+    assert confirmed["message_id"] == shown["id"] and confirmed["text"] == said
+    assert app[STORE].messages(handoff_id)[-1]["text"] == said
+    await ws.close()
+
+
 async def test_a_conversation_without_a_handoff_is_not_shown_and_its_frames_go_on_untouched(rig: Rig) -> None:
     _, _, console = await handed_off(rig)  # someone else's handoff is open
     other = new_session_id(rig.settings.widget_session_secret)
