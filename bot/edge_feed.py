@@ -47,6 +47,7 @@ RATE_LIMIT, RATE_WINDOW_S = 10, 10.0
 CLIENT_RATE_LIMIT = 3 * RATE_LIMIT
 USER_EVENT = "user_uttered"
 CONFIRM_EVENT = "session_confirm"
+CONFIRM_PREFIX = '42["session_confirm",'  # how python-socketio sends it on the default namespace
 # engine.io message "4", socket.io EVENT "2", then an optional "/namespace," and ack id, then the JSON array
 _EVENT_FRAME = re.compile(r"42(?:(/[^,\[]*),)?(\d*)(\[.*)\Z", re.DOTALL)
 
@@ -110,7 +111,7 @@ class EdgeTap:
 
     def from_rasa(self, data: str) -> None:
         """An upstream frame: remembers the session the channel confirmed for this socket."""
-        if not data.startswith("42"):
+        if not data.startswith(CONFIRM_PREFIX):  # the bot's replies are not parsed (product cards are big)
             return
         event = parse_event(data)
         if event is None or event[1][0] != CONFIRM_EVENT or len(event[1]) < 2:
