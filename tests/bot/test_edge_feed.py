@@ -169,8 +169,10 @@ async def test_a_handed_off_line_is_shown_at_once_and_the_broker_confirms_it_wit
     assert sorted(f["message_id"] for f in after if f["type"] == "confirmed") == ids
     stored = [m for m in app[STORE].messages(handoff_id) if m["role"] == "shopper"][1:]  # after the request
     assert [(m["text"], m["meta"]) for m in stored] == [(text, {}) for text in texts]
-    await sync.sync_once()  # the safety pass reads the whole tracker: still nothing new
-    assert messages(await console_frames(console)) == []
+    await (
+        sync.sync_once()
+    )  # the safety pass reads the whole tracker: still nothing new, nothing confirmed again
+    assert await console_frames(console) == []
     assert len(app[STORE].messages(handoff_id)) == 3
     await ws.close()
 
@@ -333,7 +335,15 @@ def test_the_mirrored_limits_are_the_channels() -> None:
     assert "3 * channel.rate_limit" in source and CLIENT_RATE_LIMIT == 3 * RATE_LIMIT
     credentials = (ROOT / "credentials.yml").read_text()
     socket_section = credentials.split("bot.rasa_channel.ShopDeskSocketIOInput:")[1]
-    for key in ("max_message_chars", "rate_limit", "rate_window_s", "client_rate_limit", "namespace"):
+    mirrored = (
+        "max_message_chars",
+        "rate_limit",
+        "rate_window_s",
+        "client_rate_limit",
+        "namespace",
+        "metadata_key",
+    )
+    for key in mirrored:
         assert key not in socket_section, key
 
 
