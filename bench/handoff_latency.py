@@ -2,9 +2,16 @@
 
 Starts the real stack (Rasa with ShopDesk's socket.io channel, the action server, the bot web service) on
 free ports, logs the demo agent in, and hands conversations off through the real path: simulated shoppers
-are socket.io clients of Rasa (what the widget is), the agent is the console's HTTP API plus its live
-websocket (what the console page is). Latencies are measured at those clients, i.e. when the message
-reaches the page, before the browser paints it.
+are socket.io clients (what the widget is), the agent is the console's HTTP API plus its live websocket (what
+the console page is). Latencies are measured at those clients, i.e. when the message reaches the page, before
+the browser paints it.
+
+Two paths for the shoppers (``--path``, issue 15): ``proxy`` — production's, the widget's socket.io through
+the bot service's reverse proxy (bot/proxy.py), whose edge feed (bot/edge_feed.py) shows a handed-off
+shopper's line on the consoles as it relays it; ``direct`` — straight to Rasa's socket.io, the console then
+learns of a line only from the tracker (poll or broker). ``both`` (the default) measures the production path
+and, in the same run, the direct one as its baseline. Through the proxy each simulated shopper has its own
+client address (X-Forwarded-For from a trusted proxy, BOT_TRUSTED_PROXIES=127.0.0.1), as real browsers do.
 
 The console's feed is measured both ways in one run (issue 15): ``poll`` (the bot service reads every open
 handoff's tracker every HANDOFF_POLL_INTERVAL_S) and ``broker`` (Rasa publishes through
@@ -14,7 +21,8 @@ throughout); only the bot service is restarted with the other feed. For each fee
 conversation handed off, then each of --conversations (default 10 and 50) at once. Without rabbitmq-server
 (`make cluster-deps`) the default `--feed both` measures polling only and says so.
 
-    .venv/app/bin/python -m bench.handoff_latency [--feed poll|broker|both] [--conversations 10 50] [--messages 5]
+    .venv/app/bin/python -m bench.handoff_latency [--feed poll|broker|both] [--path proxy|direct|both]
+        [--conversations 10 50] [--messages 5]
 """
 
 from __future__ import annotations
@@ -50,6 +58,7 @@ PASSWORD = "bench-agent-password"
 @dataclass
 class Samples:
     to_agent_ms: list[float] = field(default_factory=list)
+    recorded_ms: list[float] = field(default_factory=list)  # until the console knows Rasa recorded the line
     to_shopper_ms: list[float] = field(default_factory=list)
     lost: int = 0
 
@@ -61,9 +70,10 @@ class Samples:
         return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
     def row(self, label: str) -> str:
-        a, s = self.to_agent_ms, self.to_shopper_ms
+        a, s, r = self.to_agent_ms, self.to_shopper_ms, self.recorded_ms
         return (
-            f"{label:<22} shopper→agent p50 {self.pct(a, 50):7.0f} ms  p95 {self.pct(a, 95):7.0f} ms (n={len(a)})   "
+            f"{label:<24} shopper→agent p50 {self.pct(a, 50):7.0f} ms  p95 {self.pct(a, 95):7.0f} ms (n={len(a)})   "
+            f"recorded p50 {self.pct(r, 50):7.0f} ms  p95 {self.pct(r, 95):7.0f} ms   "
             f"agent→shopper p50 {self.pct(s, 50):7.0f} ms  p95 {self.pct(s, 95):7.0f} ms (n={len(s)})   lost {self.lost}"
         )
 
@@ -71,15 +81,15 @@ class Samples:
 class Shopper:
     """A widget stand-in: Rasa's socket.io channel with a persistent session."""
 
-    def __init__(self, rasa_url: str, client_header: str | None = None) -> None:
+    def __init__(self, rasa_url: str, headers: dict[str, str] | None = None) -> None:
         import socketio
 
         self.rasa_url = rasa_url
-        # Straight to Rasa, the signed header the bot service's proxy sends for each browser: without it every
-        # simulated shopper is one client address (127.0.0.1), whose shared budget (client_rate_limit, 30
-        # messages / 10 s) the channel enforces by answering "too fast" instead of passing the message on.
-        # None: through the bot service's proxy, which sets it.
-        self.client_header = client_header
+        # Straight to Rasa: the signed header the bot service's proxy sends for each browser; through the proxy:
+        # X-Forwarded-For and the page's Origin. Without them every simulated shopper is one client address
+        # (127.0.0.1), whose shared budget (client_rate_limit, 30 messages / 10 s) the channel enforces by
+        # answering "too fast" instead of passing the message on.
+        self.headers = headers or {}
         self.session_id = uuid.uuid4().hex
         self.client = socketio.AsyncClient(reconnection=False)
         self.inbox: list[tuple[float, dict[str, Any]]] = []
@@ -103,7 +113,7 @@ class Shopper:
             self.rasa_url,
             transports=["websocket"],
             socketio_path="/socket.io",
-            headers={CLIENT_HEADER: self.client_header} if self.client_header else {},
+            headers=self.headers,
         )
         await self.client.emit("session_request", {"session_id": self.session_id})
         await asyncio.wait_for(confirmed.wait(), 30)
@@ -136,6 +146,8 @@ class Agent:
         self.http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
         self.csrf = ""
         self.seen: dict[str, float] = {}  # message text → arrival on the websocket
+        self.recorded: dict[str, float] = {}  # message text → when the console learnt Rasa recorded it
+        self.ids: dict[int, str] = {}  # message id → text, for the edge feed's "confirmed" frames
         self.seen_event = asyncio.Event()
         self._reader: asyncio.Task[None] | None = None
 
@@ -156,13 +168,24 @@ class Agent:
             if frame.type != aiohttp.WSMsgType.TEXT:
                 continue
             event = json.loads(frame.data)
+            now = time.perf_counter()
             if event.get("type") == "message" and event["message"]["role"] == "shopper":
-                self.seen.setdefault(event["message"]["text"], time.perf_counter())
+                text = event["message"]["text"]
+                self.seen.setdefault(text, now)
+                if event["message"]["meta"].get("unconfirmed"):  # the edge feed's: Rasa confirms it later
+                    self.ids[event["message"]["id"]] = text
+                else:
+                    self.recorded.setdefault(text, now)
+                self.seen_event.set()
+            elif event.get("type") == "confirmed" and event.get("message_id") in self.ids:
+                self.recorded.setdefault(self.ids.pop(event["message_id"]), now)
                 self.seen_event.set()
 
-    async def wait_seen(self, text: str, timeout: float = 60.0) -> float:
+    async def wait_seen(self, text: str, timeout: float = 60.0, recorded: bool = False) -> float:
+        """When the line reached the console (``recorded``: when the console learnt Rasa recorded it)."""
+        arrivals = self.recorded if recorded else self.seen
         deadline = time.perf_counter() + timeout
-        while text not in self.seen:
+        while text not in arrivals:
             remaining = deadline - time.perf_counter()
             if remaining <= 0:
                 raise TimeoutError(f"agent never saw {text!r}")
@@ -171,7 +194,7 @@ class Agent:
                 await asyncio.wait_for(self.seen_event.wait(), remaining)
             except TimeoutError:
                 pass
-        return self.seen[text]
+        return arrivals[text]
 
     async def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
         async with self.http.request(
@@ -224,6 +247,9 @@ async def exchange(agent: Agent, shopper: Shopper, handoff_id: str, messages: in
         await shopper.say(text)
         try:
             samples.to_agent_ms.append((await agent.wait_seen(text) - sent) * 1000)
+            # a person reads and types for seconds: the reply follows once Rasa has recorded the line (an
+            # instant reply would measure the wait for the conversation's lock the shopper's turn still holds)
+            samples.recorded_ms.append((await agent.wait_seen(text, recorded=True) - sent) * 1000)
         except TimeoutError:
             samples.lost += 1
         reply = f"agent reply {WORDS[index % len(WORDS)]} {tag()}"
@@ -236,20 +262,31 @@ async def exchange(agent: Agent, shopper: Shopper, handoff_id: str, messages: in
         await asyncio.sleep(0.2)
 
 
-def shopper_client(config: StackConfig, index: int) -> str:
-    """The signed X-ShopDesk-Client header of simulated shopper `index`: one client address per shopper."""
+def shopper_address(index: int) -> str:
+    """The client address of simulated shopper ``index`` (one per shopper; TEST-NET-2 and -3)."""
+    return f"198.51.{100 + index // 250 % 2}.{index % 250 + 1}"
+
+
+def shopper(config: StackConfig, index: int, path: str) -> Shopper:
+    """Simulated shopper ``index`` on ``path``: the bot service's proxy, or Rasa's own port."""
+    if path == "proxy":
+        headers = {"Origin": config.bot_url, "X-Forwarded-For": shopper_address(index)}
+        return Shopper(config.bot_url, headers)
     secret = config.widget_session_secret
-    return signed_client(secret, client_id(secret, f"198.51.100.{index % 250 + 1}:{index}"))
+    signed = signed_client(secret, client_id(secret, shopper_address(index)))
+    return Shopper(config.rasa_url, {CLIENT_HEADER: signed})
 
 
-async def run(config: StackConfig, counts: list[int], messages: int, feed: str) -> list[tuple[str, Samples]]:
+async def run(
+    config: StackConfig, counts: list[int], messages: int, feed: str, path: str
+) -> list[tuple[str, Samples]]:
     agents = [Agent(config.bot_url) for _ in range(max(counts))]
     await asyncio.gather(*(a.login(f"agent{i}@bench.test", PASSWORD) for i, a in enumerate(agents)))
     results = []
     try:
         for count in counts:
-            label = f"{feed}: {count} conversation{'s' if count > 1 else ''}"
-            shoppers = [Shopper(config.rasa_url, shopper_client(config, index)) for index in range(count)]
+            label = f"{feed}/{path}: {count} conv{'s' if count > 1 else ''}"
+            shoppers = [shopper(config, index, path) for index in range(count)]
             try:
                 await asyncio.gather(*(s.connect() for s in shoppers))
                 ids = await hand_off(agents, shoppers)
@@ -328,6 +365,12 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--feed", choices=("poll", "broker", "both"), default="both")
+    parser.add_argument(
+        "--path",
+        choices=("proxy", "direct", "both"),
+        default="both",
+        help="shoppers through the bot service's proxy (production, edge feed) or straight to Rasa (baseline)",
+    )
     parser.add_argument("--conversations", type=int, nargs="+", default=[10, 50])
     parser.add_argument("--messages", type=int, default=5, help="shopper/agent exchanges per conversation")
     parser.add_argument(
@@ -339,6 +382,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--conversations and --messages must be 1 or more")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the stack and RabbitMQ on a kill too
     feeds = ["poll", "broker"] if args.feed == "both" else [args.feed]
+    paths = ["proxy", "direct"] if args.path == "both" else [args.path]
     counts = [1, *sorted(set(args.conversations) - {1})]
 
     with tempfile.TemporaryDirectory(prefix="shopdesk-handoff-") as tmp, ExitStack() as engines:
@@ -355,6 +399,7 @@ def main(argv: list[str] | None = None) -> int:
         config.extra_env["HANDOFF_POLL_INTERVAL_S"] = str(args.poll_interval)
         write_agents(Path(tmp) / "agents.json", max(counts))
         config.extra_env["AGENTS_FILE"] = str(Path(tmp) / "agents.json")
+        config.extra_env["BOT_TRUSTED_PROXIES"] = "127.0.0.1"  # the shoppers' X-Forwarded-For (--path proxy)
         log_dir = ROOT / "artifacts" / "logs" / "bench-handoff"
         stack = (
             FeedStack(config, broker_url, {"CONSOLE_FEED": feeds[0]}, log_dir=log_dir)
@@ -367,13 +412,15 @@ def main(argv: list[str] | None = None) -> int:
         try:
             print(
                 f"tracker polling every {args.poll_interval:.2f} s; {args.messages} exchanges per conversation; "
+                f"shoppers {' then '.join(paths)}; "
                 f"load average {os.getloadavg()[0]:.2f} (shared machine)",
                 flush=True,
             )
             for index, feed in enumerate(feeds):
                 if index:
                     use_feed(stack, feed)
-                results += asyncio.run(run(config, counts, args.messages, feed))
+                for path in paths:
+                    results += asyncio.run(run(config, counts, args.messages, feed, path))
             print(f"load average at the end {os.getloadavg()[0]:.2f}; target p95 ≤ 300 ms", flush=True)
         finally:
             stack.stop()

@@ -29,6 +29,7 @@ from bot import (
 )
 from bot.broker_feed import FEED, BrokerFeed, safety_pass
 from bot.csat_store import CsatStore
+from bot.edge_feed import EDGE_LIMITS, EdgeLimits
 from bot.errors import BotError, HandoffNotFoundError, HandoffStateError, RasaError, TicketNotFoundError
 from bot.hub import Hub
 from bot.keys import (
@@ -128,6 +129,7 @@ def create_app(settings: Settings, rasa: RasaApi | None = None, *, sync: bool = 
     app[HISTORY_LIMITER] = RateLimiter(60, 60.0)
     app[SESSION_LIMITER] = RateLimiter(20, 60.0)
     app[csat.CSAT_LIMITER] = RateLimiter(10, 60.0)
+    app[EDGE_LIMITS] = EdgeLimits()  # the channel's rate budgets, mirrored by the proxy's edge feed
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
         app[STORE] = HandoffStore(settings.db_path)

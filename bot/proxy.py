@@ -9,7 +9,9 @@ long-polling is forwarded as plain HTTP, its websocket transport frame by frame.
 - ``X-ShopDesk-Client``: the browser's client id (a keyed hash of its address, see ``bot.clients``) signed with
   ``WIDGET_SESSION_SECRET``, so the Rasa channels can key limits and ``shopdesk_client`` on the real client
   rather than on this proxy; a client-sent header of that name is replaced;
-- bodies of at most ``MAX_PROXY_BODY`` bytes (413 above), websocket frames of at most ``MAX_FRAME`` bytes.
+- bodies of at most ``MAX_PROXY_BODY`` bytes (413 above), websocket frames of at most ``MAX_FRAME`` bytes;
+- on the websocket transport, each socket's frames pass an ``EdgeTap`` (``bot.edge_feed``): a handed-off
+  shopper's line reaches the agents' consoles as it is relayed, not after Rasa has handled it.
 """
 
 from __future__ import annotations
@@ -17,11 +19,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 
 import aiohttp
 from aiohttp import WSMsgType, web
 
 from bot.clients import client_key
+from bot.edge_feed import EdgeTap
 from bot.keys import SETTINGS
 from bot.widget_session import CLIENT_HEADER, signed_client
 
@@ -84,10 +88,14 @@ async def _forward_http(request: web.Request) -> web.StreamResponse:
         return _bad_gateway()
 
 
-async def _pump(source: web.WebSocketResponse | aiohttp.ClientWebSocketResponse, target: object) -> None:
+async def _pump(
+    source: web.WebSocketResponse | aiohttp.ClientWebSocketResponse,
+    target: object,
+    relay_text: Callable[[str], Awaitable[None]],
+) -> None:
     async for frame in source:
         if frame.type == WSMsgType.TEXT:
-            await target.send_str(frame.data)  # type: ignore[attr-defined]
+            await relay_text(frame.data)
         elif frame.type == WSMsgType.BINARY:
             await target.send_bytes(frame.data)  # type: ignore[attr-defined]
         else:  # CLOSE / ERROR
@@ -110,7 +118,19 @@ async def _forward_websocket(request: web.Request) -> web.StreamResponse:
         return _bad_gateway()
     browser = web.WebSocketResponse(max_msg_size=MAX_FRAME, autoping=True)
     await browser.prepare(request)
-    tasks = [asyncio.create_task(_pump(browser, upstream)), asyncio.create_task(_pump(upstream, browser))]
+    tap = EdgeTap(request.app, client_key(request), MAX_FRAME)
+
+    async def to_rasa(data: str) -> None:
+        await tap.from_browser(data, upstream.send_str)
+
+    async def to_browser(data: str) -> None:
+        tap.from_rasa(data)
+        await browser.send_str(data)
+
+    tasks = [
+        asyncio.create_task(_pump(browser, upstream, to_rasa)),
+        asyncio.create_task(_pump(upstream, browser, to_browser)),
+    ]
     try:
         await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     finally:

@@ -22,6 +22,9 @@ this package (``bot.ratelimit``, ``bot.widget_session``, ``bot.language``, ``bot
 - **Who the client is**: every UserMessage carries ``metadata.shopdesk_client``, set here from the remote
   address (or the address the bot service's proxy vouches for with a signed ``X-ShopDesk-Client`` header);
   a client-sent value and any other ``shopdesk_*`` key are dropped; metadata is a small object of scalars.
+  The one exception, ``shopdesk_relay`` (the console's edge feed, ``bot.edge_feed``): kept only when it is a
+  relay id signed with ``WIDGET_SESSION_SECRET`` for this socket's session and this very message text (the bot
+  service's proxy stamps it), so a shopper can neither forge one nor move one onto another line.
 - **Command payloads**: ``/restart``, ``/session_start`` and any other payload shoppers may not send
   (``rasa_addons.payloads.command_problem``) are refused with a notice and never reach the dialogue, so a
   shopper cannot un-pause a conversation an agent holds.
@@ -52,9 +55,11 @@ from bot.language import PAGE_LANGUAGE_KEY, Language, language_newest_first, nor
 from bot.messages import text as shopper_text
 from bot.ratelimit import RateLimiter
 from bot.widget_session import (
+    RELAY_KEY,
     client_id,
     new_session_id,
     secret_from_env,
+    valid_relay_id,
     valid_session_id,
     verified_client,
 )
@@ -321,7 +326,11 @@ class ShopDeskSocketIOInput(SocketIOInput):
                 logger.debug("ignoring the session_id in a frame from %s (not its confirmed session)", sid)
             client = self._clients.get(sid) or "?"
             text = valid_unicode(data.get("message", ""))  # lone surrogates would crash the stores downstream
-            metadata = clean_metadata(data.get(self.metadata_key), client)
+            raw_metadata = data.get(self.metadata_key)
+            metadata = clean_metadata(raw_metadata, client)
+            relay = raw_metadata.get(RELAY_KEY) if isinstance(raw_metadata, dict) else None
+            if relay is not None and valid_relay_id(self.secret, sender_id, data.get("message", ""), relay):
+                metadata[RELAY_KEY] = relay  # the proxy's edge feed showed this line; the tracker confirms it
             page = normalize_language(metadata.get(PAGE_LANGUAGE_KEY))
             if len(text) > self.max_message_chars:
                 await notice(sid, sender_id, page, "too_long", size=len(text), limit=self.max_message_chars)

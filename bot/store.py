@@ -322,6 +322,22 @@ class HandoffStore:
         row = self._db.execute("SELECT * FROM messages WHERE id = ?", (cursor.lastrowid,)).fetchone()
         return _message(row)
 
+    def confirm_message(self, handoff_id: str, key: str, text: str) -> Message | None:
+        """Drops ``meta.unconfirmed`` from the line stored under ``key`` and gives it the tracker's ``text``
+        (bot.edge_feed: Rasa's tracker has it now); returns it, or None when there is no such line or it was
+        confirmed already."""
+        cursor = self._db.execute(
+            "UPDATE messages SET meta = json_remove(meta, '$.unconfirmed'), text = ?"
+            " WHERE handoff_id = ? AND key = ? AND json_extract(meta, '$.unconfirmed') IS NOT NULL",
+            (text, handoff_id, key),
+        )
+        if cursor.rowcount == 0:
+            return None
+        row = self._db.execute(
+            "SELECT * FROM messages WHERE handoff_id = ? AND key = ?", (handoff_id, key)
+        ).fetchone()
+        return _message(row)
+
     def messages(self, handoff_id: str, after_id: int = 0) -> list[Message]:
         self.get(handoff_id)
         rows = self._db.execute(

@@ -28,10 +28,12 @@ from bot.rasa_client import RasaApi
 from bot.store import HandoffStore
 from bot.tracker_digest import TrackerDigest
 from bot.types import Handoff
+from bot.widget_session import RELAY_KEY, RELAY_RE
 
 logger = logging.getLogger(__name__)
 
 RESCAN_S = 5.0
+RELAY_PREFIX = "relay:"
 
 
 def as_object(value: Any) -> dict[str, Any]:
@@ -71,6 +73,11 @@ def describe_bot_event(event: dict[str, Any]) -> str:
     return text.strip()
 
 
+def relay_key(relay: Any) -> str | None:
+    """The transcript key of a line the edge feed stored first (``bot.edge_feed``); None for anything else."""
+    return RELAY_PREFIX + relay if isinstance(relay, str) and RELAY_RE.fullmatch(relay) else None
+
+
 def new_lines(
     events: list[dict[str, Any]], after_ts: float
 ) -> list[tuple[str, str, float, str, dict[str, Any]]]:
@@ -96,8 +103,9 @@ def new_lines(
             )
         if not text:
             continue
-        # only our own bot events carry a message id (the channels drop client-sent shopdesk_* keys)
-        msg_id = metadata.get("shopdesk_msg_id") if kind == "bot" else None
+        # only our own bot events carry a message id (the channels drop client-sent shopdesk_* keys); a user
+        # event the edge feed showed first carries its relay id (kept by the channel only when validly signed)
+        msg_id = metadata.get("shopdesk_msg_id") if kind == "bot" else relay_key(metadata.get(RELAY_KEY))
         key = str(msg_id or f"{kind}:{ts!r}")[:200]
         meta = (
             {"agent_name": str(metadata["agent_name"])}
@@ -179,6 +187,17 @@ class TrackerSync:
             if message is not None:
                 added += 1
                 await self.hub.publish({"type": "message", "handoff_id": handoff["id"], "message": message})
+            elif key.startswith(RELAY_PREFIX):  # the edge feed showed it: the tracker now confirms it
+                confirmed = self.store.confirm_message(handoff["id"], key, text)
+                if confirmed is not None:
+                    await self.hub.publish(
+                        {
+                            "type": "confirmed",
+                            "handoff_id": handoff["id"],
+                            "message_id": confirmed["id"],
+                            "text": text,  # the record's (the edge showed what the proxy saw, redacted alike)
+                        }
+                    )
         if last_ts > handoff["last_event_ts"]:
             self.store.set_last_event_ts(handoff["id"], last_ts)
         return added

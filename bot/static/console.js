@@ -165,7 +165,11 @@
     if (shownIds[message.id]) { return; }
     shownIds[message.id] = true;
     var who = { shopper: "Shopper", bot: "Assistant", agent: (message.meta && message.meta.agent_name) || "Agent", notice: "" }[message.role];
-    var li = el("li", { "class": "line " + message.role, "data-role": message.role });
+    var li = el("li", { "class": "line " + message.role, "data-role": message.role, "data-message-id": String(message.id) });
+    if (message.meta && message.meta.unconfirmed) {  // the edge feed showed it before Rasa recorded it
+      li.classList.add("unconfirmed");
+      li.title = "Not yet recorded by the assistant";
+    }
     if (who) { li.appendChild(el("span", { "class": "who" }, who)); }
     li.appendChild(el("span", { "class": "text" }, message.text));
     window.ShopDeskMood.decorate(li, message);
@@ -362,6 +366,13 @@
       if (data.type === "mood") {  // the queue's order and badges, and the open conversation's trend
         loadQueue();
         if (data.handoff_id === selected && selectedKind === "conv") { refreshMood(selected); }
+      }
+      if (data.type === "confirmed") {  // Rasa's tracker has the line the edge feed showed
+        var line = document.querySelector('#transcript [data-message-id="' + Number(data.message_id) + '"]');
+        if (line) {
+          line.classList.remove("unconfirmed"); line.removeAttribute("title");
+          if (typeof data.text === "string") { line.querySelector(".text").textContent = data.text; }
+        }
       }
       if (data.type === "message") {
         if (data.handoff_id === selected && selectedKind === "conv") { appendLine(data.message); }
