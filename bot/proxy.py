@@ -130,9 +130,8 @@ async def _forward_websocket(request: web.Request) -> web.StreamResponse:
 
     async def to_browser(data: str) -> None:
         tap.from_rasa(data)
-        if (
-            tap.session_id is not None
-        ):  # confirmed by Rasa: an agent's reply may be pushed here (bot.reply_edge)
+        # once Rasa confirmed the socket's session, an agent's reply may be pushed here (bot.reply_edge)
+        if tap.session_id is not None:
             sockets.bind(socket, tap.session_id)
         await socket.send(data)
 

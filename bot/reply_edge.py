@@ -30,7 +30,7 @@ from bot.keys import RASA
 
 logger = logging.getLogger(__name__)
 
-BOT_EVENT = "bot_uttered"  # credentials.yml's bot_message_evt (the channel's default)
+BOT_EVENT = "bot_uttered"  # credentials.yml's bot_message_evt (a test checks)
 SPEAKER_ROLES = ("agent", "notice")  # bot.rasa_channel.ShopDeskSocketIOOutput._speaker
 SPEAKER_EVENTS = ("queued", "joined", "left")  # bot.rasa_channel.SPEAKER_EVENTS
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import re
 import subprocess
 from typing import Any
 
@@ -20,7 +21,7 @@ from aiohttp.test_utils import TestClient
 
 from bot.app import create_app
 from bot.keys import STORE
-from bot.reply_edge import SHOPPER_SOCKETS, BrowserSocket, ShopperSockets, bot_uttered_frame
+from bot.reply_edge import BOT_EVENT, SHOPPER_SOCKETS, BrowserSocket, ShopperSockets, bot_uttered_frame
 from bot.settings import Settings
 from bot.widget_session import new_session_id
 from tests.bot.conftest import ALICE, BOB, FakeRasa, console_socket, login, queue_handoff
@@ -324,3 +325,11 @@ def test_the_pushed_frame_is_the_one_rasas_channel_emits() -> None:
     assert done.returncode == 0, done.stderr[-3000:]
     emitted = json.loads(done.stdout.splitlines()[-2])
     assert emitted == [bot_uttered_frame(text, metadata) for text, metadata in FRAMES]
+
+
+def test_the_event_name_is_the_channels() -> None:
+    """credentials.yml names the channel's bot event; the edge pushes under the same name."""
+    credentials = (ROOT / "credentials.yml").read_text()
+    socket_section = re.split(r"\n\S", credentials.split("bot.rasa_channel.ShopDeskSocketIOInput:")[1])[0]
+    assert f"bot_message_evt: {BOT_EVENT}\n" in socket_section
+    assert "namespace" not in socket_section  # the default namespace: the frame carries none
