@@ -48,6 +48,7 @@ from bot.periodic import run_every
 from bot.queue_timeout import QueueTimeout
 from bot.rasa_client import RasaApi, RasaHttpClient
 from bot.ratelimit import RateLimiter
+from bot.reply_edge import SHOPPER_SOCKETS, ShopperSockets
 from bot.settings import Settings
 from bot.shopdb import ShopReader
 from bot.store import HandoffStore
@@ -130,6 +131,7 @@ def create_app(settings: Settings, rasa: RasaApi | None = None, *, sync: bool = 
     app[SESSION_LIMITER] = RateLimiter(20, 60.0)
     app[csat.CSAT_LIMITER] = RateLimiter(10, 60.0)
     app[EDGE_LIMITS] = EdgeLimits()  # the channel's rate budgets, mirrored by the proxy's edge feed
+    app[SHOPPER_SOCKETS] = ShopperSockets()  # the proxied widget sockets an agent's reply is pushed to
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
         app[STORE] = HandoffStore(settings.db_path)

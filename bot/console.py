@@ -14,7 +14,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from bot import agent_status, assignment, console_frames
+from bot import agent_status, assignment, console_frames, reply_edge
 from bot.auth import (
     LOGIN_COOKIE,
     agent_of,
@@ -251,8 +251,8 @@ async def reply(request: web.Request) -> web.Response:
         raise web.HTTPTooManyRequests(
             text='{"error": "too many replies; slow down"}', content_type="application/json"
         )
-    message = await _send_bot_message(request, handoff, text, role="agent", strict=True)
-    return web.json_response({"message": message})
+    message, recorded = await _send_reply(request, handoff, text)
+    return web.json_response({"message": message, "recorded": recorded})
 
 
 @routes.post("/api/console/conversations/{handoff_id}/close")
@@ -284,31 +284,25 @@ async def close(request: web.Request) -> web.Response:
     return web.json_response({"handoff": _summary(handoff, store.clock())})
 
 
-async def _send_bot_message(
-    request: web.Request, handoff: Handoff, text: str, *, role: str, strict: bool = False, event: str = ""
-) -> Any:
-    """Sends ``text`` to the shopper's widget as a bot event with our metadata and stores it."""
+async def _send_reply(request: web.Request, handoff: Handoff, text: str) -> tuple[Message | None, bool]:
+    """Sends an agent's reply to the shopper's widget (a bot event with our metadata) and stores it; returns
+    the stored line and whether Rasa recorded it. A reply edge (``bot.reply_edge``): pushed at once to the
+    shopper's proxied sockets, then recorded without Rasa's emit; with none, Rasa's channel emits it. A reply
+    the shopper got but Rasa did not record is stored with ``meta.unconfirmed`` (the console marks it)."""
     agent = agent_of(request).agent
     msg_id = uuid.uuid4().hex
-    metadata = {"shopdesk_role": role, "shopdesk_msg_id": msg_id, "agent_name": _first_name(agent.name)}
-    if event:
-        metadata["shopdesk_event"] = event
-    try:
-        await request.app[RASA].append_events(
-            handoff["conversation_id"], [{"event": "bot", "text": text, "metadata": metadata}]
-        )
-    except Exception:
-        if strict:
-            raise
-        logger.warning("could not deliver the %s to %s", role, handoff["id"], exc_info=True)
-        return False
+    metadata = {"shopdesk_role": "agent", "shopdesk_msg_id": msg_id, "agent_name": _first_name(agent.name)}
+    event = {"event": "bot", "text": text, "metadata": metadata}
+    frame = reply_edge.bot_uttered_frame(text, metadata)
+    _, recorded = await reply_edge.deliver(request.app, handoff["conversation_id"], [event], frame)
+    meta: dict[str, object] = {"agent_name": metadata["agent_name"]}
+    if not recorded:
+        meta["unconfirmed"] = True
     store = request.app[STORE]
-    message = store.add_message(
-        handoff["id"], role, text, time.time(), msg_id, {"agent_name": metadata["agent_name"]}
-    )
+    message = store.add_message(handoff["id"], "agent", text, time.time(), msg_id, meta)
     if message is not None:
         await request.app[HUB].publish({"type": "message", "handoff_id": handoff["id"], "message": message})
-    return message if strict else True
+    return message, recorded
 
 
 @routes.get("/api/console/tickets")

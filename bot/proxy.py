@@ -11,7 +11,9 @@ long-polling is forwarded as plain HTTP, its websocket transport frame by frame.
   rather than on this proxy; a client-sent header of that name is replaced;
 - bodies of at most ``MAX_PROXY_BODY`` bytes (413 above), websocket frames of at most ``MAX_FRAME`` bytes;
 - on the websocket transport, each socket's frames pass an ``EdgeTap`` (``bot.edge_feed``): a handed-off
-  shopper's line reaches the agents' consoles as it is relayed, not after Rasa has handled it.
+  shopper's line reaches the agents' consoles as it is relayed, not after Rasa has handled it; once Rasa has
+  confirmed the socket's session, the socket is registered (``bot.reply_edge``) so an agent's reply is pushed
+  to it at once. Frames to a browser go out one at a time: relayed and pushed frames never interleave.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from aiohttp import WSMsgType, web
 from bot.clients import client_key
 from bot.edge_feed import EdgeTap
 from bot.keys import SETTINGS
+from bot.reply_edge import SHOPPER_SOCKETS, BrowserSocket
 from bot.widget_session import CLIENT_HEADER, signed_client
 
 logger = logging.getLogger(__name__)
@@ -119,13 +122,18 @@ async def _forward_websocket(request: web.Request) -> web.StreamResponse:
     browser = web.WebSocketResponse(max_msg_size=MAX_FRAME, autoping=True)
     await browser.prepare(request)
     tap = EdgeTap(request.app, client_key(request), MAX_FRAME)
+    socket = BrowserSocket(browser.send_str, lambda: browser.closed)
+    sockets = request.app[SHOPPER_SOCKETS]
 
     async def to_rasa(data: str) -> None:
         await tap.from_browser(data, upstream.send_str)
 
     async def to_browser(data: str) -> None:
         tap.from_rasa(data)
-        await browser.send_str(data)
+        # once Rasa confirmed the socket's session, an agent's reply may be pushed here (bot.reply_edge)
+        if tap.session_id is not None:
+            sockets.bind(socket, tap.session_id)
+        await socket.send(data)
 
     tasks = [
         asyncio.create_task(_pump(browser, upstream, to_rasa)),
@@ -134,6 +142,7 @@ async def _forward_websocket(request: web.Request) -> web.StreamResponse:
     try:
         await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     finally:
+        sockets.drop(socket)
         for task in tasks:
             task.cancel()
         for task in tasks:

@@ -1,4 +1,5 @@
-"""Rasa's HTTP API as the bot service uses it: read a tracker, append events (with side effects).
+"""Rasa's HTTP API as the bot service uses it: read a tracker, append events (with side effects, or without:
+``emit=False`` records the events but Rasa's channel sends nothing — the reply edge, ``bot.reply_edge``).
 
 The auth token travels only here; browsers never see it.
 """
@@ -17,7 +18,9 @@ logger = logging.getLogger(__name__)
 class RasaApi(Protocol):
     async def tracker_events(self, conversation_id: str) -> list[dict[str, Any]]: ...
 
-    async def append_events(self, conversation_id: str, events: list[dict[str, Any]]) -> None: ...
+    async def append_events(
+        self, conversation_id: str, events: list[dict[str, Any]], emit: bool = True
+    ) -> None: ...
 
 
 class RasaHttpClient:
@@ -52,14 +55,18 @@ class RasaHttpClient:
             raise RasaError("GET tracker", None, type(error).__name__) from error
         return list(body.get("events") or [])
 
-    async def append_events(self, conversation_id: str, events: list[dict[str, Any]]) -> None:
+    async def append_events(
+        self, conversation_id: str, events: list[dict[str, Any]], emit: bool = True
+    ) -> None:
+        """Appends ``events``; ``emit``: Rasa also executes their side effects (sends bot events to the
+        output channel, schedules reminders), else it only records them (rasa 3.6 ``server.append_events``)."""
         import aiohttp
 
         url = self._url(conversation_id, "tracker/events")
         params = {
             "token": self.token,
             "output_channel": self.output_channel,
-            "execute_side_effects": "true",
+            "execute_side_effects": "true" if emit else "false",
             "include_events": "NONE",
         }
         try:

@@ -29,6 +29,7 @@ class FakeRasa:
     def __init__(self) -> None:
         self.trackers: dict[str, list[dict[str, Any]]] = {}
         self.appended: list[tuple[str, list[dict[str, Any]]]] = []
+        self.silent: list[str] = []  # conversations appended to with emit=False (bot.reply_edge)
         self.down = False
 
     def user_says(self, conversation_id: str, text: str, ts: float | None = None) -> None:
@@ -40,10 +41,14 @@ class FakeRasa:
             raise RasaError("GET tracker", None, "ClientConnectorError")
         return list(self.trackers.get(conversation_id, []))
 
-    async def append_events(self, conversation_id: str, events: list[dict[str, Any]]) -> None:
+    async def append_events(
+        self, conversation_id: str, events: list[dict[str, Any]], emit: bool = True
+    ) -> None:
         if self.down:
             raise RasaError("POST tracker/events", None, "ClientConnectorError")
         self.appended.append((conversation_id, events))
+        if not emit:
+            self.silent.append(conversation_id)
         for event in events:
             self.trackers.setdefault(conversation_id, []).append({**event, "timestamp": time.time()})
 
