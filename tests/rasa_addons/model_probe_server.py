@@ -4,7 +4,8 @@ test_model_load.py (model_load_probe.py) and test_policy_gate.py (policy_gate_pr
 
 Run with Rasa's interpreter: `.venv/rasa/bin/python tests/rasa_addons/model_probe_server.py MODEL TMPDIR`
 (tests.bot.rasa_env.ModelProbes starts it). The model is loaded as the served Rasa loads it
-(rasa_addons.model_load's fast load), with the redacting SQL tracker store in TMPDIR that agent_probe.py uses. It
+(rasa_addons.model_load's fast load), with the redacting SQL tracker store in TMPDIR that agent_probe.py uses,
+and model_load_probe.py's messages are predicted at once, as that probe does in a process of its own. It
 prints `READY`, then reads one JSON request a line on stdin, `{"job": NAME, "args": {...}}`, and answers each
 with one line `PROBE {"facts": ...}`, `PROBE {"error": TRACEBACK}` or `PROBE {"restart": REASON}`: a job that
 needs a process without a hook an earlier job installed (the action guard, the policy gate) is refused, and
@@ -42,7 +43,7 @@ class Server:
         from rasa.core.agent import Agent
 
         from rasa_addons import model_load
-        from tests.rasa_addons import agent_probe
+        from tests.rasa_addons import agent_probe, model_load_probe
 
         model_load.install_fast_model_load()  # the served Rasa's load (rasa_addons.serve)
         self.tmp = tmp
@@ -54,6 +55,10 @@ class Server:
             "load_cpu_s": time.process_time() - cpu,
             "loads": dict(model_load.FAST_LOADS),  # this one load's, whatever the jobs load later
         }
+        # right after the load, before any other job parses a message: TensorFlow's functions retrace (and
+        # relax their shapes) as messages of new lengths come, so DIET's confidences agree bit for bit with
+        # Rasa's load in a fresh process (model_load_probe.py stock) only when both saw the same messages
+        self.load_facts = model_load_probe.predictions(self.agent, self.load)
         self.installed: set[str] = set()
         self.jobs: dict[str, Callable[[dict[str, Any]], Any]] = {
             "nlu": self.nlu,
@@ -68,9 +73,7 @@ class Server:
         return asyncio.run(nlu_probe.parse_all(self.agent, list(args["texts"])))
 
     def model_load(self, args: dict[str, Any]) -> Any:
-        from tests.rasa_addons import model_load_probe
-
-        return model_load_probe.predictions(self.agent, self.load)
+        return self.load_facts
 
     def failures(self, args: dict[str, Any]) -> Any:
         from tests.rasa_addons import agent_probe
