@@ -24,16 +24,15 @@ class TinyRun:
 def tiny_config(**overrides: Any):  # type: ignore[no-untyped-def]
     from retrieval.responder.training.config import TrainConfig
 
-    # the base model cut to its first 3 layers and pairs to 48 tokens, at twice the rate: about half the CPU of
-    # all 6 layers at 64 tokens, and still a clear gain over the base model on dev (docs/benchmarks.md, stop 28)
+    # pairs of 48 tokens (was 64): a tenth less CPU and still a clear gain over the base model on dev; fewer layers
+    # fail the tests here (3 layers: bf16 scores without spread; docs/benchmarks.md, stop 28)
     values: dict[str, Any] = {
         "name": "test_tiny",
-        "layers": 3,
         "max_length": 48,
         "negatives": 3,
         "groups_per_batch": 8,
         "epochs": 2,
-        "lr": 2e-4,
+        "lr": 1e-4,
         "patience": 2,
         "max_train_queries": 160,
         "max_dev_queries": 40,
