@@ -3,6 +3,7 @@
 `live_stack` (session) is the one the conversation, bot and browser tests share; `fault_stack` (module) is a
 second stack under a supervisor for tests/e2e/test_faults.py, which kills its processes. Every stack started
 here is listed in `STARTED_STACKS`, so tests/e2e/test_zz_no_pii.py can scan their logs, trackers and chains.
+`model_probes` (session) loads a trained Rasa model once in Rasa's environment for the tests that probe it.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import pytest
 
 from scripts.stack import APP_PYTHON, ROOT, Stack, StackConfig, StackError
 from scripts.supervise import Backoff, Supervisor
+from tests.bot.rasa_env import ModelProbes
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -86,3 +88,13 @@ def fault_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stac
     finally:
         supervisor.stop()
         stack.stop()
+
+
+@pytest.fixture(scope="session")
+def model_probes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModelProbes]:
+    """Probes of a trained Rasa model in one Rasa process per model, loaded once for the session's tests."""
+    probes = ModelProbes(tmp_path_factory)
+    try:
+        yield probes
+    finally:
+        probes.stop()

@@ -11,6 +11,7 @@ import json
 import logging
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))  # the model's pipeline names rasa_addons components
@@ -22,7 +23,11 @@ async def main(model: str, texts: list[str]) -> None:
     from rasa_addons import model_load
 
     model_load.install_fast_model_load()  # the served Rasa's load (rasa_addons.serve), in a third of the time
-    agent = Agent.load(model)
+    print("PROBE " + json.dumps(await parse_all(Agent.load(model), texts)))
+
+
+async def parse_all(agent: Agent, texts: list[str]) -> list[dict[str, Any]]:
+    """Each text's intent and entities; model_probe_server.py calls it on the agent it loaded once."""
     parsed = []
     for text in texts:
         result = await agent.parse_message(text)
@@ -33,7 +38,7 @@ async def main(model: str, texts: list[str]) -> None:
                 "entities": [[e["entity"], e["value"]] for e in result.get("entities", [])],
             }
         )
-    print("PROBE " + json.dumps(parsed))
+    return parsed
 
 
 if __name__ == "__main__":

@@ -4,9 +4,7 @@ and a message naming two orders is asked about instead of resolved silently."""
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +22,7 @@ from shop.ids import (
 )
 from shop.sqlite import SqliteOrderStore
 from tests.actions.shop_fixtures import ROOT, make_tracker, proven, responses, slot_events
+from tests.bot.rasa_env import ModelProbes
 
 FORM = "order_verification_form"
 
@@ -359,23 +358,15 @@ def _model() -> Path | None:
 
 
 @pytest.fixture(scope="module")
-def parsed() -> dict[str, dict[str, Any]]:
+def parsed(model_probes: ModelProbes) -> dict[str, dict[str, Any]]:
     model = _model()
     if not RASA_PYTHON.exists() or model is None:
         if os.environ.get("CI"):
             pytest.fail("no trained Rasa model in models/: `make test` trains one first")
         pytest.skip("no trained Rasa model in models/ (or .venv/rasa): run `make model`")
     texts = [*ID_SENTENCES.values(), *ONE_SHOT.values(), *PERSON]
-    done = subprocess.run(
-        [str(RASA_PYTHON), str(Path(__file__).with_name("nlu_probe.py")), str(model), json.dumps(texts)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    lines = [line for line in done.stdout.splitlines() if line.startswith("PROBE ")]
-    assert done.returncode == 0 and lines, done.stderr[-3000:]
-    return {item["text"]: item for item in json.loads(lines[-1][len("PROBE ") :])}
+    # nlu_probe.parse_all in the session's model probe: the served Rasa's load, shared with other tests
+    return {item["text"]: item for item in model_probes.ask(model, "nlu", timeout_s=600, texts=texts)}
 
 
 @pytest.mark.parametrize("form", list(ID_SENTENCES))

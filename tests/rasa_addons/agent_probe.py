@@ -82,11 +82,20 @@ async def case(
     }
 
 
+def tracker_store(tmp: Path) -> RedactingSQLTrackerStore:
+    return RedactingSQLTrackerStore(host=f"sqlite:///{tmp / 'tracker.db'}", redact=True, retention_days=30)
+
+
 async def main() -> None:
     model, tmp = sys.argv[1], Path(sys.argv[2])
-    store = RedactingSQLTrackerStore(host=f"sqlite:///{tmp / 'tracker.db'}", redact=True, retention_days=30)
+    store = tracker_store(tmp)
     model_load.install_fast_model_load()  # the served Rasa's load (rasa_addons.serve), in a third of the time
-    agent = Agent.load(model, tracker_store=store)
+    print("PROBE " + json.dumps(await failures(Agent.load(model, tracker_store=store), store, tmp)))
+
+
+async def failures(agent: Agent, store: RedactingSQLTrackerStore, tmp: Path) -> dict[str, Any]:
+    """The cases on a loaded `agent` (conversations in `store`) that has no action guard installed yet;
+    installs it. model_probe_server.py calls it on the agent it loaded once."""
     closed = EndpointConfig(url=f"http://127.0.0.1:{closed_port()}/webhook")
     facts: dict[str, Any] = {}
     # Rasa as it is: the failure becomes silence (this is what the guard fixes)
@@ -108,7 +117,7 @@ async def main() -> None:
     hanging = EndpointConfig(url=f"http://127.0.0.1:{port}/webhook")
     facts["timeout"] = await case(agent, store, "timeout", hanging)
     hang.close()
-    print("PROBE " + json.dumps(facts))
+    return facts
 
 
 if __name__ == "__main__":

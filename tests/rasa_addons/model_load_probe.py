@@ -37,18 +37,28 @@ def facts(mode: str, model: str) -> dict[str, Any]:
     if mode == "fast":
         model_load.install_fast_model_load()
     from rasa.core.agent import Agent
+
+    wall, cpu = time.perf_counter(), time.process_time()
+    agent = Agent.load(model)
+    load_s, load_cpu_s = time.perf_counter() - wall, time.process_time() - cpu
+    return predictions(
+        agent, {"load_s": load_s, "load_cpu_s": load_cpu_s, "loads": dict(model_load.FAST_LOADS)}
+    )
+
+
+def predictions(agent: Any, load: dict[str, Any]) -> dict[str, Any]:
+    """`load` (the load's seconds and `model_load.FAST_LOADS` right after it) with what the loaded `agent`
+    predicts: the NLU parse and TEDPolicy's probabilities for each message. model_probe_server.py calls it on
+    the agent it loaded once, for the fast side of test_model_load.py."""
     from rasa.engine.constants import PLACEHOLDER_TRACKER
     from rasa.shared.core.constants import ACTION_LISTEN_NAME
     from rasa.shared.core.events import ActionExecuted, UserUttered
     from rasa.shared.core.trackers import DialogueStateTracker
 
-    wall, cpu = time.perf_counter(), time.process_time()
-    agent = Agent.load(model)
-    load_s, load_cpu_s = time.perf_counter() - wall, time.process_time() - cpu
     processor = agent.processor
     assert processor is not None and agent.domain is not None
     ted_nodes = [name for name in processor.model_metadata.predict_schema.nodes if "TEDPolicy" in name]
-    out: dict[str, Any] = {"load_s": load_s, "load_cpu_s": load_cpu_s, "loads": model_load.FAST_LOADS}
+    out: dict[str, Any] = dict(load)
     out["ted_nodes"] = ted_nodes
     out["messages"] = []
     for text in MESSAGES:

@@ -107,15 +107,23 @@ def refused_shapes(schema: Any, target: str) -> dict[str, bool]:
 
 
 def facts(model: str) -> dict[str, Any]:
-    from rasa_addons import model_load, policy_gate
+    from rasa_addons import model_load
 
     model_load.install_fast_model_load()
     from rasa.core.agent import Agent
+
+    return replay(Agent.load(model))
+
+
+def replay(agent: Any) -> dict[str, Any]:
+    """The replay on a loaded `agent` whose processor does not predict through the gate yet; installs the gate
+    at the end. model_probe_server.py calls it on the agent it loaded once."""
     from rasa.core.test import _create_data_generator
     from rasa.shared.core.events import ActionExecuted, UserUttered
     from rasa.shared.core.trackers import DialogueStateTracker
 
-    agent = Agent.load(model)
+    from rasa_addons import policy_gate
+
     processor, domain = agent.processor, agent.domain
     assert processor is not None and domain is not None
     plan = policy_gate.plan_for(processor.model_metadata.predict_schema, processor.model_metadata.core_target)

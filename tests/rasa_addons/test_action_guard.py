@@ -3,13 +3,13 @@ action endpoint on a closed port, a server answering 401 and one that never answ
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.bot.rasa_env import ModelProbes
 
 ROOT = Path(__file__).resolve().parents[2]
 RASA_PYTHON = ROOT / ".venv" / "rasa" / "bin" / "python"
@@ -24,23 +24,16 @@ def _model() -> Path | None:
 
 
 @pytest.fixture(scope="module")
-def facts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+def facts(model_probes: ModelProbes) -> dict[str, Any]:
     model = _model()
     if not RASA_PYTHON.exists() or model is None:
         if os.environ.get("CI"):
             pytest.fail("no trained Rasa model in models/: `make test` trains one first")
         pytest.skip("no trained Rasa model in models/ (or .venv/rasa): run `make model`")
-    tmp = tmp_path_factory.mktemp("agent")
-    done = subprocess.run(
-        [str(RASA_PYTHON), str(Path(__file__).with_name("agent_probe.py")), str(model), str(tmp)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    lines = [line for line in done.stdout.splitlines() if line.startswith("PROBE ")]
-    assert done.returncode == 0 and lines, done.stderr[-3000:]
-    return json.loads(lines[-1][len("PROBE ") :])
+    # agent_probe.failures in the session's model probe (the model loaded once, with agent_probe's tracker
+    # store); a fresh probe process when an earlier job installed the guard or the policy gate
+    facts: dict[str, Any] = model_probes.ask(model, "agent", timeout_s=600)
+    return facts
 
 
 @pytest.mark.parametrize("failure", ["closed", "unauthorized", "timeout"])

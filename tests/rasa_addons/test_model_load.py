@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from rasa_addons.settings import SettingsError, load_settings
-from tests.bot.rasa_env import probe_facts
+from tests.bot.rasa_env import ModelProbes, probe_facts
 
 ROOT = Path(__file__).resolve().parents[2]
 PROBE = Path(__file__).with_name("model_load_probe.py")
@@ -22,9 +22,14 @@ def _model() -> str:
 
 
 @pytest.fixture(scope="module")
-def loads() -> dict[str, dict[str, Any]]:
+def loads(model_probes: ModelProbes) -> dict[str, dict[str, Any]]:
+    """Rasa's own load in a process of its own; the fast load is the session's model probe (model_probe_server.py
+    loads the model as the served Rasa does, then model_load_probe.predictions on that agent)."""
     model = _model()
-    return {mode: probe_facts(PROBE, mode, model, timeout_s=600) for mode in ("stock", "fast")}
+    return {
+        "stock": probe_facts(PROBE, "stock", model, timeout_s=600),
+        "fast": model_probes.ask(Path(model), "model_load", timeout_s=600),
+    }
 
 
 def test_both_tensorflow_models_take_the_fast_path(loads: dict[str, dict[str, Any]]) -> None:

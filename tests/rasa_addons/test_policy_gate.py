@@ -9,18 +9,20 @@ from typing import Any
 import pytest
 
 from rasa_addons.settings import SettingsError, load_settings
-from tests.bot.rasa_env import probe_facts
+from tests.bot.rasa_env import ModelProbes
 
 ROOT = Path(__file__).resolve().parents[2]
-PROBE = Path(__file__).with_name("policy_gate_probe.py")
 
 
 @pytest.fixture(scope="module")
-def facts() -> dict[str, Any]:
+def facts(model_probes: ModelProbes) -> dict[str, Any]:
+    """policy_gate_probe.replay in the session's model probe (the model loaded once, as the served Rasa loads it);
+    a fresh probe process when an earlier job installed the gate."""
     models = sorted((ROOT / "models").glob("*.tar.gz"), key=lambda path: path.stat().st_mtime)
     if not models:
         pytest.skip("no trained Rasa model in models/: run `make model`")
-    return probe_facts(PROBE, str(models[-1]), timeout_s=900)
+    facts: dict[str, Any] = model_probes.ask(models[-1], "policy_gate", timeout_s=900)
+    return facts
 
 
 def test_every_replayed_prediction_is_the_one_rasas_ensemble_makes(facts: dict[str, Any]) -> None:

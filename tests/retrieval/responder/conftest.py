@@ -24,9 +24,11 @@ class TinyRun:
 def tiny_config(**overrides: Any):  # type: ignore[no-untyped-def]
     from retrieval.responder.training.config import TrainConfig
 
+    # pairs of 48 tokens (was 64): a tenth less CPU and still a clear gain over the base model on dev; fewer layers
+    # fail the tests here (3 layers: bf16 scores without spread; docs/benchmarks.md, stop 28)
     values: dict[str, Any] = {
         "name": "test_tiny",
-        "max_length": 64,
+        "max_length": 48,
         "negatives": 3,
         "groups_per_batch": 8,
         "epochs": 2,
