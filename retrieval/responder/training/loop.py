@@ -1,5 +1,5 @@
 """The fine-tuning loop's parts: seeding, the starting model, hard-negative lists, batches, one optimisation
-step, and the dev evaluation after each epoch. :mod:`retrieval.responder.training.train` runs them."""
+step, and the dev evaluation after an epoch. :mod:`retrieval.responder.training.train` runs them."""
 
 from __future__ import annotations
 
@@ -98,8 +98,15 @@ def evaluate_dev(
     config: TrainConfig,
     epoch: int,
     started: float,
-) -> EpochResult:
+) -> tuple[EpochResult, list[np.ndarray]]:
+    """The dev metrics after ``epoch`` and the dev logits they were computed from."""
     scores = group_logits(model, dataset, dev, config.eval_k, batch_size=config.eval_batch_size)
+    return epoch_result(scores, dev, config, epoch, started), scores
+
+
+def epoch_result(
+    scores: Sequence[np.ndarray], dev: Sequence[Group], config: TrainConfig, epoch: int, started: float
+) -> EpochResult:
     pos = positives(dev, config.eval_k)
     priors = [np.asarray(g.scores[: config.eval_k], dtype="float32") for g in dev]
     fused = fused_logits(scores, priors, config.prior_weight)
@@ -131,12 +138,24 @@ def initial_model(config: TrainConfig, device: str, *, autocast: bool | None = N
     )
 
 
+def freeze_bottom(model: CrossEncoder, layers: int) -> None:
+    """Stop training the embeddings and the first ``layers`` transformer layers (0: train everything): the
+    backward pass then ends above them."""
+    if layers <= 0:
+        return
+    bert = model.model.bert
+    for module in (bert.embeddings, *bert.encoder.layer[:layers]):
+        for p in module.parameters():
+            p.requires_grad_(False)
+
+
 def make_optimizer(model: CrossEncoder, config: TrainConfig, total_steps: int) -> tuple[Any, Any]:
-    """AdamW (the fresh head at ``head_lr_multiplier`` × the learning rate) with linear warmup and decay."""
+    """AdamW over the trained parameters (the fresh head at ``head_lr_multiplier`` × the learning rate) with
+    linear warmup and decay."""
     import torch
     from transformers import get_linear_schedule_with_warmup
 
-    named = list(model.model.named_parameters())
+    named = [(n, p) for n, p in model.model.named_parameters() if p.requires_grad]
     head = [p for n, p in named if n.startswith(("classifier", "bert.pooler"))]
     body = [p for n, p in named if not n.startswith(("classifier", "bert.pooler"))]
     optimizer = torch.optim.AdamW(
