@@ -95,7 +95,7 @@ def train(
         config.name,
     )
 
-    started = time.time()
+    started, cpu_started = time.time(), time.process_time()
     model = initial_model(config, device, autocast=autocast)
     bi_encoder = ranking_report([np.asarray(g.scores[: config.eval_k]) for g in dev], dev_pos)
     base_result: EpochResult | None = None
@@ -219,6 +219,7 @@ def train(
         "train_seconds": round(train_seconds, 1),
         "train_pairs_per_second": round(pairs_seen / train_seconds, 1) if train_seconds else None,
         "total_seconds": round(time.time() - started, 1),
+        "total_cpu_seconds": round(time.process_time() - cpu_started, 1),  # this process, all its threads
         "stopped": "time_budget" if out_of_time else ("early_stop" if stale > config.patience else "epochs"),
         "dev": {
             "questions": len(dev),
@@ -328,6 +329,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "out": str(args.out),
                 "dev": {k: meta["dev"][k] for k in ("bi_encoder", "base", "best", "precisions")},
                 "train_seconds": meta["train_seconds"],
+                "total_cpu_seconds": meta["total_cpu_seconds"],
                 "device": meta["device"],
             }
         )
