@@ -49,9 +49,6 @@ class TrainConfig:
     # dev passes on the base model and after every epoch (early stopping, the best epoch kept); False: one dev
     # pass after the last epoch, which is kept (no early stopping: the epoch count decides)
     eval_every_epoch: bool = True
-    frozen_layers: int = (
-        0  # the embeddings and the first N transformer layers are not trained (0: none frozen)
-    )
     precisions: tuple[str, ...] = PRECISIONS  # serving precisions scored and calibrated on dev (fp32 always)
     max_minutes: float | None = None  # stop training (and keep the best epoch) when this budget is spent
     device: str = "auto"
@@ -77,8 +74,6 @@ class TrainConfig:
                 raise ResponderConfigError(name, getattr(self, name), "an integer >= 1")
         if not 0.0 < self.lr < 1.0:
             raise ResponderConfigError("lr", self.lr, "a learning rate in (0, 1)")
-        if int(self.frozen_layers) < 0 or (self.layers is not None and self.frozen_layers >= self.layers):
-            raise ResponderConfigError("frozen_layers", self.frozen_layers, "0 to layers - 1")
         if "fp32" not in self.precisions or not set(self.precisions) <= set(PRECISIONS):
             raise ResponderConfigError("precisions", list(self.precisions), f"fp32 and any of {PRECISIONS}")
 

@@ -138,24 +138,12 @@ def initial_model(config: TrainConfig, device: str, *, autocast: bool | None = N
     )
 
 
-def freeze_bottom(model: CrossEncoder, layers: int) -> None:
-    """Stop training the embeddings and the first ``layers`` transformer layers (0: train everything): the
-    backward pass then ends above them."""
-    if layers <= 0:
-        return
-    bert = model.model.bert
-    for module in (bert.embeddings, *bert.encoder.layer[:layers]):
-        for p in module.parameters():
-            p.requires_grad_(False)
-
-
 def make_optimizer(model: CrossEncoder, config: TrainConfig, total_steps: int) -> tuple[Any, Any]:
-    """AdamW over the trained parameters (the fresh head at ``head_lr_multiplier`` × the learning rate) with
-    linear warmup and decay."""
+    """AdamW (the fresh head at ``head_lr_multiplier`` × the learning rate) with linear warmup and decay."""
     import torch
     from transformers import get_linear_schedule_with_warmup
 
-    named = [(n, p) for n, p in model.model.named_parameters() if p.requires_grad]
+    named = list(model.model.named_parameters())
     head = [p for n, p in named if n.startswith(("classifier", "bert.pooler"))]
     body = [p for n, p in named if not n.startswith(("classifier", "bert.pooler"))]
     optimizer = torch.optim.AdamW(

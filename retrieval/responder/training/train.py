@@ -50,7 +50,6 @@ from retrieval.responder.training.loop import (
     EpochResult,
     bf16_autocast,
     evaluate_dev,
-    freeze_bottom,
     initial_model,
     make_optimizer,
     seed_everything,
@@ -104,7 +103,6 @@ def train(
         base_result, best_scores = evaluate_dev(model, dataset, dev, config, 0, started)
     history = [base_result.as_dict()] if base_result else []
 
-    freeze_bottom(model, config.frozen_layers)
     steps_per_epoch = max(1, -(-len(train_groups) // config.groups_per_batch))
     optimizer, scheduler = make_optimizer(model, config, steps_per_epoch * config.epochs)
     best = base_result

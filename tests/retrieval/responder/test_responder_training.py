@@ -90,9 +90,7 @@ def test_a_run_without_per_epoch_dev_passes_scores_dev_once_and_only_its_precisi
     from retrieval.responder.training.train import train
 
     meta = train(
-        tiny_config(
-            eval_every_epoch=False, precisions=("fp32", "int8"), frozen_layers=2, max_train_queries=48
-        ),
+        tiny_config(eval_every_epoch=False, precisions=("fp32", "int8"), max_train_queries=48),
         tiny_data,
         tmp_path / "m",
         show_progress=False,
@@ -105,19 +103,11 @@ def test_a_run_without_per_epoch_dev_passes_scores_dev_once_and_only_its_precisi
     assert load_responder(tmp_path / "m").precision in meta["serving"]["precisions_kept"]
 
 
-def test_frozen_layers_are_not_trained() -> None:
-    from retrieval.responder.training.config import TrainConfig
-    from retrieval.responder.training.loop import freeze_bottom, initial_model, make_optimizer
-
-    config = tiny_config(frozen_layers=2)
-    model = initial_model(config, "cpu")
-    freeze_bottom(model, config.frozen_layers)
-    optimizer, _ = make_optimizer(model, config, 10)
-    trained = {id(p) for group in optimizer.param_groups for p in group["params"]}
-    for name, p in model.model.named_parameters():
-        frozen = name.startswith(("bert.embeddings", "bert.encoder.layer.0.", "bert.encoder.layer.1."))
-        assert (id(p) in trained) is not frozen, name
+def test_a_training_config_must_score_fp32() -> None:
     from retrieval.responder.errors import ResponderConfigError
+    from retrieval.responder.training.config import TrainConfig
 
     with pytest.raises(ResponderConfigError, match="precisions"):
         TrainConfig(precisions=("int8",))
+    with pytest.raises(ResponderConfigError, match="precisions"):
+        TrainConfig(precisions=("fp32", "fp16"))
