@@ -13,6 +13,7 @@ from typing import Any
 
 from retrieval.responder.config import DEVICES, Thresholds
 from retrieval.responder.errors import ResponderConfigError
+from retrieval.responder.model import PRECISIONS
 
 DEFAULT_BASE_MODEL = "all-MiniLM-L6-v2"
 CONFIG_DIR = Path(__file__).parent / "configs"
@@ -45,6 +46,10 @@ class TrainConfig:
     max_dev_queries: int | None = None
     eval_k: int = 20  # dev re-ranks the bi-encoder's top eval_k, as serving does
     eval_batch_size: int = 64
+    # dev passes on the base model and after every epoch (early stopping, the best epoch kept); False: one dev
+    # pass after the last epoch, which is kept (no early stopping: the epoch count decides)
+    eval_every_epoch: bool = True
+    precisions: tuple[str, ...] = PRECISIONS  # serving precisions scored and calibrated on dev (fp32 always)
     max_minutes: float | None = None  # stop training (and keep the best epoch) when this budget is spent
     device: str = "auto"
     bf16: str = "auto"  # bf16 autocast in training: auto = on CUDA, and on a CPU with AMX-BF16; on; off
@@ -69,6 +74,8 @@ class TrainConfig:
                 raise ResponderConfigError(name, getattr(self, name), "an integer >= 1")
         if not 0.0 < self.lr < 1.0:
             raise ResponderConfigError("lr", self.lr, "a learning rate in (0, 1)")
+        if "fp32" not in self.precisions or not set(self.precisions) <= set(PRECISIONS):
+            raise ResponderConfigError("precisions", list(self.precisions), f"fp32 and any of {PRECISIONS}")
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -84,6 +91,8 @@ class TrainConfig:
             raise ResponderConfigError("training config field", sorted(unknown)[0], sorted(known))
         if "default_thresholds" in data:
             data["default_thresholds"] = Thresholds.from_dict(data["default_thresholds"])
+        if "precisions" in data:
+            data["precisions"] = tuple(data["precisions"])
         return cls(**data)
 
     def with_overrides(self, **overrides: Any) -> TrainConfig:

@@ -1,5 +1,5 @@
 """The fine-tuning loop's parts: seeding, the starting model, hard-negative lists, batches, one optimisation
-step, and the dev evaluation after each epoch. :mod:`retrieval.responder.training.train` runs them."""
+step, and the dev evaluation after an epoch. :mod:`retrieval.responder.training.train` runs them."""
 
 from __future__ import annotations
 
@@ -98,8 +98,15 @@ def evaluate_dev(
     config: TrainConfig,
     epoch: int,
     started: float,
-) -> EpochResult:
+) -> tuple[EpochResult, list[np.ndarray]]:
+    """The dev metrics after ``epoch`` and the dev logits they were computed from."""
     scores = group_logits(model, dataset, dev, config.eval_k, batch_size=config.eval_batch_size)
+    return epoch_result(scores, dev, config, epoch, started), scores
+
+
+def epoch_result(
+    scores: Sequence[np.ndarray], dev: Sequence[Group], config: TrainConfig, epoch: int, started: float
+) -> EpochResult:
     pos = positives(dev, config.eval_k)
     priors = [np.asarray(g.scores[: config.eval_k], dtype="float32") for g in dev]
     fused = fused_logits(scores, priors, config.prior_weight)

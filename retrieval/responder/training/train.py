@@ -5,8 +5,9 @@
 
 Seeds everything, trains with AdamW and linear warmup on groups of (question, right answer, hard negatives)
 with a listwise softmax loss plus pointwise BCE, evaluates dev top-1 / MRR@10 / loss every epoch (and once
-before training: the base model), stops early, keeps the best epoch, calibrates it on dev, picks the
-thresholds, checks whether dynamic int8 keeps the quality, and writes ``<out>/model/`` + ``<out>/meta.json``
+before training: the base model), stops early, keeps the best epoch (``eval_every_epoch: false``: one dev pass
+after the last epoch, which is kept), calibrates it on dev for each configured serving precision, picks the
+thresholds, checks whether bf16 / dynamic int8 keep the quality, and writes ``<out>/model/`` + ``<out>/meta.json``
 atomically. CUDA is used when present (bf16 autocast), the CPU otherwise. Skips when ``meta.json`` records
 the same inputs checksum (data + configuration + training code), unless --force.
 """
@@ -46,6 +47,7 @@ from retrieval.responder.training.checkpoint import (
 from retrieval.responder.training.config import TrainConfig, load_train_config
 from retrieval.responder.training.dataset import Dataset, Group, read_dataset
 from retrieval.responder.training.loop import (
+    EpochResult,
     bf16_autocast,
     evaluate_dev,
     initial_model,
@@ -92,11 +94,14 @@ def train(
         config.name,
     )
 
-    started = time.time()
+    started, cpu_started = time.time(), time.process_time()
     model = initial_model(config, device, autocast=autocast)
     bi_encoder = ranking_report([np.asarray(g.scores[: config.eval_k]) for g in dev], dev_pos)
-    base_result = evaluate_dev(model, dataset, dev, config, 0, started)
-    history = [base_result.as_dict()]
+    base_result: EpochResult | None = None
+    best_scores: list[np.ndarray] = []  # the best epoch's dev logits
+    if config.eval_every_epoch:
+        base_result, best_scores = evaluate_dev(model, dataset, dev, config, 0, started)
+    history = [base_result.as_dict()] if base_result else []
 
     steps_per_epoch = max(1, -(-len(train_groups) // config.groups_per_batch))
     optimizer, scheduler = make_optimizer(model, config, steps_per_epoch * config.epochs)
@@ -140,10 +145,12 @@ def train(
                 break
         bar.close()
         train_seconds += time.time() - epoch_start
-        result = evaluate_dev(model, dataset, dev, config, epoch, started)
+        if not (config.eval_every_epoch or out_of_time or epoch == config.epochs):
+            continue
+        result, scores = evaluate_dev(model, dataset, dev, config, epoch, started)
         history.append(result.as_dict())
-        if result.loss < best.loss:  # dev loss: smoother than top-1/MRR on a small dev set
-            best, stale = result, 0
+        if best is None or result.loss < best.loss:  # dev loss: smoother than top-1/MRR on a small dev set
+            best, best_scores, stale = result, scores, 0
             best_state = {k: v.detach().cpu().clone() for k, v in model.model.state_dict().items()}
         else:
             stale += 1
@@ -152,11 +159,13 @@ def train(
                 logger.info("no lower dev loss for %d epoch(s); early stop", stale)
             break
 
+    assert best is not None  # the last epoch is always evaluated
     model.model.load_state_dict(best_state)
     model.model.eval()
     # every serving precision scored on the CPU from the best epoch's weights: each gets its own calibration
     # (fused with the bi-encoder cosine) and a verdict on whether it keeps the fp32 quality; the thresholds are
-    # fitted on fp32
+    # fitted on fp32. The best epoch's dev logits are the fp32 ones when it was scored on the CPU without autocast
+    reuse = best_scores if device == "cpu" and not autocast else None
     priors = [np.asarray(g.scores[: config.eval_k], dtype="float32") for g in dev]
     cpu_model = CrossEncoder(
         model.model if device == "cpu" else _cpu_copy(model.model),
@@ -165,7 +174,13 @@ def train(
         device="cpu",
         autocast=False,
     )
-    variants = {p: _score_precision(cpu_model, p, dataset, dev, priors, dev_pos, config) for p in PRECISIONS}
+    variants = {
+        p: _score_precision(
+            cpu_model, p, dataset, dev, priors, dev_pos, config, scores=reuse if p == "fp32" else None
+        )
+        for p in PRECISIONS
+        if p in config.precisions
+    }
     scores, fusion, fused_report = variants["fp32"]
     probs = [fusion.for_kind(g.kind)(s, p) for s, p, g in zip(scores, priors, dev, strict=True)]
     thresholds = fit_thresholds(
@@ -202,12 +217,13 @@ def train(
         "train_seconds": round(train_seconds, 1),
         "train_pairs_per_second": round(pairs_seen / train_seconds, 1) if train_seconds else None,
         "total_seconds": round(time.time() - started, 1),
+        "total_cpu_seconds": round(time.process_time() - cpu_started, 1),  # this process, all its threads
         "stopped": "time_budget" if out_of_time else ("early_stop" if stale > config.patience else "epochs"),
         "dev": {
             "questions": len(dev),
             "k": config.eval_k,
             "bi_encoder": bi_encoder,
-            "base": base_result.as_dict(),
+            "base": base_result.as_dict() if base_result else None,
             "best": best.as_dict(),
             "history": history,
             "ce_only": ranking_report(scores, dev_pos),
@@ -233,11 +249,11 @@ def train(
         out,
         fused_report["top1"],
         best.top1,
-        base_result.top1,
+        base_result.top1 if base_result else float("nan"),
         bi_encoder["top1"],
         fused_report["mrr10"],
         best.mrr10,
-        base_result.mrr10,
+        base_result.mrr10 if base_result else float("nan"),
         bi_encoder["mrr10"],
         ", ".join(kept),
     )
@@ -252,12 +268,15 @@ def _score_precision(
     priors: list[np.ndarray],
     pos: list[int],
     config: TrainConfig,
+    *,
+    scores: list[np.ndarray] | None = None,
 ) -> tuple[list[np.ndarray], FusionByKind, dict[str, float]]:
-    """Dev logits of ``model`` converted to ``precision``, their calibration (fitted per candidate pool) and
-    the ranking report of the calibrated score."""
-    scores = group_logits(
-        model.converted(precision), dataset, dev, config.eval_k, batch_size=config.eval_batch_size
-    )
+    """Dev logits of ``model`` converted to ``precision`` (``scores``: those logits, already computed), their
+    calibration (fitted per candidate pool) and the ranking report of the calibrated score."""
+    if scores is None:
+        scores = group_logits(
+            model.converted(precision), dataset, dev, config.eval_k, batch_size=config.eval_batch_size
+        )
     kinds = [g.kind for g in dev]
     fusions = fit_fusion_by_kind(scores, priors if config.fusion else None, pos, kinds)
     fused = [fusions.for_kind(k).logit(s, p) for s, p, k in zip(scores, priors, kinds, strict=True)]
@@ -308,6 +327,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "out": str(args.out),
                 "dev": {k: meta["dev"][k] for k in ("bi_encoder", "base", "best", "precisions")},
                 "train_seconds": meta["train_seconds"],
+                "total_cpu_seconds": meta["total_cpu_seconds"],
                 "device": meta["device"],
             }
         )

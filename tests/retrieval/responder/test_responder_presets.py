@@ -38,3 +38,13 @@ def test_the_ci_preset_learns_as_cpu_small_without_a_wall_time_cap() -> None:
     assert ci.max_minutes is None  # the epoch count, not the clock, decides when CI's training ends
     assert {f: getattr(ci, f) for f in LEARNING} == {f: getattr(small, f) for f in LEARNING}
     assert ci.max_dev_queries is not None and ci.max_dev_queries < (small.max_dev_queries or 10**9)
+
+
+def test_only_the_ci_preset_skips_the_passes_ci_does_not_read() -> None:
+    """CI's build scores dev once (after its last epoch) and calibrates the precisions a CPU without AMX-BF16
+    serves; the served presets keep the per-epoch dev passes (early stopping) and every precision."""
+    ci = load_train_config("cpu_ci")
+    assert not ci.eval_every_epoch and ci.precisions == ("fp32", "int8")
+    for name in ("cpu_small", "gpu_full"):
+        served = load_train_config(name)
+        assert served.eval_every_epoch and served.precisions == ("fp32", "bf16", "int8")

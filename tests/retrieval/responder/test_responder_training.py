@@ -79,3 +79,35 @@ def test_a_time_budget_stops_training_and_still_saves(tiny_data: Path, tmp_path:
     )
     assert meta["stopped"] == "time_budget"
     assert (tmp_path / "m" / "meta.json").is_file()
+
+
+def test_a_run_without_per_epoch_dev_passes_scores_dev_once_and_only_its_precisions(
+    tiny_data: Path, tmp_path: Path
+) -> None:
+    """CI's setting (``cpu_ci``): no base-model or per-epoch dev pass; the last epoch is scored once, kept, and
+    calibrated in the configured serving precisions only; the checkpoint serves in one of them."""
+    from retrieval.responder import load_responder
+    from retrieval.responder.training.train import train
+
+    meta = train(
+        tiny_config(eval_every_epoch=False, precisions=("fp32", "int8"), max_train_queries=48),
+        tiny_data,
+        tmp_path / "m",
+        show_progress=False,
+    )
+    dev = meta["dev"]
+    assert dev["base"] is None and meta["total_cpu_seconds"] > 0
+    assert [h["epoch"] for h in dev["history"]] == [2] and dev["best"]["epoch"] == 2
+    assert set(meta["calibration"]) == set(dev["precisions"]) == {"fp32", "int8"}
+    assert set(meta["serving"]["precisions_kept"]) <= {"fp32", "int8"}
+    assert load_responder(tmp_path / "m").precision in meta["serving"]["precisions_kept"]
+
+
+def test_a_training_config_must_score_fp32() -> None:
+    from retrieval.responder.errors import ResponderConfigError
+    from retrieval.responder.training.config import TrainConfig
+
+    with pytest.raises(ResponderConfigError, match="precisions"):
+        TrainConfig(precisions=("int8",))
+    with pytest.raises(ResponderConfigError, match="precisions"):
+        TrainConfig(precisions=("fp32", "fp16"))
