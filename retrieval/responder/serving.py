@@ -225,6 +225,13 @@ def choose_precision(requested: str, device: str, meta: dict[str, Any]) -> str:
             logger.warning("%s serving is CPU-only here; serving fp32 on %s", requested, device)
         return "fp32"
     if requested != "auto":
+        calibrated = sorted(meta.get("calibration") or {})
+        if calibrated and requested not in calibrated:  # e.g. bf16 asked of a CI build, which skips it
+            raise ResponderConfigError(
+                "precision",
+                requested,
+                f"one this checkpoint is calibrated in ({', '.join(calibrated)}) or auto",
+            )
         return requested
     kept = meta.get("serving", {}).get("precisions_kept", ["fp32"])
     if "bf16" in kept and cpu_has_amx_bf16():

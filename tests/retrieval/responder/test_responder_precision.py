@@ -45,6 +45,13 @@ def test_an_explicit_precision_is_honoured_on_the_cpu_and_fp32_elsewhere() -> No
     assert choose_precision("auto", "cuda", _meta("fp32", "bf16", "int8")) == "fp32"
 
 
+def test_an_explicit_precision_the_checkpoint_was_not_calibrated_in_names_those_it_was() -> None:
+    meta = {**_meta("fp32", "int8"), "calibration": {"fp32": {}, "int8": {}}}  # a CI build: no bf16 pass
+    with pytest.raises(ResponderConfigError, match=r"precision 'bf16'.*\(fp32, int8\) or auto"):
+        choose_precision("bf16", "cpu", meta)
+    assert choose_precision("int8", "cpu", meta) == "int8"
+
+
 def test_an_unknown_precision_names_the_choices() -> None:
     with pytest.raises(ResponderConfigError, match=r"fp16.*auto.*fp32.*bf16.*int8"):
         choose_precision("fp16", "cpu", _meta("fp32"))
