@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import sqlite3
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -16,107 +15,10 @@ from pathlib import Path
 from bot.errors import HandoffNotFoundError, HandoffStateError, TicketNotFoundError
 from bot.mood import MoodPoint, queue_order
 from bot.sqlite_db import open_db
+from bot.store_schema import MIGRATIONS, SCHEMA, handoff_of, message_of, ticket_of
 from bot.types import Handoff, Message, Ticket, TranscriptLine
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS handoffs (
-    id TEXT PRIMARY KEY,
-    conversation_id TEXT NOT NULL,
-    status TEXT NOT NULL CHECK (status IN ('queued', 'active', 'closed')),
-    reason TEXT NOT NULL DEFAULT '',
-    agent_email TEXT,
-    agent_name TEXT,
-    created_at REAL NOT NULL,
-    claimed_at REAL,
-    closed_at REAL,
-    context TEXT NOT NULL DEFAULT '{}',
-    last_event_ts REAL NOT NULL DEFAULT 0,
-    language TEXT NOT NULL DEFAULT 'en',
-    mood REAL,
-    mood_trace TEXT NOT NULL DEFAULT '[]',
-    requeued_at REAL
-);
-CREATE UNIQUE INDEX IF NOT EXISTS one_open_handoff ON handoffs(conversation_id) WHERE status != 'closed';
-CREATE TABLE IF NOT EXISTS messages (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    handoff_id TEXT NOT NULL REFERENCES handoffs(id),
-    role TEXT NOT NULL,
-    text TEXT NOT NULL,
-    ts REAL NOT NULL,
-    key TEXT NOT NULL,
-    meta TEXT NOT NULL DEFAULT '{}',
-    UNIQUE (handoff_id, key)
-);
-CREATE TABLE IF NOT EXISTS tickets (
-    id TEXT PRIMARY KEY,
-    conversation_id TEXT NOT NULL,
-    email TEXT NOT NULL,
-    message TEXT NOT NULL,
-    transcript TEXT NOT NULL DEFAULT '[]',
-    created_at REAL NOT NULL,
-    status TEXT NOT NULL DEFAULT 'open',
-    resolved_by TEXT,
-    resolved_at REAL
-);
-CREATE TABLE IF NOT EXISTS sessions (
-    token_hash TEXT PRIMARY KEY,
-    agent_email TEXT NOT NULL,
-    csrf TEXT NOT NULL,
-    created_at REAL NOT NULL,
-    last_seen REAL NOT NULL,
-    expires_at REAL NOT NULL
-);
-"""
-
 Clock = Callable[[], float]
-# Columns added after a release: (table, column, definition) — added to an older database when it is opened.
-MIGRATIONS = (
-    ("handoffs", "language", "TEXT NOT NULL DEFAULT 'en'"),
-    ("handoffs", "mood", "REAL"),  # NULL: no judged message yet (unknown, not neutral)
-    ("handoffs", "mood_trace", "TEXT NOT NULL DEFAULT '[]'"),
-    ("handoffs", "requeued_at", "REAL"),  # back in the queue (bot.team_store.requeue): the timeout restarts
-)
-
-
-def _handoff(row: sqlite3.Row) -> Handoff:
-    return Handoff(
-        id=row["id"],
-        conversation_id=row["conversation_id"],
-        status=row["status"],
-        reason=row["reason"],
-        agent_email=row["agent_email"],
-        agent_name=row["agent_name"],
-        created_at=row["created_at"],
-        claimed_at=row["claimed_at"],
-        closed_at=row["closed_at"],
-        context=json.loads(row["context"]),
-        last_event_ts=row["last_event_ts"],
-        language=row["language"],
-        mood=row["mood"],
-    )
-
-
-def _message(row: sqlite3.Row) -> Message:
-    return Message(
-        id=row["id"],
-        handoff_id=row["handoff_id"],
-        role=row["role"],
-        text=row["text"],
-        ts=row["ts"],
-        meta=json.loads(row["meta"]),
-    )
-
-
-def _ticket(row: sqlite3.Row) -> Ticket:
-    return Ticket(
-        id=row["id"],
-        conversation_id=row["conversation_id"],
-        email=row["email"],
-        message=row["message"],
-        created_at=row["created_at"],
-        status=row["status"],
-        resolved_by=row["resolved_by"],
-    )
 
 
 class HandoffStore:
@@ -173,13 +75,13 @@ class HandoffStore:
         row = self._db.execute("SELECT * FROM handoffs WHERE id = ?", (handoff_id,)).fetchone()
         if row is None:
             raise HandoffNotFoundError(handoff_id)
-        return _handoff(row)
+        return handoff_of(row)
 
     def open_handoff_for(self, conversation_id: str) -> Handoff | None:
         row = self._db.execute(
             "SELECT * FROM handoffs WHERE conversation_id = ? AND status != 'closed'", (conversation_id,)
         ).fetchone()
-        return _handoff(row) if row else None
+        return handoff_of(row) if row else None
 
     def handled_since(self, conversation_id: str, since: float) -> Handoff | None:
         """The newest handoff of this conversation a person took (claimed) that was still open at or after
@@ -189,7 +91,7 @@ class HandoffStore:
             " AND (closed_at IS NULL OR closed_at >= ?) ORDER BY claimed_at DESC LIMIT 1",
             (conversation_id, since),
         ).fetchone()
-        return _handoff(row) if row else None
+        return handoff_of(row) if row else None
 
     def list_handoffs(self, statuses: tuple[str, ...], limit: int = 200) -> list[Handoff]:
         marks = ",".join("?" * len(statuses))
@@ -198,7 +100,7 @@ class HandoffStore:
             f"SELECT * FROM handoffs WHERE status IN ({marks}) ORDER BY {order} LIMIT ?",
             (*statuses, limit),
         ).fetchall()
-        return [_handoff(row) for row in rows]
+        return [handoff_of(row) for row in rows]
 
     def queue_position(self, handoff_id: str) -> int:
         """1-based place in the waiting queue in the console's order (``queued_by_priority``); 0: not queued."""
@@ -254,7 +156,7 @@ class HandoffStore:
             " ORDER BY created_at",
             (cutoff,),
         ).fetchall()
-        return [_handoff(row) for row in rows]
+        return [handoff_of(row) for row in rows]
 
     def expire(self, handoff_id: str) -> bool:
         """Closes a handoff that is still queued (nobody claimed it); False when a claim won the race."""
@@ -320,7 +222,7 @@ class HandoffStore:
         if cursor.rowcount == 0:
             return None
         row = self._db.execute("SELECT * FROM messages WHERE id = ?", (cursor.lastrowid,)).fetchone()
-        return _message(row)
+        return message_of(row)
 
     def confirm_message(self, handoff_id: str, key: str, text: str) -> Message | None:
         """Drops ``meta.unconfirmed`` from the line stored under ``key`` and gives it the tracker's ``text``
@@ -336,14 +238,14 @@ class HandoffStore:
         row = self._db.execute(
             "SELECT * FROM messages WHERE handoff_id = ? AND key = ?", (handoff_id, key)
         ).fetchone()
-        return _message(row)
+        return message_of(row)
 
     def messages(self, handoff_id: str, after_id: int = 0) -> list[Message]:
         self.get(handoff_id)
         rows = self._db.execute(
             "SELECT * FROM messages WHERE handoff_id = ? AND id > ? ORDER BY ts, id", (handoff_id, after_id)
         ).fetchall()
-        return [_message(row) for row in rows]
+        return [message_of(row) for row in rows]
 
     # --- tickets ----------------------------------------------------------------------------------
     def create_ticket(
@@ -361,7 +263,7 @@ class HandoffStore:
         row = self._db.execute("SELECT * FROM tickets WHERE id = ?", (ticket_id,)).fetchone()
         if row is None:
             raise TicketNotFoundError(ticket_id)
-        return _ticket(row)
+        return ticket_of(row)
 
     def ticket_transcript(self, ticket_id: str) -> list[TranscriptLine]:
         row = self._db.execute("SELECT transcript FROM tickets WHERE id = ?", (ticket_id,)).fetchone()
@@ -378,7 +280,7 @@ class HandoffStore:
             rows = self._db.execute(
                 "SELECT * FROM tickets ORDER BY created_at DESC LIMIT ?", (limit,)
             ).fetchall()
-        return [_ticket(row) for row in rows]
+        return [ticket_of(row) for row in rows]
 
     def resolve_ticket(self, ticket_id: str, agent_email: str) -> Ticket:
         self.get_ticket(ticket_id)
