@@ -32,7 +32,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.keys import HUB, SETTINGS, STORE
-from bot.ratelimit import RateLimiter
+from bot.ratelimit import MessageBudgets
 from bot.sync import RELAY_PREFIX
 from bot.widget_session import RELAY_KEY, new_relay_id, valid_session_id
 from rasa_addons.checks import valid_unicode
@@ -68,21 +68,11 @@ def parse_event(data: str) -> tuple[str, list[Any]] | None:
     return data[: match.start(3)], payload
 
 
-class EdgeLimits:
+class EdgeLimits(MessageBudgets):
     """The channel's session and client rate budgets, mirrored (one per service, shared by all sockets)."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self.sessions = RateLimiter(RATE_LIMIT, RATE_WINDOW_S, clock)
-        self.clients = RateLimiter(CLIENT_RATE_LIMIT, RATE_WINDOW_S, clock)
-
-    def allow(self, session_id: str, client: str) -> bool:
-        """Counts one message exactly as ``ShopDeskSocketIOInput._allow_rate`` does."""
-        if self.clients.exceeded(client):
-            return False
-        if not self.sessions.allow(session_id):
-            return False
-        self.clients.hit(client)
-        return True
+        super().__init__(RATE_LIMIT, CLIENT_RATE_LIMIT, RATE_WINDOW_S, clock)
 
 
 EDGE_LIMITS = web.AppKey("edge_limits", EdgeLimits)

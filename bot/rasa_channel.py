@@ -1,7 +1,7 @@
 """ShopDesk's socket.io channel for the Rasa server (loaded from credentials.yml, runs in Rasa's Python 3.10).
 
-It imports only Rasa, Sanic, python-socketio, the standard library, four standard-library-only modules of
-this package (``bot.ratelimit``, ``bot.widget_session``, ``bot.language``, ``bot.messages``) and
+It imports only Rasa, Sanic, python-socketio, the standard library, five standard-library-only modules of
+this package (``bot.ratelimit``, ``bot.widget_session``, ``bot.language``, ``bot.messages``, ``bot.speakers``) and
 ``rasa_addons.payloads``. Differences from ``rasa.core.channels.socketio``:
 
 - **Origin check**: a browser connection whose ``Origin`` is not in ``allowed_origins`` (patterns such as
@@ -53,7 +53,8 @@ from socketio import AsyncServer
 
 from bot.language import PAGE_LANGUAGE_KEY, Language, language_newest_first, normalize_language
 from bot.messages import text as shopper_text
-from bot.ratelimit import RateLimiter
+from bot.ratelimit import MessageBudgets
+from bot.speakers import speaker_fields
 from bot.widget_session import (
     RELAY_KEY,
     client_id,
@@ -68,7 +69,6 @@ from rasa_addons.payloads import SHOPPER_ENTITIES, SHOPPER_INTENTS, command_prob
 
 logger = logging.getLogger(__name__)
 
-SPEAKER_EVENTS = ("queued", "joined", "left")  # the widget's banner: waiting / a person / the bot again
 MAX_METADATA_KEYS = 16
 MAX_METADATA_VALUE_CHARS = 200
 DEFAULT_ORIGINS = ("http://127.0.0.1:*", "http://localhost:*")
@@ -121,19 +121,8 @@ def origin_allowed(origin: str | None, patterns: Iterable[str]) -> bool:
 
 
 class ShopDeskSocketIOOutput(SocketIOOutput):
-    @staticmethod
-    def _speaker(kwargs: dict[str, Any]) -> dict[str, Any]:
-        extra: dict[str, Any] = {}
-        if kwargs.get("shopdesk_role") in ("agent", "notice"):
-            extra["role"] = kwargs["shopdesk_role"]
-            if kwargs.get("agent_name"):
-                extra["agent_name"] = str(kwargs["agent_name"])
-        if kwargs.get("shopdesk_event") in SPEAKER_EVENTS:
-            extra["event"] = kwargs["shopdesk_event"]
-        return extra
-
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
-        await self._send_message(recipient_id, {"text": text, **self._speaker(kwargs)})
+        await self._send_message(recipient_id, {"text": text, **speaker_fields(kwargs)})
 
     async def send_text_with_buttons(
         self, recipient_id: str, text: str, buttons: list[dict[str, Any]], **kwargs: Any
@@ -143,7 +132,7 @@ class ShopDeskSocketIOOutput(SocketIOOutput):
             for b in buttons
         ]
         await self._send_message(
-            recipient_id, {"text": text, "quick_replies": replies, **self._speaker(kwargs)}
+            recipient_id, {"text": text, "quick_replies": replies, **speaker_fields(kwargs)}
         )
 
     async def send_quick_replies(
@@ -198,8 +187,7 @@ class ShopDeskSocketIOInput(SocketIOInput):
         # several Rasa instances (issue 15, docs/deploy.md): rooms shared through Redis, so a reply emitted by
         # the instance that took an API call (an agent's message) reaches the socket another instance holds
         self.manager_url = os.environ.get(MANAGER_ENV, "").strip()
-        self._session_limiter: RateLimiter | None = None
-        self._client_limiter: RateLimiter | None = None
+        self._budgets: MessageBudgets | None = None
         self._sessions: dict[str, str] = {}  # socket id -> the session it was confirmed for
         self._clients: dict[str, str] = {}  # socket id -> shopdesk_client
         self._app: Any = None  # the Sanic app (its ctx.agent holds the tracker store), seen at connect
@@ -234,15 +222,9 @@ class ShopDeskSocketIOInput(SocketIOInput):
 
     def _allow_rate(self, session_id: str, client: str) -> bool:
         """Counts one message against the session's and the client address's budgets."""
-        if self._session_limiter is None or self._client_limiter is None:
-            self._session_limiter = RateLimiter(self.rate_limit, self.rate_window_s)
-            self._client_limiter = RateLimiter(self.client_rate_limit, self.rate_window_s)
-        if self._client_limiter.exceeded(client):
-            return False
-        if not self._session_limiter.allow(session_id):
-            return False
-        self._client_limiter.hit(client)
-        return True
+        if self._budgets is None:  # built on first use: from_credentials sets the limits after __init__
+            self._budgets = MessageBudgets(self.rate_limit, self.client_rate_limit, self.rate_window_s)
+        return self._budgets.allow(session_id, client)
 
     def client_of(self, environ: dict[str, Any]) -> str:
         """``shopdesk_client`` for a connection: the proxy's signed client id, else the peer's address."""

@@ -66,3 +66,27 @@ class RateLimiter:
             return False
         hits.append(self.clock())
         return True
+
+
+class MessageBudgets:
+    """A shopper's two message budgets: ``rate_limit`` per session and ``client_rate_limit`` per client address,
+    per ``window_s``. The Rasa channel enforces them; the bot service's edge feed mirrors them (``bot.edge_feed``)."""
+
+    def __init__(
+        self,
+        rate_limit: int,
+        client_rate_limit: int,
+        window_s: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.sessions = RateLimiter(rate_limit, window_s, clock)
+        self.clients = RateLimiter(client_rate_limit, window_s, clock)
+
+    def allow(self, session_id: str, client: str) -> bool:
+        """Counts one message against both budgets; False (nothing counted for the client) when either is spent."""
+        if self.clients.exceeded(client):
+            return False
+        if not self.sessions.allow(session_id):
+            return False
+        self.clients.hit(client)
+        return True

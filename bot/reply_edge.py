@@ -27,12 +27,11 @@ from typing import Any
 from aiohttp import web
 
 from bot.keys import RASA
+from bot.speakers import speaker_fields
 
 logger = logging.getLogger(__name__)
 
 BOT_EVENT = "bot_uttered"  # credentials.yml's bot_message_evt (a test checks)
-SPEAKER_ROLES = ("agent", "notice")  # bot.rasa_channel.ShopDeskSocketIOOutput._speaker
-SPEAKER_EVENTS = ("queued", "joined", "left")  # bot.rasa_channel.SPEAKER_EVENTS
 
 SendStr = Callable[[str], Awaitable[None]]
 
@@ -41,13 +40,7 @@ def bot_uttered_frame(text: str, metadata: dict[str, Any]) -> str:
     """The websocket frame Rasa's channel emits for a text bot event with ``metadata``: engine.io ``4``,
     socket.io EVENT ``2``, then ``["bot_uttered", {"text", "role", "agent_name", "event"}]`` as python-socketio
     encodes it (``json.dumps`` with compact separators; ``tests/bot/test_reply_edge.py`` compares the two)."""
-    body: dict[str, Any] = {"text": text}
-    if metadata.get("shopdesk_role") in SPEAKER_ROLES:
-        body["role"] = metadata["shopdesk_role"]
-        if metadata.get("agent_name"):
-            body["agent_name"] = str(metadata["agent_name"])
-    if metadata.get("shopdesk_event") in SPEAKER_EVENTS:
-        body["event"] = metadata["shopdesk_event"]
+    body: dict[str, Any] = {"text": text, **speaker_fields(metadata)}
     return "42" + json.dumps([BOT_EVENT, body], separators=(",", ":"))
 
 
